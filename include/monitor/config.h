@@ -1,0 +1,34 @@
+/*
+ * config.h: settings from git config (repository, then global/system, as
+ * libgit2 layers them), then the environment, then flags.  Each value
+ * remembers where it came from, for `doctor -v`.
+ */
+#ifndef MONITOR_CONFIG_H
+#define MONITOR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <git2.h>
+
+struct gm_config;
+
+/* `repo` may be NULL (global and system config only). */
+int gm_config_load(struct gm_config **out, git_repository *repo);
+void gm_config_free(struct gm_config *cfg);
+
+/* The string value of `key` ("monitor.goal"), or `def`. */
+const char *gm_config_string(struct gm_config *cfg, const char *key, const char *def);
+/* Integer with git's k/m/g suffixes; a malformed value is an error naming the key. */
+int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key, int64_t def);
+int gm_config_bool(bool *out, struct gm_config *cfg, const char *key, bool def);
+/* All values of a multi-valued key, in order; the caller frees the array (not the strings). */
+size_t gm_config_multi(const char ***out, struct gm_config *cfg, const char *key);
+
+/* Override a value (environment or flag), recording `origin`. */
+void gm_config_set(struct gm_config *cfg, const char *key, const char *value, const char *origin);
+/* Where the effective value of `key` came from ("default" when unset). */
+const char *gm_config_origin(struct gm_config *cfg, const char *key);
+
+#endif

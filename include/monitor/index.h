@@ -1,0 +1,104 @@
+/*
+ * index.h: the repository-wide view.  Reads the blobs of a commit (or of
+ * the index) through libgit2, scans them on all cores with a parser per
+ * thread (units cached by blob id + query digest), and resolves calls
+ * across files to give each unit fan-in, fan-out and a cluster.
+ *
+ * Call resolution, by the called name (the identifier, not the receiver):
+ *   1. a unit of that name in the same file (not a cross-file edge);
+ *   2. else units of that name in files the caller's file imports: a file
+ *      counts as imported when its stem or its directory name equals one of
+ *      the last two components of an import (`#include "foo.h"` -> foo.c,
+ *      `from pkg.mod import f` -> pkg/mod.py, `import "x/y"` -> the .go files of y);
+ *   3. else the one unit of that name in the whole repository, if unique;
+ *   4. else unresolved (no edge).
+ * Fan-out counts distinct units in other files a unit calls; fan-in counts
+ * distinct units in other files that call it.  A cluster is a connected set
+ * of *target* units joined by cross-file edges.
+ */
+#ifndef MONITOR_INDEX_H
+#define MONITOR_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <git2.h>
+
+#include "monitor/scan.h"
+
+enum gm_skip_reason {
+	GM_SKIP_NONE,
+	GM_SKIP_BINARY,
+	GM_SKIP_TOO_LARGE,
+	GM_SKIP_UNKNOWN_LANGUAGE,
+	GM_SKIP_SUBMODULE,
+	GM_SKIP_SYMLINK,
+	GM_SKIP_UNREADABLE,
+	GM_SKIP__COUNT
+};
+
+const char *gm_skip_reason_name(enum gm_skip_reason r);
+
+struct gm_index_opts {
+	const char *rev;               /* default "HEAD"; ignored with staged */
+	bool staged;                   /* read the index instead of a commit */
+	const char *const *pathspecs;  /* which files hold target units */
+	size_t npathspecs;
+	int jobs;                      /* 0: all cores */
+	size_t max_file_size;          /* 0: 1 MiB */
+	bool no_cache;
+	unsigned complexity_threshold; /* 0: 10 */
+};
+
+struct gm_file {
+	char *path;
+	const struct gm_lang *lang; /* NULL when skipped */
+	git_oid oid;
+	enum gm_skip_reason skip;
+	bool target;     /* matched the pathspecs */
+	bool local_only; /* attribute monitor-local-only */
+	bool cached;     /* units came from the scan cache */
+	struct gm_file_scan scan;
+	size_t first_unit; /* global id of scan.units[0] */
+	size_t *imported;  /* files this one imports */
+	size_t nimported;
+};
+
+struct gm_unit_info {
+	size_t file; /* index into files */
+	size_t unit; /* index into files[file].scan.units */
+	unsigned fan_in, fan_out;
+	long cluster;   /* -1 for non-targets */
+	bool complex;   /* complexity >= threshold */
+};
+
+struct gm_edge {
+	size_t caller, callee; /* global unit ids */
+	bool cross_file;
+};
+
+struct gm_index {
+	git_repository *repo; /* borrowed */
+	git_oid commit;       /* zero with staged */
+	bool staged;
+	struct gm_file *files; /* every file of the commit/index, by path */
+	size_t nfiles;
+	struct gm_unit_info *units; /* global unit ids, file order */
+	size_t nunits;
+	struct gm_edge *edges;
+	size_t nedges;
+	size_t nclusters;
+	size_t scanned, targets_scanned, cache_hits;
+	size_t skipped[GM_SKIP__COUNT]; /* among target files */
+	unsigned threshold;
+};
+
+int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_index_opts *opts);
+void gm_index_free(struct gm_index *idx);
+
+static inline const struct gm_unit *gm_index_unit(const struct gm_index *idx, size_t id)
+{
+	return &idx->files[idx->units[id].file].scan.units[idx->units[id].unit];
+}
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * lang.h: the language registry.  A language is a row of data: its name,
+ * file extensions, tree-sitter grammar, scope separator, and the query files
+ * of grammars/<lang>/ (embedded at build time):
+ *
+ *   units.scm       @definition.function / .method / .constructor with @name
+ *                   (and optional @params, @receiver); @scope.class /
+ *                   @scope.namespace with @name for qualified names
+ *   metrics.scm     @decision (adds 1 to cyclomatic complexity),
+ *                   @nesting (a level of nesting), @parameter
+ *   calls.scm       @reference.call with @name
+ *   imports.scm     @import: an imported module, header or path
+ *
+ * Compiled queries are immutable and shared by all threads; call
+ * gm_lang_init() once before starting threads.
+ */
+#ifndef MONITOR_LANG_H
+#define MONITOR_LANG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <tree_sitter/api.h>
+
+struct gm_query_text {
+	const char *lang;
+	const char *name;
+	const char *data;
+	size_t len;
+};
+
+/* Generated from grammars/ (cmake/Embed.cmake). */
+extern const struct gm_query_text gm_query_texts[];
+extern const char gm_query_digest[];
+
+enum gm_query_kind {
+	GM_QUERY_UNITS,
+	GM_QUERY_METRICS,
+	GM_QUERY_CALLS,
+	GM_QUERY_IMPORTS,
+	GM_QUERY__COUNT
+};
+
+struct gm_lang {
+	const char *name;
+	const char *const *extensions; /* NULL-terminated, with the dot */
+	const TSLanguage *(*grammar)(void);
+	const char *scope_sep;
+	/* Filled by gm_lang_init(); a missing query file leaves NULL. */
+	TSQuery *queries[GM_QUERY__COUNT];
+};
+
+/* Compile every query of every language; fails naming the bad file. */
+int gm_lang_init(void);
+void gm_lang_shutdown(void);
+
+/* All languages, NULL-terminated. */
+const struct gm_lang *const *gm_lang_all(void);
+const struct gm_lang *gm_lang_by_name(const char *name);
+
+/*
+ * Language of a path by its extension.  `h_is_cpp` decides `.h` (the caller
+ * knows whether the repository has C++ and no C sources).  NULL: unknown.
+ */
+const struct gm_lang *gm_lang_for_path(const char *path, bool h_is_cpp);
+
+/* Name of the query kind ("units", "metrics", ...). */
+const char *gm_query_kind_name(enum gm_query_kind kind);
+
+#endif

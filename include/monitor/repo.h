@@ -1,0 +1,59 @@
+/*
+ * repo.h: reading a repository through libgit2: opening, resolving
+ * revisions, listing the blobs of a commit or of the index under pathspecs,
+ * and reading attributes as of a commit.  Nothing here writes.
+ */
+#ifndef MONITOR_REPO_H
+#define MONITOR_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <git2.h>
+
+/* Discover the repository containing `path` (NULL: the current directory). */
+int gm_repo_open(git_repository **out, const char *path);
+
+/*
+ * Resolve `rev` to a commit.  A revision that does not exist is GM_EFATAL
+ * with "bad revision 'X'"; an unborn HEAD is GM_ENOTFOUND with a message
+ * saying the repository has no commits yet.
+ */
+int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *rev);
+
+/* Pathspecs as git takes them: prefixes, globs, ":!x" / ":(exclude)x". */
+struct gm_pathspec;
+int gm_pathspec_new(struct gm_pathspec **out, const char *const *specs, size_t n);
+bool gm_pathspec_matches(const struct gm_pathspec *ps, const char *path);
+void gm_pathspec_free(struct gm_pathspec *ps);
+
+struct gm_entry {
+	char *path;
+	git_oid oid;
+	uint32_t mode; /* git_filemode_t */
+};
+
+struct gm_entries {
+	struct gm_entry *items;
+	size_t n, cap;
+};
+
+/* Blobs (and links/submodules, by mode) of a tree, sorted by path. */
+int gm_repo_list_tree(struct gm_entries *out, git_repository *repo, git_tree *tree,
+                      const struct gm_pathspec *ps);
+/* Stage-0 entries of the index, sorted by path. */
+int gm_repo_list_index(struct gm_entries *out, git_repository *repo,
+                       const struct gm_pathspec *ps);
+void gm_entries_release(struct gm_entries *e);
+
+/*
+ * Value of attribute `name` for `path` as of `commit` (NULL: index and
+ * working tree .gitattributes, as git does for staged content).  `*out`
+ * is NULL when unspecified, "true"/"false" for set/unset, else the value;
+ * the caller frees it.
+ */
+int gm_repo_attr(char **out, git_repository *repo, const git_oid *commit,
+                 const char *path, const char *name);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * scan.h: one source text in, its units out.  A unit is a function, method
+ * or constructor (classes are not units); a function nested in another
+ * belongs to the outer one, so units never overlap and are sorted by byte
+ * offset.  Knows nothing of models; the repository-wide driver is index.h.
+ */
+#ifndef MONITOR_SCAN_H
+#define MONITOR_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "monitor/lang.h"
+
+struct gm_unit {
+	char *name;       /* qualified: Class.method, ns::Class::f, (*T).M */
+	char *short_name; /* the defining identifier alone */
+	const char *kind; /* "function", "method" or "constructor" (static) */
+	uint32_t start_byte, end_byte;
+	uint32_t start_line, end_line; /* 1-based, inclusive */
+	uint32_t start_col;            /* byte column of start_byte */
+	char *signature;               /* text up to the body, spaces folded */
+	unsigned lines, complexity, nesting, params;
+	char **calls; /* names called, in order of first call, no duplicates */
+	size_t ncalls;
+	unsigned ordinal; /* 0, or 1.. among units of the file with this name */
+};
+
+struct gm_file_scan {
+	struct gm_unit *units;
+	size_t n;
+	char **imports; /* modules/headers/paths the file imports */
+	size_t nimports;
+	unsigned errors; /* ERROR and MISSING nodes in the parse */
+};
+
+/*
+ * Scan `src` (`len` bytes, any encoding; offsets are bytes).  `parser` is
+ * the calling thread's parser (NULL: a temporary one).  On failure `out`
+ * is left empty.
+ */
+int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
+                   const char *src, size_t len, TSParser *parser);
+void gm_file_scan_release(struct gm_file_scan *fs);
+
+/* Parse `src`; the caller deletes the tree.  NULL on failure (message set). */
+TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, TSParser *parser);
+/* Number of ERROR and MISSING nodes below (and including) `node`. */
+unsigned gm_scan_count_errors(TSNode node);
+
+/* Serialization for the scan cache (cJSON: the caller owns the result). */
+cJSON *gm_file_scan_to_json(const struct gm_file_scan *fs);
+int gm_file_scan_from_json(struct gm_file_scan *out, const cJSON *json);
+
+#endif

@@ -1,0 +1,273 @@
+/*
+ * git monitor scan: list the units of a commit (or of the index) with their
+ * metrics, cross-file fan-in/out and the route a refactor would take.
+ * No network.
+ *
+ * --json schema (version 1):
+ * {
+ *   "version": 1,
+ *   "source": "commit" | "index",
+ *   "commit": "<oid>" | null,
+ *   "units": [ { "path", "language", "name", "short_name", "kind",
+ *                "ordinal", "start_byte", "end_byte", "start_line",
+ *                "end_line", "signature",
+ *                "metrics": { "lines", "complexity", "nesting", "params" },
+ *                "calls": [ "<name>", ... ], "fan_in", "fan_out",
+ *                "cluster", "complex", "route": "local" | "claude" } ],
+ *   "summary": { "files_scanned", "files_from_cache", "units",
+ *                "clusters", "files_skipped": { "<reason>": n, ... },
+ *                "skipped": [ { "path", "reason" } ] }
+ * }
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <git2.h>
+
+#include "cli.h"
+#include "monitor/config.h"
+#include "monitor/error.h"
+#include "monitor/index.h"
+#include "monitor/repo.h"
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+static const char usage_text[] =
+	"usage: git monitor scan [--json] [--rev <rev> | --staged] [-j <n>] [<pathspec>...]\n"
+	"\n"
+	"List the functions and methods of a commit (default HEAD) or of the index\n"
+	"with their metrics, cross-file callers/callees and the route a refactor\n"
+	"would take. Reads git objects only, never the working tree.";
+
+/* A cluster is complex when one of its units is. */
+static bool *complex_clusters(const struct gm_index *idx)
+{
+	bool *c = gm_xcalloc(idx->nclusters + 1, sizeof(bool));
+	for (size_t i = 0; i < idx->nunits; i++)
+		if (idx->units[i].cluster >= 0 && idx->units[i].complex)
+			c[idx->units[i].cluster] = true;
+	return c;
+}
+
+static const char *route_of(const struct gm_index *idx, const bool *cx, size_t id, bool have_key)
+{
+	const struct gm_unit_info *ui = &idx->units[id];
+	if (!have_key || idx->files[ui->file].local_only)
+		return "local";
+	return ui->cluster >= 0 && cx[ui->cluster] ? "claude" : "local";
+}
+
+static void print_table(const struct gm_index *idx, const bool *cx, bool have_key)
+{
+	int wloc = 8, wname = 4;
+	for (size_t i = 0; i < idx->nunits; i++) {
+		const struct gm_unit *u = gm_index_unit(idx, i);
+		const struct gm_file *f = &idx->files[idx->units[i].file];
+		int l;
+		if (!f->target)
+			continue;
+		l = snprintf(NULL, 0, "%s:%u-%u", f->path, u->start_line, u->end_line);
+		if (l > wloc)
+			wloc = l;
+		l = (int)strlen(u->name) + (u->ordinal ? snprintf(NULL, 0, "#%u", u->ordinal) : 0);
+		if (l > wname)
+			wname = l;
+	}
+	if (wloc > 60)
+		wloc = 60;
+	if (wname > 48)
+		wname = 48;
+	printf("%-*s  %-*s  %-11s %4s %4s %5s %6s %4s %4s  %s\n", wloc, "LOCATION", wname, "NAME",
+	       "KIND", "CC", "NEST", "LINES", "PARAMS", "IN", "OUT", "ROUTE");
+	for (size_t i = 0; i < idx->nunits; i++) {
+		const struct gm_unit *u = gm_index_unit(idx, i);
+		const struct gm_unit_info *ui = &idx->units[i];
+		const struct gm_file *f = &idx->files[ui->file];
+		char *loc, *name;
+		if (!f->target)
+			continue;
+		loc = gm_xasprintf("%s:%u-%u", f->path, u->start_line, u->end_line);
+		name = u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+		printf("%-*s  %-*s  %-11s %4u %4u %5u %6u %4u %4u  %s\n", wloc, loc, wname, name, u->kind,
+		       u->complexity, u->nesting, u->lines, u->params, ui->fan_in, ui->fan_out,
+		       route_of(idx, cx, i, have_key));
+		free(loc);
+		free(name);
+	}
+}
+
+static void print_json(const struct gm_index *idx, const bool *cx, bool have_key)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *units, *summary, *skipped, *skiplist;
+	char oid[GIT_OID_HEXSZ + 1];
+	size_t nunits = 0;
+	char *text;
+
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "source", idx->staged ? "index" : "commit");
+	if (idx->staged) {
+		cJSON_AddNullToObject(root, "commit");
+	} else {
+		git_oid_tostr(oid, sizeof(oid), &idx->commit);
+		cJSON_AddStringToObject(root, "commit", oid);
+	}
+	units = cJSON_AddArrayToObject(root, "units");
+	for (size_t i = 0; i < idx->nunits; i++) {
+		const struct gm_unit *u = gm_index_unit(idx, i);
+		const struct gm_unit_info *ui = &idx->units[i];
+		const struct gm_file *f = &idx->files[ui->file];
+		cJSON *o, *m, *calls;
+		if (!f->target)
+			continue;
+		nunits++;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", f->path);
+		cJSON_AddStringToObject(o, "language", f->lang->name);
+		cJSON_AddStringToObject(o, "name", u->name);
+		cJSON_AddStringToObject(o, "short_name", u->short_name);
+		cJSON_AddStringToObject(o, "kind", u->kind);
+		cJSON_AddNumberToObject(o, "ordinal", u->ordinal);
+		cJSON_AddNumberToObject(o, "start_byte", u->start_byte);
+		cJSON_AddNumberToObject(o, "end_byte", u->end_byte);
+		cJSON_AddNumberToObject(o, "start_line", u->start_line);
+		cJSON_AddNumberToObject(o, "end_line", u->end_line);
+		cJSON_AddStringToObject(o, "signature", u->signature);
+		m = cJSON_AddObjectToObject(o, "metrics");
+		cJSON_AddNumberToObject(m, "lines", u->lines);
+		cJSON_AddNumberToObject(m, "complexity", u->complexity);
+		cJSON_AddNumberToObject(m, "nesting", u->nesting);
+		cJSON_AddNumberToObject(m, "params", u->params);
+		calls = cJSON_AddArrayToObject(o, "calls");
+		for (size_t c = 0; c < u->ncalls; c++)
+			cJSON_AddItemToArray(calls, cJSON_CreateString(u->calls[c]));
+		cJSON_AddNumberToObject(o, "fan_in", ui->fan_in);
+		cJSON_AddNumberToObject(o, "fan_out", ui->fan_out);
+		cJSON_AddNumberToObject(o, "cluster", (double)ui->cluster);
+		cJSON_AddBoolToObject(o, "complex", ui->complex);
+		cJSON_AddStringToObject(o, "route", route_of(idx, cx, i, have_key));
+		cJSON_AddItemToArray(units, o);
+	}
+	summary = cJSON_AddObjectToObject(root, "summary");
+	cJSON_AddNumberToObject(summary, "files_scanned", (double)idx->targets_scanned);
+	{
+		size_t cached = 0;
+		for (size_t i = 0; i < idx->nfiles; i++)
+			cached += idx->files[i].target && idx->files[i].cached;
+		cJSON_AddNumberToObject(summary, "files_from_cache", (double)cached);
+	}
+	cJSON_AddNumberToObject(summary, "units", (double)nunits);
+	cJSON_AddNumberToObject(summary, "clusters", (double)idx->nclusters);
+	skipped = cJSON_AddObjectToObject(summary, "files_skipped");
+	for (int r = 1; r < GM_SKIP__COUNT; r++)
+		cJSON_AddNumberToObject(skipped, gm_skip_reason_name(r), (double)idx->skipped[r]);
+	skiplist = cJSON_AddArrayToObject(summary, "skipped");
+	for (size_t i = 0; i < idx->nfiles; i++) {
+		const struct gm_file *f = &idx->files[i];
+		cJSON *s;
+		if (!f->target || f->skip == GM_SKIP_NONE)
+			continue;
+		s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "path", f->path);
+		cJSON_AddStringToObject(s, "reason", gm_skip_reason_name(f->skip));
+		cJSON_AddItemToArray(skiplist, s);
+	}
+	text = cJSON_Print(root);
+	printf("%s\n", text);
+	free(text);
+	cJSON_Delete(root);
+}
+
+static void print_summary(const struct gm_index *idx)
+{
+	size_t cached = 0, units = 0, skipped = 0;
+	for (size_t i = 0; i < idx->nfiles; i++)
+		cached += idx->files[i].target && idx->files[i].cached;
+	for (size_t i = 0; i < idx->nunits; i++)
+		units += idx->files[idx->units[i].file].target;
+	for (int r = 1; r < GM_SKIP__COUNT; r++)
+		skipped += idx->skipped[r];
+	fprintf(stderr, "scanned %zu file%s (%zu from cache), %zu unit%s", idx->targets_scanned,
+	        idx->targets_scanned == 1 ? "" : "s", cached, units, units == 1 ? "" : "s");
+	if (skipped) {
+		const char *sep = "";
+		fprintf(stderr, "; skipped %zu: ", skipped);
+		for (int r = 1; r < GM_SKIP__COUNT; r++) {
+			if (!idx->skipped[r])
+				continue;
+			fprintf(stderr, "%s%zu %s", sep, idx->skipped[r], gm_skip_reason_name(r));
+			sep = ", ";
+		}
+	}
+	fputc('\n', stderr);
+}
+
+int cmd_scan(int argc, char **argv)
+{
+	bool json = false, staged = false, no_cache = false, quiet = false;
+	const char *rev = NULL, *jobs_s = NULL;
+	struct cli_list rest = { 0 };
+	const struct cli_opt opts[] = {
+		{ 0, "json", CLI_OPT_FLAG, &json, NULL, "print units and summary as JSON" },
+		{ 0, "rev", CLI_OPT_VALUE, &rev, "REV", "scan this commit (default HEAD)" },
+		{ 0, "staged", CLI_OPT_FLAG, &staged, NULL, "scan the staged content (the index)" },
+		{ 'j', "jobs", CLI_OPT_VALUE, &jobs_s, "N", "parse with N threads (default: all cores)" },
+		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "parse every file, ignoring the scan cache" },
+		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no summary on stderr" },
+		{ 0, NULL, 0, NULL, NULL, NULL },
+	};
+	struct gm_index_opts io = { 0 };
+	git_repository *repo = NULL;
+	struct gm_config *cfg = NULL;
+	struct gm_index *idx = NULL;
+	int64_t threshold, max_size;
+	bool *cx = NULL;
+	int exit_code = 0, rc, jobs = 0;
+	const char *key;
+
+	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
+		goto cleanup;
+	if (rev && staged) {
+		exit_code = cli_fail(CLI_USAGE, "--rev and --staged cannot be used together");
+		goto cleanup;
+	}
+	if (jobs_s && cli_parse_int(&jobs, "--jobs", jobs_s, 1, 1024) < 0) {
+		exit_code = CLI_USAGE;
+		goto cleanup;
+	}
+	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
+	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity", 10)) < 0 ||
+	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize", 1024 * 1024)) < 0) {
+		exit_code = cli_error(rc);
+		goto cleanup;
+	}
+	io.rev = rev;
+	io.staged = staged;
+	io.pathspecs = rest.items;
+	io.npathspecs = rest.n;
+	io.jobs = jobs;
+	io.no_cache = no_cache;
+	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
+	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
+	if ((rc = gm_index_build(&idx, repo, &io)) < 0) {
+		exit_code = cli_error(rc);
+		goto cleanup;
+	}
+	key = getenv("ANTHROPIC_API_KEY");
+	cx = complex_clusters(idx);
+	if (json)
+		print_json(idx, cx, key && *key);
+	else
+		print_table(idx, cx, key && *key);
+	if (!quiet && !json)
+		print_summary(idx);
+cleanup:
+	free(cx);
+	gm_index_free(idx);
+	gm_config_free(cfg);
+	git_repository_free(repo);
+	cli_list_release(&rest);
+	return exit_code;
+}

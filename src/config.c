@@ -1,0 +1,221 @@
+#include "monitor/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "monitor/error.h"
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+struct item {
+	char *key;
+	char *value;
+	char *origin;
+};
+
+struct gm_config {
+	struct item *items; /* in load order; later wins for single values */
+	size_t n, cap;
+};
+
+static const char *level_name(git_config_level_t l)
+{
+	switch (l) {
+	case GIT_CONFIG_LEVEL_PROGRAMDATA:
+	case GIT_CONFIG_LEVEL_SYSTEM: return "system git config";
+	case GIT_CONFIG_LEVEL_XDG:
+	case GIT_CONFIG_LEVEL_GLOBAL: return "global git config";
+	case GIT_CONFIG_LEVEL_LOCAL: return "repository git config";
+	case GIT_CONFIG_LEVEL_APP: return "application";
+	default: return "git config";
+	}
+}
+
+static void push(struct gm_config *cfg, const char *key, const char *value, const char *origin)
+{
+	GM_GROW(cfg->items, cfg->cap, cfg->n + 1);
+	cfg->items[cfg->n].key = gm_xstrdup(key);
+	cfg->items[cfg->n].value = gm_xstrdup(value ? value : "");
+	cfg->items[cfg->n].origin = gm_xstrdup(origin);
+	cfg->n++;
+}
+
+static int level_rank(git_config_level_t l)
+{
+	return (int)l; /* libgit2 orders levels lowest priority first */
+}
+
+struct pending {
+	const git_config_entry *e;
+	int rank;
+	size_t seq;
+};
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+int gm_config_load(struct gm_config **out, git_repository *repo)
+{
+	struct gm_config *cfg = gm_xcalloc(1, sizeof(*cfg));
+	git_config *gc = NULL, *snap = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	struct pending *pend = NULL;
+	size_t npend = 0, cpend = 0;
+	int rc = 0;
+
+	*out = cfg;
+	if (repo ? git_repository_config(&gc, repo) < 0 : git_config_open_default(&gc) < 0) {
+		/* No readable config at all is not an error: defaults apply. */
+		git_error_clear();
+		return 0;
+	}
+	if (git_config_snapshot(&snap, gc) < 0) {
+		rc = gm_error_git(GM_ERROR, "cannot read git config");
+		goto cleanup;
+	}
+	if (git_config_iterator_glob_new(&it, snap, "^monitor\\.") < 0) {
+		rc = gm_error_git(GM_ERROR, "cannot read git config");
+		goto cleanup;
+	}
+	/* Iteration is per backend; sort by level so repository config wins. */
+	while (git_config_next(&e, it) == 0) {
+		GM_GROW(pend, cpend, npend + 1);
+		pend[npend].e = e;
+		pend[npend].rank = level_rank(e->level);
+		pend[npend].seq = npend;
+		npend++;
+		push(cfg, e->name, e->value, level_name(e->level));
+	}
+	/* Rebuild in priority order (stable within a level). */
+	qsort(pend, npend, sizeof(*pend), cmp_pending);
+	{
+		struct item *sorted = gm_xcalloc(npend ? npend : 1, sizeof(*sorted));
+		for (size_t i = 0; i < npend; i++)
+			sorted[i] = cfg->items[pend[i].seq];
+		free(cfg->items);
+		cfg->items = sorted;
+		cfg->cap = npend ? npend : 1;
+	}
+cleanup:
+	free(pend);
+	git_config_iterator_free(it);
+	git_config_free(snap);
+	git_config_free(gc);
+	return rc;
+}
+
+void gm_config_free(struct gm_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n; i++) {
+		free(cfg->items[i].key);
+		free(cfg->items[i].value);
+		free(cfg->items[i].origin);
+	}
+	free(cfg->items);
+	free(cfg);
+}
+
+/* git config keys: section and last part case-insensitive, subsection not;
+ * our keys have no subsections, so compare case-insensitively. */
+static const struct item *find_last(const struct gm_config *cfg, const char *key)
+{
+	for (size_t i = cfg->n; i-- > 0;)
+		if (strcasecmp(cfg->items[i].key, key) == 0)
+			return &cfg->items[i];
+	return NULL;
+}
+
+const char *gm_config_string(struct gm_config *cfg, const char *key, const char *def)
+{
+	const struct item *it = cfg ? find_last(cfg, key) : NULL;
+	return it ? it->value : def;
+}
+
+int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key, int64_t def)
+{
+	const char *v = gm_config_string(cfg, key, NULL);
+	char *end;
+	long long n;
+	int64_t mul = 1;
+
+	*out = def;
+	if (!v)
+		return 0;
+	n = strtoll(v, &end, 10);
+	if (end == v) {
+		gm_error_set("bad numeric value '%s' for '%s'", v, key);
+		return GM_EUSAGE;
+	}
+	switch (*end) {
+	case 'k': case 'K': mul = 1024; end++; break;
+	case 'm': case 'M': mul = 1024 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end) {
+		gm_error_set("bad numeric value '%s' for '%s'", v, key);
+		return GM_EUSAGE;
+	}
+	*out = (int64_t)n * mul;
+	return 0;
+}
+
+int gm_config_bool(bool *out, struct gm_config *cfg, const char *key, bool def)
+{
+	const char *v = gm_config_string(cfg, key, NULL);
+	*out = def;
+	if (!v)
+		return 0;
+	if (!*v || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else {
+		gm_error_set("bad boolean value '%s' for '%s'", v, key);
+		return GM_EUSAGE;
+	}
+	return 0;
+}
+
+size_t gm_config_multi(const char ***out, struct gm_config *cfg, const char *key)
+{
+	size_t n = 0;
+	const char **v = gm_xcalloc(cfg->n + 1, sizeof(*v));
+	for (size_t i = 0; i < cfg->n; i++)
+		if (strcasecmp(cfg->items[i].key, key) == 0)
+			v[n++] = cfg->items[i].value;
+	*out = v;
+	return n;
+}
+
+void gm_config_set(struct gm_config *cfg, const char *key, const char *value, const char *origin)
+{
+	/* An override replaces every configured value, multi-valued keys too. */
+	for (size_t i = 0; i < cfg->n;) {
+		if (strcasecmp(cfg->items[i].key, key) == 0) {
+			free(cfg->items[i].key);
+			free(cfg->items[i].value);
+			free(cfg->items[i].origin);
+			memmove(&cfg->items[i], &cfg->items[i + 1], (cfg->n - i - 1) * sizeof(*cfg->items));
+			cfg->n--;
+		} else {
+			i++;
+		}
+	}
+	push(cfg, key, value, origin);
+}
+
+const char *gm_config_origin(struct gm_config *cfg, const char *key)
+{
+	const struct item *it = cfg ? find_last(cfg, key) : NULL;
+	return it ? it->origin : "default";
+}

@@ -1,0 +1,724 @@
+#include "monitor/scan.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/error.h"
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+/* What a capture name means to us. */
+enum role {
+	R_NONE,
+	R_DEF_FUNCTION,
+	R_DEF_METHOD,
+	R_DEF_CONSTRUCTOR,
+	R_NAME,
+	R_PARAMS,
+	R_BODY,
+	R_DECL,
+	R_RECEIVER,
+	R_SCOPE_CLASS,
+	R_SCOPE_NAMESPACE,
+	R_DECISION,
+	R_NESTING,
+	R_PARAMETER,
+	R_CALL,
+	R_IMPORT,
+};
+
+static enum role role_of(const char *name)
+{
+	static const struct { const char *n; enum role r; } map[] = {
+		{ "definition.function", R_DEF_FUNCTION },
+		{ "definition.method", R_DEF_METHOD },
+		{ "definition.constructor", R_DEF_CONSTRUCTOR },
+		{ "name", R_NAME },
+		{ "params", R_PARAMS },
+		{ "body", R_BODY },
+		{ "decl", R_DECL },
+		{ "receiver", R_RECEIVER },
+		{ "scope.class", R_SCOPE_CLASS },
+		{ "scope.namespace", R_SCOPE_NAMESPACE },
+		{ "decision", R_DECISION },
+		{ "nesting", R_NESTING },
+		{ "parameter", R_PARAMETER },
+		{ "reference.call", R_CALL },
+		{ "import", R_IMPORT },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].n, name) == 0)
+			return map[i].r;
+	return R_NONE;
+}
+
+static enum role *roles_for(const TSQuery *q)
+{
+	uint32_t n = ts_query_capture_count(q);
+	enum role *r = gm_xcalloc(n ? n : 1, sizeof(*r));
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len;
+		const char *name = ts_query_capture_name_for_id(q, i, &len);
+		char *s = gm_xstrndup(name, len);
+		r[i] = role_of(s);
+		free(s);
+	}
+	return r;
+}
+
+struct def {
+	TSNode node, name, params, body, decl, receiver;
+	bool has_params, has_body, has_decl, has_receiver;
+	enum role kind;
+	uint32_t start, end;
+};
+
+struct scope {
+	uint32_t start, end;
+	char *name;
+	enum role kind;
+};
+
+struct span {
+	uint32_t start, end;
+};
+
+static char *node_text(TSNode n, const char *src)
+{
+	uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
+	return gm_xstrndup(src + s, e - s);
+}
+
+/* Fold runs of white space into one space and trim. */
+static char *fold_space(const char *s, size_t n)
+{
+	char *out = gm_xmalloc(n + 1);
+	size_t j = 0;
+	bool sp = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			sp = j > 0;
+			continue;
+		}
+		if (sp)
+			out[j++] = ' ';
+		sp = false;
+		out[j++] = c;
+	}
+	out[j] = '\0';
+	return out;
+}
+
+static int cmp_def(const void *a, const void *b)
+{
+	const struct def *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1; /* outer first */
+	return 0;
+}
+
+static int cmp_scope(const void *a, const void *b)
+{
+	const struct scope *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1;
+	return 0;
+}
+
+/* Index of the unit containing [s, e), or -1; units are sorted, disjoint. */
+static long unit_at(const struct gm_file_scan *fs, uint32_t s, uint32_t e)
+{
+	size_t lo = 0, hi = fs->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (fs->units[mid].end_byte <= s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < fs->n && fs->units[lo].start_byte <= s && e <= fs->units[lo].end_byte)
+		return (long)lo;
+	return -1;
+}
+
+static void add_call(struct gm_unit *u, size_t *cap, const char *src, TSNode n)
+{
+	uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
+	for (size_t i = 0; i < u->ncalls; i++)
+		if (strlen(u->calls[i]) == e - s && memcmp(u->calls[i], src + s, e - s) == 0)
+			return;
+	GM_GROW(u->calls, *cap, u->ncalls + 1);
+	u->calls[u->ncalls++] = gm_xstrndup(src + s, e - s);
+}
+
+static char *strip_import(const char *s)
+{
+	size_t n = strlen(s);
+	while (n && (*s == '"' || *s == '\'' || *s == '<' || *s == '`')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == '"' || s[n - 1] == '\'' || s[n - 1] == '>' || s[n - 1] == '`'))
+		n--;
+	return gm_xstrndup(s, n);
+}
+
+TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, TSParser *parser)
+{
+	TSParser *own = NULL;
+	TSTree *tree;
+
+	if (len > UINT32_MAX) {
+		gm_error_set("source is too large to parse");
+		return NULL;
+	}
+	if (!parser)
+		parser = own = ts_parser_new();
+	if (!ts_parser_set_language(parser, lang->grammar())) {
+		gm_error_set("grammar for %s is incompatible with the tree-sitter runtime", lang->name);
+		ts_parser_delete(own);
+		return NULL;
+	}
+	tree = ts_parser_parse_string(parser, NULL, src, (uint32_t)len);
+	ts_parser_reset(parser);
+	ts_parser_delete(own);
+	if (!tree)
+		gm_error_set("cannot parse %s source", lang->name);
+	return tree;
+}
+
+unsigned gm_scan_count_errors(TSNode node)
+{
+	TSTreeCursor c;
+	unsigned n = 0;
+
+	if (!ts_node_has_error(node))
+		return 0;
+	c = ts_tree_cursor_new(node);
+	for (;;) {
+		TSNode cur = ts_tree_cursor_current_node(&c);
+		if (ts_node_is_error(cur) || ts_node_is_missing(cur))
+			n++;
+		if (ts_node_has_error(cur) && ts_tree_cursor_goto_first_child(&c))
+			continue;
+		while (!ts_tree_cursor_goto_next_sibling(&c)) {
+			if (!ts_tree_cursor_goto_parent(&c)) {
+				ts_tree_cursor_delete(&c);
+				return n;
+			}
+		}
+	}
+}
+
+static void collect_defs(const struct gm_lang *lang, TSNode root, const char *src,
+                         struct def **defs_out, size_t *ndefs_out,
+                         struct scope **scopes_out, size_t *nscopes_out)
+{
+	const TSQuery *q = lang->queries[GM_QUERY_UNITS];
+	enum role *roles = roles_for(q);
+	TSQueryCursor *cur = ts_query_cursor_new();
+	TSQueryMatch m;
+	struct def *defs = NULL;
+	struct scope *scopes = NULL;
+	size_t ndefs = 0, cdefs = 0, nscopes = 0, cscopes = 0;
+
+	ts_query_cursor_exec(cur, q, root);
+	while (ts_query_cursor_next_match(cur, &m)) {
+		struct def d;
+		bool is_def = false, is_scope = false, has_name = false;
+		TSNode scope_node = { 0 }, name = { 0 };
+		enum role scope_kind = R_NONE;
+
+		memset(&d, 0, sizeof(d));
+		for (uint16_t i = 0; i < m.capture_count; i++) {
+			TSNode n = m.captures[i].node;
+			switch (roles[m.captures[i].index]) {
+			case R_DEF_FUNCTION:
+			case R_DEF_METHOD:
+			case R_DEF_CONSTRUCTOR:
+				d.node = n;
+				d.kind = roles[m.captures[i].index];
+				is_def = true;
+				break;
+			case R_NAME:
+				if (!has_name)
+					name = n;
+				has_name = true;
+				break;
+			case R_PARAMS:
+				if (!d.has_params)
+					d.params = n;
+				d.has_params = true;
+				break;
+			case R_BODY:
+				if (!d.has_body)
+					d.body = n;
+				d.has_body = true;
+				break;
+			case R_DECL:
+				d.decl = n;
+				d.has_decl = true;
+				break;
+			case R_RECEIVER:
+				d.receiver = n;
+				d.has_receiver = true;
+				break;
+			case R_SCOPE_CLASS:
+			case R_SCOPE_NAMESPACE:
+				scope_node = n;
+				scope_kind = roles[m.captures[i].index];
+				is_scope = true;
+				break;
+			default:
+				break;
+			}
+		}
+		if (!has_name)
+			continue;
+		if (is_def) {
+			d.name = name;
+			d.start = ts_node_start_byte(d.node);
+			d.end = ts_node_end_byte(d.node);
+			GM_GROW(defs, cdefs, ndefs + 1);
+			defs[ndefs++] = d;
+		} else if (is_scope) {
+			GM_GROW(scopes, cscopes, nscopes + 1);
+			scopes[nscopes].start = ts_node_start_byte(scope_node);
+			scopes[nscopes].end = ts_node_end_byte(scope_node);
+			scopes[nscopes].name = node_text(name, src);
+			scopes[nscopes].kind = scope_kind;
+			nscopes++;
+		}
+	}
+	ts_query_cursor_delete(cur);
+	free(roles);
+
+	qsort(defs, ndefs, sizeof(*defs), cmp_def);
+	qsort(scopes, nscopes, sizeof(*scopes), cmp_scope);
+	*defs_out = defs;
+	*ndefs_out = ndefs;
+	*scopes_out = scopes;
+	*nscopes_out = nscopes;
+}
+
+static char *qualify(const struct gm_lang *lang, const struct def *d, const char *src,
+                     const struct scope *scopes, size_t nscopes, bool *in_class)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	char *name = node_text(d->name, src);
+
+	*in_class = false;
+	for (size_t i = 0; i < nscopes; i++) {
+		const struct scope *s = &scopes[i];
+		if (s->start > d->start)
+			break;
+		if (s->end < d->end || (s->start == d->start && s->end == d->end))
+			continue;
+		gm_buf_printf(&b, "%s%s", s->name, lang->scope_sep);
+		if (s->kind == R_SCOPE_CLASS)
+			*in_class = true;
+	}
+	if (d->has_receiver) {
+		/* Go: (*T).M for pointer receivers, T.M for value receivers. */
+		char *r = node_text(d->receiver, src);
+		char *rf = fold_space(r, strlen(r));
+		if (rf[0] == '*')
+			gm_buf_printf(&b, "(%s).", rf);
+		else
+			gm_buf_printf(&b, "%s.", rf);
+		free(r);
+		free(rf);
+		*in_class = true;
+	}
+	gm_buf_puts(&b, name);
+	free(name);
+	return gm_buf_detach(&b, NULL);
+}
+
+static void nesting_depths(struct gm_file_scan *fs, struct span **spans, size_t *nspans)
+{
+	for (size_t u = 0; u < fs->n; u++) {
+		uint32_t stack[256];
+		size_t depth = 0;
+		unsigned max = 0;
+		/* Spans arrive in document order: starts ascending, outer first. */
+		for (size_t i = 0; i < nspans[u]; i++) {
+			struct span s = spans[u][i];
+			while (depth && stack[depth - 1] <= s.start)
+				depth--;
+			if (depth < sizeof(stack) / sizeof(stack[0]))
+				stack[depth++] = s.end;
+			if (depth > max)
+				max = (unsigned)depth;
+		}
+		fs->units[u].nesting = max;
+	}
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1;
+	return 0;
+}
+
+static void collect_metrics(const struct gm_lang *lang, TSNode root, struct gm_file_scan *fs,
+                            const struct def *kept)
+{
+	const TSQuery *q = lang->queries[GM_QUERY_METRICS];
+	enum role *roles;
+	TSQueryCursor *cur;
+	TSQueryMatch m;
+	struct span **spans;
+	size_t *nspans, *cspans;
+
+	if (!q || fs->n == 0)
+		return;
+	roles = roles_for(q);
+	spans = gm_xcalloc(fs->n, sizeof(*spans));
+	nspans = gm_xcalloc(fs->n, sizeof(*nspans));
+	cspans = gm_xcalloc(fs->n, sizeof(*cspans));
+	cur = ts_query_cursor_new();
+	ts_query_cursor_exec(cur, q, root);
+	while (ts_query_cursor_next_match(cur, &m)) {
+		for (uint16_t i = 0; i < m.capture_count; i++) {
+			TSNode n = m.captures[i].node;
+			uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
+			long u = unit_at(fs, s, e);
+			if (u < 0)
+				continue;
+			switch (roles[m.captures[i].index]) {
+			case R_DECISION:
+				fs->units[u].complexity++;
+				break;
+			case R_NESTING:
+				GM_GROW(spans[u], cspans[u], nspans[u] + 1);
+				spans[u][nspans[u]].start = s;
+				spans[u][nspans[u]].end = e;
+				nspans[u]++;
+				break;
+			case R_PARAMETER: {
+				TSNode p = ts_node_parent(n);
+				if (!kept[u].has_params)
+					break;
+				if (ts_node_eq(p, kept[u].params) ||
+				    (!ts_node_is_null(p) && ts_node_eq(ts_node_parent(p), kept[u].params)))
+					fs->units[u].params++;
+				break;
+			}
+			default:
+				break;
+			}
+		}
+	}
+	ts_query_cursor_delete(cur);
+	for (size_t u = 0; u < fs->n; u++)
+		if (nspans[u] > 1)
+			qsort(spans[u], nspans[u], sizeof(struct span), cmp_span);
+	nesting_depths(fs, spans, nspans);
+	for (size_t u = 0; u < fs->n; u++)
+		free(spans[u]);
+	free(spans);
+	free(nspans);
+	free(cspans);
+	free(roles);
+}
+
+static void collect_calls(const struct gm_lang *lang, TSNode root, const char *src,
+                          struct gm_file_scan *fs)
+{
+	const TSQuery *q = lang->queries[GM_QUERY_CALLS];
+	enum role *roles;
+	TSQueryCursor *cur;
+	TSQueryMatch m;
+	size_t *caps;
+
+	if (!q || fs->n == 0)
+		return;
+	roles = roles_for(q);
+	caps = gm_xcalloc(fs->n, sizeof(*caps));
+	cur = ts_query_cursor_new();
+	ts_query_cursor_exec(cur, q, root);
+	while (ts_query_cursor_next_match(cur, &m)) {
+		for (uint16_t i = 0; i < m.capture_count; i++) {
+			TSNode n = m.captures[i].node;
+			long u;
+			if (roles[m.captures[i].index] != R_NAME)
+				continue;
+			u = unit_at(fs, ts_node_start_byte(n), ts_node_end_byte(n));
+			if (u >= 0)
+				add_call(&fs->units[u], &caps[u], src, n);
+			break;
+		}
+	}
+	ts_query_cursor_delete(cur);
+	free(caps);
+	free(roles);
+}
+
+static void collect_imports(const struct gm_lang *lang, TSNode root, const char *src,
+                            struct gm_file_scan *fs)
+{
+	const TSQuery *q = lang->queries[GM_QUERY_IMPORTS];
+	enum role *roles;
+	TSQueryCursor *cur;
+	TSQueryMatch m;
+	size_t cap = 0;
+
+	if (!q)
+		return;
+	roles = roles_for(q);
+	cur = ts_query_cursor_new();
+	ts_query_cursor_exec(cur, q, root);
+	while (ts_query_cursor_next_match(cur, &m)) {
+		for (uint16_t i = 0; i < m.capture_count; i++) {
+			char *t, *s;
+			bool dup = false;
+			if (roles[m.captures[i].index] != R_IMPORT)
+				continue;
+			t = node_text(m.captures[i].node, src);
+			s = strip_import(t);
+			free(t);
+			for (size_t k = 0; k < fs->nimports && !dup; k++)
+				dup = strcmp(fs->imports[k], s) == 0;
+			if (dup || !*s) {
+				free(s);
+				continue;
+			}
+			GM_GROW(fs->imports, cap, fs->nimports + 1);
+			fs->imports[fs->nimports++] = s;
+		}
+	}
+	ts_query_cursor_delete(cur);
+	free(roles);
+}
+
+static void assign_ordinals(struct gm_file_scan *fs)
+{
+	for (size_t i = 0; i < fs->n; i++) {
+		unsigned k = 0;
+		if (fs->units[i].ordinal)
+			continue;
+		for (size_t j = i + 1; j < fs->n; j++)
+			if (strcmp(fs->units[i].name, fs->units[j].name) == 0)
+				fs->units[j].ordinal = ++k + 1;
+		if (k)
+			fs->units[i].ordinal = 1;
+	}
+}
+
+int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
+                   const char *src, size_t len, TSParser *parser)
+{
+	TSTree *tree;
+	TSNode root;
+	struct def *defs = NULL, *kept;
+	struct scope *scopes = NULL;
+	size_t ndefs = 0, nscopes = 0, nkept = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!lang->queries[GM_QUERY_UNITS]) {
+		gm_error_set("grammars/%s/units.scm is missing", lang->name);
+		return GM_ERROR;
+	}
+	if (!(tree = gm_scan_parse(lang, src, len, parser)))
+		return GM_ERROR;
+	root = ts_tree_root_node(tree);
+	out->errors = gm_scan_count_errors(root);
+
+	collect_defs(lang, root, src, &defs, &ndefs, &scopes, &nscopes);
+
+	/* Keep outermost definitions only: units never overlap. */
+	kept = gm_xcalloc(ndefs ? ndefs : 1, sizeof(*kept));
+	for (size_t i = 0; i < ndefs; i++) {
+		if (nkept && defs[i].start < kept[nkept - 1].end)
+			continue;
+		kept[nkept++] = defs[i];
+	}
+
+	out->units = gm_xcalloc(nkept ? nkept : 1, sizeof(*out->units));
+	out->n = nkept;
+	for (size_t i = 0; i < nkept; i++) {
+		struct def *d = &kept[i];
+		struct gm_unit *u = &out->units[i];
+		TSPoint sp = ts_node_start_point(d->node), ep = ts_node_end_point(d->node);
+		uint32_t sig_start = d->has_decl ? ts_node_start_byte(d->decl) : d->start;
+		uint32_t sig_end = d->has_body ? ts_node_start_byte(d->body) : d->end;
+		bool in_class;
+
+		u->name = qualify(lang, d, src, scopes, nscopes, &in_class);
+		u->short_name = node_text(d->name, src);
+		u->kind = d->kind == R_DEF_CONSTRUCTOR ? "constructor" :
+		          (d->kind == R_DEF_METHOD || in_class) ? "method" : "function";
+		u->start_byte = d->start;
+		u->end_byte = d->end;
+		u->start_col = sp.column;
+		u->start_line = sp.row + 1;
+		u->end_line = ep.row + 1;
+		if (ep.column == 0 && ep.row > sp.row)
+			u->end_line--;
+		u->lines = u->end_line - u->start_line + 1;
+		if (!d->has_body) {
+			/* No body capture: the first line is the signature. */
+			const char *nl = memchr(src + sig_start, '\n', d->end - sig_start);
+			if (nl)
+				sig_end = (uint32_t)(nl - src);
+		}
+		if (sig_end < sig_start)
+			sig_end = sig_start;
+		u->signature = fold_space(src + sig_start, sig_end - sig_start);
+		u->complexity = 1;
+	}
+	collect_metrics(lang, root, out, kept);
+	collect_calls(lang, root, src, out);
+	collect_imports(lang, root, src, out);
+	assign_ordinals(out);
+
+	for (size_t i = 0; i < nscopes; i++)
+		free(scopes[i].name);
+	free(scopes);
+	free(defs);
+	free(kept);
+	ts_tree_delete(tree);
+	return 0;
+}
+
+void gm_file_scan_release(struct gm_file_scan *fs)
+{
+	if (!fs)
+		return;
+	for (size_t i = 0; i < fs->n; i++) {
+		struct gm_unit *u = &fs->units[i];
+		free(u->name);
+		free(u->short_name);
+		free(u->signature);
+		for (size_t j = 0; j < u->ncalls; j++)
+			free(u->calls[j]);
+		free(u->calls);
+	}
+	free(fs->units);
+	for (size_t i = 0; i < fs->nimports; i++)
+		free(fs->imports[i]);
+	free(fs->imports);
+	memset(fs, 0, sizeof(*fs));
+}
+
+static const char *const kinds[] = { "function", "method", "constructor" };
+
+cJSON *gm_file_scan_to_json(const struct gm_file_scan *fs)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *units = cJSON_AddArrayToObject(root, "units");
+	cJSON *imports = cJSON_AddArrayToObject(root, "imports");
+
+	cJSON_AddNumberToObject(root, "errors", fs->errors);
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct gm_unit *u = &fs->units[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON *calls;
+		cJSON_AddStringToObject(o, "name", u->name);
+		cJSON_AddStringToObject(o, "short", u->short_name);
+		cJSON_AddStringToObject(o, "kind", u->kind);
+		cJSON_AddNumberToObject(o, "sb", u->start_byte);
+		cJSON_AddNumberToObject(o, "eb", u->end_byte);
+		cJSON_AddNumberToObject(o, "sl", u->start_line);
+		cJSON_AddNumberToObject(o, "el", u->end_line);
+		cJSON_AddNumberToObject(o, "sc", u->start_col);
+		cJSON_AddStringToObject(o, "sig", u->signature);
+		cJSON_AddNumberToObject(o, "cc", u->complexity);
+		cJSON_AddNumberToObject(o, "nest", u->nesting);
+		cJSON_AddNumberToObject(o, "params", u->params);
+		cJSON_AddNumberToObject(o, "ord", u->ordinal);
+		calls = cJSON_AddArrayToObject(o, "calls");
+		for (size_t j = 0; j < u->ncalls; j++)
+			cJSON_AddItemToArray(calls, cJSON_CreateString(u->calls[j]));
+		cJSON_AddItemToArray(units, o);
+	}
+	for (size_t i = 0; i < fs->nimports; i++)
+		cJSON_AddItemToArray(imports, cJSON_CreateString(fs->imports[i]));
+	return root;
+}
+
+static int get_u32(const cJSON *o, const char *k, uint32_t *v)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 4294967295.0)
+		return -1;
+	*v = (uint32_t)n->valuedouble;
+	return 0;
+}
+
+static int get_str(const cJSON *o, const char *k, char **v)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!cJSON_IsString(n))
+		return -1;
+	*v = gm_xstrdup(n->valuestring);
+	return 0;
+}
+
+int gm_file_scan_from_json(struct gm_file_scan *out, const cJSON *json)
+{
+	const cJSON *units = cJSON_GetObjectItemCaseSensitive(json, "units");
+	const cJSON *imports = cJSON_GetObjectItemCaseSensitive(json, "imports");
+	const cJSON *it;
+	uint32_t errors;
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsArray(units) || !cJSON_IsArray(imports) || get_u32(json, "errors", &errors) < 0)
+		goto bad;
+	out->errors = errors;
+	out->n = (size_t)cJSON_GetArraySize(units);
+	out->units = gm_xcalloc(out->n ? out->n : 1, sizeof(*out->units));
+	cJSON_ArrayForEach(it, units) {
+		struct gm_unit *u = &out->units[i++];
+		const cJSON *calls = cJSON_GetObjectItemCaseSensitive(it, "calls");
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
+		const cJSON *c;
+		uint32_t cc, nest, params, ord;
+		u->kind = NULL;
+		for (size_t j = 0; cJSON_IsString(k) && j < 3; j++)
+			if (strcmp(k->valuestring, kinds[j]) == 0)
+				u->kind = kinds[j];
+		if (!u->kind || get_str(it, "name", &u->name) || get_str(it, "short", &u->short_name) ||
+		    get_str(it, "sig", &u->signature) || get_u32(it, "sb", &u->start_byte) ||
+		    get_u32(it, "eb", &u->end_byte) || get_u32(it, "sl", &u->start_line) ||
+		    get_u32(it, "el", &u->end_line) || get_u32(it, "sc", &u->start_col) ||
+		    get_u32(it, "cc", &cc) || get_u32(it, "nest", &nest) ||
+		    get_u32(it, "params", &params) || get_u32(it, "ord", &ord) || !cJSON_IsArray(calls) ||
+		    u->end_byte < u->start_byte || u->end_line < u->start_line)
+			goto bad;
+		u->complexity = cc;
+		u->nesting = nest;
+		u->params = params;
+		u->ordinal = ord;
+		u->lines = u->end_line - u->start_line + 1;
+		u->calls = gm_xcalloc((size_t)cJSON_GetArraySize(calls) + 1, sizeof(char *));
+		cJSON_ArrayForEach(c, calls) {
+			if (!cJSON_IsString(c))
+				goto bad;
+			u->calls[u->ncalls++] = gm_xstrdup(c->valuestring);
+		}
+	}
+	out->imports = gm_xcalloc((size_t)cJSON_GetArraySize(imports) + 1, sizeof(char *));
+	cJSON_ArrayForEach(it, imports) {
+		if (!cJSON_IsString(it))
+			goto bad;
+		out->imports[out->nimports++] = gm_xstrdup(it->valuestring);
+	}
+	return 0;
+bad:
+	gm_file_scan_release(out);
+	gm_error_set("malformed scan cache entry");
+	return GM_EINVALID;
+}
