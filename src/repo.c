@@ -29,7 +29,7 @@ int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *r
 	if (rc == GIT_EUNBORNBRANCH ||
 	    (rc == GIT_ENOTFOUND && strcmp(rev, "HEAD") == 0 && git_repository_head_unborn(repo) == 1)) {
 		gm_error_set("'%s' has no commits yet", rev);
-		return GM_ENOTFOUND;
+		return GM_EFATAL;
 	}
 	if (rc == GIT_ENOTFOUND || rc == GIT_EAMBIGUOUS || rc == GIT_EINVALIDSPEC) {
 		gm_error_set("bad revision '%s'", rev);
@@ -46,45 +46,79 @@ int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *r
 	return 0;
 }
 
+/*
+ * git's semantics: a path matches when it matches one include pattern (or
+ * there are none) and no exclude pattern.  libgit2's own negation is
+ * first-match-wins, so includes and excludes are kept apart.
+ */
 struct gm_pathspec {
-	git_pathspec *ps;
-	bool empty;
+	git_pathspec *include; /* NULL: everything */
+	git_pathspec *exclude; /* NULL: nothing */
 };
+
+static const char *exclude_body(const char *s)
+{
+	if (strncmp(s, ":!", 2) == 0 || strncmp(s, ":^", 2) == 0)
+		return s + 2;
+	if (strncmp(s, ":(exclude)", 10) == 0)
+		return s + 10;
+	return NULL;
+}
+
+static char *normalize(const char *s)
+{
+	if (strncmp(s, ":/", 2) == 0)
+		s += 2;
+	while (strncmp(s, "./", 2) == 0)
+		s += 2;
+	if (strcmp(s, ".") == 0)
+		s = "";
+	return gm_xstrdup(s);
+}
+
+static int make_spec(git_pathspec **out, char **specs, size_t n)
+{
+	git_strarray arr = { specs, n };
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if (git_pathspec_new(out, &arr) < 0)
+		return gm_error_git(GM_EUSAGE, "bad pathspec '%s'", specs[0]);
+	return 0;
+}
 
 int gm_pathspec_new(struct gm_pathspec **out, const char *const *specs, size_t n)
 {
 	struct gm_pathspec *p = gm_xcalloc(1, sizeof(*p));
-	char **conv = gm_xcalloc(n + 1, sizeof(char *));
-	git_strarray arr = { conv, n };
-	int rc = 0;
+	char **inc = gm_xcalloc(n + 1, sizeof(char *));
+	char **exc = gm_xcalloc(n + 1, sizeof(char *));
+	size_t ni = 0, ne = 0;
+	bool everything = false;
+	int rc;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *s = specs[i];
-		/* git's exclude magic becomes libgit2's negation. */
-		if (strncmp(s, ":!", 2) == 0 || strncmp(s, ":^", 2) == 0)
-			conv[i] = gm_xasprintf("!%s", s + 2);
-		else if (strncmp(s, ":(exclude)", 10) == 0)
-			conv[i] = gm_xasprintf("!%s", s + 10);
-		else if (strncmp(s, ":/", 2) == 0)
-			conv[i] = gm_xstrdup(s + 2);
-		else if (strcmp(s, ".") == 0 || strcmp(s, "./") == 0)
-			conv[i] = gm_xstrdup("");
-		else if (strncmp(s, "./", 2) == 0)
-			conv[i] = gm_xstrdup(s + 2);
-		else
-			conv[i] = gm_xstrdup(s);
+		const char *body = exclude_body(specs[i]);
+		char *norm = normalize(body ? body : specs[i]);
+		if (body) {
+			exc[ne++] = norm;
+		} else if (!*norm) {
+			everything = true; /* "." or ":/": the whole tree */
+			free(norm);
+		} else {
+			inc[ni++] = norm;
+		}
 	}
-	p->empty = true;
-	for (size_t i = 0; i < n; i++)
-		if (conv[i][0] != '\0')
-			p->empty = false;
-	if (!p->empty && git_pathspec_new(&p->ps, &arr) < 0)
-		rc = gm_error_git(GM_EUSAGE, "bad pathspec");
-	for (size_t i = 0; i < n; i++)
-		free(conv[i]);
-	free(conv);
+	rc = make_spec(&p->include, inc, everything ? 0 : ni);
+	if (rc == 0)
+		rc = make_spec(&p->exclude, exc, ne);
+	for (size_t i = 0; i < ni; i++)
+		free(inc[i]);
+	for (size_t i = 0; i < ne; i++)
+		free(exc[i]);
+	free(inc);
+	free(exc);
 	if (rc < 0) {
-		free(p);
+		gm_pathspec_free(p);
 		return rc;
 	}
 	*out = p;
@@ -93,16 +127,19 @@ int gm_pathspec_new(struct gm_pathspec **out, const char *const *specs, size_t n
 
 bool gm_pathspec_matches(const struct gm_pathspec *ps, const char *path)
 {
-	if (!ps || ps->empty)
+	if (!ps)
 		return true;
-	return git_pathspec_matches_path(ps->ps, 0, path) == 1;
+	if (ps->include && git_pathspec_matches_path(ps->include, 0, path) != 1)
+		return false;
+	return !(ps->exclude && git_pathspec_matches_path(ps->exclude, 0, path) == 1);
 }
 
 void gm_pathspec_free(struct gm_pathspec *ps)
 {
 	if (!ps)
 		return;
-	git_pathspec_free(ps->ps);
+	git_pathspec_free(ps->include);
+	git_pathspec_free(ps->exclude);
 	free(ps);
 }
 

@@ -17,8 +17,8 @@ int gm_repo_open(git_repository **out, const char *path);
 
 /*
  * Resolve `rev` to a commit.  A revision that does not exist is GM_EFATAL
- * with "bad revision 'X'"; an unborn HEAD is GM_ENOTFOUND with a message
- * saying the repository has no commits yet.
+ * with "bad revision 'X'"; an unborn HEAD is GM_EFATAL too, with a message
+ * saying it has no commits yet (git's `log` exits 128 there as well).
  */
 int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *rev);
 

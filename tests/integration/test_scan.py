@@ -1,0 +1,280 @@
+"""git monitor scan, end to end in real repositories."""
+import json
+import os
+import subprocess
+
+import gmtest
+
+PY_A = '''import os
+from util import helper
+
+
+def outer(a, b=2):
+    if a and b:
+        for x in range(3):
+            helper(x)
+    return a
+
+
+class Foo:
+    def bar(self, x):
+        return os.path.join(x)
+'''
+
+PY_UTIL = '''def helper(x):
+    return x * 2
+'''
+
+
+def units(proc):
+    return [(u["path"], u["name"]) for u in json.loads(proc.stdout)["units"]]
+
+
+class ScanTest(gmtest.TestCase):
+    def setUp(self):
+        self.r = self.repo()
+        self.first = self.r.commit({"a.py": PY_A, "util.py": PY_UTIL}, "first")
+
+    def scan(self, *args, **kw):
+        p = self.r.run("scan", "--json", *args, **kw)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def test_lists_units_with_metrics_and_cross_file_calls(self):
+        out = self.scan()
+        by = {u["name"]: u for u in out["units"]}
+        self.assertEqual(sorted(by), ["Foo.bar", "helper", "outer"])
+        outer = by["outer"]
+        self.assertEqual((outer["start_line"], outer["end_line"]), (5, 9))
+        self.assertEqual(outer["kind"], "function")
+        self.assertEqual(outer["metrics"]["complexity"], 4)  # if, and, for + 1
+        self.assertEqual(outer["metrics"]["nesting"], 2)
+        self.assertEqual(outer["metrics"]["params"], 2)
+        self.assertEqual(outer["fan_out"], 1)
+        self.assertEqual(by["helper"]["fan_in"], 1)
+        self.assertEqual(by["Foo.bar"]["kind"], "method")
+        # Clusters join target units across files.
+        self.assertEqual(outer["cluster"], by["helper"]["cluster"])
+        self.assertNotEqual(outer["cluster"], by["Foo.bar"]["cluster"])
+        self.assertEqual(out["commit"], self.first)
+        self.assertEqual(out["summary"]["files_scanned"], 2)
+        # Byte offsets are exact.
+        src = PY_A.encode()
+        self.assertTrue(src[outer["start_byte"]:outer["end_byte"]].startswith(b"def outer("))
+        self.assertTrue(src[outer["start_byte"]:outer["end_byte"]].endswith(b"return a"))
+
+    def test_table_output_and_summary_on_stderr(self):
+        p = self.r.run("scan")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("LOCATION"))
+        self.assertIn("a.py:5-9", p.stdout)
+        self.assertIn("Foo.bar", p.stdout)
+        self.assertIn("scanned 2 files", p.stderr)
+        self.assertNotIn("scanned", p.stdout)
+
+    def test_reads_head_not_the_dirty_working_tree(self):
+        self.r.write("a.py", "def only_in_worktree():\n    pass\n")
+        self.r.write("new.py", "def untracked():\n    pass\n")
+        names = [n for _, n in units(self.r.run("scan", "--json"))]
+        self.assertIn("outer", names)
+        self.assertNotIn("only_in_worktree", names)
+        self.assertNotIn("untracked", names)
+
+    def test_staged_sees_the_index(self):
+        self.r.write("a.py", "def staged_fn():\n    pass\n")
+        self.r.git("add", "a.py")
+        self.r.write("a.py", "def unstaged_fn():\n    pass\n")
+        out = self.scan("--staged")
+        names = [u["name"] for u in out["units"]]
+        self.assertIn("staged_fn", names)
+        self.assertNotIn("unstaged_fn", names)
+        self.assertIsNone(out["commit"])
+        self.assertEqual(out["source"], "index")
+
+    def test_rev_reads_older_commits(self):
+        self.r.commit({"a.py": "def later():\n    pass\n"}, "second")
+        self.assertIn("later", [u["name"] for u in self.scan()["units"]])
+        old = [u["name"] for u in self.scan("--rev", "HEAD~1")["units"]]
+        self.assertIn("outer", old)
+        self.assertNotIn("later", old)
+        self.assertEqual(self.scan("--rev", self.first[:10])["commit"], self.first)
+
+    def test_pathspecs(self):
+        self.r.commit({"src/m.py": "def m():\n    pass\n", "tests/t.py": "def t():\n    pass\n"}, "more")
+        self.assertEqual(units(self.r.run("scan", "--json", "src/")), [("src/m.py", "m")])
+        got = units(self.r.run("scan", "--json", ":!tests", "*.py"))
+        self.assertNotIn(("tests/t.py", "t"), got)
+        self.assertIn(("src/m.py", "m"), got)
+        self.assertIn(("a.py", "outer"), got)
+        self.assertEqual(units(self.r.run("scan", "--json", "*.py", ":(exclude)a.py", ":!util.py", ":!src")),
+                         [("tests/t.py", "t")])
+        # Fan-in from files outside the pathspec still counts.
+        out = self.scan("util.py")
+        self.assertEqual([u["name"] for u in out["units"]], ["helper"])
+        self.assertEqual(out["units"][0]["fan_in"], 1)
+
+    def test_skips_are_counted_not_silent(self):
+        self.r.commit({
+            "bin.py": b"def x():\x00\x01\x02 binary\n",
+            "big.py": "def big():\n" + "    x = 1\n" * 120000,
+            "notes.txt": "def not_code(): pass\n",
+        }, "odd files")
+        os.symlink("a.py", os.path.join(self.r.path, "link.py"))
+        self.r.git("add", "link.py")
+        self.r.git("commit", "-qm", "link")
+        out = self.scan()
+        skipped = out["summary"]["files_skipped"]
+        self.assertEqual(skipped["binary"], 1)
+        self.assertEqual(skipped["too_large"], 1)
+        self.assertEqual(skipped["unknown_language"], 1)
+        self.assertEqual(skipped["symlink"], 1)
+        reasons = {s["path"]: s["reason"] for s in out["summary"]["skipped"]}
+        self.assertEqual(reasons["big.py"], "too_large")
+        p = self.r.run("scan")
+        self.assertIn("1 binary", p.stderr)
+        self.assertIn("1 too_large", p.stderr)
+        # The size limit is configurable.
+        self.r.git("config", "monitor.scan.maxFileSize", "4m")
+        self.assertIn("big", [u["name"] for u in self.scan()["units"]])
+
+    def test_submodule_is_skipped(self):
+        sub = gmtest.Repo(self)
+        sub.commit({"s.py": "def s():\n    pass\n"})
+        self.r.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.path, "sub")
+        self.r.git("commit", "-qm", "submodule")
+        out = self.scan()
+        self.assertEqual(out["summary"]["files_skipped"]["submodule"], 1)
+        self.assertNotIn("s", [u["name"] for u in out["units"]])
+
+    def test_invalid_utf8_and_crlf_keep_exact_offsets(self):
+        latin1 = b"# caf\xe9 \xff\xfe\ndef f\xc3\xa9(x):\n    return '\xe9'\n\ndef g():\n    pass\n"
+        crlf = b"def one():\r\n    return 1\r\n\r\ndef two(a, b):\r\n    if a:\r\n        return b\r\n"
+        self.r.commit({"latin.py": latin1, "crlf.py": crlf}, "encodings")
+        out = self.scan()
+        by = {(u["path"], u["name"]): u for u in out["units"]}
+        g = by[("latin.py", "g")]
+        self.assertEqual(latin1[g["start_byte"]:g["end_byte"]], b"def g():\n    pass")
+        self.assertEqual((g["start_line"], g["end_line"]), (5, 6))
+        self.assertIn(("latin.py", "f\u00e9"), by)
+        two = by[("crlf.py", "two")]
+        self.assertEqual(crlf[two["start_byte"]:two["end_byte"]],
+                         b"def two(a, b):\r\n    if a:\r\n        return b")
+        self.assertEqual((two["start_line"], two["end_line"]), (4, 6))
+        self.assertEqual(two["metrics"]["complexity"], 2)
+
+    def test_output_is_identical_whatever_the_jobs(self):
+        files = {"m%02d.py" % i: "def f%d(a):\n    if a:\n        return g%d(a)\n\ndef g%d(b):\n    return b\n" % (i, (i + 1) % 20, i)
+                 for i in range(20)}
+        self.r.commit(files, "many")
+        one = self.r.run("scan", "--json", "--no-cache", "-j", "1")
+        many = self.r.run("scan", "--json", "--no-cache", "-j", "8")
+        self.assertEqual(one.returncode, 0, one.stderr)
+        self.assertEqual(one.stdout, many.stdout)
+
+    def test_second_scan_uses_the_cache_and_survives_corruption(self):
+        first = self.scan()
+        self.assertEqual(first["summary"]["files_from_cache"], 0)
+        second = self.scan()
+        self.assertEqual(second["summary"]["files_from_cache"], 2)
+        self.assertEqual(first["units"], second["units"])
+        cache = os.path.join(self.r.path, ".git", "monitor", "cache", "scan")
+        entries = [os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs]
+        self.assertEqual(len(entries), 2)
+        with open(entries[0], "wb") as f:
+            f.write(b'{"key": "garbage", "units": [')
+        with open(entries[1], "wb") as f:
+            f.write(b"")
+        third = self.scan()
+        self.assertEqual(third["units"], first["units"])
+        self.assertEqual(third["summary"]["files_from_cache"], 0)
+        self.assertEqual(self.scan()["summary"]["files_from_cache"], 2)  # repaired
+
+    def test_scan_changes_nothing(self):
+        self.r.write("a.py", "dirty\n")
+        self.r.write("untracked.py", "def u(): pass\n")
+        self.r.write("util.py", "staged\n")
+        self.r.git("add", "util.py")
+        before = self.r.snapshot()
+        self.assertEqual(self.r.run("scan").returncode, 0)
+        self.assertEqual(self.r.run("scan", "--staged", "--json").returncode, 0)
+        self.assertUnchanged(before, self.r)
+
+    def test_gitattributes_language_override_and_local_only(self):
+        self.r.commit({".gitattributes": "*.tpl monitor-language=python\nsecret/** monitor-local-only\n",
+                       "gen.tpl": "def from_template():\n    pass\n",
+                       "secret/s.py": "def hidden():\n" + "    if a or b or c or d or e or f or g or h or i or j:\n        pass\n"},
+                      "attrs")
+        out = self.scan(env={"ANTHROPIC_API_KEY": "sk-test-not-real"})
+        by = {u["name"]: u for u in out["units"]}
+        self.assertEqual(by["from_template"]["language"], "python")
+        self.assertTrue(by["hidden"]["complex"])
+        self.assertEqual(by["hidden"]["route"], "local")
+
+    def test_route_preview_needs_a_key_for_claude(self):
+        body = "def knotty(a):\n" + "".join("    if a == %d:\n        return %d\n" % (i, i) for i in range(12))
+        self.r.commit({"k.py": body}, "complex")
+        by = {u["name"]: u for u in self.scan()["units"]}
+        self.assertTrue(by["knotty"]["complex"])
+        self.assertEqual(by["knotty"]["route"], "local")
+        by = {u["name"]: u for u in self.scan(env={"ANTHROPIC_API_KEY": "sk-test-not-real"})["units"]}
+        self.assertEqual(by["knotty"]["route"], "claude")
+        self.assertEqual(by["outer"]["route"], "local")
+        self.r.git("config", "monitor.route.complexity", "50")
+        by = {u["name"]: u for u in self.scan(env={"ANTHROPIC_API_KEY": "sk-test-not-real"})["units"]}
+        self.assertEqual(by["knotty"]["route"], "local")
+
+
+class ScanErrorsTest(gmtest.TestCase):
+    def test_outside_a_repository(self):
+        r = self.repo()
+        outside = os.path.join(r.tmp, "home")
+        p = r.run("scan", cwd=outside, env={"GIT_CEILING_DIRECTORIES": r.tmp})
+        self.assertOneLineError(p, 128, "not a git repository")
+
+    def test_empty_repository(self):
+        r = self.repo()
+        p = r.run("scan")
+        self.assertOneLineError(p, 128, "no commits yet")
+
+    def test_bad_revision(self):
+        r = self.repo()
+        r.commit({"a.py": PY_UTIL})
+        p = r.run("scan", "--rev", "no-such-branch")
+        self.assertOneLineError(p, 128, "bad revision 'no-such-branch'")
+
+    def test_usage_errors(self):
+        r = self.repo()
+        r.commit({"a.py": PY_UTIL})
+        self.assertOneLineError(r.run("scan", "--bogus"), 129, "unknown option '--bogus'")
+        self.assertOneLineError(r.run("scan", "--rev", "HEAD", "--staged"), 129)
+        self.assertOneLineError(r.run("scan", "-j", "zero"), 129, "--jobs")
+        self.assertOneLineError(r.run("frobnicate"), 129, "'frobnicate' is not a git-monitor command")
+
+    def test_help_and_version(self):
+        r = self.repo()
+        p = r.run("-h")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("scan", p.stdout)
+        p = r.run("scan", "-h")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--staged", p.stdout)
+        p = r.run("--version")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"^git-monitor \d+\.\d+\.\d+")
+
+    def test_runs_as_a_git_subcommand(self):
+        r = self.repo()
+        r.commit({"a.py": PY_UTIL})
+        bindir = os.path.join(r.tmp, "bin")
+        os.makedirs(bindir)
+        os.symlink(os.path.abspath(gmtest.GIT_MONITOR), os.path.join(bindir, "git-monitor"))
+        env = dict(r.env, PATH=bindir + os.pathsep + os.environ["PATH"])
+        p = subprocess.run(["git", "monitor", "scan", "--json"], cwd=r.path, env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([u["name"] for u in json.loads(p.stdout)["units"]], ["helper"])
+
+
+if __name__ == "__main__":
+    gmtest.main()
