@@ -11,9 +11,12 @@
 
 (binary_expression operator: ["&&" "||"]) @decision
 
-; Nesting: statements whose body is a level deeper.
+; Nesting: the branches of an if (an `else if` chain stays at one level, as
+; each link's consequence is not inside the previous link's block), loops,
+; switches and select.
+(if_statement consequence: (block) @nesting)
+(if_statement alternative: (block) @nesting)
 [
-  (if_statement)
   (for_statement)
   (expression_switch_statement)
   (type_switch_statement)
