@@ -169,6 +169,63 @@ static char *strip_import(const char *s)
 	return gm_xstrndup(s, n);
 }
 
+/* The first node captured as `id` in the match; NULL when it is absent. */
+static const TSNode *capture_node(const TSQueryMatch *m, uint32_t id)
+{
+	for (uint16_t i = 0; i < m->capture_count; i++)
+		if (m->captures[i].index == id)
+			return &m->captures[i].node;
+	return NULL;
+}
+
+static bool node_text_is(TSNode n, const char *src, const char *s, size_t len)
+{
+	uint32_t b = ts_node_start_byte(n), e = ts_node_end_byte(n);
+	return e - b == len && memcmp(src + b, s, len) == 0;
+}
+
+/*
+ * The C runtime leaves text predicates to the caller: evaluate #eq?,
+ * #not-eq? (capture against a string or a capture) and #any-of?.  Other
+ * predicates pass; an absent (optional) capture passes.
+ */
+static bool match_passes(const TSQuery *q, const TSQueryMatch *m, const char *src)
+{
+	uint32_t n, len;
+	const TSQueryPredicateStep *st = ts_query_predicates_for_pattern(q, m->pattern_index, &n);
+
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i;
+		while (j < n && st[j].type != TSQueryPredicateStepTypeDone)
+			j++;
+		if (j - i >= 3 && st[i].type == TSQueryPredicateStepTypeString &&
+		    st[i + 1].type == TSQueryPredicateStepTypeCapture) {
+			const char *op = ts_query_string_value_for_id(q, st[i].value_id, &len);
+			bool eq = strcmp(op, "eq?") == 0, neq = strcmp(op, "not-eq?") == 0;
+			bool any = strcmp(op, "any-of?") == 0, hit = false;
+			const TSNode *a = capture_node(m, st[i + 1].value_id);
+			if (a && (eq || neq || any)) {
+				for (uint32_t k = i + 2; k < j && !hit; k++) {
+					if (st[k].type == TSQueryPredicateStepTypeString) {
+						const char *v = ts_query_string_value_for_id(q, st[k].value_id, &len);
+						hit = node_text_is(*a, src, v, len);
+					} else {
+						const TSNode *b = capture_node(m, st[k].value_id);
+						uint32_t bs = b ? ts_node_start_byte(*b) : 0;
+						hit = b && node_text_is(*a, src, src + bs, ts_node_end_byte(*b) - bs);
+					}
+					if (!any)
+						break;
+				}
+				if (hit == neq)
+					return false;
+			}
+		}
+		i = j + 1;
+	}
+	return true;
+}
+
 TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, TSParser *parser)
 {
 	TSParser *own = NULL;
@@ -234,6 +291,9 @@ static void collect_defs(const struct gm_lang *lang, TSNode root, const char *sr
 		bool is_def = false, is_scope = false, has_name = false;
 		TSNode scope_node = { 0 }, name = { 0 };
 		enum role scope_kind = R_NONE;
+
+		if (!match_passes(q, &m, src))
+			continue;
 
 		memset(&d, 0, sizeof(d));
 		for (uint16_t i = 0; i < m.capture_count; i++) {
@@ -371,8 +431,8 @@ static int cmp_span(const void *a, const void *b)
 	return 0;
 }
 
-static void collect_metrics(const struct gm_lang *lang, TSNode root, struct gm_file_scan *fs,
-                            const struct def *kept)
+static void collect_metrics(const struct gm_lang *lang, TSNode root, const char *src,
+                            struct gm_file_scan *fs, const struct def *kept)
 {
 	const TSQuery *q = lang->queries[GM_QUERY_METRICS];
 	enum role *roles;
@@ -390,6 +450,8 @@ static void collect_metrics(const struct gm_lang *lang, TSNode root, struct gm_f
 	cur = ts_query_cursor_new();
 	ts_query_cursor_exec(cur, q, root);
 	while (ts_query_cursor_next_match(cur, &m)) {
+		if (!match_passes(q, &m, src))
+			continue;
 		for (uint16_t i = 0; i < m.capture_count; i++) {
 			TSNode n = m.captures[i].node;
 			uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
@@ -449,6 +511,8 @@ static void collect_calls(const struct gm_lang *lang, TSNode root, const char *s
 	cur = ts_query_cursor_new();
 	ts_query_cursor_exec(cur, q, root);
 	while (ts_query_cursor_next_match(cur, &m)) {
+		if (!match_passes(q, &m, src))
+			continue;
 		for (uint16_t i = 0; i < m.capture_count; i++) {
 			TSNode n = m.captures[i].node;
 			long u;
@@ -480,6 +544,8 @@ static void collect_imports(const struct gm_lang *lang, TSNode root, const char 
 	cur = ts_query_cursor_new();
 	ts_query_cursor_exec(cur, q, root);
 	while (ts_query_cursor_next_match(cur, &m)) {
+		if (!match_passes(q, &m, src))
+			continue;
 		for (uint16_t i = 0; i < m.capture_count; i++) {
 			char *t, *s;
 			bool dup = false;
@@ -578,7 +644,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 		u->signature = fold_space(src + sig_start, sig_end - sig_start);
 		u->complexity = 1;
 	}
-	collect_metrics(lang, root, out, kept);
+	collect_metrics(lang, root, src, out, kept);
 	collect_calls(lang, root, src, out);
 	collect_imports(lang, root, src, out);
 	assign_ordinals(out);
