@@ -359,8 +359,11 @@ static void collect_defs(const struct gm_lang *lang, TSNode root, const char *sr
 	ts_query_cursor_delete(cur);
 	free(roles);
 
-	qsort(defs, ndefs, sizeof(*defs), cmp_def);
-	qsort(scopes, nscopes, sizeof(*scopes), cmp_scope);
+	/* qsort(NULL, 0) is undefined: a language may have no scopes (Go). */
+	if (ndefs > 1)
+		qsort(defs, ndefs, sizeof(*defs), cmp_def);
+	if (nscopes > 1)
+		qsort(scopes, nscopes, sizeof(*scopes), cmp_scope);
 	*defs_out = defs;
 	*ndefs_out = ndefs;
 	*scopes_out = scopes;
