@@ -51,6 +51,10 @@ struct gm_backend_config {
 	int concurrency;          /* per server */
 	long timeout_s;           /* per request total; streams also have a stall timeout */
 	bool stream;              /* default true */
+	/* Optional; zero means the default. */
+	long stall_s;             /* stream silent this long fails the attempt (120) */
+	int max_retries;          /* retries after the first attempt (2); negative: none */
+	size_t max_body;          /* bound of one answer in bytes (8 MiB) */
 };
 
 struct gm_backend;
@@ -62,8 +66,19 @@ const char *gm_backend_model(const struct gm_backend *b);
 /* Local: the loaded context length in tokens (0: unknown). */
 int64_t gm_backend_context_length(const struct gm_backend *b);
 
-/* Resolve the model (and context length) by asking the server(s); blocking. */
+/*
+ * Resolve the model (and context length) by asking the server(s); blocking.
+ * Local: fails only when no server answers (the others are used and the
+ * failed ones retried later).  Claude: no network; fails without a key.
+ * gm_engine_submit() calls it when it has not been called.
+ */
 int gm_backend_prepare(struct gm_backend *b);
+
+/* Base URLs in use (after WSL2 substitution), for doctor and progress. */
+size_t gm_backend_nservers(const struct gm_backend *b);
+const char *gm_backend_server(const struct gm_backend *b, size_t i);
+/* WSL2: the Windows host address that answered for localhost, or NULL. */
+const char *gm_backend_wsl_host(const struct gm_backend *b);
 
 int gm_engine_new(struct gm_engine **out);
 void gm_engine_free(struct gm_engine *e);

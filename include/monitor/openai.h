@@ -1,0 +1,73 @@
+/*
+ * openai.h: the wire format of LM Studio and other OpenAI-compatible servers
+ * (PROTOCOLS.md section A).  Pure functions on JSON text: no I/O here; the
+ * engine (http.c) and backend.c do the transfers.
+ *
+ * Strings returned through `out` parameters are allocated; the caller frees
+ * them.  On failure the cause alone is in the error slot (the caller adds
+ * which server it was).
+ */
+#ifndef MONITOR_OPENAI_H
+#define MONITOR_OPENAI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor/backend.h"
+
+/* Body of POST {url}/chat/completions. */
+int gm_openai_request(char **out, const struct gm_chat_request *req,
+                      const char *model, bool stream);
+
+/*
+ * Fill content, reasoning, finish_reason, model and usage of `res` from a
+ * 2xx answer: an event stream when `sse`, else one JSON object.  An error
+ * inside the answer (`event: error`, an "error" member), a malformed answer
+ * and an empty answer fail (GM_ERROR / GM_EINVALID).  `structured`: a JSON
+ * schema was requested (an answer left in reasoning_content is then used).
+ */
+int gm_openai_parse(struct gm_chat_result *res, const char *body, size_t len,
+                    bool sse, bool structured);
+
+/* The cause in an error body ("error" a string or an object), else "HTTP <status>". */
+char *gm_openai_error_cause(long status, const char *body, size_t len);
+
+/*
+ * The first LLM listed by GET /models (ids containing "embed" skipped, and
+ * models that `v0_models` (GET /api/v0/models, may be NULL) types as
+ * "embeddings").  GM_ENOTFOUND when there is none.
+ */
+int gm_openai_pick_model(char **out, const char *models, const char *v0_models);
+
+/*
+ * Context length of `model`: from /api/v0/models (loaded_context_length,
+ * else max_context_length) or /api/v1/models (loaded_instances[].config.
+ * context_length, else max_context_length).  Either body may be NULL; 0 when
+ * unknown.
+ */
+int64_t gm_openai_context_length(const char *model, const char *v0_models,
+                                 const char *v1_models);
+
+/*
+ * Move inline <think>…</think> out of `*content` into `*reasoning`
+ * (appended).  An unterminated <think> makes the rest reasoning; a lone
+ * </think> (the opening tag was in the template) makes what precedes it
+ * reasoning.  The content left is trimmed of surrounding white space.
+ */
+void gm_openai_split_think(char **content, char **reasoning);
+
+/*
+ * WSL2 (PROTOCOLS.md C10).  `root` prefixes every path read ("" or NULL:
+ * $GM_PROC_ROOT when set, else the real files), so tests can fake them.
+ */
+/* /proc/version or /proc/sys/kernel/osrelease mentions Microsoft or WSL. */
+bool gm_wsl_detect(const char *root);
+/*
+ * Addresses where the Windows host may answer, best first: the default
+ * gateway (/proc/net/route), then the nameserver of /etc/resolv.conf
+ * (duplicates dropped).  Fills up to `max` entries; returns how many.
+ */
+size_t gm_wsl_hosts(char out[][64], size_t max, const char *root);
+
+#endif
