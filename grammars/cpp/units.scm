@@ -28,55 +28,201 @@
 ;; ambiguous): hence `type: (_)` / `!type` and the parent of the no-type
 ;; forms.
 
-; Functions and in-class methods with a return type.
+; Functions and in-class methods with a return type; the declarator may
+; return a pointer, a reference or a function pointer.
 (function_definition
   type: (_)
   declarator: [
-      (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params)
-      (pointer_declarator declarator: (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params)))
-      (reference_declarator (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (reference_declarator (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params)))
-      (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params))))
-    ]
+    (function_declarator
+      declarator: [
+        (identifier) @name
+        (field_identifier) @name
+        (operator_name) @name
+        (template_function name: (identifier) @name)
+      ]
+      parameters: (parameter_list) @params)
+    (pointer_declarator
+      declarator: (function_declarator
+        declarator: [
+          (identifier) @name
+          (field_identifier) @name
+          (operator_name) @name
+          (template_function name: (identifier) @name)
+        ]
+        parameters: (parameter_list) @params))
+    (pointer_declarator
+      declarator: (pointer_declarator
+        declarator: (function_declarator
+          declarator: [
+            (identifier) @name
+            (field_identifier) @name
+            (operator_name) @name
+            (template_function name: (identifier) @name)
+          ]
+          parameters: (parameter_list) @params)))
+    (reference_declarator
+      (function_declarator
+        declarator: [
+          (identifier) @name
+          (field_identifier) @name
+          (operator_name) @name
+          (template_function name: (identifier) @name)
+        ]
+        parameters: (parameter_list) @params))
+    (pointer_declarator
+      declarator: (reference_declarator
+        (function_declarator
+          declarator: [
+            (identifier) @name
+            (field_identifier) @name
+            (operator_name) @name
+            (template_function name: (identifier) @name)
+          ]
+          parameters: (parameter_list) @params)))
+    (function_declarator
+      declarator: (parenthesized_declarator
+        (pointer_declarator
+          declarator: (function_declarator
+            declarator: [
+              (identifier) @name
+              (field_identifier) @name
+              (operator_name) @name
+              (template_function name: (identifier) @name)
+            ]
+            parameters: (parameter_list) @params))))
+  ]
   body: (_) @body) @definition.function
 
 (template_declaration
   (function_definition
     type: (_)
     declarator: [
-      (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params)
-      (pointer_declarator declarator: (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params)))
-      (reference_declarator (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (reference_declarator (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params)))
-      (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (function_declarator declarator: [(identifier) @name (field_identifier) @name (operator_name) @name (template_function name: (identifier) @name)] parameters: (parameter_list) @params))))
+      (function_declarator
+        declarator: [
+          (identifier) @name
+          (field_identifier) @name
+          (operator_name) @name
+          (template_function name: (identifier) @name)
+        ]
+        parameters: (parameter_list) @params)
+      (pointer_declarator
+        declarator: (function_declarator
+          declarator: [
+            (identifier) @name
+            (field_identifier) @name
+            (operator_name) @name
+            (template_function name: (identifier) @name)
+          ]
+          parameters: (parameter_list) @params))
+      (pointer_declarator
+        declarator: (pointer_declarator
+          declarator: (function_declarator
+            declarator: [
+              (identifier) @name
+              (field_identifier) @name
+              (operator_name) @name
+              (template_function name: (identifier) @name)
+            ]
+            parameters: (parameter_list) @params)))
+      (reference_declarator
+        (function_declarator
+          declarator: [
+            (identifier) @name
+            (field_identifier) @name
+            (operator_name) @name
+            (template_function name: (identifier) @name)
+          ]
+          parameters: (parameter_list) @params))
+      (pointer_declarator
+        declarator: (reference_declarator
+          (function_declarator
+            declarator: [
+              (identifier) @name
+              (field_identifier) @name
+              (operator_name) @name
+              (template_function name: (identifier) @name)
+            ]
+            parameters: (parameter_list) @params)))
+      (function_declarator
+        declarator: (parenthesized_declarator
+          (pointer_declarator
+            declarator: (function_declarator
+              declarator: [
+                (identifier) @name
+                (field_identifier) @name
+                (operator_name) @name
+                (template_function name: (identifier) @name)
+              ]
+              parameters: (parameter_list) @params))))
     ]
     body: (_) @body) @decl) @definition.function
 
-; Out-of-class definitions: Class::method, ns::Class::method, Box<T>::put.
+; Out-of-class definitions: Class::method, ns::Class::method, Box<T>::put
+; (also under two template headers: a member template of a class template).
 (function_definition
   type: (_)
   declarator: [
-      (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)
-      (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)))
-      (reference_declarator (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (reference_declarator (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)))
-      (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))))
-    ]
+    (function_declarator
+      declarator: (qualified_identifier) @name
+      parameters: (parameter_list) @params)
+    (pointer_declarator
+      declarator: (function_declarator
+        declarator: (qualified_identifier) @name
+        parameters: (parameter_list) @params))
+    (pointer_declarator
+      declarator: (pointer_declarator
+        declarator: (function_declarator
+          declarator: (qualified_identifier) @name
+          parameters: (parameter_list) @params)))
+    (reference_declarator
+      (function_declarator
+        declarator: (qualified_identifier) @name
+        parameters: (parameter_list) @params))
+    (pointer_declarator
+      declarator: (reference_declarator
+        (function_declarator
+          declarator: (qualified_identifier) @name
+          parameters: (parameter_list) @params)))
+    (function_declarator
+      declarator: (parenthesized_declarator
+        (pointer_declarator
+          declarator: (function_declarator
+            declarator: (qualified_identifier) @name
+            parameters: (parameter_list) @params))))
+  ]
   body: (_) @body) @definition.method
 
 (template_declaration
   (function_definition
     type: (_)
     declarator: [
-      (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)
-      (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)))
-      (reference_declarator (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (reference_declarator (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)))
-      (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))))
+      (function_declarator
+        declarator: (qualified_identifier) @name
+        parameters: (parameter_list) @params)
+      (pointer_declarator
+        declarator: (function_declarator
+          declarator: (qualified_identifier) @name
+          parameters: (parameter_list) @params))
+      (pointer_declarator
+        declarator: (pointer_declarator
+          declarator: (function_declarator
+            declarator: (qualified_identifier) @name
+            parameters: (parameter_list) @params)))
+      (reference_declarator
+        (function_declarator
+          declarator: (qualified_identifier) @name
+          parameters: (parameter_list) @params))
+      (pointer_declarator
+        declarator: (reference_declarator
+          (function_declarator
+            declarator: (qualified_identifier) @name
+            parameters: (parameter_list) @params)))
+      (function_declarator
+        declarator: (parenthesized_declarator
+          (pointer_declarator
+            declarator: (function_declarator
+              declarator: (qualified_identifier) @name
+              parameters: (parameter_list) @params))))
     ]
     body: (_) @body) @decl) @definition.method
 
@@ -85,13 +231,34 @@
     (function_definition
       type: (_)
       declarator: [
-      (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)
-      (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)))
-      (reference_declarator (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))
-      (pointer_declarator declarator: (reference_declarator (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params)))
-      (function_declarator declarator: (parenthesized_declarator (pointer_declarator declarator: (function_declarator declarator: (qualified_identifier) @name parameters: (parameter_list) @params))))
-    ]
+        (function_declarator
+          declarator: (qualified_identifier) @name
+          parameters: (parameter_list) @params)
+        (pointer_declarator
+          declarator: (function_declarator
+            declarator: (qualified_identifier) @name
+            parameters: (parameter_list) @params))
+        (pointer_declarator
+          declarator: (pointer_declarator
+            declarator: (function_declarator
+              declarator: (qualified_identifier) @name
+              parameters: (parameter_list) @params)))
+        (reference_declarator
+          (function_declarator
+            declarator: (qualified_identifier) @name
+            parameters: (parameter_list) @params))
+        (pointer_declarator
+          declarator: (reference_declarator
+            (function_declarator
+              declarator: (qualified_identifier) @name
+              parameters: (parameter_list) @params)))
+        (function_declarator
+          declarator: (parenthesized_declarator
+            (pointer_declarator
+              declarator: (function_declarator
+                declarator: (qualified_identifier) @name
+                parameters: (parameter_list) @params))))
+      ]
       body: (_) @body) @decl)) @definition.method
 
 ; Constructors inside a class body.
@@ -166,24 +333,26 @@
 (function_definition
   !type
   declarator: (function_declarator
-      declarator: [
-        (qualified_identifier name: (identifier))
-        (qualified_identifier name: (qualified_identifier name: (identifier)))
-        (qualified_identifier name: (qualified_identifier name: (qualified_identifier name: (identifier))))
-      ] @name
-      parameters: (parameter_list) @params)
+    declarator: [
+      (qualified_identifier name: (identifier))
+      (qualified_identifier name: (qualified_identifier name: (identifier)))
+      (qualified_identifier
+        name: (qualified_identifier name: (qualified_identifier name: (identifier))))
+    ] @name
+    parameters: (parameter_list) @params)
   body: (_) @body) @definition.constructor
 
 (template_declaration
   (function_definition
     !type
     declarator: (function_declarator
-      declarator: [
-        (qualified_identifier name: (identifier))
-        (qualified_identifier name: (qualified_identifier name: (identifier)))
-        (qualified_identifier name: (qualified_identifier name: (qualified_identifier name: (identifier))))
-      ] @name
-      parameters: (parameter_list) @params)
+    declarator: [
+      (qualified_identifier name: (identifier))
+      (qualified_identifier name: (qualified_identifier name: (identifier)))
+      (qualified_identifier
+        name: (qualified_identifier name: (qualified_identifier name: (identifier))))
+    ] @name
+    parameters: (parameter_list) @params)
     body: (_) @body) @decl) @definition.constructor
 
 (template_declaration
@@ -191,38 +360,41 @@
     (function_definition
       !type
       declarator: (function_declarator
-      declarator: [
-        (qualified_identifier name: (identifier))
-        (qualified_identifier name: (qualified_identifier name: (identifier)))
-        (qualified_identifier name: (qualified_identifier name: (qualified_identifier name: (identifier))))
-      ] @name
-      parameters: (parameter_list) @params)
+    declarator: [
+      (qualified_identifier name: (identifier))
+      (qualified_identifier name: (qualified_identifier name: (identifier)))
+      (qualified_identifier
+        name: (qualified_identifier name: (qualified_identifier name: (identifier))))
+    ] @name
+    parameters: (parameter_list) @params)
       body: (_) @body) @decl)) @definition.constructor
 
 ; Destructors: ~A in a class, A::~A out of it.
 (function_definition
   !type
   declarator: (function_declarator
-      declarator: [
-        (destructor_name)
-        (qualified_identifier name: (destructor_name))
-        (qualified_identifier name: (qualified_identifier name: (destructor_name)))
-        (qualified_identifier name: (qualified_identifier name: (qualified_identifier name: (destructor_name))))
-      ] @name
-      parameters: (parameter_list) @params)
+    declarator: [
+      (destructor_name)
+      (qualified_identifier name: (destructor_name))
+      (qualified_identifier name: (qualified_identifier name: (destructor_name)))
+      (qualified_identifier
+        name: (qualified_identifier name: (qualified_identifier name: (destructor_name))))
+    ] @name
+    parameters: (parameter_list) @params)
   body: (_) @body) @definition.method
 
 (template_declaration
   (function_definition
     !type
     declarator: (function_declarator
-      declarator: [
-        (destructor_name)
-        (qualified_identifier name: (destructor_name))
-        (qualified_identifier name: (qualified_identifier name: (destructor_name)))
-        (qualified_identifier name: (qualified_identifier name: (qualified_identifier name: (destructor_name))))
-      ] @name
-      parameters: (parameter_list) @params)
+    declarator: [
+      (destructor_name)
+      (qualified_identifier name: (destructor_name))
+      (qualified_identifier name: (qualified_identifier name: (destructor_name)))
+      (qualified_identifier
+        name: (qualified_identifier name: (qualified_identifier name: (destructor_name))))
+    ] @name
+    parameters: (parameter_list) @params)
     body: (_) @body) @decl) @definition.method
 
 (template_declaration
@@ -230,13 +402,14 @@
     (function_definition
       !type
       declarator: (function_declarator
-      declarator: [
-        (destructor_name)
-        (qualified_identifier name: (destructor_name))
-        (qualified_identifier name: (qualified_identifier name: (destructor_name)))
-        (qualified_identifier name: (qualified_identifier name: (qualified_identifier name: (destructor_name))))
-      ] @name
-      parameters: (parameter_list) @params)
+    declarator: [
+      (destructor_name)
+      (qualified_identifier name: (destructor_name))
+      (qualified_identifier name: (qualified_identifier name: (destructor_name)))
+      (qualified_identifier
+        name: (qualified_identifier name: (qualified_identifier name: (destructor_name))))
+    ] @name
+    parameters: (parameter_list) @params)
       body: (_) @body) @decl)) @definition.method
 
 ; Conversion operators: operator bool() const, A::operator int() const.
