@@ -26,6 +26,7 @@ const char *gm_skip_reason_name(enum gm_skip_reason r)
 
 struct work {
 	struct gm_index *idx;
+	bool parse_only;
 	const char *gitdir;
 	struct gm_cache *cache;
 	size_t max_size;
@@ -110,7 +111,7 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
 		return 0;
 	}
 	cache_key(key, f);
-	if (cache_load(w, f, key)) {
+	if (!w->parse_only && cache_load(w, f, key)) {
 		f->cached = true;
 		atomic_fetch_add(&w->hits, 1);
 		return 0;
@@ -121,6 +122,14 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
 		f->skip = GM_SKIP_BINARY;
 		git_blob_free(blob);
 		return 0;
+	}
+	if (w->parse_only) {
+		/* The floor of any tree-sitter tool: read and parse, nothing else. */
+		TSTree *t = gm_scan_parse(f->lang, git_blob_rawcontent(blob),
+		                          (size_t)git_blob_rawsize(blob), parser);
+		git_blob_free(blob);
+		ts_tree_delete(t);
+		return t ? 0 : GM_EFATAL;
 	}
 	rc = gm_scan_source(&f->scan, f->lang, git_blob_rawcontent(blob),
 	                    (size_t)git_blob_rawsize(blob), parser);
@@ -175,6 +184,7 @@ static int scan_files(struct gm_index *idx, const struct gm_index_opts *opts)
 
 	memset(&w, 0, sizeof(w));
 	w.idx = idx;
+	w.parse_only = opts->parse_only;
 	w.gitdir = git_repository_path(idx->repo);
 	w.max_size = opts->max_file_size ? opts->max_file_size : DEFAULT_MAX_FILE_SIZE;
 	atomic_init(&w.next, 0);

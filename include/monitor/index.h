@@ -48,6 +48,7 @@ struct gm_index_opts {
 	size_t max_file_size;          /* 0: 1 MiB */
 	bool no_cache;
 	unsigned complexity_threshold; /* 0: 10 */
+	bool parse_only;               /* benchmarks: parse, find no units */
 };
 
 struct gm_file {
