@@ -20,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "scan", cmd_scan, "List the functions of a commit with metrics and routes" },
+	{ "hook", cmd_hook, "Install, remove or run the pre-commit hook" },
 	{ NULL, NULL, NULL },
 };
 
