@@ -1,0 +1,89 @@
+/*
+ * plan.h: which units are targets and where each cluster's analysis goes.
+ * Pure decisions over an index (index.h) and options; no git, no network.
+ * The caller computes what needs git (the changed line ranges of a diff)
+ * or a server (the context length) and passes it in.
+ *
+ * Routing (DESIGN.md "Routing"): a cluster is analysed first when one of
+ * its units reaches the complexity threshold, or always with --plan;
+ * otherwise its units go straight to local rewrites.  The analysis goes to
+ * Claude unless there is no key, --local-only, a monitor-local-only path in
+ * the cluster, or --max-cost is spent: then the local model does it.
+ */
+#ifndef MONITOR_PLAN_H
+#define MONITOR_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor/index.h"
+#include "monitor/scan.h"
+
+enum gm_analysis_route {
+	GM_ANALYSIS_NONE,   /* simple: local rewrites with the goal alone */
+	GM_ANALYSIS_CLAUDE,
+	GM_ANALYSIS_LOCAL,
+};
+
+/* "no-analysis", "claude-analysis", "local-analysis". */
+const char *gm_analysis_route_name(enum gm_analysis_route r);
+
+struct gm_route_opts {
+	bool have_claude_key;
+	bool local_only;     /* --local-only */
+	bool plan_all;       /* --plan */
+	bool max_cost_spent; /* --max-cost reached */
+};
+
+struct gm_route {
+	enum gm_analysis_route route;
+	char *reason; /* one line for the report: "complexity 14 >= 10", ... */
+};
+
+/*
+ * Route cluster `cluster` (0 <= cluster < idx->nclusters).  GM_EINVALID for
+ * a cluster without units.  Release `out` with gm_route_release().
+ */
+int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
+                          const struct gm_route_opts *opts);
+void gm_route_release(struct gm_route *r);
+
+/*
+ * -f/--function: does `u` match one of `globs` (fnmatch on the qualified
+ * name or on the short name: `Foo.*`, `parse_*`)?  No globs: every unit.
+ */
+bool gm_plan_match_function(const struct gm_unit *u, const char *const *globs, size_t n);
+
+/*
+ * Changed lines of one file, new side, 1-based inclusive.  A pure deletion
+ * is given as end = start - 1: lines were removed after line `start - 1`.
+ */
+struct gm_line_range {
+	uint32_t start, end;
+};
+
+/* Does a changed range touch `u`? */
+bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *ranges, size_t n);
+
+/*
+ * Global ids (index.h) of the units of file `path` touched by `ranges`, in
+ * file order; `*out` is the caller's.  0 when the path is not in the index.
+ */
+size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx, const char *path,
+                              const struct gm_line_range *ranges, size_t n);
+
+/*
+ * Token estimate of a task, by bytes: the prompt at 4 bytes a token, the
+ * answer as the unit's size at 4 bytes a token plus 20%.
+ */
+struct gm_token_estimate {
+	size_t prompt, output, total;
+};
+
+void gm_plan_estimate(struct gm_token_estimate *out, size_t prompt_bytes, size_t unit_bytes);
+
+/* Does the task fit a context of `context_len` tokens (0: unknown, fits)? */
+bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len);
+
+#endif

@@ -1,0 +1,143 @@
+#include "monitor/plan.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/error.h"
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+const char *gm_analysis_route_name(enum gm_analysis_route r)
+{
+	switch (r) {
+	case GM_ANALYSIS_CLAUDE:
+		return "claude-analysis";
+	case GM_ANALYSIS_LOCAL:
+		return "local-analysis";
+	case GM_ANALYSIS_NONE:
+		break;
+	}
+	return "no-analysis";
+}
+
+int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
+                          const struct gm_route_opts *opts)
+{
+	unsigned max_cc = 0;
+	bool any = false;
+	const char *local_path = NULL;
+	char *why;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t id = 0; id < idx->nunits; id++) {
+		const struct gm_unit_info *ui = &idx->units[id];
+		const struct gm_file *f = &idx->files[ui->file];
+		if (ui->cluster < 0 || (size_t)ui->cluster != cluster)
+			continue;
+		any = true;
+		if (gm_index_unit(idx, id)->complexity > max_cc)
+			max_cc = gm_index_unit(idx, id)->complexity;
+		if (f->local_only && !local_path)
+			local_path = f->path;
+	}
+	if (!any) {
+		gm_error_set("cluster %zu has no units", cluster);
+		return GM_EINVALID;
+	}
+
+	if (opts->plan_all)
+		why = gm_xstrdup("--plan");
+	else if (max_cc >= idx->threshold)
+		why = gm_xasprintf("complexity %u >= %u", max_cc, idx->threshold);
+	else {
+		out->route = GM_ANALYSIS_NONE;
+		out->reason = gm_xasprintf("complexity %u < %u", max_cc, idx->threshold);
+		return 0;
+	}
+
+	out->route = GM_ANALYSIS_LOCAL;
+	if (opts->local_only)
+		out->reason = gm_xasprintf("%s; --local-only: analysis by the local model", why);
+	else if (local_path)
+		out->reason = gm_xasprintf("%s; monitor-local-only path '%s': analysis by the local model",
+		                           why, local_path);
+	else if (!opts->have_claude_key)
+		out->reason = gm_xasprintf("%s; no Claude key: analysis by the local model", why);
+	else if (opts->max_cost_spent)
+		out->reason = gm_xasprintf("%s; --max-cost spent: analysis by the local model", why);
+	else {
+		out->route = GM_ANALYSIS_CLAUDE;
+		out->reason = why;
+		why = NULL;
+	}
+	free(why);
+	return 0;
+}
+
+void gm_route_release(struct gm_route *r)
+{
+	if (!r)
+		return;
+	free(r->reason);
+	r->reason = NULL;
+}
+
+bool gm_plan_match_function(const struct gm_unit *u, const char *const *globs, size_t n)
+{
+	if (!n)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(globs[i], u->name, 0) == 0 || fnmatch(globs[i], u->short_name, 0) == 0)
+			return true;
+	return false;
+}
+
+bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *ranges, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct gm_line_range *r = &ranges[i];
+		if (r->end < r->start) {
+			/* Deleted after line start - 1: inside the unit, not at its edge. */
+			if (r->start > u->start_line && r->start <= u->end_line)
+				return true;
+		} else if (r->start <= u->end_line && r->end >= u->start_line) {
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx, const char *path,
+                              const struct gm_line_range *ranges, size_t n)
+{
+	size_t *ids = NULL, nids = 0, cap = 0;
+
+	for (size_t f = 0; f < idx->nfiles; f++) {
+		const struct gm_file *file = &idx->files[f];
+		if (strcmp(file->path, path) != 0)
+			continue;
+		for (size_t u = 0; u < file->scan.n; u++) {
+			if (!gm_plan_unit_touched(&file->scan.units[u], ranges, n))
+				continue;
+			GM_GROW(ids, cap, nids + 1);
+			ids[nids++] = file->first_unit + u;
+		}
+		break;
+	}
+	*out = ids;
+	return nids;
+}
+
+void gm_plan_estimate(struct gm_token_estimate *out, size_t prompt_bytes, size_t unit_bytes)
+{
+	out->prompt = (prompt_bytes + 3) / 4;
+	/* unit_bytes / 4 * 1.2, rounded up */
+	out->output = (unit_bytes * 12 + 39) / 40;
+	out->total = out->prompt + out->output;
+}
+
+bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len)
+{
+	return context_len == 0 || e->total <= context_len;
+}
