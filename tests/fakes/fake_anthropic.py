@@ -90,6 +90,9 @@ class AnthropicHandler(fakecore.FakeHandler):
 
     # -- errors -----------------------------------------------------------
 
+    def too_large_reply(self, ctx):
+        return self.error_reply(ctx, "request_too_large")
+
     def error_obj(self, ctx, name, message=None):
         status, etype, msg = ERRORS.get(name, (500, "api_error", name))
         if message is None:

@@ -38,10 +38,10 @@ ERRORS = {
                       "downloaded model (e.g., {models})."),
     "unknown_model_404": (404, "object", "Model \"{model}\" not found. Please specify a valid model."),
     "context_overflow": (400, "string", "The number of tokens to keep from the initial prompt is "
-                         "greater than the context length (n_keep: {tokens}>= n_ctx: {ctx}). Try to "
+                         "greater than the context length (n_keep: {tokens}>= n_ctx: {n_ctx}). Try to "
                          "load the model with a larger context length, or provide a shorter input."),
     "context_overflow_stream": (200, "object", "Input does not fit in context length. The input has "
-                                "{tokens} tokens, but the context length only supports {ctx} tokens."),
+                                "{tokens} tokens, but the context length only supports {n_ctx} tokens."),
     "json_object": (400, "string", "'response_format.type' must be 'json_schema' or 'text'"),
     "template_error": (200, "string", "Error rendering prompt with jinja template: \"Unknown test "
                        "error\"."),
@@ -214,6 +214,8 @@ class LMStudioHandler(fakecore.FakeHandler):
         with srv.lock:
             was = found["loaded"]
             found["loaded"] = True
+        if not was:
+            ctx.notes["jit_loaded"] = found["id"]
         return found, (0.0 if was else srv.args.jit_load_delay)
 
     def chat(self, ctx, spec):
@@ -239,12 +241,12 @@ class LMStudioHandler(fakecore.FakeHandler):
         stream_err = None
         if ptok > ctx_len:
             if not stream:
-                return self.error_reply("context_overflow", ctx, spec, tokens=ptok, ctx=ctx_len)
+                return self.error_reply("context_overflow", ctx, spec, tokens=ptok, n_ctx=ctx_len)
             stream_err = self.stream_error_frame("context_overflow_stream", ctx, spec, tokens=ptok,
-                                                 ctx=ctx_len)
+                                                 n_ctx=ctx_len)
         if spec.get("fail") == "event_error":
             name = spec.get("error", "template_error")
-            stream_err = self.stream_error_frame(name, ctx, spec, tokens=ptok, ctx=ctx_len)
+            stream_err = self.stream_error_frame(name, ctx, spec, tokens=ptok, n_ctx=ctx_len)
             if not stream:
                 return self.error_reply(name, ctx, dict(spec, status=spec.get("status", 400)))
 

@@ -296,6 +296,8 @@ class Ctx:
         self.rule = None
         self.t_arrival = time.time()
         self.t_slot = None
+        self.t_slot_end = None
+        self.notes = {}
         self.t_first_byte = None
         self.t_finish = None
         self.inflight = 0
@@ -311,7 +313,7 @@ class Ctx:
             "index": self.index, "path_index": self.path_index,
             "method": self.method, "path": self.path, "query": self.query,
             "headers": self.headers, "body_size": self.body_size,
-            "t_arrival": self.t_arrival, "t_slot": self.t_slot,
+            "t_arrival": self.t_arrival, "t_slot": self.t_slot, "t_slot_end": self.t_slot_end,
             "t_first_byte": self.t_first_byte, "t_finish": self.t_finish,
             "inflight_at_arrival": self.inflight, "max_inflight": self.max_inflight,
             "running_at_start": self.running, "status": self.status,
@@ -320,6 +322,7 @@ class Ctx:
         }
         if self.request_id:
             d["request_id"] = self.request_id
+        d.update(self.notes)
         if self.json_error is None:
             d["body"] = self.body
         else:
@@ -500,6 +503,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         finally:
             srv.end(ctx)
 
+    def too_large_reply(self, ctx):
+        return Reply(413, {"error": "request entity too large"})
+
     def finish(self):
         try:
             super().finish()
@@ -612,6 +618,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             else:
                 self._send_plain(ctx, reply, spec)
         finally:
+            ctx.t_slot_end = time.time()
             if sem is not None:
                 with srv.lock:
                     srv.running -= 1

@@ -159,6 +159,18 @@ class FakeServer:
                 return reqs
             time.sleep(0.02)
 
+    def wait_for(self, pred, n=1, timeout=10.0):
+        """Wait until at least n finished requests satisfy pred; returns them
+        (possibly fewer after the timeout).  The log line of a request is
+        written just after its last byte, so a client can see the answer
+        before the log does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reqs = [r for r in self.requests() if pred(r)]
+            if len(reqs) >= n or time.monotonic() >= deadline:
+                return reqs
+            time.sleep(0.02)
+
     def max_inflight(self, path=None):
         """Most requests open at once (to path, when given: counted from the
         log's arrival and finish times)."""
