@@ -100,23 +100,32 @@ _FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^\s`]*)")
 
 
 def find_fence(text):
-    """(lang, code) of the first fenced code block in text, or None."""
+    """(lang, code) of the last complete fenced code block in text, or None.
+    (The rewrite prompt puts context such as imports in earlier blocks and
+    the function to rewrite last.)"""
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        m = _FENCE_OPEN.match(line)
+    found = None
+    i = 0
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
         if not m:
+            i += 1
             continue
         fence = m.group(1)
         for j in range(i + 1, len(lines)):
             s = lines[j].strip()
             if s.startswith(fence) and s.strip(fence[0]) == "":
-                return m.group(2), "\n".join(lines[i + 1:j])
-        return None
-    return None
+                found = (m.group(2), "\n".join(lines[i + 1:j]))
+                i = j
+                break
+        else:
+            return found
+        i += 1
+    return found
 
 
 def refactor_answer(user_text):
-    """The default rewrite: the first fenced block of the user message, with a
+    """The default rewrite: the last fenced block of the user message, with a
     '<comment> refactored' line in the fence's language before its first
     non-empty line (same indentation).  None when there is no fenced block."""
     found = find_fence(user_text)
@@ -131,7 +140,9 @@ def refactor_answer(user_text):
                 indent = line[:len(line) - len(line.lstrip())]
                 lines.insert(k, indent + c)
                 break
-    return "```%s\n%s\n```" % (lang, "\n".join(lines))
+    runs = [len(r) for r in re.findall(r"`+", code)]
+    fence = "`" * max([3] + [n + 1 for n in runs if n >= 3])
+    return "%s%s\n%s\n%s" % (fence, lang, "\n".join(lines), fence)
 
 
 def schema_instance(s, depth=0):

@@ -146,6 +146,13 @@ class LMStudioShapes(unittest.TestCase):
         _, _, body = chat(self.srv, "```go\nfunc A() int {\n\treturn 1\n}\n```")
         self.assertEqual(json.loads(body)["choices"][0]["message"]["content"],
                          "```go\n// refactored\nfunc A() int {\n\treturn 1\n}\n```")
+        # the last block is the function (context such as imports comes first);
+        # a longer fence survives backticks in the code
+        user = ("Imports of the file:\n```python\nimport os\n```\nThe function:\n````python\n"
+                "def f():\n    return '```'\n````\nReturn it in one ```python fenced block.\n")
+        _, _, body = chat(self.srv, user)
+        self.assertEqual(json.loads(body)["choices"][0]["message"]["content"],
+                         "````python\n# refactored\ndef f():\n    return '```'\n````")
 
     def test_json_schema_accepted_with_string_strict_and_answer_follows_schema(self):
         schema = {"type": "object", "required": ["action", "units"],
