@@ -295,6 +295,15 @@ class LMStudioHandler(fakecore.FakeHandler):
                    "system_fingerprint": mid,
                    "choices": [{"index": 0, "logprobs": None, "finish_reason": finish, "message": msg}],
                    "usage": usage, "stats": {}}
+            if ctx.path.startswith("/api/v0/"):
+                out["stats"] = {"tokens_per_second": 42.0, "time_to_first_token": 0.1,
+                                "generation_time": 0.2,
+                                "stop_reason": {"stop": "eosFound", "length": "maxPredictedTokensReached",
+                                                "tool_calls": "toolCalls"}.get(finish, "eosFound")}
+                out["model_info"] = {"arch": model.get("arch", ""), "quant": model.get("quantization", ""),
+                                     "format": model.get("format", "gguf"), "context_length": ctx_len}
+                out["runtime"] = {"name": "llama.cpp-linux-x86_64", "version": "1.50.2",
+                                  "supported_formats": ["gguf"]}
             r = Reply(200, out)
             r.extra_delay = extra_delay
             return self.deliver(ctx, r, spec)

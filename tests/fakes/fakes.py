@@ -14,6 +14,7 @@ process dies, after max_lifetime seconds and after max_requests requests.
 Keyword arguments become command-line options: jit_load_delay=2 ->
 `--jit-load-delay 2`, no_models_loaded=True -> `--no-models-loaded`.
 """
+import atexit
 import json
 import os
 import shutil
@@ -75,6 +76,7 @@ class FakeServer:
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self._stderr)
+        atexit.register(self.stop)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if os.path.exists(port_file):

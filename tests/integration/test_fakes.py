@@ -100,6 +100,14 @@ class LMStudioShapes(unittest.TestCase):
         self.assertEqual(inst[0]["config"]["context_length"], 32768)
         self.assertEqual(inst[0]["config"]["parallel"], 4)
 
+    def test_native_chat_adds_stats(self):
+        _, _, body = chat(self.srv, "hi", path="/api/v0/chat/completions", max_tokens=1)
+        d = json.loads(body)
+        self.assertEqual(d["stats"]["stop_reason"], "maxPredictedTokensReached")
+        self.assertEqual(d["model_info"]["context_length"], 32768)
+        _, _, body = chat(self.srv, "hi")
+        self.assertEqual(json.loads(body)["stats"], {})
+
     def test_stream_shape(self):
         st, h, raw = chat(self.srv, "hello", stream=True, stream_options={"include_usage": True})
         self.assertEqual(st, 200)
