@@ -168,6 +168,24 @@ static void tabs_of_the_original_line_are_kept(void **state)
 	expect_text(&r, "class T:\n\tdef m(self):\n\t\treturn 2\n");
 }
 
+static void crlf_file_stays_crlf(void **state)
+{
+	(void)state;
+	const char *src = "class K:\r\n    def m(self):\r\n        return 1\r\n";
+	struct run r = { "python", src, "K.m", "```python\ndef m(self):\n    return 2\n```", NULL,
+	                 NULL, false };
+	expect_text(&r, "class K:\r\n    def m(self):\r\n        return 2\r\n");
+}
+
+static void decorated_method_keeps_its_decorator_at_the_column(void **state)
+{
+	(void)state;
+	const char *src = "class K:\n    @staticmethod\n    def m(x):\n        return x\n";
+	struct run r = { "python", src, "K.m", "@staticmethod\ndef m(x):\n    return x + 0\n", NULL,
+	                 NULL, false };
+	expect_text(&r, "class K:\n    @staticmethod\n    def m(x):\n        return x + 0\n");
+}
+
 static void prose_and_think_around_the_code_are_ignored(void **state)
 {
 	(void)state;
@@ -341,6 +359,29 @@ static void go_function_keeps_tabs_and_rejects_syntax_errors(void **state)
 	expect_reject(&r, "answer does not parse");
 }
 
+static void javascript_spread_is_not_a_placeholder_but_an_elided_body_is(void **state)
+{
+	(void)state;
+	const char *src = "class Log {\n  write(msg) {\n    console.log(msg);\n  }\n}\n";
+	struct run r = { "javascript", src, "Log.write",
+	                 "```js\nwrite(...parts) {\n  console.log(parts.join(' '));\n}\n```", NULL,
+	                 NULL, false };
+	expect_text(&r, "class Log {\n  write(...parts) {\n    console.log(parts.join(' '));\n  }\n}\n");
+	r.answer = "```js\nwrite(msg) {\n  // ...\n}\n```";
+	expect_reject(&r, "placeholder '// ...'");
+}
+
+static void c_function_with_another_function_is_rejected(void **state)
+{
+	(void)state;
+	const char *src = "#include <stdio.h>\n\nstatic int twice(int x)\n{\n\treturn x * 2;\n}\n";
+	struct run r = { "c", src, "twice",
+	                 "```c\nstatic int thrice(int x)\n{\n\treturn x * 3;\n}\n```", NULL, NULL, false };
+	expect_reject(&r, "answer defines another function 'thrice'");
+	r.answer = "```c\nstatic int twice(int x)\n{\n\treturn x << 1;\n}\n```";
+	expect_text(&r, "#include <stdio.h>\n\nstatic int twice(int x)\n{\n\treturn x << 1;\n}\n");
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -356,6 +397,8 @@ int main(void)
 		cmocka_unit_test(method_answer_already_at_column_4_is_accepted),
 		cmocka_unit_test(python_answer_with_file_indentation_on_later_lines_is_not_indented_twice),
 		cmocka_unit_test(tabs_of_the_original_line_are_kept),
+		cmocka_unit_test(crlf_file_stays_crlf),
+		cmocka_unit_test(decorated_method_keeps_its_decorator_at_the_column),
 		cmocka_unit_test(prose_and_think_around_the_code_are_ignored),
 		cmocka_unit_test(syntax_error_is_rejected_with_its_line),
 		cmocka_unit_test(another_function_is_rejected),
@@ -370,6 +413,8 @@ int main(void)
 		cmocka_unit_test(planned_new_name_is_accepted_only_when_planned),
 		cmocka_unit_test(wrong_dedent_that_leaves_the_class_is_rejected),
 		cmocka_unit_test(go_function_keeps_tabs_and_rejects_syntax_errors),
+		cmocka_unit_test(javascript_spread_is_not_a_placeholder_but_an_elided_body_is),
+		cmocka_unit_test(c_function_with_another_function_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
