@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "monitor/anthropic.h"
 #include "monitor/backend.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
@@ -110,8 +111,8 @@ static bool fake_start(struct fake *f, const char *program, const char *script,
 	return true;
 }
 
-/* The fake's log once `n` chat requests are in it (bounded wait). */
-static cJSON *fake_log(struct fake *f, size_t n)
+/* The fake's log once `n` requests to `path` are in it (bounded wait). */
+static cJSON *fake_log_of(struct fake *f, const char *path_needle, size_t n)
 {
 	char *path = gm_xasprintf("%s/log", f->dir), *data = NULL;
 	cJSON *arr = NULL;
@@ -121,7 +122,7 @@ static cJSON *fake_log(struct fake *f, size_t n)
 		free(data);
 		data = NULL;
 		if (gm_read_file(&data, NULL, path, 64 << 20) == 0)
-			for (char *p = data; (p = strstr(p, "/chat/completions")); p++)
+			for (char *p = data; (p = strstr(p, path_needle)); p++)
 				lines++;
 		if (lines >= n)
 			break;
@@ -139,6 +140,11 @@ static cJSON *fake_log(struct fake *f, size_t n)
 	free(data);
 	free(path);
 	return arr;
+}
+
+static cJSON *fake_log(struct fake *f, size_t n)
+{
+	return fake_log_of(f, "\"/v1/chat/completions\"", n);
 }
 
 static void fake_stop(struct fake *f)
@@ -500,6 +506,181 @@ static void test_callbacks_submit_more_and_cancel(void **state)
 	fake_stop(&f);
 }
 
+static struct gm_backend *claude(const char *url, const char *model, const char *key, int conc)
+{
+	struct gm_backend_config cfg = { 0 };
+	struct gm_backend *b;
+	cfg.kind = GM_BACKEND_CLAUDE;
+	cfg.urls = (const char *[]){ url };
+	cfg.nurls = 1;
+	cfg.model = model;
+	cfg.api_key = key;
+	cfg.concurrency = conc;
+	cfg.timeout_s = 60;
+	cfg.stream = true;
+	assert_int_equal(gm_backend_new(&b, &cfg), 0);
+	return b;
+}
+
+static const cJSON *logged_body(const cJSON *log, int i)
+{
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, log) {
+		const cJSON *p = cJSON_GetObjectItem(it, "path");
+		if (cJSON_IsString(p) && !strcmp(p->valuestring, "/v1/messages") && n++ == i)
+			return it;
+	}
+	return NULL;
+}
+
+static void test_claude_structured_cached_and_priced(void **state)
+{
+	struct fake f = { 0 };
+	const char *opts[] = { "--api-key", "sk-test-secret", NULL };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	struct gm_chat_request req = { NULL, "analyse", "{\"type\":\"object\",\"properties\":"
+	                               "{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"]}",
+	                               "verdict", 0, false, 0 };
+	struct gm_buf sys = GM_BUF_INIT;
+	cJSON *log, *j;
+	const cJSON *e, *h;
+	(void)state;
+
+	fake_start(&f, "fake_anthropic.py", "[]", opts);
+	for (int i = 0; i < 800; i++)
+		gm_buf_puts(&sys, "shared repository context ");
+	req.system = sys.ptr;
+	b = claude(f.url, NULL, "sk-test-secret", 1);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
+	assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	assert_string_equal(gm_backend_model(b), "claude-sonnet-5");
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r.res[i].error, 0);
+		j = cJSON_Parse(r.content[i]);
+		assert_true(cJSON_IsBool(cJSON_GetObjectItem(j, "ok")));
+		cJSON_Delete(j);
+		assert_true(r.res[i].cost_usd > 0);
+	}
+	assert_true(r.res[0].cache_write_tokens > 1000);
+	assert_int_equal(r.res[0].cache_read_tokens, 0);
+	assert_int_equal(r.res[1].cache_read_tokens, r.res[0].cache_write_tokens);
+	assert_true(r.res[1].cost_usd < r.res[0].cost_usd);
+	log = fake_log_of(&f, "\"/v1/messages\"", 2);
+	e = logged_body(log, 0);
+	assert_non_null(e);
+	h = cJSON_GetObjectItem(e, "headers");
+	assert_string_equal(cJSON_GetObjectItem(h, "anthropic-version")->valuestring, "2023-06-01");
+	e = cJSON_GetObjectItem(e, "body");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "tool_choice"), "name")->valuestring,
+	                    "verdict");
+	assert_null(cJSON_GetObjectItem(e, "temperature"));
+	cJSON_Delete(log);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+
+	/* Opus 5.5 refuses forced tools: output_config.format instead */
+	memset(&r, 0, sizeof(r));
+	b = claude(f.url, "claude-opus-5-5", "sk-test-secret", 1);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	assert_int_equal(r.res[0].error, 0);
+	j = cJSON_Parse(r.content[0]);
+	assert_true(cJSON_IsBool(cJSON_GetObjectItem(j, "ok")));
+	cJSON_Delete(j);
+	log = fake_log_of(&f, "\"/v1/messages\"", 3);
+	e = cJSON_GetObjectItem(logged_body(log, 2), "body");
+	assert_null(cJSON_GetObjectItem(e, "tool_choice"));
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "output_config"), "format"));
+	cJSON_Delete(log);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	gm_buf_release(&sys);
+	fake_stop(&f);
+}
+
+static void test_claude_errors_and_retries(void **state)
+{
+	struct fake f = { 0 };
+	const char *opts[] = { "--api-key", "sk-test-secret", NULL };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	cJSON *log;
+	double t0, t1;
+	(void)state;
+
+	fake_start(&f, "fake_anthropic.py",
+	           "[{\"match\":{\"user\":\"limited\"},\"times\":1,\"response\":{\"error\":\"rate_limit\","
+	           "\"retry_after_ms\":300}},"
+	           "{\"match\":{\"user\":\"midstream\"},\"times\":1,\"response\":{\"fail\":\"event_error\"}},"
+	           "{\"match\":{\"user\":\"nope\"},\"response\":{\"error\":\"overloaded\",\"should_retry\":false}},"
+	           "{\"match\":{\"user\":\"bad\"},\"response\":{\"error\":\"invalid_request\"}}]", opts);
+	b = claude(f.url, NULL, "sk-test-secret", 4);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	{
+		struct gm_chat_request req = { "s", "limited", NULL, NULL, 0, false, 0 };
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
+		req.user = "midstream";
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
+		req.user = "nope";
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)2), 0);
+		req.user = "bad";
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)3), 0);
+	}
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	assert_int_equal(r.res[0].error, 0);
+	assert_int_equal(r.res[0].attempts, 2);
+	assert_int_equal(r.res[1].error, 0);
+	assert_int_equal(r.res[1].attempts, 2);
+	assert_int_equal(r.res[2].attempts, 1);
+	assert_string_equal(r.msg[2], "Claude API: overloaded_error: Overloaded");
+	assert_int_equal(r.res[3].attempts, 1);
+	assert_int_equal(strncmp(r.msg[3], "Claude API: invalid_request_error: ", 35), 0);
+	/* retry-after-ms honoured: the second "limited" came at least 0.3 s later */
+	log = fake_log_of(&f, "\"/v1/messages\"", 6);
+	t0 = t1 = -1;
+	for (int i = 0; logged_body(log, i); i++) {
+		const cJSON *e = logged_body(log, i);
+		char *body = cJSON_PrintUnformatted(cJSON_GetObjectItem(e, "body"));
+		if (strstr(body, "limited")) {
+			double t = cJSON_GetObjectItem(e, "t_arrival")->valuedouble;
+			if (t0 < 0)
+				t0 = t;
+			else
+				t1 = t;
+		}
+		free(body);
+	}
+	assert_true(t0 > 0 && t1 > 0);
+	assert_true(t1 - t0 >= 0.3);
+	cJSON_Delete(log);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+
+	/* a wrong key: one line, and the key nowhere in it */
+	memset(&r, 0, sizeof(r));
+	b = claude(f.url, NULL, "sk-wrong-key-123", 1);
+	assert_int_equal(submit_n(&r, b, 1, "hello"), 0);
+	assert_string_equal(r.msg[0], "Claude API: authentication_error: invalid x-api-key");
+	assert_int_equal(r.res[0].attempts, 1);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+
+	assert_int_equal(gm_anthropic_check_key(f.url, "sk-test-secret", 10), 0);
+	assert_int_equal(gm_anthropic_check_key(f.url, "sk-wrong-key-123", 10), GM_ERROR);
+	assert_string_equal(gm_error_last(), "Claude API: authentication_error: invalid x-api-key");
+	assert_int_equal(gm_anthropic_check_key(f.url, NULL, 10), GM_ENOTFOUND);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +692,8 @@ int main(void)
 		cmocka_unit_test(test_dead_server_does_not_stop_the_run),
 		cmocka_unit_test(test_two_servers_share_the_load),
 		cmocka_unit_test(test_callbacks_submit_more_and_cancel),
+		cmocka_unit_test(test_claude_structured_cached_and_priced),
+		cmocka_unit_test(test_claude_errors_and_retries),
 	};
 	if (!getenv("GM_FIXTURES")) {
 		fprintf(stderr, "GM_FIXTURES not set: skipping\n");
