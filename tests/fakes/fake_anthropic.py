@@ -367,7 +367,10 @@ class AnthropicHandler(fakecore.FakeHandler):
                         "delta": {"type": "text_delta", "text": "x" * n}}, "content_block_delta")
 
         pad_at = 3 if blocks and blocks[0]["type"] == "text" else len(frames) - 2
-        self.send_reply(ctx, Stream(frames, error_frame=error_frame, pad=pad, pad_at=pad_at), spec, slot=True)
+        broken = (b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, '
+                  b'"delta": {"type": "text_delta", "text": \n\n')
+        self.send_reply(ctx, Stream(frames, error_frame=error_frame, pad=pad, pad_at=pad_at,
+                                    malformed=broken), spec, slot=True)
         return None
 
     # -- batches ------------------------------------------------------------

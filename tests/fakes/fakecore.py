@@ -268,8 +268,9 @@ class Stream:
     send for fail=event_error, and a function making a padding frame of about
     n bytes (for fail=oversized), inserted after frame pad_at."""
 
-    def __init__(self, frames, error_frame=None, pad=None, pad_at=1, headers=None):
+    def __init__(self, frames, error_frame=None, pad=None, pad_at=1, headers=None, malformed=None):
         self.status = 200
+        self.malformed = malformed or b'data: {"id": "broken", "choices": [{"delta": \n\n'
         self.frames = frames
         self.error_frame = error_frame
         self.pad = pad
@@ -697,7 +698,7 @@ class FakeHandler(BaseHTTPRequestHandler):
                     ctx.outcome = "event_error"
                     return None
                 if fail == "malformed":
-                    self._chunk(b'data: {"id": "broken", "choices": [{"delta": \n\n')
+                    self._chunk(reply.malformed)
                     ctx.outcome = "malformed"
             self._chunk(f)
             if chunk_delay > 0 and i + 1 < len(frames):

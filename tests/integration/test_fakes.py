@@ -513,6 +513,19 @@ class AnthropicFake(unittest.TestCase):
                          {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
         self.assertNotIn("message_stop", [e for e, _ in frames])
 
+    def test_failure_modes(self):
+        with self.assertRaises((ConnectionResetError, http.client.IncompleteRead)):
+            self.post(messages_body("FAIL:reset", stream=True))
+        st, _, raw = self.post(messages_body("FAIL:malformed", stream=True))
+        self.assertEqual(st, 200)
+        bad = [d for _, d in sse_frames(raw) if not d.endswith("}")]
+        self.assertEqual(len(bad), 1)
+        with self.assertRaises(ValueError):
+            json.loads(bad[0])
+        self.post(messages_body("SLOW"))
+        r = self.srv.wait_for(lambda r: r["body"] and "SLOW" in json.dumps(r["body"]))[0]
+        self.assertGreaterEqual(r["t_first_byte"] - r["t_arrival"], 0.3)
+
     def test_validation_errors(self):
         st, _, body = self.post(messages_body(), headers={"x-api-key": "sk-test-key"})
         self.assertEqual(st, 400)
