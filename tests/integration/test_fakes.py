@@ -306,7 +306,7 @@ class LMStudioModes(unittest.TestCase):
 
     def test_concurrency_limit_queues_instead_of_rejecting(self):
         n, limit = 8, 2
-        with FakeLMStudio(concurrency=limit, latency=0.25) as srv:
+        with FakeLMStudio(concurrency=limit, latency=0.4) as srv:
             statuses = []
 
             def one():
