@@ -58,6 +58,7 @@ int cli_exit_code(int gm_code);
 int cli_parse_int(int *out, const char *name, const char *value, int min, int max);
 
 int cmd_scan(int argc, char **argv);
+int cmd_refactor(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "refactor", cmd_refactor, "Rewrite functions with models onto a new branch" },
 	{ "scan", cmd_scan, "List the functions of a commit with metrics and routes" },
 	{ "hook", cmd_hook, "Install, remove or run the pre-commit hook" },
 	{ NULL, NULL, NULL },

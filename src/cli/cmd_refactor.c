@@ -1,0 +1,292 @@
+/*
+ * git monitor refactor: the whole pipeline (pipeline.h); this file parses
+ * options, draws the progress line, prints the report and picks the exit
+ * code.  stdout: the branch name first, then the table (or --json); all
+ * else on stderr.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "cli.h"
+#include "monitor/config.h"
+#include "monitor/error.h"
+#include "monitor/pipeline.h"
+#include "monitor/repo.h"
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+static const char usage_text[] =
+	"usage: git monitor refactor [options] [<pathspec>...]\n"
+	"\n"
+	"Rewrite the functions of a commit (default HEAD) with language models and\n"
+	"write the validated result as one commit on a new branch. Your working\n"
+	"tree, index, HEAD and branches are never changed.";
+
+static bool progress_drawn;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	gm_pipeline_interrupt();
+}
+
+static void draw_progress(void *ctx, const struct gm_progress *p)
+{
+	(void)ctx;
+	fprintf(stderr, "\r\033[Krefactor: %zu/%zu done, running local %zu, claude %zu, %.1f tok/s, $%.4f",
+	        p->done, p->total, p->running_local, p->running_claude, p->tokens_per_s, p->cost_usd);
+	fflush(stderr);
+	progress_drawn = true;
+}
+
+static void clear_progress(void)
+{
+	if (progress_drawn)
+		fputs("\r\033[K", stderr);
+	progress_drawn = false;
+}
+
+static const char *short_model(const char *m)
+{
+	return m && *m ? m : "-";
+}
+
+static void print_table(const struct gm_run_report *r)
+{
+	int wfn = 8, wmodel = 5;
+	for (size_t i = 0; i < r->ntasks; i++) {
+		const struct gm_run_task *t = &r->tasks[i];
+		int l = snprintf(NULL, 0, "%s:%u %s", t->path, t->start_line, t->name);
+		if (l > wfn)
+			wfn = l;
+		l = (int)strlen(short_model(t->model));
+		if (l > wmodel)
+			wmodel = l;
+	}
+	if (wfn > 56)
+		wfn = 56;
+	if (wmodel > 32)
+		wmodel = 32;
+	printf("%-9s  %-8s  %-6s  %-*s  %3s  %-*s  %s\n", "STATUS", "TASK", "ROUTE", wmodel, "MODEL", "TRY",
+	       wfn, "FUNCTION", "REASON");
+	for (size_t i = 0; i < r->ntasks; i++) {
+		const struct gm_run_task *t = &r->tasks[i];
+		char *fn = t->start_line ? gm_xasprintf("%s:%u %s", t->path, t->start_line, t->name)
+		                         : gm_xasprintf("%s %s", t->path, t->name);
+		const char *reason = t->reason ? t->reason : "";
+		if (r->dry_run)
+			reason = t->route_reason ? t->route_reason : "";
+		printf("%-9s  %-8s  %-6s  %-*s  %3u  %-*s  %s\n",
+		       r->dry_run ? "planned" : gm_task_status_name(t->status), t->kind, t->route, wmodel,
+		       short_model(t->model), t->attempts, wfn, fn, reason);
+		free(fn);
+	}
+}
+
+static void print_summary(const struct gm_run_report *r, FILE *out)
+{
+	size_t counts[8] = { 0 };
+	size_t n = 0;
+	const char *sep = "";
+	for (size_t i = 0; i < r->ntasks; i++)
+		if (strcmp(r->tasks[i].kind, "rewrite") == 0) {
+			counts[r->tasks[i].status]++;
+			n++;
+		}
+	if (r->dry_run) {
+		int64_t est = 0;
+		for (size_t i = 0; i < r->ntasks; i++)
+			est += r->tasks[i].est_tokens;
+		fprintf(out, "dry run: %zu rewrite%s, %zu task%s in all; about %lld tokens, Claude about $%.4f; nothing sent, nothing written\n",
+		        n, n == 1 ? "" : "s", r->ntasks, r->ntasks == 1 ? "" : "s", (long long)est, r->cost_usd);
+		return;
+	}
+	fprintf(out, "%zu function%s: ", n, n == 1 ? "" : "s");
+	for (int s = GM_TASK_APPLIED; s <= GM_TASK_DROPPED; s++) {
+		if (!counts[s])
+			continue;
+		fprintf(out, "%s%zu %s", sep, counts[s], gm_task_status_name((enum gm_task_status)s));
+		sep = ", ";
+	}
+	if (!*sep)
+		fputs("none", out);
+	fprintf(out, "; %zu request%s, %lld tokens in, %lld out, $%.4f, %.1f s\n", r->requests,
+	        r->requests == 1 ? "" : "s", (long long)r->input_tokens, (long long)r->output_tokens,
+	        r->cost_usd, (double)r->elapsed_ms / 1000.0);
+}
+
+static int parse_cost(double *out, const char *s)
+{
+	char *end;
+	if (*s == '$')
+		s++;
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(*out) || *out < 0)
+		return cli_fail(CLI_USAGE, "bad value '%s' for --max-cost: expected dollars, e.g. 0.50", s), -1;
+	return 0;
+}
+
+int cmd_refactor(int argc, char **argv)
+{
+	const char *goal = NULL, *goal_file = NULL, *base = NULL, *since = NULL, *branch = NULL;
+	const char *jobs_s = NULL, *max_cost_s = NULL, *verify = NULL;
+	bool staged = false, local_only = false, plan = false, dry_run = false, json = false;
+	bool no_cache = false, quiet = false;
+	int verbose = 0;
+	struct cli_list functions = { 0 }, rest = { 0 };
+	const struct cli_opt opts[] = {
+		{ 'g', "goal", CLI_OPT_VALUE, &goal, "TEXT", "what to achieve (default: monitor.goal)" },
+		{ 0, "goal-file", CLI_OPT_VALUE, &goal_file, "FILE", "read the goal from FILE" },
+		{ 0, "base", CLI_OPT_VALUE, &base, "REV", "commit to read and branch from (default HEAD)" },
+		{ 0, "since", CLI_OPT_VALUE, &since, "REV", "only functions changed between REV and the base" },
+		{ 0, "staged", CLI_OPT_FLAG, &staged, NULL, "only functions the staged changes touch" },
+		{ 'f', "function", CLI_OPT_MULTI, &functions, "GLOB", "only functions matching GLOB (Class.method or name)" },
+		{ 'b', "branch", CLI_OPT_VALUE, &branch, "NAME", "branch to create (default monitor/<time>-<goal>)" },
+		{ 'j', "jobs", CLI_OPT_VALUE, &jobs_s, "N", "requests at once per local server" },
+		{ 0, "local-only", CLI_OPT_FLAG, &local_only, NULL, "send nothing to Claude" },
+		{ 0, "plan", CLI_OPT_FLAG, &plan, NULL, "analyse every cluster first (signature or cross-file goals)" },
+		{ 0, "dry-run", CLI_OPT_FLAG, &dry_run, NULL, "show the plan and estimates; no model call, nothing written" },
+		{ 0, "json", CLI_OPT_FLAG, &json, NULL, "print the report as JSON" },
+		{ 0, "max-cost", CLI_OPT_VALUE, &max_cost_s, "USD", "stop sending to Claude past this cost" },
+		{ 0, "verify", CLI_OPT_VALUE, &verify, "CMD", "run CMD in a temporary checkout; drop edits that break it" },
+		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "ask the models again even for cached answers" },
+		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress line, no summary" },
+		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "say why each task took its route" },
+		{ 0, NULL, 0, NULL, NULL, NULL },
+	};
+	struct gm_run_opts ro = { 0 };
+	git_repository *repo = NULL;
+	struct gm_config *cfg = NULL;
+	struct gm_run_report *rep = NULL;
+	struct sigaction sa, old_int, old_term;
+	char *goal_text = NULL;
+	int exit_code = 0, rc, jobs = 0;
+
+	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
+		goto cleanup;
+	if (since && staged) {
+		exit_code = cli_fail(CLI_USAGE, "--since and --staged cannot be used together");
+		goto cleanup;
+	}
+	if (base && staged) {
+		exit_code = cli_fail(CLI_USAGE, "--base and --staged cannot be used together");
+		goto cleanup;
+	}
+	if (goal && goal_file) {
+		exit_code = cli_fail(CLI_USAGE, "--goal and --goal-file cannot be used together");
+		goto cleanup;
+	}
+	if (jobs_s && cli_parse_int(&jobs, "--jobs", jobs_s, 1, 256) < 0) {
+		exit_code = CLI_USAGE;
+		goto cleanup;
+	}
+	if (max_cost_s && parse_cost(&ro.max_cost, max_cost_s) < 0) {
+		exit_code = CLI_USAGE;
+		goto cleanup;
+	}
+	if (goal_file) {
+		size_t len;
+		if (gm_read_file(&goal_text, &len, goal_file, 64 * 1024) < 0) {
+			exit_code = cli_fail(CLI_USAGE, "%s", gm_error_last());
+			goto cleanup;
+		}
+		while (len && (goal_text[len - 1] == '\n' || goal_text[len - 1] == ' '))
+			goal_text[--len] = '\0';
+		goal = goal_text;
+	}
+	if (goal && !*goal) {
+		exit_code = cli_fail(CLI_USAGE, "the goal is empty");
+		goto cleanup;
+	}
+	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0) {
+		exit_code = cli_error(rc);
+		goto cleanup;
+	}
+	ro.goal = goal;
+	ro.base = base;
+	ro.since = since;
+	ro.staged = staged;
+	ro.functions = functions.items;
+	ro.nfunctions = functions.n;
+	ro.pathspecs = rest.items;
+	ro.npathspecs = rest.n;
+	ro.branch = branch;
+	ro.jobs = jobs;
+	ro.local_only = local_only;
+	ro.plan_all = plan;
+	ro.dry_run = dry_run;
+	ro.has_max_cost = max_cost_s != NULL;
+	ro.verify = verify;
+	ro.no_cache = no_cache;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	rc = gm_pipeline_run(&rep, repo, cfg, &ro,
+	                     !quiet && !json && isatty(STDERR_FILENO) ? draw_progress : NULL, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	clear_progress();
+
+	if (rc == GM_EINTERRUPTED) {
+		exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
+		goto cleanup;
+	}
+	if (rc < 0 && (!rep || rep->ntasks == 0 || rc != GM_ERROR)) {
+		exit_code = cli_error(rc);
+		goto cleanup;
+	}
+	if (json) {
+		cJSON *j = gm_run_report_json(rep);
+		char *text = cJSON_Print(j);
+		printf("%s\n", text);
+		free(text);
+		cJSON_Delete(j);
+	} else {
+		if (rep->branch)
+			printf("%s\n", rep->branch);
+		if (rep->ntasks)
+			print_table(rep);
+	}
+	if (!quiet) {
+		char base_hex[GIT_OID_HEXSZ + 1];
+		for (size_t i = 0; i < rep->nwarnings; i++)
+			fprintf(stderr, "warning: %s\n", rep->warnings[i]);
+		if (rep->analysis_local && verbose)
+			fprintf(stderr, "note: analysis went to the local model (%s)\n", rep->analysis_note);
+		if (verbose)
+			for (size_t i = 0; i < rep->ntasks; i++)
+				if (rep->tasks[i].route_reason)
+					fprintf(stderr, "route: %s %s -> %s: %s\n", rep->tasks[i].path, rep->tasks[i].name,
+					        rep->tasks[i].route, rep->tasks[i].route_reason);
+		if (!rep->ntasks)
+			fprintf(stderr, "nothing to refactor: no function matched\n");
+		else if (!json)
+			print_summary(rep, stderr);
+		git_oid_tostr(base_hex, 13, &rep->base);
+		if (rep->branch)
+			fprintf(stderr, "review it:  git monitor review %s\n            git diff %s...%s\n",
+			        rep->branch, base_hex, rep->branch);
+		else if (rep->ntasks && !rep->dry_run && rc == 0)
+			fprintf(stderr, "nothing to change: no branch written\n");
+	}
+	exit_code = rc < 0 ? cli_error(rc) : CLI_OK;
+cleanup:
+	gm_run_report_free(rep);
+	gm_config_free(cfg);
+	git_repository_free(repo);
+	cli_list_release(&functions);
+	cli_list_release(&rest);
+	free(goal_text);
+	return exit_code;
+}
