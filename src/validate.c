@@ -298,13 +298,30 @@ static int reject(struct gm_validate_result *out, enum gm_verdict v, const char 
 	return 0;
 }
 
-static bool names_match(const struct gm_unit *found, const struct gm_unit *orig,
-                        const char *new_name)
+static bool is_ident(char c)
 {
-	if (strcmp(found->name, orig->name) == 0)
+	return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+/* `w` as a whole identifier in `s`. */
+static bool has_word(const char *s, const char *w)
+{
+	size_t wl = strlen(w);
+	for (const char *p = s; wl && (p = strstr(p, w)); p++)
+		if ((p == s || !is_ident(p[-1])) && !is_ident(p[wl]))
+			return true;
+	return false;
+}
+
+static bool names_match(const struct gm_unit *found, const struct gm_validate_in *in)
+{
+	if (strcmp(found->name, in->unit->name) == 0)
 		return true;
-	return new_name && (strcmp(found->name, new_name) == 0 ||
-	                    strcmp(found->short_name, new_name) == 0);
+	if (in->new_name && (strcmp(found->name, in->new_name) == 0 ||
+	                     strcmp(found->short_name, in->new_name) == 0))
+		return true;
+	/* A planned signature names the function too. */
+	return in->new_signature && has_word(in->new_signature, found->short_name);
 }
 
 int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
@@ -401,7 +418,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 			reject(out, GM_VERDICT_REJECT, "answer contains more than two functions");
 		goto cleanup;
 	}
-	if (!names_match(hit[0], u, in->new_name)) {
+	if (!names_match(hit[0], in)) {
 		reject(out, GM_VERDICT_REJECT, "answer defines another function '%s'", hit[0]->name);
 		goto cleanup;
 	}

@@ -34,6 +34,7 @@ struct gm_validate_in {
 	size_t code_len;
 	const char *finish_reason; /* NULL: unknown */
 	const char *new_name;      /* the plan's new name (short or qualified), or NULL */
+	const char *new_signature; /* the plan's new signature, or NULL: the name in it is allowed */
 	bool allow_shrink;         /* the plan says the function may shrink */
 	TSParser *parser;          /* the thread's parser, or NULL */
 };

@@ -68,6 +68,7 @@ static const char PY_AREA_NEW[] =
 struct run {
 	const char *lang, *src, *unit, *answer, *finish, *new_name;
 	bool allow_shrink;
+	const char *new_signature;
 };
 
 static struct gm_validate_result validate(const struct run *r)
@@ -102,6 +103,7 @@ static struct gm_validate_result validate(const struct run *r)
 	in.code_len = code_len;
 	in.finish_reason = r->finish ? r->finish : "stop";
 	in.new_name = r->new_name;
+	in.new_signature = r->new_signature;
 	in.allow_shrink = r->allow_shrink;
 	assert_int_equal(gm_validate(&res, &in), 0);
 	free(code);
@@ -135,7 +137,7 @@ static void method_answer_at_column_0_is_reindented_to_column_4(void **state)
 	struct run r = { "python", PY, "Shape.area",
 	                 "```python\ndef area(self, w, h):\n    result = w * h\n    if result < 0:\n"
 	                 "        raise ValueError(f\"negative area {result}\")\n    return result\n```\n",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_text(&r, PY_AREA_NEW);
 }
 
@@ -145,7 +147,7 @@ static void method_answer_already_at_column_4_is_accepted(void **state)
 	struct run r = { "python", PY, "Shape.area",
 	                 "```python\n    def area(self, w, h):\n        result = w * h\n        if result < 0:\n"
 	                 "            raise ValueError(f\"negative area {result}\")\n        return result\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_text(&r, PY_AREA_NEW);
 }
 
@@ -156,7 +158,7 @@ static void python_answer_with_file_indentation_on_later_lines_is_not_indented_t
 	struct run r = { "python", PY, "Shape.area",
 	                 "```python\ndef area(self, w, h):\n        result = w * h\n        if result < 0:\n"
 	                 "            raise ValueError(f\"negative area {result}\")\n        return result\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_text(&r, PY_AREA_NEW);
 }
 
@@ -164,7 +166,7 @@ static void tabs_of_the_original_line_are_kept(void **state)
 {
 	(void)state;
 	const char *src = "class T:\n\tdef m(self):\n\t\treturn 1\n";
-	struct run r = { "python", src, "T.m", "def m(self):\n\treturn 2\n", NULL, NULL, false };
+	struct run r = { "python", src, "T.m", "def m(self):\n\treturn 2\n", NULL, NULL, false, NULL };
 	expect_text(&r, "class T:\n\tdef m(self):\n\t\treturn 2\n");
 }
 
@@ -173,7 +175,7 @@ static void crlf_file_stays_crlf(void **state)
 	(void)state;
 	const char *src = "class K:\r\n    def m(self):\r\n        return 1\r\n";
 	struct run r = { "python", src, "K.m", "```python\ndef m(self):\n    return 2\n```", NULL,
-	                 NULL, false };
+	                 NULL, false, NULL };
 	expect_text(&r, "class K:\r\n    def m(self):\r\n        return 2\r\n");
 }
 
@@ -182,7 +184,7 @@ static void decorated_method_keeps_its_decorator_at_the_column(void **state)
 	(void)state;
 	const char *src = "class K:\n    @staticmethod\n    def m(x):\n        return x\n";
 	struct run r = { "python", src, "K.m", "@staticmethod\ndef m(x):\n    return x + 0\n", NULL,
-	                 NULL, false };
+	                 NULL, false, NULL };
 	expect_text(&r, "class K:\n    @staticmethod\n    def m(x):\n        return x + 0\n");
 }
 
@@ -193,7 +195,7 @@ static void prose_and_think_around_the_code_are_ignored(void **state)
 	                 "<think>The user wants fewer branches. def top(a): ...</think>\n"
 	                 "Sure! Here is the function:\n\n```python\ndef top(a, b):\n    total = a + b\n"
 	                 "    return total if total > 10 else -total\n```\nThis keeps behaviour.",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	struct gm_validate_result res = validate(&r);
 	assert_int_equal(res.verdict, GM_VERDICT_ACCEPT);
 	assert_non_null(strstr(res.text, "\ndef top(a, b):\n    total = a + b\n"
@@ -209,7 +211,7 @@ static void syntax_error_is_rejected_with_its_line(void **state)
 	struct run r = { "python", PY, "top",
 	                 "```python\ndef top(a, b):\n    total = a + b\n    if total > 10\n        return total\n"
 	                 "    return -total\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_reject(&r, "answer does not parse: syntax error at line 3 of the function");
 }
 
@@ -218,7 +220,7 @@ static void another_function_is_rejected(void **state)
 	(void)state;
 	struct run r = { "python", PY, "Shape.area",
 	                 "```python\ndef perimeter(self, w, h):\n    return 2 * (w + h) + 0 * w * h\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_reject(&r, "answer defines another function 'Shape.perimeter'");
 }
 
@@ -228,7 +230,7 @@ static void two_functions_are_rejected(void **state)
 	struct run r = { "python", PY, "top",
 	                 "```python\ndef _sum(a, b):\n    return a + b\n\n\ndef top(a, b):\n"
 	                 "    total = _sum(a, b)\n    if total > 10:\n        return total\n    return -total\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_reject(&r, "answer contains two functions ('_sum' and 'top')");
 }
 
@@ -238,7 +240,7 @@ static void nested_helper_belongs_to_the_function(void **state)
 	struct run r = { "python", PY, "top",
 	                 "def top(a, b):\n    def neg(x):\n        return -x\n    total = a + b\n"
 	                 "    if total > 10:\n        return total\n    return neg(total)\n",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	struct gm_validate_result res = validate(&r);
 	assert_int_equal(res.verdict, GM_VERDICT_ACCEPT);
 	gm_validate_result_release(&res);
@@ -249,7 +251,7 @@ static void placeholder_elisions_are_rejected(void **state)
 	(void)state;
 	struct run r = { "python", PY, "top",
 	                 "```python\ndef top(a, b):\n    total = a + b\n    # ... rest of the code\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_reject(&r, "answer elides code with the placeholder '# ... rest of the code'");
 	r.answer = "```python\ndef top(a, b):\n    total = a + b\n    ...\n    return -total\n```";
 	expect_reject(&r, "placeholder '...'");
@@ -269,7 +271,7 @@ static void ellipsis_and_spread_are_not_placeholders(void **state)
 	/* The original's own `...` body may stay. */
 	const char *src = "class P:\n    def run(self):\n        ...\n";
 	struct run r = { "python", src, "P.run", "def run(self):\n    \"\"\"Run.\"\"\"\n    ...\n",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_text(&r, "class P:\n    def run(self):\n        \"\"\"Run.\"\"\"\n        ...\n");
 }
 
@@ -277,7 +279,7 @@ static void truncated_answer_is_rejected(void **state)
 {
 	(void)state;
 	struct run r = { "python", PY, "top", "```python\ndef top(a, b):\n    total = a +", "length",
-	                 NULL, false };
+	                 NULL, false, NULL };
 	expect_reject(&r, "answer was cut off (finish_reason length)");
 	r.finish = "max_tokens";
 	expect_reject(&r, "answer was cut off (finish_reason max_tokens)");
@@ -286,7 +288,7 @@ static void truncated_answer_is_rejected(void **state)
 static void empty_answer_is_rejected(void **state)
 {
 	(void)state;
-	struct run r = { "python", PY, "top", "```python\n```", NULL, NULL, false };
+	struct run r = { "python", PY, "top", "```python\n```", NULL, NULL, false, NULL };
 	expect_reject(&r, "answer is empty");
 	r.answer = "<think>hmm</think>\n  \n";
 	expect_reject(&r, "answer is empty");
@@ -296,7 +298,7 @@ static void unchanged_function_is_unchanged_not_applied(void **state)
 {
 	(void)state;
 	struct run r = { "python", PY, "Shape.name",
-	                 "```python\ndef name(self):   \n    return \"shape\"  \n\n```", NULL, NULL, false };
+	                 "```python\ndef name(self):   \n    return \"shape\"  \n\n```", NULL, NULL, false, NULL };
 	struct gm_validate_result res = validate(&r);
 	assert_int_equal(res.verdict, GM_VERDICT_UNCHANGED);
 	assert_null(res.text);
@@ -307,7 +309,7 @@ static void shrinking_by_more_than_half_needs_the_plan(void **state)
 {
 	(void)state;
 	struct run r = { "python", PY, "Shape.area", "def area(self, w, h):\n    return w * h\n",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_reject(&r, "answer shrank the function by more than half");
 	r.allow_shrink = true;
 	struct gm_validate_result res = validate(&r);
@@ -323,12 +325,20 @@ static void planned_new_name_is_accepted_only_when_planned(void **state)
 	struct run r = { "python", PY, "top",
 	                 "def signed_total(a, b):\n    total = a + b\n    if total > 10:\n"
 	                 "        return total\n    return -total\n",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_reject(&r, "answer defines another function 'signed_total'");
 	r.new_name = "signed_total";
 	struct gm_validate_result res = validate(&r);
 	assert_int_equal(res.verdict, GM_VERDICT_ACCEPT);
 	gm_validate_result_release(&res);
+	/* A planned signature carries the new name as well. */
+	r.new_name = NULL;
+	r.new_signature = "def signed_total(a, b)";
+	res = validate(&r);
+	assert_int_equal(res.verdict, GM_VERDICT_ACCEPT);
+	gm_validate_result_release(&res);
+	r.new_signature = "def other_total(a, b)";
+	expect_reject(&r, "answer defines another function 'signed_total'");
 }
 
 static void wrong_dedent_that_leaves_the_class_is_rejected(void **state)
@@ -337,7 +347,7 @@ static void wrong_dedent_that_leaves_the_class_is_rejected(void **state)
 	/* A method whose body falls out of the class: `name` would move. */
 	struct run r = { "python", PY, "Shape.area",
 	                 "```python\n    def area(self, w, h):\n        result = w * h\nreturn result\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_reject(&r, "answer has text after the function");
 }
 
@@ -350,7 +360,7 @@ static void go_function_keeps_tabs_and_rejects_syntax_errors(void **state)
 	struct run r = { "go", src, "hello",
 	                 "```go\nfunc hello(n int) string {\n\tif n <= 1 {\n\t\treturn \"one\"\n\t}\n"
 	                 "\treturn fmt.Sprint(n)\n}\n```",
-	                 NULL, NULL, false };
+	                 NULL, NULL, false, NULL };
 	expect_text(&r, "package main\n\nimport \"fmt\"\n\nfunc hello(n int) string {\n"
 	                "\tif n <= 1 {\n\t\treturn \"one\"\n\t}\n\treturn fmt.Sprint(n)\n}\n\n"
 	                "func main() {\n\tfmt.Println(hello(2))\n}\n");
@@ -365,7 +375,7 @@ static void javascript_spread_is_not_a_placeholder_but_an_elided_body_is(void **
 	const char *src = "class Log {\n  write(msg) {\n    console.log(msg);\n  }\n}\n";
 	struct run r = { "javascript", src, "Log.write",
 	                 "```js\nwrite(...parts) {\n  console.log(parts.join(' '));\n}\n```", NULL,
-	                 NULL, false };
+	                 NULL, false, NULL };
 	expect_text(&r, "class Log {\n  write(...parts) {\n    console.log(parts.join(' '));\n  }\n}\n");
 	r.answer = "```js\nwrite(msg) {\n  // ...\n}\n```";
 	expect_reject(&r, "placeholder '// ...'");
@@ -376,7 +386,7 @@ static void c_function_with_another_function_is_rejected(void **state)
 	(void)state;
 	const char *src = "#include <stdio.h>\n\nstatic int twice(int x)\n{\n\treturn x * 2;\n}\n";
 	struct run r = { "c", src, "twice",
-	                 "```c\nstatic int thrice(int x)\n{\n\treturn x * 3;\n}\n```", NULL, NULL, false };
+	                 "```c\nstatic int thrice(int x)\n{\n\treturn x * 3;\n}\n```", NULL, NULL, false, NULL };
 	expect_reject(&r, "answer defines another function 'thrice'");
 	r.answer = "```c\nstatic int twice(int x)\n{\n\treturn x << 1;\n}\n```";
 	expect_text(&r, "#include <stdio.h>\n\nstatic int twice(int x)\n{\n\treturn x << 1;\n}\n");
