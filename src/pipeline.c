@@ -1221,17 +1221,43 @@ static int run_verify(struct run *r, const struct edit_ref *edits, size_t n, boo
 	return rc;
 }
 
+static int count_line_cb(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
+                         void *payload)
+{
+	struct gm_run_task *rt = payload;
+	(void)d;
+	(void)h;
+	if (l->origin == GIT_DIFF_LINE_ADDITION)
+		rt->added++;
+	else if (l->origin == GIT_DIFF_LINE_DELETION)
+		rt->removed++;
+	return 0;
+}
+
+/* Lines added and removed in the function, as `git diff` counts them. */
 static void count_lines(struct run *r, struct task *t)
 {
 	struct gm_run_task *rt = rtask(r, t);
 	const struct gm_unit *u = gm_index_unit(r->idx, t->unit);
-	int old = 1, neu = 1;
-	for (uint32_t i = u->start_byte; i < u->end_byte; i++)
-		old += r->src[r->idx->units[t->unit].file].data[i] == '\n';
-	for (size_t i = 0; i < t->vr.code_len; i++)
-		neu += t->vr.code[i] == '\n';
-	rt->added = neu;
-	rt->removed = old;
+	const char *old = r->src[r->idx->units[t->unit].file].data + u->start_byte;
+	git_diff_options o;
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.context_lines = 0;
+	rt->added = rt->removed = 0;
+	if (git_diff_buffers(old, u->end_byte - u->start_byte, NULL, t->vr.code, t->vr.code_len, NULL,
+	                     &o, NULL, NULL, NULL, count_line_cb, rt) < 0)
+		git_error_clear();
+}
+
+static int cmp_report_task(const void *a, const void *b)
+{
+	const struct gm_run_task *x = a, *y = b;
+	int c = strcmp(x->path ? x->path : "", y->path ? y->path : "");
+	if (c)
+		return c;
+	if (x->start_line != y->start_line)
+		return x->start_line < y->start_line ? -1 : 1;
+	return strcmp(x->kind ? x->kind : "", y->kind ? y->kind : "");
 }
 
 static char *make_run_id(void)
@@ -1436,6 +1462,7 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 		goto cleanup;
 	}
 
+	r.rep->ran = true;
 	/* Analyses first, so plans arrive while simple rewrites run. */
 	for (size_t pass = 0; pass < 2 && rc == 0; pass++)
 		for (size_t i = 0; i < r.ntasks && rc == 0; i++) {
@@ -1508,6 +1535,9 @@ cleanup:
 		free(t);
 	}
 	free(r.tasks);
+	/* Report in file order, whatever order the answers came in. */
+	if (r.rep->ntasks > 1)
+		qsort(r.rep->tasks, r.rep->ntasks, sizeof(*r.rep->tasks), cmp_report_task);
 	if (r.src)
 		for (size_t i = 0; i < r.idx->nfiles; i++)
 			free(r.src[i].data);
@@ -1527,9 +1557,15 @@ cleanup:
 
 /* ---- report ------------------------------------------------------------------------ */
 
+static int cmp_report_task_ptr(const void *a, const void *b)
+{
+	return cmp_report_task(*(const struct gm_run_task *const *)a, *(const struct gm_run_task *const *)b);
+}
+
 cJSON *gm_run_report_json(const struct gm_run_report *r)
 {
 	cJSON *root = cJSON_CreateObject(), *tasks, *totals, *warnings;
+	const struct gm_run_task **order;
 	char oid[GIT_OID_HEXSZ + 1];
 
 	cJSON_AddNumberToObject(root, "version", 1);
@@ -1555,8 +1591,12 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	if (r->analysis_note)
 		cJSON_AddStringToObject(root, "analysis_note", r->analysis_note);
 	tasks = cJSON_AddArrayToObject(root, "tasks");
+	order = gm_xcalloc(r->ntasks + 1, sizeof(*order));
+	for (size_t i = 0; i < r->ntasks; i++)
+		order[i] = &r->tasks[i];
+	qsort(order, r->ntasks, sizeof(*order), cmp_report_task_ptr);
 	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct gm_run_task *t = &r->tasks[i];
+		const struct gm_run_task *t = order[i];
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "path", t->path ? t->path : "");
 		cJSON_AddStringToObject(o, "name", t->name ? t->name : "");
@@ -1587,6 +1627,7 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 		}
 		cJSON_AddItemToArray(tasks, o);
 	}
+	free(order);
 	totals = cJSON_AddObjectToObject(root, "totals");
 	cJSON_AddNumberToObject(totals, "requests", (double)r->requests);
 	cJSON_AddNumberToObject(totals, "input_tokens", (double)r->input_tokens);

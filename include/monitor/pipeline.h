@@ -86,6 +86,7 @@ struct gm_run_report {
 	char *analysis_note; /* why, for the report */
 	char *local_model, *claude_model;
 	bool dry_run;
+	bool ran;         /* models were asked (or the cache answered) */
 	char **warnings;
 	size_t nwarnings;
 };

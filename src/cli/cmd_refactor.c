@@ -242,7 +242,7 @@ int cmd_refactor(int argc, char **argv)
 		exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
 		goto cleanup;
 	}
-	if (rc < 0 && (!rep || rep->ntasks == 0 || rc != GM_ERROR)) {
+	if (rc < 0 && (!rep || !(rep->ran || rep->dry_run) || rc != GM_ERROR)) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}

@@ -124,22 +124,57 @@ def find_fence(text):
     return found
 
 
+def _body_start(lines):
+    """Index of the first line of a function's body: after the first line
+    that ends its header with '{' or ':' (decorators and multi-line
+    parameter lists skipped), and after a Python docstring, so the comment
+    changes neither where the function starts nor its __doc__.  None when
+    no such line is found."""
+    for k, line in enumerate(lines):
+        t = line.rstrip()
+        if t.lstrip().startswith("@") and not t.endswith(":"):
+            continue
+        if t.endswith("{") or t.endswith(":"):
+            j = k + 1
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            if j < len(lines):
+                head = lines[j].strip()
+                for q in ('"""', "'''"):
+                    if head.startswith(q):
+                        end = j if head.count(q) >= 2 and len(head) > 3 else None
+                        m = j + 1
+                        while end is None and m < len(lines):
+                            if q in lines[m]:
+                                end = m
+                            m += 1
+                        if end is not None:
+                            return end + 1
+            return k + 1
+    return None
+
+
 def refactor_answer(user_text):
-    """The default rewrite: the last fenced block of the user message, with a
-    '<comment> refactored' line in the fence's language before its first
-    non-empty line (same indentation).  None when there is no fenced block."""
+    """The default rewrite: the last fenced block of the user message (the
+    function to rewrite), with a '<comment> refactored' line in the fence's
+    language as the first line of the function's body, indented like the
+    body.  A change that keeps behaviour, parses, and keeps the function
+    starting where it did.  None when there is no fenced block."""
     found = find_fence(user_text)
     if found is None:
         return None
     lang, code = found
     c = comment_line(lang)
     lines = code.split("\n")
-    if c is not None:
-        for k, line in enumerate(lines):
-            if line.strip():
-                indent = line[:len(line) - len(line.lstrip())]
-                lines.insert(k, indent + c)
-                break
+    k = _body_start(lines) if c is not None else None
+    if k is not None:
+        nxt = next((l for l in lines[k:] if l.strip()), None)
+        if nxt is not None and nxt.strip() not in ("}", "};"):
+            indent = nxt[:len(nxt) - len(nxt.lstrip())]
+        else:
+            head = lines[k - 1]
+            indent = head[:len(head) - len(head.lstrip())] + "    "
+        lines.insert(k, indent + c)
     runs = [len(r) for r in re.findall(r"`+", code)]
     fence = "`" * max([3] + [n + 1 for n in runs if n >= 3])
     return "%s%s\n%s\n%s" % (fence, lang, "\n".join(lines), fence)

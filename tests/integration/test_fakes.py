@@ -150,17 +150,22 @@ class LMStudioShapes(unittest.TestCase):
         _, _, body = chat(self.srv, user)
         msg = json.loads(body)["choices"][0]["message"]
         self.assertEqual(msg["content"],
-                         "```python\n    # refactored\n    def area(w, h):\n        return w * h\n```")
+                         "```python\n    def area(w, h):\n        # refactored\n        return w * h\n```")
         _, _, body = chat(self.srv, "```go\nfunc A() int {\n\treturn 1\n}\n```")
         self.assertEqual(json.loads(body)["choices"][0]["message"]["content"],
-                         "```go\n// refactored\nfunc A() int {\n\treturn 1\n}\n```")
+                         "```go\nfunc A() int {\n\t// refactored\n\treturn 1\n}\n```")
+        # decorators, multi-line headers and docstrings stay where they were
+        user = '```python\n@cache\ndef f(a,\n      b):\n    """Doc."""\n    return a\n```'
+        _, _, body = chat(self.srv, user)
+        self.assertEqual(json.loads(body)["choices"][0]["message"]["content"],
+                         '```python\n@cache\ndef f(a,\n      b):\n    """Doc."""\n    # refactored\n    return a\n```')
         # the last block is the function (context such as imports comes first);
         # a longer fence survives backticks in the code
         user = ("Imports of the file:\n```python\nimport os\n```\nThe function:\n````python\n"
                 "def f():\n    return '```'\n````\nReturn it in one ```python fenced block.\n")
         _, _, body = chat(self.srv, user)
         self.assertEqual(json.loads(body)["choices"][0]["message"]["content"],
-                         "````python\n# refactored\ndef f():\n    return '```'\n````")
+                         "````python\ndef f():\n    # refactored\n    return '```'\n````")
 
     def test_json_schema_accepted_with_string_strict_and_answer_follows_schema(self):
         schema = {"type": "object", "required": ["action", "units"],
