@@ -33,6 +33,7 @@
 #include "monitor/index.h"
 #include "monitor/merge.h"
 #include "monitor/notes.h"
+#include "monitor/plan.h"
 #include "monitor/price.h"
 #include "monitor/prompt.h"
 #include "monitor/repo.h"
@@ -236,36 +237,45 @@ static void report_progress(struct run *r, bool force)
 
 /* ---- targets ------------------------------------------------------------- */
 
-struct range {
+struct file_ranges {
 	char *path;
-	unsigned start, end; /* new-side lines, inclusive */
+	struct gm_line_range *v;
+	size_t n, cap;
 };
 
 struct ranges {
-	struct range *v;
+	struct file_ranges *f;
 	size_t n, cap;
 };
 
 static int hunk_cb(const git_diff_delta *delta, const git_diff_hunk *hunk, void *payload)
 {
 	struct ranges *rs = payload;
-	struct range *g;
+	struct file_ranges *fr;
+	struct gm_line_range *g;
 	if (!delta->new_file.path)
 		return 0;
-	GM_GROW(rs->v, rs->cap, rs->n + 1);
-	g = &rs->v[rs->n++];
-	g->path = gm_xstrdup(delta->new_file.path);
-	g->start = (unsigned)(hunk->new_start > 0 ? hunk->new_start : 1);
-	/* A pure deletion touches the lines around where it was. */
-	g->end = hunk->new_lines > 0 ? (unsigned)(hunk->new_start + hunk->new_lines - 1) : g->start;
+	if (!rs->n || strcmp(rs->f[rs->n - 1].path, delta->new_file.path) != 0) {
+		GM_GROW(rs->f, rs->cap, rs->n + 1);
+		memset(&rs->f[rs->n], 0, sizeof(rs->f[rs->n]));
+		rs->f[rs->n++].path = gm_xstrdup(delta->new_file.path);
+	}
+	fr = &rs->f[rs->n - 1];
+	GM_GROW(fr->v, fr->cap, fr->n + 1);
+	g = &fr->v[fr->n++];
+	/* plan.h's convention: a pure deletion after line s is {s + 1, s}. */
+	g->start = (uint32_t)hunk->new_start + (hunk->new_lines == 0);
+	g->end = (uint32_t)(hunk->new_start + hunk->new_lines - (hunk->new_lines > 0));
 	return 0;
 }
 
 static void ranges_release(struct ranges *rs)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		free(rs->v[i].path);
-	free(rs->v);
+	for (size_t i = 0; i < rs->n; i++) {
+		free(rs->f[i].path);
+		free(rs->f[i].v);
+	}
+	free(rs->f);
 }
 
 /* Changed line ranges (new side) between `old` (NULL: empty) and the base or index. */
@@ -294,20 +304,8 @@ static int changed_ranges(struct ranges *out, git_repository *repo, git_tree *ol
 static bool touched(const struct ranges *rs, const char *path, const struct gm_unit *u)
 {
 	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->v[i].path, path) == 0 && rs->v[i].start <= u->end_line &&
-		    rs->v[i].end >= u->start_line)
-			return true;
-	return false;
-}
-
-static bool matches_function(const struct gm_run_opts *o, const struct gm_unit *u)
-{
-	if (!o->nfunctions)
-		return true;
-	for (size_t i = 0; i < o->nfunctions; i++)
-		if (fnmatch(o->functions[i], u->name, 0) == 0 ||
-		    fnmatch(o->functions[i], u->short_name, 0) == 0)
-			return true;
+		if (strcmp(rs->f[i].path, path) == 0)
+			return gm_plan_unit_touched(u, rs->f[i].v, rs->f[i].n);
 	return false;
 }
 
@@ -350,7 +348,7 @@ static int select_targets(size_t **out, size_t *nout, struct run *r)
 	for (size_t id = 0; id < r->idx->nunits; id++) {
 		const struct gm_file *f = &r->idx->files[r->idx->units[id].file];
 		const struct gm_unit *u = gm_index_unit(r->idx, id);
-		if (!f->target || !matches_function(o, u))
+		if (!f->target || (o->nfunctions && !gm_plan_match_function(u, o->functions, o->nfunctions)))
 			continue;
 		if (by_diff && !touched(&rs, f->path, u))
 			continue;
@@ -727,6 +725,12 @@ static int on_rewrite_answer(struct run *r, struct task *t, const char *content,
 	size_t code_len;
 	int rc;
 
+	if (finish && (strcmp(finish, "length") == 0 || strcmp(finish, "max_tokens") == 0)) {
+		char *why = gm_xasprintf("answer was cut off (finish_reason %s)", finish);
+		rc = retry_or_give_up(r, t, why);
+		free(why);
+		return rc;
+	}
 	if (gm_extract_code(&code, &code_len, content, strlen(content), u->short_name) < 0) {
 		char *why = gm_xstrdup(gm_error_last());
 		rc = retry_or_give_up(r, t, why);
@@ -965,6 +969,8 @@ static int plan_tasks(struct run *r, const size_t *targets, size_t ntargets)
 	size_t **members = gm_xcalloc(nclusters + 1, sizeof(*members));
 	size_t *nmembers = gm_xcalloc(nclusters + 1, sizeof(*nmembers));
 	size_t *caps = gm_xcalloc(nclusters + 1, sizeof(*caps));
+	int rc = 0;
+
 	/* Clusters restricted to the selected targets. */
 	for (size_t i = 0; i < ntargets; i++) {
 		long c = r->idx->units[targets[i]].cluster;
@@ -973,29 +979,28 @@ static int plan_tasks(struct run *r, const size_t *targets, size_t ntargets)
 		GM_GROW(members[c], caps[c], nmembers[c] + 1);
 		members[c][nmembers[c]++] = targets[i];
 	}
-	for (size_t c = 0; c < nclusters; c++) {
-		bool complex = o->plan_all, local_only = o->local_only;
-		unsigned maxcc = 0;
+	for (size_t c = 0; c < nclusters && rc == 0; c++) {
+		struct gm_route route;
+		struct gm_route_opts ro = { 0 };
+		bool complex;
 		if (!nmembers[c])
 			continue;
-		for (size_t k = 0; k < nmembers[c]; k++) {
-			size_t id = members[c][k];
-			unsigned cc = gm_index_unit(r->idx, id)->complexity;
-			complex |= r->idx->units[id].complex;
-			local_only |= r->idx->files[r->idx->units[id].file].local_only;
-			if (cc > maxcc)
-				maxcc = cc;
-		}
+		ro.have_claude_key = r->claude != NULL;
+		ro.local_only = o->local_only;
+		ro.plan_all = o->plan_all;
+		ro.max_cost_spent = r->claude && !claude_allowed(r, 0);
+		if ((rc = gm_plan_route_units(&route, r->idx, members[c], nmembers[c], &ro)) < 0)
+			break;
+		complex = route.route != GM_ANALYSIS_NONE;
 		for (size_t k = 0; k < nmembers[c]; k++) {
 			struct task *w = new_rewrite(r, members[c][k]);
 			w->held = complex;
-			set_str(&rtask(r, w)->route_reason, complex ? "waits for the cluster's plan" : "simple: local rewrite");
+			set_str(&rtask(r, w)->route_reason, complex ? "waits for the cluster's plan" : route.reason);
 		}
 		if (complex) {
 			struct task *a = new_task(r, T_ANALYSIS);
 			struct gm_run_task *rt = rtask(r, a);
 			const struct gm_unit *first = gm_index_unit(r->idx, members[c][0]);
-			char *why;
 			a->cluster = gm_xcalloc(nmembers[c], sizeof(size_t));
 			memcpy(a->cluster, members[c], nmembers[c] * sizeof(size_t));
 			a->ncluster = nmembers[c];
@@ -1003,29 +1008,25 @@ static int plan_tasks(struct run *r, const size_t *targets, size_t ntargets)
 			rt->name = nmembers[c] > 1 ? gm_xasprintf("%s (+%zu)", first->name, nmembers[c] - 1)
 			                           : gm_xstrdup(first->name);
 			rt->kind = gm_xstrdup("analysis");
-			why = o->plan_all ? gm_xstrdup("--plan")
-			                  : gm_xasprintf("complexity %u >= %u", maxcc, r->idx->threshold);
-			if (!local_only && claude_allowed(r, 0) && r->claude) {
-				a->on_claude = true;
-				rt->route = gm_xstrdup("claude");
-				rt->route_reason = why;
-			} else {
-				const char *alt = o->local_only ? "--local-only" :
-				                  local_only ? "monitor-local-only path" :
-				                  r->claude_blocked ? "--max-cost spent" : "no Claude key";
-				rt->route = gm_xstrdup("local");
-				rt->route_reason = gm_xasprintf("%s; %s: analysis by the local model", why, alt);
+			rt->start_line = first->start_line;
+			a->on_claude = route.route == GM_ANALYSIS_CLAUDE;
+			rt->route = gm_xstrdup(a->on_claude ? "claude" : "local");
+			rt->route_reason = route.reason;
+			route.reason = NULL;
+			if (!a->on_claude) {
+				const char *semi = strchr(rt->route_reason, ';');
 				r->rep->analysis_local = true;
-				set_str(&r->rep->analysis_note, alt);
+				set_str(&r->rep->analysis_note, semi ? semi + 2 : rt->route_reason);
 			}
 		}
+		gm_route_release(&route);
 	}
 	for (size_t c = 0; c < nclusters; c++)
 		free(members[c]);
 	free(members);
 	free(nmembers);
 	free(caps);
-	return 0;
+	return rc;
 }
 
 /* ---- merge, verify, commit --------------------------------------------------- */

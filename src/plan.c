@@ -21,29 +21,24 @@ const char *gm_analysis_route_name(enum gm_analysis_route r)
 	return "no-analysis";
 }
 
-int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
-                          const struct gm_route_opts *opts)
+int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const size_t *units,
+                        size_t n, const struct gm_route_opts *opts)
 {
 	unsigned max_cc = 0;
-	bool any = false;
 	const char *local_path = NULL;
 	char *why;
 
 	memset(out, 0, sizeof(*out));
-	for (size_t id = 0; id < idx->nunits; id++) {
-		const struct gm_unit_info *ui = &idx->units[id];
-		const struct gm_file *f = &idx->files[ui->file];
-		if (ui->cluster < 0 || (size_t)ui->cluster != cluster)
-			continue;
-		any = true;
-		if (gm_index_unit(idx, id)->complexity > max_cc)
-			max_cc = gm_index_unit(idx, id)->complexity;
+	if (n == 0) {
+		gm_error_set("no units to route");
+		return GM_EINVALID;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct gm_file *f = &idx->files[idx->units[units[i]].file];
+		if (gm_index_unit(idx, units[i])->complexity > max_cc)
+			max_cc = gm_index_unit(idx, units[i])->complexity;
 		if (f->local_only && !local_path)
 			local_path = f->path;
-	}
-	if (!any) {
-		gm_error_set("cluster %zu has no units", cluster);
-		return GM_EINVALID;
 	}
 
 	if (opts->plan_all)
@@ -73,6 +68,25 @@ int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size
 	}
 	free(why);
 	return 0;
+}
+
+int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
+                          const struct gm_route_opts *opts)
+{
+	size_t *units = gm_xcalloc(idx->nunits + 1, sizeof(*units)), n = 0;
+	int rc;
+	for (size_t id = 0; id < idx->nunits; id++)
+		if (idx->units[id].cluster >= 0 && (size_t)idx->units[id].cluster == cluster)
+			units[n++] = id;
+	if (n == 0) {
+		memset(out, 0, sizeof(*out));
+		gm_error_set("cluster %zu has no units", cluster);
+		free(units);
+		return GM_EINVALID;
+	}
+	rc = gm_plan_route_units(out, idx, units, n, opts);
+	free(units);
+	return rc;
 }
 
 void gm_route_release(struct gm_route *r)

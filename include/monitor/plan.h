@@ -42,9 +42,13 @@ struct gm_route {
 };
 
 /*
- * Route cluster `cluster` (0 <= cluster < idx->nclusters).  GM_EINVALID for
- * a cluster without units.  Release `out` with gm_route_release().
+ * Route a set of units (global ids), e.g. the selected targets of one
+ * cluster; linear in n.  GM_EINVALID for an empty set.  Release `out` with
+ * gm_route_release().
  */
+int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const size_t *units,
+                        size_t n, const struct gm_route_opts *opts);
+/* The same for every unit of cluster `cluster` (0 <= cluster < idx->nclusters). */
 int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
                           const struct gm_route_opts *opts);
 void gm_route_release(struct gm_route *r);
