@@ -385,7 +385,7 @@ int gm_backend_parse(const struct gm_backend *b, const struct gm_server *server,
 
 	*retry = false;
 	if (b->kind == GM_BACKEND_LOCAL)
-		rc = gm_openai_parse(res, body, len, sse, req->json_schema != NULL);
+		rc = gm_openai_parse(res, retry, body, len, sse, req->json_schema != NULL);
 	else
 		rc = gm_anthropic_parse(res, retry, body, len, sse);
 	if (rc < 0)

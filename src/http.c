@@ -181,10 +181,19 @@ void gm_http_scrub(char *msg, const char *secret)
 
 /* ---- blocking GET ------------------------------------------------------ */
 
+struct get_sink {
+	struct gm_buf b;
+	bool too_big;
+};
+
 static size_t get_write(char *p, size_t size, size_t n, void *ud)
 {
-	struct gm_buf *b = ud;
-	return gm_buf_put(b, p, size * n) < 0 ? 0 : size * n;
+	struct get_sink *s = ud;
+	if (gm_buf_put(&s->b, p, size * n) < 0) {
+		s->too_big = true;
+		return 0;
+	}
+	return size * n;
 }
 
 int gm_http_get(struct gm_http_response *resp, const char *url,
@@ -192,14 +201,14 @@ int gm_http_get(struct gm_http_response *resp, const char *url,
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hl = NULL;
-	struct gm_buf b;
+	struct get_sink sink = { GM_BUF_INIT, false };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURLcode cc;
 	long oserr = 0;
 	int rc = 0;
 
 	memset(resp, 0, sizeof(*resp));
-	gm_buf_init(&b, max);
+	gm_buf_init(&sink.b, max);
 	if (!h)
 		abort();
 	for (size_t i = 0; headers && headers[i]; i++)
@@ -207,13 +216,13 @@ int gm_http_get(struct gm_http_response *resp, const char *url,
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, get_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)GM_HTTP_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
 	cc = curl_easy_perform(h);
-	if (cc == CURLE_WRITE_ERROR && b.max && b.len + CURL_MAX_WRITE_SIZE > b.max) {
+	if (cc == CURLE_WRITE_ERROR && sink.too_big) {
 		snprintf(resp->cause, sizeof(resp->cause),
 		         "answer larger than %zu bytes", max);
 		rc = GM_ETOOBIG;
@@ -226,9 +235,9 @@ int gm_http_get(struct gm_http_response *resp, const char *url,
 		goto cleanup;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-	resp->body = gm_buf_detach(&b, &resp->len);
+	resp->body = gm_buf_detach(&sink.b, &resp->len);
 cleanup:
-	gm_buf_release(&b);
+	gm_buf_release(&sink.b);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(h);
 	return rc;

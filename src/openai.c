@@ -250,44 +250,48 @@ static void append_reasoning(char **reasoning, const char *s, size_t n)
 
 void gm_openai_split_think(char **content, char **reasoning)
 {
-	char *c = *content, *open, *close, *rest;
+	char *c = *content, *open, *close, *t;
 
 	if (!c)
 		return;
 	open = strstr(c, "<think>");
-	close = strstr(open ? open : c, "</think>");
-	if (open) {
+	close = strstr(c, "</think>");
+	if (close && (!open || close < open)) {
+		/* The opening tag was part of the prompt template. */
+		t = trim_dup(c, (size_t)(close - c));
+		append_reasoning(reasoning, t, strlen(t));
+		free(t);
+		t = gm_xstrdup(close + 8);
+		free(c);
+		c = t;
+	}
+	while ((open = strstr(c, "<think>"))) {
 		const char *in = open + 7;
-		size_t inlen = close ? (size_t)(close - in) : strlen(in);
 		struct gm_buf b = GM_BUF_INIT;
-		char *t = trim_dup(in, inlen);
+		close = strstr(in, "</think>");
+		t = trim_dup(in, close ? (size_t)(close - in) : strlen(in));
 		append_reasoning(reasoning, t, strlen(t));
 		free(t);
 		gm_buf_put(&b, c, (size_t)(open - c));
 		if (close)
 			gm_buf_puts(&b, close + 8);
-		rest = gm_buf_detach(&b, NULL);
-	} else if (close) {
-		char *t = trim_dup(c, (size_t)(close - c));
-		append_reasoning(reasoning, t, strlen(t));
-		free(t);
-		rest = gm_xstrdup(close + 8);
-	} else {
-		rest = gm_xstrdup(c);
+		free(c);
+		c = gm_buf_detach(&b, NULL);
 	}
-	*content = trim_dup(rest, strlen(rest));
-	free(rest);
+	*content = trim_dup(c, strlen(c));
 	free(c);
 }
 
-int gm_openai_parse(struct gm_chat_result *res, const char *body, size_t len,
-                    bool sse, bool structured)
+int gm_openai_parse(struct gm_chat_result *res, bool *retry, const char *body,
+                    size_t len, bool sse, bool structured)
 {
 	struct acc a = { 0 };
 	cJSON *root = NULL;
 	char *content = NULL, *reasoning = NULL;
 	int rc = 0;
 
+	if (retry)
+		*retry = false;
 	gm_buf_init(&a.content, ANSWER_MAX);
 	gm_buf_init(&a.reasoning, ANSWER_MAX);
 	if (sse) {
@@ -301,6 +305,8 @@ int gm_openai_parse(struct gm_chat_result *res, const char *body, size_t len,
 			goto cleanup;
 		if (!a.done && !a.finish) {
 			gm_error_set("answer stream ended early (no finish_reason, no [DONE])");
+			if (retry)
+				*retry = true;
 			rc = GM_EINVALID;
 			goto cleanup;
 		}

@@ -26,9 +26,10 @@ int gm_openai_request(char **out, const struct gm_chat_request *req,
  * inside the answer (`event: error`, an "error" member), a malformed answer
  * and an empty answer fail (GM_ERROR / GM_EINVALID).  `structured`: a JSON
  * schema was requested (an answer left in reasoning_content is then used).
+ * `*retry` (may be NULL): a stream cut short, worth another attempt.
  */
-int gm_openai_parse(struct gm_chat_result *res, const char *body, size_t len,
-                    bool sse, bool structured);
+int gm_openai_parse(struct gm_chat_result *res, bool *retry, const char *body,
+                    size_t len, bool sse, bool structured);
 
 /* The cause in an error body ("error" a string or an object), else "HTTP <status>". */
 char *gm_openai_error_cause(long status, const char *body, size_t len);
@@ -50,7 +51,7 @@ int64_t gm_openai_context_length(const char *model, const char *v0_models,
                                  const char *v1_models);
 
 /*
- * Move inline <think>…</think> out of `*content` into `*reasoning`
+ * Move every inline <think>…</think> out of `*content` into `*reasoning`
  * (appended).  An unterminated <think> makes the rest reasoning; a lone
  * </think> (the opening tag was in the template) makes what precedes it
  * reasoning.  The content left is trimmed of surrounding white space.

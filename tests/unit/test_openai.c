@@ -25,7 +25,7 @@ static void release(struct gm_chat_result *r)
 static int parse(struct gm_chat_result *r, const char *body, bool sse)
 {
 	memset(r, 0, sizeof(*r));
-	return gm_openai_parse(r, body, strlen(body), sse, false);
+	return gm_openai_parse(r, NULL, body, strlen(body), sse, false);
 }
 
 #define CHUNK(delta, finish) \
@@ -93,8 +93,12 @@ static void test_stream_cut_short_fails(void **state)
 {
 	struct gm_chat_result r;
 	(void)state;
-	assert_int_equal(parse(&r, CHUNK("{\"content\":\"par\"}", "null"), true), GM_EINVALID);
+	bool retry = false;
+	const char *cut = CHUNK("{\"content\":\"par\"}", "null");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(gm_openai_parse(&r, &retry, cut, strlen(cut), true, false), GM_EINVALID);
 	assert_non_null(strstr(gm_error_last(), "ended early"));
+	assert_true(retry);
 	assert_int_equal(parse(&r, "data: {\"choices\":[{\"delta\":{\"con", true), GM_EINVALID);
 }
 
@@ -149,6 +153,14 @@ static void test_split_think_forms(void **state)
 	free(c);
 	free(r);
 
+	c = gm_xstrdup("<think>one</think>a <think>two</think>b<think>cut off");
+	r = NULL;
+	gm_openai_split_think(&c, &r);
+	assert_string_equal(c, "a b");
+	assert_string_equal(r, "one\ntwo\ncut off");
+	free(c);
+	free(r);
+
 	c = gm_xstrdup("plain");
 	r = NULL;
 	gm_openai_split_think(&c, &r);
@@ -199,7 +211,7 @@ static void test_structured_answer_left_in_reasoning_is_used(void **state)
 	const char *s = "{\"choices\":[{\"finish_reason\":\"stop\",\"message\":{\"content\":\"\","
 	                "\"reasoning_content\":\"{\\\"ok\\\":true}\"}}]}";
 	(void)state;
-	assert_int_equal(gm_openai_parse(&r, s, strlen(s), false, true), 0);
+	assert_int_equal(gm_openai_parse(&r, NULL, s, strlen(s), false, true), 0);
 	assert_string_equal(r.content, "{\"ok\":true}");
 	release(&r);
 }
