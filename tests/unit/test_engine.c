@@ -15,6 +15,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -681,6 +682,73 @@ static void test_claude_errors_and_retries(void **state)
 	fake_stop(&f);
 }
 
+static struct gm_engine *alarm_engine;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	gm_engine_cancel(alarm_engine);
+}
+
+static void test_signal_cancels_transfers_in_flight(void **state)
+{
+	struct fake f = { 0 };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	struct sigaction sa = { 0 };
+	struct itimerval it = { { 0, 0 }, { 0, 300000 } };
+	(void)state;
+
+	fake_start(&f, "fake_lmstudio.py",
+	           "[{\"match\":{\"user\":\"slow\"},\"response\":{\"delay\":60}}]", NULL);
+	b = local((const char *[]){ f.url }, 1, 4, 0, 0);
+	assert_int_equal(gm_backend_prepare(b), 0);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	alarm_engine = r.e;
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	{
+		struct gm_chat_request req = { NULL, "slow", NULL, NULL, 0, false, 0 };
+		for (int i = 0; i < 6; i++)
+			assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
+	}
+	/* Without a working cancel this would return after a minute, all answered. */
+	assert_int_equal(gm_engine_run(r.e, done, &r), GM_EINTERRUPTED);
+	signal(SIGALRM, SIG_DFL);
+	assert_int_equal(r.calls, 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(r.res[i].error, GM_EINTERRUPTED);
+	assert_int_equal(gm_engine_inflight(r.e, b), 0);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	fake_stop(&f);
+}
+
+static void test_server_dying_mid_run_drained(void **state)
+{
+	struct fake f1 = { 0 }, f2 = { 0 };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	(void)state;
+
+	fake_start(&f1, "fake_lmstudio.py", "[]", NULL);
+	fake_start(&f2, "fake_lmstudio.py", "[]", NULL);
+	b = local((const char *[]){ f1.url, f2.url }, 2, 2, 0, 0);
+	assert_int_equal(gm_backend_prepare(b), 0);
+	fake_stop(&f1); /* gone after set-up: its share is sent to the other */
+	assert_int_equal(submit_n(&r, b, 8, "hello"), 0);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(r.res[i].error, 0);
+		assert_string_equal(r.server[i], f2.url);
+	}
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	fake_stop(&f2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +760,8 @@ int main(void)
 		cmocka_unit_test(test_dead_server_does_not_stop_the_run),
 		cmocka_unit_test(test_two_servers_share_the_load),
 		cmocka_unit_test(test_callbacks_submit_more_and_cancel),
+		cmocka_unit_test(test_signal_cancels_transfers_in_flight),
+		cmocka_unit_test(test_server_dying_mid_run_drained),
 		cmocka_unit_test(test_claude_structured_cached_and_priced),
 		cmocka_unit_test(test_claude_errors_and_retries),
 	};
