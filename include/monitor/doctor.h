@@ -1,0 +1,77 @@
+/*
+ * doctor.h: the checks of `git monitor doctor` as a library.  Each check is
+ * a row of data (name, status, one-line detail, fix hint); src/cli/
+ * cmd_doctor.c prints them.  Also the table of known monitor.* settings with
+ * their defaults, resolved with their origin, for `doctor -v`.
+ *
+ * Nothing here writes to the repository; the network is only touched to ask
+ * the configured servers (LM Studio's model lists, a one-token completion
+ * when no model seems loaded, the Claude models list).  The Claude key is
+ * never part of a detail or hint.
+ *
+ * Ownership: a report owns its strings; release it with
+ * gm_doctor_report_release().
+ */
+#ifndef MONITOR_DOCTOR_H
+#define MONITOR_DOCTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum gm_doctor_status {
+	GM_DOCTOR_OK,
+	GM_DOCTOR_WARN, /* works, but worth knowing (empty repository, ...) */
+	GM_DOCTOR_FAIL,
+	GM_DOCTOR_SKIP, /* not applicable (no Claude key: local-only mode) */
+};
+
+struct gm_doctor_check {
+	const char *check;            /* "repository", "grammars", "lmstudio", "model", "claude" */
+	enum gm_doctor_status status;
+	char *detail;                 /* one line, names the server and cause */
+	char *hint;                   /* one line, or NULL */
+};
+
+struct gm_doctor_setting {
+	const char *key;    /* "monitor.local.url", or "ANTHROPIC_API_KEY" */
+	char *value;        /* effective value; secrets: "set" / "unset" only */
+	char *origin;       /* "repository git config", "global git config",
+	                       "environment (NAME)", "default" */
+	bool secret;
+	bool known;         /* false: a monitor.* key git-monitor does not use */
+};
+
+struct gm_doctor_report {
+	struct gm_doctor_check *checks;
+	size_t nchecks, cap_checks;
+	struct gm_doctor_setting *settings; /* filled by gm_doctor_run */
+	size_t nsettings, cap_settings;
+	bool local_ok; /* repository, grammars, LM Studio and model usable */
+};
+
+struct gm_doctor_options {
+	const char *path;  /* where to look for the repository (NULL: cwd) */
+	const char *root;  /* WSL2 files prefix (NULL: $GM_PROC_ROOT or /) */
+	long timeout_s;    /* per request (0: 15) */
+};
+
+/*
+ * Run every check in order: repository readable, grammars compiled, LM
+ * Studio reachable (per configured URL; WSL2 Windows host fallback), a model
+ * loaded and its context length, the Claude key accepted.  Fails only on
+ * internal errors; a failed check is data in the report.
+ */
+int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *opts);
+void gm_doctor_report_release(struct gm_doctor_report *r);
+
+const char *gm_doctor_status_name(enum gm_doctor_status s); /* "ok", "warn", ... */
+
+/* Known monitor.* keys and their defaults as DESIGN.md lists them. */
+struct gm_doctor_key {
+	const char *key;
+	const char *def; /* shown when unset */
+	const char *env; /* environment variable overriding it, or NULL */
+};
+extern const struct gm_doctor_key gm_doctor_keys[]; /* ends with a NULL key */
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * git monitor doctor [--json] [-v]
+ *
+ * One line per check on stdout, `<status> <check> <detail>`, the status
+ * being ok, warn, fail or skip, with a `hint:` line under a check that has
+ * a fix to suggest.  Checks: repository, grammars, lmstudio (one per
+ * configured URL), model, claude.  -v adds every monitor.* setting with its
+ * effective value and where it came from; secrets only as set/unset.
+ *
+ * Exit 0 when a local-only run can work (repository readable, grammars
+ * compiled, an LM Studio server answered, a model usable), else 1.  The
+ * Claude check does not change the exit code (a run works without Claude).
+ * Outside a repository every other check still runs; the repository check
+ * fails and the exit code is 1.
+ *
+ * --json: an array of {"check", "status", "detail", "hint" (string|null)};
+ * with -v an object {"checks": [that array], "settings": [{"key", "value",
+ * "origin", "secret", "known"}]}.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "monitor/doctor.h"
+#include "monitor/banned.h"
+
+static const char usage_text[] =
+	"usage: git monitor doctor [--json] [-v]\n"
+	"\n"
+	"Check what git-monitor needs: the repository, the grammars, the LM Studio\n"
+	"server (under WSL2 also the Windows host), a loaded model and its context\n"
+	"length, and the Claude key (ANTHROPIC_API_KEY) if set. Exits 0 when a\n"
+	"local-only run can work, 1 otherwise.";
+
+static cJSON *checks_json(const struct gm_doctor_report *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct gm_doctor_check *c = &r->checks[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "check", c->check);
+		cJSON_AddStringToObject(o, "status", gm_doctor_status_name(c->status));
+		cJSON_AddStringToObject(o, "detail", c->detail);
+		if (c->hint)
+			cJSON_AddStringToObject(o, "hint", c->hint);
+		else
+			cJSON_AddNullToObject(o, "hint");
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+static cJSON *settings_json(const struct gm_doctor_report *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < r->nsettings; i++) {
+		const struct gm_doctor_setting *s = &r->settings[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "key", s->key);
+		cJSON_AddStringToObject(o, "value", s->value);
+		cJSON_AddStringToObject(o, "origin", s->origin);
+		cJSON_AddBoolToObject(o, "secret", s->secret);
+		cJSON_AddBoolToObject(o, "known", s->known);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+static void print_json(const struct gm_doctor_report *r, bool verbose)
+{
+	cJSON *root;
+	char *text;
+
+	if (verbose) {
+		root = cJSON_CreateObject();
+		cJSON_AddItemToObject(root, "checks", checks_json(r));
+		cJSON_AddItemToObject(root, "settings", settings_json(r));
+	} else {
+		root = checks_json(r);
+	}
+	text = cJSON_Print(root);
+	if (!text)
+		abort();
+	fputs(text, stdout);
+	fputc('\n', stdout);
+	free(text);
+	cJSON_Delete(root);
+}
+
+static void print_text(const struct gm_doctor_report *r, bool verbose)
+{
+	for (size_t i = 0; i < r->nchecks; i++) {
+		const struct gm_doctor_check *c = &r->checks[i];
+		printf("%-5s %-10s %s\n", gm_doctor_status_name(c->status), c->check, c->detail);
+		if (c->hint)
+			printf("%-16s hint: %s\n", "", c->hint);
+	}
+	if (!verbose)
+		return;
+	printf("\nsettings (effective value, from where):\n");
+	for (size_t i = 0; i < r->nsettings; i++) {
+		const struct gm_doctor_setting *s = &r->settings[i];
+		printf("  %-27s %s  [%s%s]\n", s->key, s->value, s->origin,
+		       s->known ? "" : "; unknown key, not used by git-monitor");
+	}
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	bool json = false;
+	int verbose = 0, exit_code = CLI_OK, rc;
+	struct cli_list rest = { 0 };
+	const struct cli_opt opts[] = {
+		{ 0, "json", CLI_OPT_FLAG, &json, NULL, "print the checks as JSON for scripts" },
+		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL,
+		  "also list every monitor.* setting, its value and where it came from" },
+		{ 0, NULL, 0, NULL, NULL, NULL },
+	};
+	struct gm_doctor_report report;
+
+	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
+		goto cleanup;
+	if (rest.n) {
+		exit_code = cli_fail(CLI_USAGE, "doctor takes no arguments; see 'git monitor doctor -h'");
+		goto cleanup;
+	}
+	if ((rc = gm_doctor_run(&report, NULL)) < 0) {
+		exit_code = cli_error(rc);
+		gm_doctor_report_release(&report);
+		goto cleanup;
+	}
+	if (json)
+		print_json(&report, verbose > 0);
+	else
+		print_text(&report, verbose > 0);
+	exit_code = report.local_ok ? CLI_OK : CLI_FAILED;
+	gm_doctor_report_release(&report);
+cleanup:
+	cli_list_release(&rest);
+	return exit_code;
+}
