@@ -75,6 +75,7 @@ struct task {
 	size_t *cluster;    /* analysis: unit ids */
 	size_t ncluster;
 	bool held;          /* rewrite waiting for its cluster's plan */
+	bool planned;       /* the plan named it (instructions gathered) */
 	bool on_claude;
 	bool allow_shrink;
 	char *new_name, *new_signature;
@@ -374,8 +375,9 @@ static bool path_local_only(const struct run *r, size_t unit)
 
 static int64_t estimate_tokens(size_t prompt_bytes, size_t code_bytes)
 {
-	/* ~4 bytes a token; the answer is about the function again, plus room. */
-	return (int64_t)(prompt_bytes / 4 + code_bytes * 12 / 40 + 64);
+	struct gm_token_estimate e;
+	gm_plan_estimate(&e, prompt_bytes, code_bytes);
+	return (int64_t)e.total;
 }
 
 static bool claude_allowed(struct run *r, int64_t est_tokens)
@@ -386,7 +388,8 @@ static bool claude_allowed(struct run *r, int64_t est_tokens)
 	if (!r->opts->has_max_cost)
 		return true;
 	est = gm_price_cost(gm_backend_model(r->claude), est_tokens, est_tokens / 2, 0, 0);
-	if (r->rep->cost_usd + est > r->opts->max_cost) {
+	/* A budget of 0 means nothing at all goes to Claude. */
+	if (r->rep->cost_usd + est >= r->opts->max_cost) {
 		if (!r->claude_blocked)
 			warn(r, "--max-cost $%.4f reached: no more requests to Claude", r->opts->max_cost);
 		r->claude_blocked = true;
@@ -445,7 +448,8 @@ static int make_backends(struct run *r)
 		cc.concurrency = (int)(cconc > 0 ? cconc : 4);
 		cc.timeout_s = 600;
 		cc.stream = true;
-		if ((rc = gm_backend_new(&r->claude, &cc)) < 0)
+		/* Claude's prepare needs no network: it settles the model now. */
+		if ((rc = gm_backend_new(&r->claude, &cc)) < 0 || (rc = gm_backend_prepare(r->claude)) < 0)
 			return rc;
 	}
 	return 0;
@@ -554,7 +558,8 @@ static int submit_rewrite(struct run *r, struct task *t)
 	struct gm_backend *b;
 	char **imports = NULL, **callees = NULL, *code, *scope, *user;
 	size_t nimports, ncallees, code_len;
-	int64_t est, ctx;
+	struct gm_token_estimate est;
+	int64_t ctx;
 	int rc;
 
 	if ((rc = load_source(r, file)) < 0)
@@ -585,26 +590,28 @@ static int submit_rewrite(struct run *r, struct task *t)
 
 	q.system = gm_prompt_rewrite_system();
 	q.user = user;
-	est = estimate_tokens(strlen(q.system) + strlen(user), u->end_byte - u->start_byte);
-	rt->est_tokens = est;
-	/* Room for the whole function again, reasoning, and some growth. */
-	q.max_tokens = (int)((u->end_byte - u->start_byte) / 4 * 3 + 2048);
+	gm_plan_estimate(&est, strlen(q.system) + strlen(user), u->end_byte - u->start_byte);
+	rt->est_tokens = (int64_t)est.total;
+	/* Room for the whole function again, some growth and a little reasoning. */
+	q.max_tokens = (int)(est.output * 3 + 2048);
 
 	if (!t->on_claude) {
 		ctx = gm_backend_context_length(r->local);
-		if (ctx > 0 && est + q.max_tokens / 2 > ctx) {
-			if (!path_local_only(r, t->unit) && claude_allowed(r, est)) {
+		if (!gm_plan_fits_context(&est, ctx > 0 ? (size_t)ctx : 0)) {
+			if (!path_local_only(r, t->unit) && claude_allowed(r, rt->est_tokens)) {
 				t->on_claude = true;
 				t->tries = 0;
 				set_str(&rt->route_reason, "too large for the local model's context");
 			} else {
-				char *why = gm_xasprintf("too large for the local model's context (~%lld tokens > %lld)",
-				                         (long long)(est + q.max_tokens / 2), (long long)ctx);
+				char *why = gm_xasprintf("too large for the local model's context (~%zu tokens > %lld)",
+				                         est.total, (long long)ctx);
 				finish_task(r, t, GM_TASK_SKIPPED, why);
 				free(why);
 				free(user);
 				return 0;
 			}
+		} else if (ctx > 0 && (int64_t)q.max_tokens > ctx - (int64_t)est.prompt) {
+			q.max_tokens = (int)(ctx - (int64_t)est.prompt); /* never more than fits */
 		}
 	}
 	b = t->on_claude ? r->claude : r->local;
@@ -830,18 +837,23 @@ static int on_analysis_answer(struct run *r, struct task *t, const char *content
 	finish_task(r, t, GM_TASK_APPLIED, NULL);
 	for (size_t i = 0; i < a.nwarnings; i++)
 		warn(r, "plan: %s", a.warnings[i]);
-	for (size_t i = 0; i < a.nunits && rc == 0; i++) {
+	/*
+	 * Gather every instruction for a unit first (it may be named both as a
+	 * unit and as a call site), then send each unit once.
+	 */
+	for (size_t i = 0; i < a.nunits; i++) {
 		struct gm_plan_unit *pu = &a.units[i];
 		struct task *w = task_for(r, pu->path, pu->name);
 		struct gm_run_task *wt;
-		if (!w || w->type != T_REWRITE || !w->held)
+		if (!w || w->type != T_REWRITE || !w->held || w->planned)
 			continue;
 		wt = rtask(r, w);
-		w->held = false;
+		w->planned = true;
 		set_str(&wt->rationale, a.rationale);
 		if (!pu->rewrite) {
 			char *why = gm_xasprintf("kept by the plan%s%s", *pu->instructions ? ": " : "",
 			                         pu->instructions);
+			w->held = false;
 			finish_task(r, w, GM_TASK_SKIPPED, why);
 			free(why);
 			continue;
@@ -850,23 +862,31 @@ static int on_analysis_answer(struct run *r, struct task *t, const char *content
 		set_str(&w->new_name, pu->new_name);
 		set_str(&w->new_signature, pu->new_signature);
 		w->allow_shrink = pu->new_signature != NULL || pu->new_name != NULL;
-		rc = submit_rewrite(r, w);
 	}
-	/* Call sites in other places follow the plan in the same run. */
-	for (size_t i = 0; i < a.nsites && rc == 0; i++) {
+	/* Call sites elsewhere follow the plan in the same run. */
+	for (size_t i = 0; i < a.nsites; i++) {
 		struct task *w = task_for(r, a.sites[i].path, a.sites[i].name);
 		struct gm_run_task *wt;
 		if (!w || w->type != T_REWRITE)
 			continue;
 		wt = rtask(r, w);
-		if (wt->status != GM_TASK_PENDING || (wt->attempts && !w->held)) {
-			warn(r, "plan: call site %s %s was already rewritten; its instructions were not applied",
+		if (wt->status != GM_TASK_PENDING || wt->attempts) {
+			warn(r, "plan: call site %s %s was already sent; its instructions were not applied",
 			     a.sites[i].path, a.sites[i].name);
 			continue;
 		}
-		w->held = false;
+		if (!w->planned) {
+			w->planned = true;
+			w->held = true; /* a new task, or one not yet sent: send it below */
+			set_str(&wt->route_reason, "call site named by the plan");
+		}
 		append_instructions(wt, a.sites[i].instructions);
-		set_str(&wt->route_reason, "call site named by the plan");
+	}
+	for (size_t i = 0; i < r->ntasks && rc == 0; i++) {
+		struct task *w = r->tasks[i];
+		if (w->type != T_REWRITE || !w->planned || !w->held || rtask(r, w)->status != GM_TASK_PENDING)
+			continue;
+		w->held = false;
 		rc = submit_rewrite(r, w);
 	}
 	/* Units of the cluster the plan did not mention get the plain goal. */
@@ -937,7 +957,12 @@ static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
 	if (res->error) {
 		if (res->error == GM_EINTERRUPTED || interrupted)
 			return GM_EINTERRUPTED;
-		if (t->type == T_ANALYSIS) {
+		if (res->error == GM_EINVALID && t->type == T_REWRITE) {
+			/* The server answered, but nothing usable: a rejected answer. */
+			rc = retry_or_give_up(r, t, res->error_message ? res->error_message : "unusable answer");
+		} else if (res->error == GM_EINVALID && t->type == T_ANALYSIS && t->tries < 2) {
+			rc = submit_analysis(r, t);
+		} else if (t->type == T_ANALYSIS) {
 			finish_task(r, t, GM_TASK_FAILED, res->error_message);
 			rc = release_held(r, t, res->error_message);
 		} else if (!t->on_claude && !path_local_only(r, t->unit) && claude_allowed(r, rt->est_tokens)) {
@@ -1451,8 +1476,6 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	if ((rc = gm_backend_prepare(r.local)) < 0)
 		goto cleanup;
 	r.rep->local_model = gm_xstrdup(gm_backend_model(r.local));
-	if (r.claude && (rc = gm_backend_prepare(r.claude)) < 0)
-		goto cleanup;
 	gm_cache_open(&r.cache, repo);
 	if ((rc = gm_engine_new(&r.engine)) < 0)
 		goto cleanup;
