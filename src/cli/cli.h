@@ -60,6 +60,7 @@ int cli_parse_int(int *out, const char *name, const char *value, int min, int ma
 int cmd_scan(int argc, char **argv);
 int cmd_refactor(int argc, char **argv);
 int cmd_hook(int argc, char **argv);
+int cmd_review(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 
 #endif

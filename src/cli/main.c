@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "refactor", cmd_refactor, "Rewrite functions with models onto a new branch" },
 	{ "scan", cmd_scan, "List the functions of a commit with metrics and routes" },
 	{ "hook", cmd_hook, "Install, remove or run the pre-commit hook" },
+	{ "review", cmd_review, "Show a generated branch function by function; drop some" },
 	{ "doctor", cmd_doctor, "Check the repository, grammars, LM Studio, model and Claude key" },
 	{ NULL, NULL, NULL },
 };

@@ -1,0 +1,1018 @@
+/*
+ * review.c: a generated branch function by function, and dropping
+ * functions from it (review.h).
+ */
+#include "monitor/review.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <git2.h>
+
+#include "monitor/commit.h"
+#include "monitor/error.h"
+#include "monitor/lang.h"
+#include "monitor/notes.h"
+#include "monitor/scan.h"
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+/* How far back from the tip we look for the monitor commit. */
+#define MAX_WALK 10000
+#define MAX_BLOB (64u * 1024 * 1024)
+
+/* Byte ranges of a function in the base and tip versions of its file, whole lines. */
+struct fn_range {
+	size_t base_start, base_end, tip_start, tip_end;
+};
+
+struct review_int {
+	struct gm_review pub;
+	struct fn_range *ranges; /* parallel to pub.fns */
+	size_t cap;
+};
+
+static char *oid_hex(char buf[GIT_OID_HEXSZ + 1], const git_oid *id)
+{
+	return git_oid_tostr(buf, GIT_OID_HEXSZ + 1, id);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* The blob at `path` in `commit`: `*out` NULL when there is none (or not a file). */
+static int read_blob(char **out, size_t *len, git_repository *repo, const git_oid *commit,
+                     const char *path)
+{
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&tree, c) < 0) {
+		rc = gm_error_git(GM_EFATAL, "cannot read commit %s", oid_hex(hex, commit));
+		goto cleanup;
+	}
+	if (git_tree_entry_bypath(&e, tree, path) < 0) {
+		git_error_clear();
+		goto cleanup;
+	}
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		goto cleanup;
+	if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+		rc = gm_error_git(GM_EFATAL, "cannot read '%s' in %s", path, oid_hex(hex, commit));
+		goto cleanup;
+	}
+	if ((size_t)git_blob_rawsize(blob) > MAX_BLOB) {
+		gm_error_set("'%s' in %s is too large to review", path, oid_hex(hex, commit));
+		rc = GM_ETOOBIG;
+		goto cleanup;
+	}
+	*len = (size_t)git_blob_rawsize(blob);
+	*out = gm_xmalloc(*len + 1);
+	memcpy(*out, git_blob_rawcontent(blob), *len);
+	(*out)[*len] = '\0';
+cleanup:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	git_commit_free(c);
+	return rc;
+}
+
+/* A file version and its units; `text` NULL when the file is absent. */
+struct version {
+	char *text;
+	size_t len;
+	struct gm_file_scan scan;
+	char **keys;
+};
+
+static void version_release(struct version *v)
+{
+	if (v->keys)
+		for (size_t i = 0; i < v->scan.n; i++)
+			free(v->keys[i]);
+	free(v->keys);
+	gm_file_scan_release(&v->scan);
+	free(v->text);
+	memset(v, 0, sizeof(*v));
+}
+
+static char *unit_key(const struct gm_unit *u)
+{
+	return u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+}
+
+static int version_load(struct version *v, git_repository *repo, const git_oid *commit,
+                        const char *path, const struct gm_lang *lang, TSParser *parser)
+{
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	if ((rc = read_blob(&v->text, &v->len, repo, commit, path)) < 0 || !v->text)
+		return rc;
+	if ((rc = gm_scan_source(&v->scan, lang, v->text, v->len, parser)) < 0)
+		return rc;
+	v->keys = gm_xcalloc(v->scan.n + 1, sizeof(*v->keys));
+	for (size_t i = 0; i < v->scan.n; i++)
+		v->keys[i] = unit_key(&v->scan.units[i]);
+	return 0;
+}
+
+static long version_find(const struct version *v, const char *key)
+{
+	for (size_t i = 0; v->text && i < v->scan.n; i++)
+		if (strcmp(v->keys[i], key) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* A unit's text as whole lines: from the start of its first line to its end. */
+static void unit_span(size_t *start, size_t *end, const struct version *v, long i)
+{
+	const struct gm_unit *u = &v->scan.units[i];
+	size_t s = u->start_byte;
+	while (s > 0 && v->text[s - 1] != '\n')
+		s--;
+	*start = s;
+	*end = u->end_byte;
+}
+
+static bool same_text(const struct version *a, long ia, const struct version *b, long ib)
+{
+	size_t as, ae, bs, be;
+	if (ia < 0 || ib < 0)
+		return ia < 0 && ib < 0;
+	unit_span(&as, &ae, a, ia);
+	unit_span(&bs, &be, b, ib);
+	return ae - as == be - bs && memcmp(a->text + as, b->text + bs, ae - as) == 0;
+}
+
+static struct gm_review_fn *add_fn(struct review_int *ri, const char *path, const char *key)
+{
+	struct gm_review_fn *fn;
+	GM_GROW(ri->pub.fns, ri->cap, ri->pub.n + 1);
+	ri->ranges = gm_xrealloc(ri->ranges, ri->cap * sizeof(*ri->ranges));
+	memset(&ri->ranges[ri->pub.n], 0, sizeof(*ri->ranges));
+	fn = &ri->pub.fns[ri->pub.n++];
+	memset(fn, 0, sizeof(*fn));
+	fn->path = gm_xstrdup(path);
+	fn->name = gm_xstrdup(key);
+	return fn;
+}
+
+static int count_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
+                      void *payload)
+{
+	struct gm_review_fn *fn = payload;
+	(void)d;
+	(void)h;
+	if (l->origin == GIT_DIFF_LINE_ADDITION)
+		fn->added++;
+	else if (l->origin == GIT_DIFF_LINE_DELETION)
+		fn->removed++;
+	return 0;
+}
+
+/* Function texts end without a newline; diff them with one so no "\ No newline" appears. */
+static char *with_newline(const char *text, size_t len, size_t *out_len)
+{
+	char *s;
+	if (!text) {
+		*out_len = 0;
+		return NULL;
+	}
+	s = gm_xmalloc(len + 2);
+	memcpy(s, text, len);
+	s[len] = '\n';
+	s[len + 1] = '\0';
+	*out_len = len + 1;
+	return s;
+}
+
+static int diff_fn(const struct gm_review_fn *fn, const git_diff_options *opts,
+                   git_diff_hunk_cb hunk_cb, git_diff_line_cb line_cb, void *payload)
+{
+	size_t ol, nl;
+	char *o = with_newline(fn->base_text, fn->base_len, &ol);
+	char *n = with_newline(fn->tip_text, fn->tip_len, &nl);
+	int err = git_diff_buffers(o, ol, fn->path, n, nl, fn->path, opts, NULL, NULL, hunk_cb,
+	                           line_cb, payload);
+	free(o);
+	free(n);
+	return err;
+}
+
+/* Compare the base and tip versions of one file; add the functions that differ. */
+static int map_file(struct review_int *ri, git_repository *repo, const char *path, TSParser *parser)
+{
+	struct gm_review *r = &ri->pub;
+	const struct gm_lang *lang = gm_lang_for_path(path, false);
+	struct version base, tip, mon;
+	bool have_mon = !git_oid_equal(&r->monitor_commit, &r->tip);
+	int rc;
+
+	memset(&base, 0, sizeof(base));
+	memset(&tip, 0, sizeof(tip));
+	memset(&mon, 0, sizeof(mon));
+	if (!lang)
+		return 0;
+	if ((rc = version_load(&base, repo, &r->base, path, lang, parser)) < 0 ||
+	    (rc = version_load(&tip, repo, &r->tip, path, lang, parser)) < 0 ||
+	    (have_mon && (rc = version_load(&mon, repo, &r->monitor_commit, path, lang, parser)) < 0))
+		goto cleanup;
+
+	/* Units of the tip in order, then those only the base has. */
+	for (int side = 0; side < 2; side++) {
+		const struct version *v = side == 0 ? &tip : &base;
+		for (size_t i = 0; v->text && i < v->scan.n; i++) {
+			const char *key = v->keys[i];
+			long ib = version_find(&base, key), it = version_find(&tip, key);
+			struct gm_review_fn *fn;
+			struct fn_range *rg;
+
+			if (side == 1 && it >= 0)
+				continue;
+			if (same_text(&base, ib, &tip, it))
+				continue;
+			fn = add_fn(ri, path, key);
+			rg = &ri->ranges[r->n - 1];
+			fn->changed = true;
+			fn->in_base = ib >= 0;
+			fn->in_tip = it >= 0;
+			if (ib >= 0) {
+				unit_span(&rg->base_start, &rg->base_end, &base, ib);
+				fn->base_text = gm_xstrndup(base.text + rg->base_start, rg->base_end - rg->base_start);
+				fn->base_len = rg->base_end - rg->base_start;
+				fn->base_start_line = base.scan.units[ib].start_line;
+				fn->base_end_line = base.scan.units[ib].end_line;
+			}
+			if (it >= 0) {
+				unit_span(&rg->tip_start, &rg->tip_end, &tip, it);
+				fn->tip_text = gm_xstrndup(tip.text + rg->tip_start, rg->tip_end - rg->tip_start);
+				fn->tip_len = rg->tip_end - rg->tip_start;
+				fn->tip_start_line = tip.scan.units[it].start_line;
+				fn->tip_end_line = tip.scan.units[it].end_line;
+			}
+			if (have_mon)
+				fn->changed_after = !same_text(&mon, version_find(&mon, key), &tip, it);
+			{
+				git_diff_options o;
+				git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+				o.context_lines = 0;
+				if (diff_fn(fn, &o, NULL, count_line, fn) < 0) {
+					rc = gm_error_git(GM_ERROR, "cannot diff '%s' in '%s'", key, path);
+					goto cleanup;
+				}
+			}
+		}
+	}
+cleanup:
+	version_release(&base);
+	version_release(&tip);
+	version_release(&mon);
+	return rc;
+}
+
+/* ---- finding the monitor commit ------------------------------------------ */
+
+static bool has_run_trailer(const git_commit *c)
+{
+	const char *msg = git_commit_message(c);
+	return msg && (strncmp(msg, "Monitor-Run: ", 13) == 0 || strstr(msg, "\nMonitor-Run: "));
+}
+
+static bool parse_oid(git_oid *out, const cJSON *s)
+{
+	return cJSON_IsString(s) && strlen(s->valuestring) == GIT_OID_HEXSZ &&
+	       git_oid_fromstr(out, s->valuestring) == 0;
+}
+
+/* `anc` is `desc` or one of its ancestors. */
+static bool reaches(git_repository *repo, const git_oid *desc, const git_oid *anc)
+{
+	if (git_oid_equal(desc, anc))
+		return true;
+	if (git_graph_descendant_of(repo, desc, anc) == 1)
+		return true;
+	git_error_clear();
+	return false;
+}
+
+static int find_monitor_commit(struct gm_review *r, git_repository *repo)
+{
+	git_commit *c = NULL, *parent = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc = 0;
+	size_t steps = 0;
+
+	if (git_commit_lookup(&c, repo, &r->tip) < 0)
+		return gm_error_git(GM_EFATAL, "cannot read commit %s", oid_hex(hex, &r->tip));
+	for (;;) {
+		char *note = NULL;
+		int nrc = gm_notes_read(&note, repo, git_commit_id(c));
+		if (nrc < 0 && nrc != GM_ENOTFOUND) {
+			rc = nrc;
+			goto cleanup;
+		}
+		gm_error_clear();
+		if (note) {
+			r->note = note;
+			r->has_note = true;
+			git_oid_cpy(&r->note_commit, git_commit_id(c));
+			break;
+		}
+		if (has_run_trailer(c))
+			break;
+		if (++steps > MAX_WALK || git_commit_parentcount(c) == 0) {
+			gm_error_set("'%s' has no git-monitor commit (no note under %s, no Monitor-Run trailer)",
+			             r->branch, GM_NOTES_REF);
+			rc = GM_ERROR;
+			goto cleanup;
+		}
+		if (git_commit_parent(&parent, c, 0) < 0) {
+			rc = gm_error_git(GM_EFATAL, "cannot read the parent of %s",
+			                  oid_hex(hex, git_commit_id(c)));
+			goto cleanup;
+		}
+		git_commit_free(c);
+		c = parent;
+		parent = NULL;
+	}
+	git_oid_cpy(&r->monitor_commit, git_commit_id(c));
+	if (git_commit_parentcount(c) > 0)
+		git_oid_cpy(&r->base, git_commit_parent_id(c, 0));
+	else
+		memset(&r->base, 0, sizeof(r->base));
+
+	if (r->note) {
+		/* The note names the run's commit and base (a drop commit carries a copy). */
+		cJSON *j = cJSON_Parse(r->note);
+		git_oid mon, base;
+		if (j) {
+			const cJSON *run = cJSON_GetObjectItemCaseSensitive(j, "run");
+			if (cJSON_IsString(run))
+				r->run_id = gm_xstrdup(run->valuestring);
+			if (parse_oid(&mon, cJSON_GetObjectItemCaseSensitive(j, "commit")) &&
+			    reaches(repo, &r->monitor_commit, &mon))
+				git_oid_cpy(&r->monitor_commit, &mon);
+			if (parse_oid(&base, cJSON_GetObjectItemCaseSensitive(j, "base")) &&
+			    reaches(repo, &r->monitor_commit, &base) && !git_oid_equal(&base, &r->monitor_commit))
+				git_oid_cpy(&r->base, &base);
+			else if (!git_oid_equal(&r->monitor_commit, git_commit_id(c))) {
+				git_commit *m = NULL;
+				if (git_commit_lookup(&m, repo, &r->monitor_commit) == 0 &&
+				    git_commit_parentcount(m) > 0)
+					git_oid_cpy(&r->base, git_commit_parent_id(m, 0));
+				git_commit_free(m);
+			}
+			cJSON_Delete(j);
+		}
+	} else {
+		const char *msg = git_commit_message(c);
+		const char *t = strncmp(msg, "Monitor-Run: ", 13) == 0 ? msg : strstr(msg, "\nMonitor-Run: ");
+		if (t) {
+			t += (*t == '\n') + 13;
+			r->run_id = gm_xstrndup(t, strcspn(t, "\r\n"));
+		}
+	}
+	if (git_oid_is_zero(&r->base)) {
+		gm_error_set("the git-monitor commit %s of '%s' has no parent",
+		             oid_hex(hex, &r->monitor_commit), r->branch);
+		rc = GM_ERROR;
+		goto cleanup;
+	}
+	{
+		size_t ahead = 0, behind = 0;
+		if (git_graph_ahead_behind(&ahead, &behind, repo, &r->tip, &r->monitor_commit) == 0)
+			r->ncommits_after = ahead;
+		else
+			git_error_clear();
+	}
+cleanup:
+	git_commit_free(parent);
+	git_commit_free(c);
+	return rc;
+}
+
+/* ---- the note, or the commit message ------------------------------------ */
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s ? gm_xstrdup(s) : NULL;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int cmp_fn(const void *a, const void *b)
+{
+	const struct gm_review_fn *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	uint32_t lx = x->in_tip ? x->tip_start_line : x->base_start_line;
+	uint32_t ly = y->in_tip ? y->tip_start_line : y->base_start_line;
+	if (c)
+		return c;
+	return lx < ly ? -1 : lx > ly;
+}
+
+static void apply_note(struct review_int *ri)
+{
+	struct gm_review *r = &ri->pub;
+	cJSON *j = cJSON_Parse(r->note);
+	const cJSON *tasks = j ? cJSON_GetObjectItemCaseSensitive(j, "tasks") : NULL, *t;
+
+	cJSON_ArrayForEach(t, tasks) {
+		const char *path = jstr(t, "path"), *name = jstr(t, "name"), *kind = jstr(t, "kind");
+		const char *status = jstr(t, "status");
+		const cJSON *att = cJSON_GetObjectItemCaseSensitive(t, "attempts");
+		struct gm_review_fn *fn = NULL;
+
+		if (!path || !name || (kind && strcmp(kind, "rewrite") != 0))
+			continue;
+		for (size_t i = 0; i < r->n && !fn; i++)
+			if (strcmp(r->fns[i].path, path) == 0 && strcmp(r->fns[i].name, name) == 0)
+				fn = &r->fns[i];
+		if (!fn) {
+			/* A function the run wrote that the range no longer changes (dropped, reverted). */
+			const cJSON *sl = cJSON_GetObjectItemCaseSensitive(t, "start_line");
+			if (!status || (strcmp(status, "applied") != 0 && strcmp(status, "dropped") != 0))
+				continue;
+			fn = add_fn(ri, path, name);
+			fn->in_base = fn->in_tip = true;
+			fn->tip_start_line = cJSON_IsNumber(sl) ? (uint32_t)sl->valuedouble : 0;
+		}
+		fn->in_note = true;
+		set_str(&fn->route, jstr(t, "route"));
+		set_str(&fn->model, jstr(t, "model"));
+		set_str(&fn->status, status);
+		set_str(&fn->reason, jstr(t, "reason"));
+		set_str(&fn->rationale, jstr(t, "rationale"));
+		fn->attempts = cJSON_IsNumber(att) ? (unsigned)att->valuedouble : 0;
+	}
+	cJSON_Delete(j);
+}
+
+/* Body lines "path: name (route:model, N attempts)" written by gm_commit_message. */
+static void apply_message(struct gm_review *r, const char *msg)
+{
+	const char *models = strstr(msg, "\nMonitor-Models: ");
+	char *single = NULL;
+
+	if (models) {
+		models += 17;
+		single = gm_xstrndup(models, strcspn(models, "\r\n"));
+		if (strstr(single, ", ") || !strchr(single, ':')) {
+			free(single);
+			single = NULL;
+		}
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		struct gm_review_fn *fn = &r->fns[i];
+		char *prefix = gm_xasprintf("%s: %s (", fn->path, fn->name);
+		const char *p = msg;
+		const char *hit = NULL;
+		size_t pl = strlen(prefix);
+
+		while (p && *p) {
+			if (strncmp(p, prefix, pl) == 0) {
+				hit = p + pl;
+				break;
+			}
+			p = strchr(p, '\n');
+			p = p ? p + 1 : NULL;
+		}
+		if (hit) {
+			size_t rl = strcspn(hit, ":\n"), ml;
+			if (hit[rl] == ':') {
+				const char *m = hit + rl + 1;
+				ml = strcspn(m, ",)\n");
+				fn->route = gm_xstrndup(hit, rl);
+				fn->model = gm_xstrndup(m, ml);
+				if (m[ml] == ',')
+					fn->attempts = (unsigned)strtoul(m + ml + 1, NULL, 10);
+			}
+		}
+		if (!fn->route && single) {
+			const char *colon = strchr(single, ':');
+			fn->route = gm_xstrndup(single, (size_t)(colon - single));
+			fn->model = gm_xstrdup(colon + 1);
+		}
+		free(prefix);
+	}
+	free(single);
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+int gm_review_default_branch(char **out, git_repository *repo, const char *prefix)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	char *glob = gm_xasprintf("refs/heads/%s*", prefix ? prefix : "monitor/");
+	char *best_name = NULL;
+	git_time_t best_time = 0;
+	int err, rc = 0;
+
+	*out = NULL;
+	if (git_reference_iterator_glob_new(&it, repo, glob) < 0) {
+		rc = gm_error_git(GM_EFATAL, "cannot list branches");
+		goto cleanup;
+	}
+	while ((err = git_reference_next(&ref, it)) == 0) {
+		git_commit *c = NULL;
+		if (git_reference_peel((git_object **)&c, ref, GIT_OBJECT_COMMIT) == 0) {
+			git_time_t t = git_commit_time(c);
+			const char *name = git_reference_name(ref) + 11;
+			if (!best_name || t > best_time || (t == best_time && strcmp(name, best_name) > 0)) {
+				free(best_name);
+				best_name = gm_xstrdup(name);
+				best_time = t;
+			}
+			git_commit_free(c);
+		} else {
+			git_error_clear();
+		}
+		git_reference_free(ref);
+	}
+	if (err != GIT_ITEROVER) {
+		rc = gm_error_git(GM_EFATAL, "cannot list branches");
+		goto cleanup;
+	}
+	if (!best_name) {
+		gm_error_set("no git-monitor branch (refs/heads/%s*); run 'git monitor refactor' first",
+		             prefix ? prefix : "monitor/");
+		rc = GM_ENOTFOUND;
+		goto cleanup;
+	}
+	*out = best_name;
+	best_name = NULL;
+cleanup:
+	free(best_name);
+	git_reference_iterator_free(it);
+	free(glob);
+	return rc;
+}
+
+int gm_review_load(struct gm_review **out, git_repository *repo, const char *branch)
+{
+	struct review_int *ri = gm_xcalloc(1, sizeof(*ri));
+	struct gm_review *r = &ri->pub;
+	git_reference *ref = NULL;
+	git_commit *tipc = NULL, *basec = NULL, *monc = NULL;
+	git_tree *bt = NULL, *tt = NULL;
+	git_diff *diff = NULL;
+	TSParser *parser = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (strncmp(branch, "refs/heads/", 11) == 0)
+		r->refname = gm_xstrdup(branch);
+	else
+		r->refname = gm_xasprintf("refs/heads/%s", branch);
+	r->branch = gm_xstrdup(r->refname + 11);
+	if (git_reference_lookup(&ref, repo, r->refname) < 0 ||
+	    git_reference_peel((git_object **)&tipc, ref, GIT_OBJECT_COMMIT) < 0) {
+		git_error_clear();
+		gm_error_set("no branch '%s'", branch);
+		rc = GM_EFATAL;
+		goto cleanup;
+	}
+	git_oid_cpy(&r->tip, git_commit_id(tipc));
+	if ((rc = find_monitor_commit(r, repo)) < 0)
+		goto cleanup;
+	if ((rc = gm_lang_init()) < 0)
+		goto cleanup;
+
+	if (git_commit_lookup(&basec, repo, &r->base) < 0 || git_commit_tree(&bt, basec) < 0 ||
+	    git_commit_tree(&tt, tipc) < 0) {
+		char hex[GIT_OID_HEXSZ + 1];
+		rc = gm_error_git(GM_EFATAL, "cannot read the base %s of '%s'", oid_hex(hex, &r->base),
+		                  r->branch);
+		goto cleanup;
+	}
+	if (git_diff_tree_to_tree(&diff, repo, bt, tt, NULL) < 0) {
+		rc = gm_error_git(GM_EFATAL, "cannot compare '%s' with its base", r->branch);
+		goto cleanup;
+	}
+	parser = ts_parser_new();
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *path = d->new_file.path ? d->new_file.path : d->old_file.path;
+		if (d->flags & GIT_DIFF_FLAG_BINARY)
+			continue;
+		if ((rc = map_file(ri, repo, path, parser)) < 0)
+			goto cleanup;
+	}
+	if (r->has_note) {
+		apply_note(ri);
+	} else if (git_commit_lookup(&monc, repo, &r->monitor_commit) == 0) {
+		apply_message(r, git_commit_message(monc));
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		struct gm_review_fn *fn = &r->fns[i];
+		if (!fn->route)
+			fn->route = gm_xstrdup(fn->in_note || !r->has_note ? "unknown" : "none");
+		if (!fn->model)
+			fn->model = gm_xstrdup("unknown");
+		if (!fn->status)
+			fn->status = gm_xstrdup("changed");
+	}
+	/* Keep ranges with their functions while sorting: sort pairs. */
+	{
+		struct pair { struct gm_review_fn fn; struct fn_range rg; } *pairs;
+		pairs = gm_xcalloc(r->n + 1, sizeof(*pairs));
+		for (size_t i = 0; i < r->n; i++) {
+			pairs[i].fn = r->fns[i];
+			pairs[i].rg = ri->ranges[i];
+		}
+		qsort(pairs, r->n, sizeof(*pairs), cmp_fn); /* fn is the first member */
+		for (size_t i = 0; i < r->n; i++) {
+			r->fns[i] = pairs[i].fn;
+			ri->ranges[i] = pairs[i].rg;
+		}
+		free(pairs);
+	}
+	*out = r;
+	ri = NULL;
+cleanup:
+	if (parser)
+		ts_parser_delete(parser);
+	git_diff_free(diff);
+	git_tree_free(bt);
+	git_tree_free(tt);
+	git_commit_free(monc);
+	git_commit_free(basec);
+	git_commit_free(tipc);
+	git_reference_free(ref);
+	if (ri)
+		gm_review_free(&ri->pub);
+	return rc;
+}
+
+void gm_review_free(struct gm_review *r)
+{
+	struct review_int *ri = (struct review_int *)r;
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		struct gm_review_fn *fn = &r->fns[i];
+		free(fn->path);
+		free(fn->name);
+		free(fn->route);
+		free(fn->model);
+		free(fn->status);
+		free(fn->reason);
+		free(fn->rationale);
+		free(fn->base_text);
+		free(fn->tip_text);
+	}
+	free(r->fns);
+	free(ri->ranges);
+	free(r->branch);
+	free(r->refname);
+	free(r->note);
+	free(r->run_id);
+	free(ri);
+}
+
+const struct gm_review_fn *gm_review_find(const struct gm_review *r, const char *spec)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct gm_review_fn *fn = &r->fns[i];
+		size_t pl = strlen(fn->path);
+		if (strncmp(spec, fn->path, pl) == 0 && spec[pl] == ':' && strcmp(spec + pl + 1, fn->name) == 0)
+			return fn;
+	}
+	return NULL;
+}
+
+/* ---- diff ------------------------------------------------------------------ */
+
+struct diff_ctx {
+	const struct gm_review_fn *fn;
+	gm_review_line_fn cb;
+	void *ctx;
+	int stop;
+};
+
+static int on_hunk(const git_diff_delta *d, const git_diff_hunk *h, void *payload)
+{
+	struct diff_ctx *c = payload;
+	const struct gm_review_fn *fn = c->fn;
+	int os = h->old_start, ns = h->new_start;
+	char *line;
+	(void)d;
+	if (fn->base_start_line && os)
+		os += (int)fn->base_start_line - 1;
+	if (fn->tip_start_line && ns)
+		ns += (int)fn->tip_start_line - 1;
+	line = gm_xasprintf("@@ -%d,%d +%d,%d @@ %s", os, h->old_lines, ns, h->new_lines, fn->name);
+	c->stop = c->cb(c->ctx, 'H', line, strlen(line));
+	free(line);
+	return c->stop ? -1 : 0;
+}
+
+static int on_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
+                   void *payload)
+{
+	struct diff_ctx *c = payload;
+	size_t len = l->content_len;
+	char origin;
+	(void)d;
+	(void)h;
+	if (l->origin == GIT_DIFF_LINE_ADDITION)
+		origin = '+';
+	else if (l->origin == GIT_DIFF_LINE_DELETION)
+		origin = '-';
+	else if (l->origin == GIT_DIFF_LINE_CONTEXT)
+		origin = ' ';
+	else
+		return 0;
+	if (len && l->content[len - 1] == '\n')
+		len--;
+	c->stop = c->cb(c->ctx, origin, l->content, len);
+	return c->stop ? -1 : 0;
+}
+
+int gm_review_diff(const struct gm_review_fn *fn, unsigned context, gm_review_line_fn cb, void *ctx)
+{
+	struct diff_ctx c = { fn, cb, ctx, 0 };
+	git_diff_options o;
+	char *a = fn->in_base ? gm_xasprintf("--- a/%s", fn->path) : gm_xstrdup("--- /dev/null");
+	char *b = fn->in_tip ? gm_xasprintf("+++ b/%s", fn->path) : gm_xstrdup("+++ /dev/null");
+	int err;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.context_lines = context;
+	if ((c.stop = cb(ctx, 'F', a, strlen(a))) == 0)
+		c.stop = cb(ctx, 'F', b, strlen(b));
+	free(a);
+	free(b);
+	if (c.stop)
+		return c.stop;
+	if (!fn->changed)
+		return 0;
+	err = diff_fn(fn, &o, on_hunk, on_line, &c);
+	if (c.stop)
+		return c.stop;
+	if (err < 0)
+		return gm_error_git(GM_ERROR, "cannot diff '%s' in '%s'", fn->name, fn->path);
+	return 0;
+}
+
+/* ---- drop ------------------------------------------------------------------ */
+
+static bool blank_line(const char *s, size_t from, size_t len, size_t *next)
+{
+	size_t i = from;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	if (i < len && s[i] == '\n') {
+		*next = i + 1;
+		return true;
+	}
+	return false;
+}
+
+struct edit {
+	size_t start, end;
+	const char *text; /* NULL: remove */
+	size_t len;
+	const char *name;
+};
+
+static int cmp_edit_desc(const void *a, const void *b)
+{
+	const struct edit *x = a, *y = b;
+	return x->start > y->start ? -1 : x->start < y->start;
+}
+
+/* Apply `edits` (sorted bottom-up) to `text`, a new buffer. */
+static char *splice(const char *text, size_t len, struct edit *edits, size_t n, size_t *out_len)
+{
+	char *cur = gm_xstrndup(text, len);
+	size_t cl = len;
+
+	for (size_t i = 0; i < n; i++) {
+		struct edit *e = &edits[i];
+		size_t start = e->start, end = e->end, next;
+		struct gm_buf b = GM_BUF_INIT;
+		if (!e->text) {
+			/* Removing a function the branch added: its lines and the blank lines after it. */
+			if (end < cl && cur[end] == '\n')
+				end++;
+			while (end < cl && blank_line(cur, end, cl, &next))
+				end = next;
+			if (end == cl)
+				while (start > 0 && start >= 1 && cur[start - 1] == '\n' && start >= 2 &&
+				       cur[start - 2] == '\n')
+					start--;
+		}
+		gm_buf_put(&b, cur, start);
+		if (e->text)
+			gm_buf_put(&b, e->text, e->len);
+		gm_buf_put(&b, cur + end, cl - end);
+		free(cur);
+		cur = gm_buf_detach(&b, &cl);
+	}
+	*out_len = cl;
+	return cur;
+}
+
+/* Mark the dropped tasks in a copy of the note. */
+static char *dropped_note(const struct gm_review *r, const struct gm_review_fn **fns, size_t n)
+{
+	cJSON *j = cJSON_Parse(r->note), *t;
+	const cJSON *tasks;
+	char *text;
+
+	if (!j)
+		return NULL;
+	tasks = cJSON_GetObjectItemCaseSensitive(j, "tasks");
+	cJSON_ArrayForEach(t, tasks) {
+		const char *path = jstr(t, "path"), *name = jstr(t, "name");
+		for (size_t i = 0; path && name && i < n; i++) {
+			if (strcmp(fns[i]->path, path) || strcmp(fns[i]->name, name))
+				continue;
+			cJSON_DeleteItemFromObjectCaseSensitive(t, "status");
+			cJSON_AddStringToObject(t, "status", "dropped");
+			cJSON_DeleteItemFromObjectCaseSensitive(t, "reason");
+			cJSON_AddStringToObject(t, "reason", "dropped in review");
+			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_added");
+			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_removed");
+		}
+	}
+	text = cJSON_Print(j);
+	cJSON_Delete(j);
+	return text;
+}
+
+int gm_review_drop(git_oid *out, git_repository *repo, const struct gm_review *r,
+                   const char *const *specs, size_t nspecs)
+{
+	const struct review_int *ri = (const struct review_int *)r;
+	const struct gm_review_fn **fns = gm_xcalloc(nspecs + 1, sizeof(*fns));
+	struct gm_change *changes = gm_xcalloc(nspecs + 1, sizeof(*changes));
+	char **texts = gm_xcalloc(nspecs + 1, sizeof(*texts));
+	struct edit *edits = gm_xcalloc(nspecs + 1, sizeof(*edits));
+	struct gm_buf msg = GM_BUF_INIT;
+	git_reference *ref = NULL, *moved = NULL;
+	TSParser *parser = NULL;
+	char *note = NULL, *reflog = NULL;
+	size_t nfns = 0, nch = 0;
+	git_oid commit;
+	int rc = 0, err;
+
+	/* Everything is checked before anything is written. */
+	for (size_t i = 0; i < nspecs; i++) {
+		const struct gm_review_fn *fn = gm_review_find(r, specs[i]);
+		bool dup = false;
+		if (!fn || !fn->changed) {
+			if (!strchr(specs[i], ':'))
+				gm_error_set("'%s' is not <path>:<function>", specs[i]);
+			else if (fn && fn->status && strcmp(fn->status, "dropped") == 0)
+				gm_error_set("'%s' was already dropped from '%s'", specs[i], r->branch);
+			else
+				gm_error_set("'%s' did not change '%s'", r->branch, specs[i]);
+			rc = !strchr(specs[i], ':') ? GM_EUSAGE : GM_ERROR;
+			goto cleanup;
+		}
+		if (!fn->in_tip) {
+			gm_error_set("cannot drop '%s': the branch removed it; restore it by hand", specs[i]);
+			rc = GM_ERROR;
+			goto cleanup;
+		}
+		for (size_t k = 0; k < nfns; k++)
+			dup |= fns[k] == fn;
+		if (!dup)
+			fns[nfns++] = fn;
+	}
+	if (git_reference_lookup(&ref, repo, r->refname) < 0) {
+		git_error_clear();
+		gm_error_set("no branch '%s'", r->branch);
+		rc = GM_EFATAL;
+		goto cleanup;
+	}
+	if (git_branch_is_checked_out(ref) == 1) {
+		gm_error_set("'%s' is checked out; switch to another branch before dropping from it "
+		             "(moving it would leave the working tree behind)", r->branch);
+		rc = GM_ERROR;
+		goto cleanup;
+	}
+	git_error_clear();
+	if (!git_oid_equal(git_reference_target(ref) ? git_reference_target(ref) : &r->tip, &r->tip)) {
+		gm_error_set("'%s' moved while it was being reviewed; run the review again", r->branch);
+		rc = GM_ERROR;
+		goto cleanup;
+	}
+	if ((rc = gm_lang_init()) < 0)
+		goto cleanup;
+	parser = ts_parser_new();
+
+	/* One new text per file: the tip's, with the dropped functions spliced back. */
+	for (size_t i = 0; i < nfns; i++) {
+		const char *path = fns[i]->path;
+		const struct gm_lang *lang = gm_lang_for_path(path, false);
+		struct gm_file_scan before, after;
+		size_t ne = 0, len, nlen;
+		char *text = NULL;
+		bool seen = false;
+
+		for (size_t k = 0; k < i; k++)
+			seen |= strcmp(fns[k]->path, path) == 0;
+		if (seen)
+			continue;
+		for (size_t k = i; k < nfns; k++) {
+			const struct fn_range *rg;
+			if (strcmp(fns[k]->path, path) != 0)
+				continue;
+			rg = &ri->ranges[fns[k] - r->fns];
+			edits[ne].start = rg->tip_start;
+			edits[ne].end = rg->tip_end;
+			edits[ne].text = fns[k]->base_text;
+			edits[ne].len = fns[k]->base_len;
+			edits[ne].name = fns[k]->name;
+			ne++;
+		}
+		qsort(edits, ne, sizeof(*edits), cmp_edit_desc);
+		if ((rc = read_blob(&text, &len, repo, &r->tip, path)) < 0)
+			goto cleanup;
+		if (!text) {
+			gm_error_set("cannot read '%s' on '%s'", path, r->branch);
+			rc = GM_EFATAL;
+			goto cleanup;
+		}
+		texts[nch] = splice(text, len, edits, ne, &nlen);
+		/* The restored file must parse no worse than the branch's version. */
+		memset(&before, 0, sizeof(before));
+		memset(&after, 0, sizeof(after));
+		rc = gm_scan_source(&before, lang, text, len, parser);
+		if (rc == 0)
+			rc = gm_scan_source(&after, lang, texts[nch], nlen, parser);
+		if (rc == 0 && after.errors > before.errors) {
+			gm_error_set("restoring %s in '%s' would not parse; drop them by hand", edits[0].name, path);
+			rc = GM_ERROR;
+		}
+		gm_file_scan_release(&before);
+		gm_file_scan_release(&after);
+		free(text);
+		if (rc < 0) {
+			free(texts[nch]);
+			texts[nch] = NULL;
+			goto cleanup;
+		}
+		changes[nch].path = path;
+		changes[nch].data = texts[nch];
+		changes[nch].len = nlen;
+		nch++;
+	}
+
+	gm_buf_printf(&msg, "review: drop %zu function%s\n\n", nfns, nfns == 1 ? "" : "s");
+	for (size_t i = 0; i < nfns; i++)
+		gm_buf_printf(&msg, "%s: %s\n", fns[i]->path, fns[i]->name);
+	if ((rc = gm_commit_create(&commit, repo, &r->tip, changes, nch, msg.ptr)) < 0)
+		goto cleanup;
+	if (r->note && (note = dropped_note(r, fns, nfns)) != NULL &&
+	    (rc = gm_notes_write(repo, &commit, note)) < 0)
+		goto cleanup;
+	/* Last, and only if the branch is still where we read it. */
+	reflog = gm_xasprintf("git-monitor: review: drop %zu function%s", nfns, nfns == 1 ? "" : "s");
+	err = git_reference_create_matching(&moved, repo, r->refname, &commit, 1, &r->tip, reflog);
+	if (err < 0) {
+		if (err == GIT_EMODIFIED) {
+			git_error_clear();
+			gm_error_set("'%s' moved while it was being reviewed; run the review again", r->branch);
+			rc = GM_ERROR;
+		} else {
+			rc = gm_error_git(GM_ERROR, "cannot update '%s'", r->branch);
+		}
+		goto cleanup;
+	}
+	git_oid_cpy(out, &commit);
+cleanup:
+	if (parser)
+		ts_parser_delete(parser);
+	git_reference_free(moved);
+	git_reference_free(ref);
+	for (size_t i = 0; i < nch; i++)
+		free(texts[i]);
+	free(texts);
+	free(changes);
+	free(edits);
+	free(fns);
+	free(note);
+	free(reflog);
+	gm_buf_release(&msg);
+	return rc;
+}
