@@ -814,9 +814,9 @@ static char *splice(const char *text, size_t len, struct edit *edits, size_t n, 
 				end++;
 			while (end < cl && blank_line(cur, end, cl, &next))
 				end = next;
+			/* At the end of the file: the blank lines before it go instead. */
 			if (end == cl)
-				while (start > 0 && start >= 1 && cur[start - 1] == '\n' && start >= 2 &&
-				       cur[start - 2] == '\n')
+				while (start >= 2 && cur[start - 1] == '\n' && cur[start - 2] == '\n')
 					start--;
 		}
 		gm_buf_put(&b, cur, start);

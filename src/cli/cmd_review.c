@@ -130,12 +130,11 @@ static int print_line(void *ctx, char origin, const char *text, size_t len)
 	return 0;
 }
 
-static void print_header(const struct gm_review *r, git_repository *repo)
+static void print_header(const struct gm_review *r)
 {
 	char base[GIT_OID_HEXSZ + 1], mon[GIT_OID_HEXSZ + 1];
 	size_t changed = 0;
 
-	(void)repo;
 	git_oid_tostr(base, 13, &r->base);
 	git_oid_tostr(mon, 13, &r->monitor_commit);
 	for (size_t i = 0; i < r->n; i++)
@@ -338,7 +337,7 @@ int cmd_review(int argc, char **argv)
 	if (json) {
 		print_json(r, diff, drops.n ? &drops : NULL);
 	} else {
-		print_header(r, repo);
+		print_header(r);
 		if (diff)
 			print_diffs(r, use_color(repo, no_color));
 		else

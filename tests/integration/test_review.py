@@ -173,6 +173,24 @@ class ReviewTest(gmtest.TestCase):
         self.assertEqual(self.names(doc), CHANGED)
         self.assertIn("b.c:9 thrice  [changed after]", self.review(self.branch).stdout)
 
+    def test_a_function_added_on_top_is_listed_and_dropping_it_removes_it(self):
+        monitor_commit = self.tip()
+        self.r.git("checkout", "-q", self.branch)
+        a = self.r.read("a.py").decode()
+        mid = a.replace("\n\nclass Box:", "\n\ndef extra(n):\n    return n - 1\n\n\nclass Box:")
+        self.assertNotEqual(mid, a)
+        self.r.commit({"a.py": mid + "\n\ndef tail():\n    return 0\n"}, "user adds functions")
+        self.r.git("checkout", "-q", "main")
+        doc = self.review_json(self.branch)
+        added = {f["name"]: f for f in doc["functions"] if not f["in_base"]}
+        self.assertEqual(set(added), {"extra", "tail"})
+        for f in added.values():
+            self.assertEqual((f["status"], f["route"], f["changed_after"]), ("changed", "none", True))
+        self.review("--drop", "a.py:extra", "--drop", "a.py:tail", self.branch)
+        # the file is back to what the run wrote, blank lines included
+        self.assertEqual(self.r.git("show", self.branch + ":a.py"),
+                         self.r.git("show", monitor_commit + ":a.py"))
+
     # --- drop ----------------------------------------------------------------------
 
     def test_drop_restores_one_function_in_one_commit_and_updates_the_note(self):
