@@ -399,12 +399,83 @@ void gm_hook_findings_release(struct gm_hook_findings *f)
 	memset(f, 0, sizeof(*f));
 }
 
-int gm_hook_spawn_detached(const char *const *argv, const char *log_path,
-                           const char *wait_for_absent)
+/* The pid of the nearest `git ... commit ...` ancestor, or 0. */
+static pid_t commit_ancestor(void)
 {
-	pid_t pid;
+	pid_t pid = getppid();
+
+	for (int depth = 0; depth < 8 && pid > 1; depth++) {
+		char path[64], buf[4096];
+		ssize_t n;
+		int fd;
+		pid_t parent = 0;
+		char *p;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		if ((fd = open(path, O_RDONLY)) >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0) {
+				const char *arg0 = buf, *base = strrchr(arg0, '/');
+				buf[n] = '\0';
+				base = base ? base + 1 : arg0;
+				if (strcmp(base, "git") == 0) {
+					for (ssize_t i = (ssize_t)strlen(buf) + 1; i < n; i += (ssize_t)strlen(buf + i) + 1)
+						if (strcmp(buf + i, "commit") == 0)
+							return pid;
+				}
+			}
+		}
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if ((fd = open(path, O_RDONLY)) < 0)
+			break;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+		if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %d", &parent) != 1)
+			break;
+		pid = parent;
+	}
+	return 0;
+}
+
+/* In the detached child: wait until the commit in progress lands. */
+static bool wait_for_commit(pid_t committer, const char *gitdir, const git_oid *old_head)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	git_repository *repo = NULL;
+	bool landed = false;
+
+	if (git_repository_open(&repo, gitdir) < 0)
+		return false;
+	for (;;) {
+		git_oid head;
+		bool alive = kill(committer, 0) == 0 || errno == EPERM;
+		if (git_reference_name_to_id(&head, repo, "HEAD") == 0 && !git_oid_equal(&head, old_head)) {
+			landed = true;
+			break;
+		}
+		if (!alive) /* one last look above happened after it ended */
+			break;
+		nanosleep(&ts, NULL);
+	}
+	git_repository_free(repo);
+	return landed;
+}
+
+int gm_hook_spawn_detached(const char *const *argv, const char *log_path, git_repository *repo)
+{
+	pid_t pid, committer = commit_ancestor();
+	git_oid old_head;
 	int status = 0;
 
+	if (git_reference_name_to_id(&old_head, repo, "HEAD") < 0) {
+		git_error_clear();
+		memset(&old_head, 0, sizeof(old_head)); /* unborn */
+	}
 	pid = fork();
 	if (pid < 0) {
 		gm_error_set("cannot start '%s': %s", argv[0], strerror(errno));
@@ -436,12 +507,12 @@ int gm_hook_spawn_detached(const char *const *argv, const char *log_path,
 		signal(SIGHUP, SIG_IGN);
 		/* the commit's temporary index is gone by the time we run */
 		unsetenv("GIT_INDEX_FILE");
-		if (wait_for_absent) {
-			struct timespec ts = { 0, 100 * 1000 * 1000 };
-			for (int i = 0; i < 600 && access(wait_for_absent, F_OK) == 0; i++)
-				nanosleep(&ts, NULL);
+		if (committer && !wait_for_commit(committer, git_repository_path(repo), &old_head)) {
+			fprintf(stderr, "git-monitor: the commit did not happen; background refactor not started\n");
+			_exit(0);
 		}
 		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "git-monitor: cannot run '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

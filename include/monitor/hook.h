@@ -80,10 +80,11 @@ void gm_hook_findings_release(struct gm_hook_findings *f);
 /*
  * Start `argv` (argv[0] looked up on PATH) fully detached: new session, no
  * terminal, stdin from /dev/null, stdout and stderr appended to `log_path`,
- * after waiting (at most a minute) for `wait_for_absent` to disappear, e.g.
- * the index.lock of the commit in progress.  Not waited for.
+ * not waited for.  When called under `git commit` (a `git ... commit`
+ * process among our ancestors), the command starts only once that commit
+ * has landed (HEAD of `repo` moved), so it reads the new commit; if the
+ * commit process ends without moving HEAD (aborted), nothing is started.
  */
-int gm_hook_spawn_detached(const char *const *argv, const char *log_path,
-                           const char *wait_for_absent);
+int gm_hook_spawn_detached(const char *const *argv, const char *log_path, git_repository *repo);
 
 #endif

@@ -94,7 +94,6 @@ static void suggest(git_repository *repo, const struct gm_hook_findings *f, cons
 	size_t n = 0;
 	char *dir = gm_xasprintf("%smonitor", git_repository_commondir(repo));
 	char *log = gm_xasprintf("%s/hook.log", dir);
-	char *lock = gm_xasprintf("%sindex.lock", git_repository_path(repo));
 
 	for (size_t i = 0; i < f->n; i++) {
 		if (!in_list(&names, f->items[i].name)) {
@@ -119,8 +118,8 @@ static void suggest(git_repository *repo, const struct gm_hook_findings *f, cons
 		argv[n++] = paths.items[i];
 	argv[n] = NULL;
 	gm_mkdirs(dir);
-	/* starts once this commit is done (its index.lock gone), reads the new HEAD */
-	if (gm_hook_spawn_detached(argv, log, lock) < 0)
+	/* starts once this commit has landed, so it reads the new HEAD */
+	if (gm_hook_spawn_detached(argv, log, repo) < 0)
 		fprintf(stderr, "warning: %s\n", gm_error_last());
 	else
 		fprintf(stderr,
@@ -130,7 +129,6 @@ static void suggest(git_repository *repo, const struct gm_hook_findings *f, cons
 	free(argv);
 	free(names.items);
 	free(paths.items);
-	free(lock);
 	free(log);
 	free(dir);
 }

@@ -275,6 +275,27 @@ class HookTest(gmtest.TestCase):
             lines = f.read().splitlines()
         self.assertEqual(lines, ["refactor", "--function", "big", "--function", "other", "--",
                                  "b.py", "c.py", "HEAD=" + new_head])
+        # a commit aborted after pre-commit (here by a failing commit-msg hook)
+        # starts no refactor; the background process says so in its log
+        os.remove(record)
+        with open(self.hooks("commit-msg"), "w") as f:
+            f.write("#!/bin/sh\nexit 1\n")
+        os.chmod(self.hooks("commit-msg"), 0o755)
+        self.r.write("b.py", complex_fn(ret=7))
+        self.r.git("add", "b.py")
+        c = self.git_commit("aborted")
+        self.assertNotEqual(c.returncode, 0)
+        self.assertIn("background refactor of 1 function", c.stderr)
+        self.assertEqual(self.head(), new_head)
+        log = os.path.join(self.r.path, ".git", "monitor", "hook.log")
+        text = ""
+        for _ in range(600):
+            text = open(log).read() if os.path.exists(log) else ""
+            if "did not happen" in text:
+                break
+            time.sleep(0.1)
+        self.assertIn("the commit did not happen; background refactor not started", text)
+        self.assertFalse(os.path.exists(record))
 
     def test_usage_errors(self):
         self.assertEqual(self.r.run("hook").returncode, 129)
