@@ -80,12 +80,15 @@ int gm_config_load(struct gm_config **out, git_repository *repo)
 		rc = gm_error_git(GM_ERROR, "cannot read git config");
 		goto cleanup;
 	}
-	if (git_config_iterator_glob_new(&it, snap, "^monitor\\.") < 0) {
+	/* Not a glob iterator: libgit2 1.5 leaks a regex match per non-matching key. */
+	if (git_config_iterator_new(&it, snap) < 0) {
 		rc = gm_error_git(GM_ERROR, "cannot read git config");
 		goto cleanup;
 	}
 	/* Iteration is per backend; sort by level so repository config wins. */
 	while (git_config_next(&e, it) == 0) {
+		if (strncmp(e->name, "monitor.", 8) != 0)
+			continue;
 		GM_GROW(pend, cpend, npend + 1);
 		pend[npend].e = e;
 		pend[npend].rank = level_rank(e->level);
@@ -94,7 +97,8 @@ int gm_config_load(struct gm_config **out, git_repository *repo)
 		push(cfg, e->name, e->value, level_name(e->level));
 	}
 	/* Rebuild in priority order (stable within a level). */
-	qsort(pend, npend, sizeof(*pend), cmp_pending);
+	if (npend)
+		qsort(pend, npend, sizeof(*pend), cmp_pending);
 	{
 		struct item *sorted = gm_xcalloc(npend ? npend : 1, sizeof(*sorted));
 		for (size_t i = 0; i < npend; i++)

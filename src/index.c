@@ -423,7 +423,8 @@ static void build_edges(struct gm_index *idx)
 		}
 	}
 	free(names);
-	qsort(idx->edges, idx->nedges, sizeof(*idx->edges), cmp_edge);
+	if (idx->nedges)
+		qsort(idx->edges, idx->nedges, sizeof(*idx->edges), cmp_edge);
 
 	/* Fan-in/out over distinct cross-file neighbours (edges are sorted and
 	 * unique per caller/callee after this pass). */
