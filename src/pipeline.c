@@ -1432,8 +1432,13 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	io.no_cache = opts->no_cache;
 	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
 	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
-	if ((rc = gm_index_build(&r.idx, repo, &io)) < 0)
-		goto cleanup;
+	{
+		uint64_t t = gm_now_ms();
+		rc = gm_index_build(&r.idx, repo, &io);
+		r.rep->scan_ms = gm_now_ms() - t;
+		if (rc < 0)
+			goto cleanup;
+	}
 	r.task_of_unit = gm_xcalloc(r.idx->nunits + 1, sizeof(long));
 	for (size_t i = 0; i < r.idx->nunits; i++)
 		r.task_of_unit[i] = -1;
@@ -1521,8 +1526,11 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 		on[i] = true;
 	if (nedits && opts->verify && (rc = run_verify(&r, edits, nedits, on)) < 0)
 		goto cleanup;
-	if (nedits)
+	if (nedits) {
+		uint64_t t = gm_now_ms();
 		rc = write_result(&r, edits, nedits, on);
+		r.rep->commit_ms = gm_now_ms() - t;
+	}
 	if (rc == 0 && !r.rep->branch) {
 		/* Nothing written: a failure only when something failed. */
 		for (size_t i = 0; i < r.rep->ntasks; i++) {
@@ -1659,6 +1667,8 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON_AddNumberToObject(totals, "cost_usd", r->cost_usd);
 	cJSON_AddNumberToObject(totals, "elapsed_ms", (double)r->elapsed_ms);
 	cJSON_AddNumberToObject(totals, "model_ms", (double)r->model_ms);
+	cJSON_AddNumberToObject(totals, "scan_ms", (double)r->scan_ms);
+	cJSON_AddNumberToObject(totals, "commit_ms", (double)r->commit_ms);
 	warnings = cJSON_AddArrayToObject(root, "warnings");
 	for (size_t i = 0; i < r->nwarnings; i++)
 		cJSON_AddItemToArray(warnings, cJSON_CreateString(r->warnings[i]));

@@ -595,6 +595,8 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	size_t ndefs = 0, nscopes = 0, nkept = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (gm_lang_load(lang) < 0)
+		return GM_ERROR;
 	if (!lang->queries[GM_QUERY_UNITS]) {
 		gm_error_set("grammars/%s/units.scm is missing", lang->name);
 		return GM_ERROR;

@@ -11,12 +11,15 @@
  *   calls.scm       @reference.call with @name
  *   imports.scm     @import: an imported module, header or path
  *
- * Compiled queries are immutable and shared by all threads; call
- * gm_lang_init() once before starting threads.
+ * Queries are compiled on a language's first use (gm_lang_load, called by
+ * the scanner; C++'s alone takes long enough to matter for the pre-commit
+ * hook), once, under a lock; compiled queries are immutable and shared by
+ * all threads.
  */
 #ifndef MONITOR_LANG_H
 #define MONITOR_LANG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -46,12 +49,17 @@ struct gm_lang {
 	const char *const *extensions; /* NULL-terminated, with the dot */
 	const TSLanguage *(*grammar)(void);
 	const char *scope_sep;
-	/* Filled by gm_lang_init(); a missing query file leaves NULL. */
+	/* Filled by gm_lang_load(); a missing query file leaves NULL. */
 	TSQuery *queries[GM_QUERY__COUNT];
+	atomic_bool loaded;
 };
 
-/* Compile every query of every language; fails naming the bad file. */
+/* Ready the registry (cheap: queries compile on first use). */
 int gm_lang_init(void);
+/* Compile the queries of `lang` unless done; thread-safe; fails naming the bad file. */
+int gm_lang_load(const struct gm_lang *lang);
+/* Compile every language's queries (checks, tests). */
+int gm_lang_load_all(void);
 void gm_lang_shutdown(void);
 
 /* All languages, NULL-terminated. */

@@ -82,6 +82,7 @@ struct gm_run_report {
 	int64_t input_tokens, output_tokens;
 	double cost_usd;
 	uint64_t elapsed_ms, model_ms;
+	uint64_t scan_ms, commit_ms; /* reading + parsing; merging + writing objects and refs */
 	bool analysis_local; /* analysis went to the local model instead of Claude */
 	char *analysis_note; /* why, for the report */
 	char *local_model, *claude_model;

@@ -457,6 +457,14 @@ class FakeHandler(BaseHTTPRequestHandler):
     # Subclasses: route(ctx, rule) -> Reply | Stream | None (already sent),
     # common_headers(ctx) -> list of (name, value), parse_meta(ctx).
 
+    def setup(self):
+        super().setup()
+        # Like Node's http server (LM Studio is Express): no Nagle.  With it,
+        # the small writes of a streamed reply wait for the client's delayed
+        # ACK on a reused connection, 40 ms a request, which is the fake's
+        # latency, not the client's.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *args):
         pass
 

@@ -92,7 +92,7 @@ static void golden(void **state)
 static void every_language_has_its_queries(void **state)
 {
 	(void)state;
-	if (gm_lang_init() < 0)
+	if (gm_lang_load_all() < 0)
 		fail_msg("%s", gm_error_last());
 	for (const struct gm_lang *const *l = gm_lang_all(); *l; l++)
 		for (int k = 0; k < GM_QUERY__COUNT; k++)
