@@ -263,12 +263,27 @@ static char *wsl_hint(const char *port)
 		port);
 }
 
-static size_t count_models(const char *body)
+/* Entries of an OpenAI model list; -1 when it is not one. */
+static int count_models(const char *body)
 {
 	cJSON *root = cJSON_Parse(body);
-	size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "data"));
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+	int n = cJSON_IsArray(data) ? cJSON_GetArraySize(data) : -1;
 	cJSON_Delete(root);
 	return n;
+}
+
+/* Takes `body`: 0 when it is a model list, else a failed check. */
+static int models_or_fail(struct gm_doctor_report *r, const char *url, char *body)
+{
+	if (count_models(body) >= 0)
+		return 0;
+	add(r, "lmstudio", GM_DOCTOR_FAIL,
+	    gm_xasprintf("LM Studio at %s: GET /models answered without a model list", url),
+	    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (it usually ends in /v1)?",
+	                 url));
+	free(body);
+	return GM_EINVALID;
 }
 
 /* One configured URL: 0 and *out filled when it answered GET /models. */
@@ -290,9 +305,11 @@ static int check_server(struct gm_doctor_report *r, struct server *out, const ch
 		goto cleanup;
 	}
 	rc = get(&body, &unreachable, &why, url, "/models", timeout_s);
+	if (rc == 0 && (rc = models_or_fail(r, url, body)) < 0)
+		goto cleanup;
 	if (rc == 0) {
 		add(r, "lmstudio", GM_DOCTOR_OK,
-		    gm_xasprintf("LM Studio at %s answered (%zu models listed)", url, count_models(body)),
+		    gm_xasprintf("LM Studio at %s answered (%d models listed)", url, count_models(body)),
 		    NULL);
 		out->url = url;
 		out->models = body;
@@ -301,8 +318,8 @@ static int check_server(struct gm_doctor_report *r, struct server *out, const ch
 	}
 	if (!unreachable) {
 		add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xasprintf("LM Studio at %s: %s", url, why),
-		    gm_xasprintf("is %s an OpenAI-compatible server (LM Studio: Developer > Start Server)?",
-		                 url));
+		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (LM Studio's ends "
+		                 "in /v1, e.g. " DEFAULT_LOCAL_URL ")?", url));
 		goto cleanup;
 	}
 	if (local_host(url, &host, &hlen) && gm_wsl_detect(root)) {
@@ -314,9 +331,10 @@ static int check_server(struct gm_doctor_report *r, struct server *out, const ch
 			char *hurl = gm_xasprintf("%.*s%s%s", (int)(host - url), url, hosts[i], host + hlen);
 			char *hwhy = NULL;
 			bool hun;
-			if (get(&body, &hun, &hwhy, hurl, "/models", timeout_s) == 0) {
+			if (get(&body, &hun, &hwhy, hurl, "/models", timeout_s) == 0 &&
+			    count_models(body) >= 0) {
 				add(r, "lmstudio", GM_DOCTOR_OK,
-				    gm_xasprintf("LM Studio answered at the Windows host %s (%s, %zu models "
+				    gm_xasprintf("LM Studio answered at the Windows host %s (%s, %d models "
 				                 "listed); %s did not answer under WSL2: %s",
 				                 hosts[i], hurl, count_models(body), url, why),
 				    gm_xasprintf("the host address can change across reboots; with mirrored "
@@ -330,7 +348,10 @@ static int check_server(struct gm_doctor_report *r, struct server *out, const ch
 				rc = 0;
 				goto cleanup;
 			}
-			gm_buf_printf(&tried, "%s%s: %s", tried.len ? "; " : "", hurl, hwhy);
+			gm_buf_printf(&tried, "%s%s: %s", tried.len ? "; " : "", hurl,
+			              hwhy ? hwhy : "no model list");
+			free(body);
+			body = NULL;
 			free(hwhy);
 			free(hurl);
 		}
@@ -496,6 +517,18 @@ cleanup:
 	return rc;
 }
 
+/* Loaded contexts below this leave little room for a function and its answer. */
+#define SMALL_CONTEXT 8192
+
+static char *context_hint(const char *model, const char *v0, const char *v1)
+{
+	int64_t n = gm_openai_context_length(model, v0, v1);
+	if (n <= 0 || n >= SMALL_CONTEXT)
+		return NULL;
+	return gm_xasprintf("a context of %lld tokens only fits small functions; reload with "
+	                    "'lms load %s --context-length 16384' (or more)", (long long)n, model);
+}
+
 static char *context_text(const char *model, const char *v0, const char *v1)
 {
 	int64_t n = gm_openai_context_length(model, v0, v1);
@@ -565,7 +598,7 @@ static void check_model(struct gm_doctor_report *r, struct gm_config *cfg,
 			add(r, "model", GM_DOCTOR_OK,
 			    gm_xasprintf("%s (monitor.local.model)%s, %s", want,
 			                 st == 1 ? " loaded" : "", ctx),
-			    NULL);
+			    context_hint(want, v0t, v1t));
 		free(ctx);
 	} else if (pick) {
 		char *ctx = context_text(pick, v0t, v1t);
@@ -573,7 +606,7 @@ static void check_model(struct gm_doctor_report *r, struct gm_config *cfg,
 		    gm_xasprintf("%s (%s), %s", pick,
 		                 pick_state == 1 ? "first loaded LLM"
 		                                 : "first LLM listed; load state unknown", ctx),
-		    NULL);
+		    context_hint(pick, v0t, v1t));
 		free(ctx);
 	} else {
 		char *answered = NULL, *why = NULL;
@@ -719,11 +752,11 @@ static void collect_settings(struct gm_doctor_report *r, struct gm_config *cfg,
 		git_error_clear();
 		return;
 	}
-	if (git_config_snapshot(&snap, gc) == 0 &&
-	    git_config_iterator_glob_new(&it, snap, "^monitor\\.") == 0) {
+	/* No glob iterator: libgit2 1.5 leaks pcre2 match data on every miss. */
+	if (git_config_snapshot(&snap, gc) == 0 && git_config_iterator_new(&it, snap) == 0) {
 		while (git_config_next(&e, it) == 0) {
 			bool seen = false;
-			if (known_key(e->name))
+			if (strncasecmp(e->name, "monitor.", 8) || known_key(e->name))
 				continue;
 			for (size_t i = 0; i < r->nsettings; i++)
 				seen |= !r->settings[i].known && !strcasecmp(r->settings[i].key, e->name);

@@ -134,6 +134,31 @@ class DoctorTest(gmtest.TestCase):
             self.assertTrue(by["lmstudio"]["detail"].startswith("LM Studio at %s: " % lm.url),
                             by["lmstudio"]["detail"])
 
+    def test_not_a_model_list(self):
+        with FakeLMStudio(script=[{"match": {"path": "/v1/models"},
+                                   "response": {"status": 200, "body": "<html>hello</html>"}}]) as lm:
+            p, by, _ = self.checks(env={"MONITOR_LOCAL_URL": lm.url})
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(by["lmstudio"]["status"], "fail")
+            self.assertIn("without a model list", by["lmstudio"]["detail"])
+        with FakeLMStudio() as lm:
+            base = lm.url[:-len("/v1")]
+            p, by, _ = self.checks(env={"MONITOR_LOCAL_URL": base})
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("Unexpected endpoint", by["lmstudio"]["detail"])
+            self.assertIn("/v1", by["lmstudio"]["hint"])
+
+    def test_small_loaded_context_gets_a_hint(self):
+        script = {"rules": [], "models": [
+            {"id": "tiny-chat", "loaded": True, "context_length": 4096, "max_context_length": 32768}]}
+        with FakeLMStudio(script=script) as lm:
+            p, by, _ = self.checks(env={"MONITOR_LOCAL_URL": lm.url})
+            self.assertEqual(p.returncode, 0)
+            self.assertEqual(by["model"]["status"], "ok")
+            self.assertIn("tiny-chat", by["model"]["detail"])
+            self.assertIn("context 4096 tokens", by["model"]["detail"])
+            self.assertIn("--context-length", by["model"]["hint"])
+
     def test_no_model_loaded_gives_lm_studios_message(self):
         for jit in ("on", "off"):
             with self.subTest(jit=jit), FakeLMStudio(no_models_loaded=True, jit=jit) as lm:
