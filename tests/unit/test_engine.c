@@ -749,6 +749,58 @@ static void test_server_dying_mid_run_drained(void **state)
 	fake_stop(&f2);
 }
 
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char *p = gm_xasprintf("%s%s", dir, rel), *slash = strrchr(p, '/');
+	*slash = '\0';
+	assert_int_equal(gm_mkdirs(p), 0);
+	*slash = '/';
+	assert_int_equal(gm_write_file_atomic(p, text, strlen(text)), 0);
+	free(p);
+}
+
+static void test_wsl_falls_back_to_windows_host(void **state)
+{
+	struct fake f = { 0 };
+	struct gm_backend *b;
+	char root[] = "/tmp/gm-wslroot-XXXXXX", url[128], *want, *cmd;
+	const char *port;
+	(void)state;
+
+	fake_start(&f, "fake_lmstudio.py", "[]", NULL);
+	/* The fake listens on 127.0.0.1 only, so [::1] plays the silent localhost
+	 * and 127.0.0.1, the "default gateway", the Windows host. */
+	port = strrchr(f.url, ':');
+	snprintf(url, sizeof(url), "http://[::1]%s", port);
+	assert_non_null(mkdtemp(root));
+	put(root, "/proc/sys/kernel/osrelease", "6.6.87.2-microsoft-standard-WSL2\n");
+	put(root, "/proc/net/route",
+	    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\n"
+	    "eth0\t00000000\t0100007F\t0003\t0\t0\t0\t00000000\n");
+	put(root, "/etc/resolv.conf", "nameserver 10.255.255.254\n");
+	setenv("GM_PROC_ROOT", root, 1);
+	b = local((const char *[]){ url }, 1, 1, 0, 0);
+	assert_int_equal(gm_backend_prepare(b), 0);
+	assert_string_equal(gm_backend_wsl_host(b), "127.0.0.1");
+	assert_string_equal(gm_backend_server(b, 0), f.url);
+	assert_string_equal(gm_backend_model(b), "qwen2.5-7b-instruct");
+	gm_backend_free(b);
+
+	/* not WSL: no fallback, and the message names the URL as configured */
+	setenv("GM_PROC_ROOT", "/nonexistent", 1);
+	b = local((const char *[]){ url }, 1, 1, 0, 0);
+	assert_int_equal(gm_backend_prepare(b), GM_ERROR);
+	want = gm_xasprintf("cannot reach LM Studio at %s: ", url);
+	assert_int_equal(strncmp(gm_error_last(), want, strlen(want)), 0);
+	assert_null(gm_backend_wsl_host(b));
+	free(want);
+	gm_backend_free(b);
+	cmd = gm_xasprintf("rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_callbacks_submit_more_and_cancel),
 		cmocka_unit_test(test_signal_cancels_transfers_in_flight),
 		cmocka_unit_test(test_server_dying_mid_run_drained),
+		cmocka_unit_test(test_wsl_falls_back_to_windows_host),
 		cmocka_unit_test(test_claude_structured_cached_and_priced),
 		cmocka_unit_test(test_claude_errors_and_retries),
 	};
