@@ -33,19 +33,19 @@
 #define ENV_KEY "ANTHROPIC_API_KEY"
 
 const struct gm_doctor_key gm_doctor_keys[] = {
-	{ "monitor.local.url", DEFAULT_LOCAL_URL, ENV_LOCAL_URL },
-	{ "monitor.local.model", "(the first loaded LLM listed by the server)", NULL },
-	{ "monitor.local.concurrency", "4", NULL },
-	{ "monitor.local.timeout", "600", NULL },
-	{ "monitor.claude.model", GM_CLAUDE_DEFAULT_MODEL, NULL },
-	{ "monitor.claude.url", DEFAULT_CLAUDE_URL, ENV_CLAUDE_URL },
-	{ "monitor.claude.concurrency", "4", NULL },
-	{ "monitor.route.complexity", "10", NULL },
-	{ "monitor.goal", "improve readability and structure without changing behaviour", NULL },
-	{ "monitor.branchPrefix", "monitor/", NULL },
-	{ "monitor.hook.mode", "warn", NULL },
-	{ "monitor.hook.maxComplexity", "15", NULL },
-	{ NULL, NULL, NULL },
+	{ "monitor.local.url", DEFAULT_LOCAL_URL, ENV_LOCAL_URL, "string" },
+	{ "monitor.local.model", "(the first loaded LLM listed by the server)", NULL, "string" },
+	{ "monitor.local.concurrency", "4", NULL, "count" },
+	{ "monitor.local.timeout", "600", NULL, "count" },
+	{ "monitor.claude.model", GM_CLAUDE_DEFAULT_MODEL, NULL, "string" },
+	{ "monitor.claude.url", DEFAULT_CLAUDE_URL, ENV_CLAUDE_URL, "string" },
+	{ "monitor.claude.concurrency", "4", NULL, "count" },
+	{ "monitor.route.complexity", "10", NULL, "count" },
+	{ "monitor.goal", "improve readability and structure without changing behaviour", NULL, "string" },
+	{ "monitor.branchPrefix", "monitor/", NULL, "string" },
+	{ "monitor.hook.mode", "warn", NULL, "warn|block|suggest" },
+	{ "monitor.hook.maxComplexity", "15", NULL, "count" },
+	{ NULL, NULL, NULL, NULL },
 };
 
 const char *gm_doctor_status_name(enum gm_doctor_status s)
@@ -774,6 +774,77 @@ static void collect_settings(struct gm_doctor_report *r, struct gm_config *cfg,
 	git_config_free(gc);
 }
 
+/* A choice list "a|b|c" holds `v`. */
+static bool one_of(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *c = choices; *c;) {
+		size_t len = strcspn(c, "|");
+		if (len == n && !strncmp(c, v, n))
+			return true;
+		c += len + (c[len] == '|');
+	}
+	return false;
+}
+
+/* Keep the first problem of the worst kind seen so far. */
+static void note(enum gm_doctor_status *st, char **detail, char **hint,
+                 enum gm_doctor_status nst, char *ndetail, char *nhint)
+{
+	if (*detail && (*st == GM_DOCTOR_FAIL || nst != GM_DOCTOR_FAIL)) {
+		free(ndetail);
+		free(nhint);
+		return;
+	}
+	free(*detail);
+	free(*hint);
+	*st = nst;
+	*detail = ndetail;
+	*hint = nhint;
+}
+
+/* Values that would stop a run, and monitor.* keys nothing reads. */
+static void check_config(struct gm_doctor_report *r, struct gm_config *cfg)
+{
+	struct gm_buf unknown = GM_BUF_INIT;
+	enum gm_doctor_status st = GM_DOCTOR_OK;
+	char *detail = NULL, *hint = NULL;
+	size_t nknown = 0, nunknown = 0;
+
+	for (const struct gm_doctor_key *k = gm_doctor_keys; k->key; k++) {
+		const char *v = gm_config_string(cfg, k->key, NULL);
+		int64_t n;
+		if (!v)
+			continue;
+		nknown++;
+		if (!strcmp(k->type, "count")) {
+			if (gm_config_int(&n, cfg, k->key, 0) < 0 || n <= 0)
+				note(&st, &detail, &hint, GM_DOCTOR_FAIL,
+				     gm_xasprintf("%s = '%s' (from %s): not a positive whole number", k->key,
+				                  v, gm_config_origin(cfg, k->key)),
+				     gm_xasprintf("git config %s %s", k->key, k->def));
+		} else if (strcmp(k->type, "string") && !one_of(k->type, v)) {
+			note(&st, &detail, &hint, GM_DOCTOR_WARN,
+			     gm_xasprintf("%s = '%s' (from %s): not one of %s; %s is used", k->key, v,
+			                  gm_config_origin(cfg, k->key), k->type, k->def),
+			     gm_xasprintf("git config %s %s", k->key, k->def));
+		}
+	}
+	for (size_t i = 0; i < r->nsettings; i++)
+		if (!r->settings[i].known)
+			gm_buf_printf(&unknown, "%s%s", nunknown++ ? ", " : "", r->settings[i].key);
+	if (nunknown)
+		note(&st, &detail, &hint, GM_DOCTOR_WARN,
+		     gm_xasprintf("unknown setting%s %s (not used by git-monitor)",
+		                  nunknown == 1 ? "" : "s", unknown.ptr),
+		     gm_xstrdup("a typo? 'git monitor doctor -v' lists the known keys"));
+	if (!detail)
+		detail = gm_xasprintf("%zu monitor.* setting%s configured, all valid", nknown,
+		                      nknown == 1 ? "" : "s");
+	add(r, "config", st, detail, hint);
+	gm_buf_release(&unknown);
+}
+
 /* ---- driver ----------------------------------------------------------------- */
 
 int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *opts)
@@ -783,7 +854,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	git_repository *repo = NULL;
 	const char **urls = NULL, *dflt = DEFAULT_LOCAL_URL;
 	struct server srv = { 0 };
-	bool repo_ok, grammars_ok, server_ok = false, model_ok = false;
+	bool repo_ok, grammars_ok, config_ok, server_ok = false, model_ok = false;
 	size_t nurls;
 	int rc;
 
@@ -801,6 +872,9 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	if ((rc = gm_config_load(&cfg, repo)) < 0)
 		goto cleanup;
 	apply_env(cfg);
+	collect_settings(out, cfg, repo);
+	check_config(out, cfg);
+	config_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
 
 	nurls = gm_config_multi(&urls, cfg, "monitor.local.url");
 	if (!nurls) {
@@ -833,8 +907,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 		    gm_xstrdup("no LM Studio server answered, so no model could be checked"), NULL);
 	}
 	check_claude(out, cfg, o.timeout_s);
-	collect_settings(out, cfg, repo);
-	out->local_ok = repo_ok && grammars_ok && server_ok && model_ok;
+	out->local_ok = repo_ok && grammars_ok && config_ok && server_ok && model_ok;
 	rc = 0;
 cleanup:
 	free(urls);

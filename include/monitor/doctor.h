@@ -26,7 +26,8 @@ enum gm_doctor_status {
 };
 
 struct gm_doctor_check {
-	const char *check;            /* "repository", "grammars", "lmstudio", "model", "claude" */
+	const char *check;            /* "repository", "grammars", "config", "lmstudio", "model",
+	                                 "claude" */
 	enum gm_doctor_status status;
 	char *detail;                 /* one line, names the server and cause */
 	char *hint;                   /* one line, or NULL */
@@ -56,8 +57,9 @@ struct gm_doctor_options {
 };
 
 /*
- * Run every check in order: repository readable, grammars compiled, LM
- * Studio reachable (per configured URL; WSL2 Windows host fallback), a model
+ * Run every check in order: repository readable, grammars compiled, the
+ * monitor.* settings valid (values parse; unknown keys warned), LM Studio
+ * reachable (per configured URL; WSL2 Windows host fallback), a model
  * loaded and its context length, the Claude key accepted.  Fails only on
  * internal errors; a failed check is data in the report.
  */
@@ -71,6 +73,7 @@ struct gm_doctor_key {
 	const char *key;
 	const char *def; /* shown when unset */
 	const char *env; /* environment variable overriding it, or NULL */
+	const char *type; /* "string", "count" (an integer > 0), or choices "a|b|c" */
 };
 extern const struct gm_doctor_key gm_doctor_keys[]; /* ends with a NULL key */
 

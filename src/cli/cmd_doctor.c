@@ -3,15 +3,15 @@
  *
  * One line per check on stdout, `<status> <check> <detail>`, the status
  * being ok, warn, fail or skip, with a `hint:` line under a check that has
- * a fix to suggest.  Checks: repository, grammars, lmstudio (one per
+ * a fix to suggest.  Checks: repository, grammars, config, lmstudio (one per
  * configured URL), model, claude.  -v adds every monitor.* setting with its
  * effective value and where it came from; secrets only as set/unset.
  *
  * Exit 0 when a local-only run can work (repository readable, grammars
- * compiled, an LM Studio server answered, a model usable), else 1.  The
- * Claude check does not change the exit code (a run works without Claude).
- * Outside a repository every other check still runs; the repository check
- * fails and the exit code is 1.
+ * compiled, settings parse, an LM Studio server answered, a model usable),
+ * else 1.  The Claude check does not change the exit code (a run works
+ * without Claude).  Outside a repository every other check still runs; the
+ * repository check fails and the exit code is 1.
  *
  * --json: an array of {"check", "status", "detail", "hint" (string|null)};
  * with -v an object {"checks": [that array], "settings": [{"key", "value",

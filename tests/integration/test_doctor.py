@@ -57,7 +57,7 @@ class DoctorTest(gmtest.TestCase):
             p, by, data = self.checks(env=env)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertEqual([c["check"] for c in data],
-                             ["repository", "grammars", "lmstudio", "model", "claude"])
+                             ["repository", "grammars", "config", "lmstudio", "model", "claude"])
             for c in data:
                 self.assertEqual(set(c), {"check", "status", "detail", "hint"})
                 self.assertEqual(c["status"], "ok", c)
@@ -77,7 +77,7 @@ class DoctorTest(gmtest.TestCase):
             t = self.doctor(env=env)
             self.assertEqual(t.returncode, 0)
             lines = [l for l in t.stdout.splitlines() if l.strip()]
-            self.assertEqual([l.split()[0] for l in lines], ["ok"] * 5)
+            self.assertEqual([l.split()[0] for l in lines], ["ok"] * 6)
 
     def test_configured_model_loaded_and_not_loaded(self):
         with FakeLMStudio() as lm:
@@ -290,6 +290,33 @@ class DoctorTest(gmtest.TestCase):
             self.assertEqual(by["repository"]["status"], "warn")
             self.assertIn("no commits yet", by["repository"]["detail"])
 
+    # --- settings ----------------------------------------------------------------------
+
+    def test_bad_settings(self):
+        with FakeLMStudio() as lm:
+            env = {"MONITOR_LOCAL_URL": lm.url}
+            self.r.git("config", "monitor.hook.mode", "loud")
+            p, by, _ = self.checks(env=env)
+            self.assertEqual(p.returncode, 0)
+            self.assertEqual(by["config"]["status"], "warn")
+            self.assertIn("monitor.hook.mode = 'loud'", by["config"]["detail"])
+            self.assertIn("repository git config", by["config"]["detail"])
+            # a value that stops a run wins over the warning, and fails
+            self.r.git("config", "--global", "monitor.local.concurrency", "many")
+            p, by, _ = self.checks(env=env)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(by["config"]["status"], "fail")
+            self.assertIn("monitor.local.concurrency = 'many'", by["config"]["detail"])
+            self.assertIn("global git config", by["config"]["detail"])
+            self.assertEqual(by["config"]["hint"], "git config monitor.local.concurrency 4")
+            self.r.git("config", "--global", "--unset", "monitor.local.concurrency")
+            self.r.git("config", "--unset", "monitor.hook.mode")
+            self.r.git("config", "monitor.local.url", "localhost:1234")
+            p, by, _ = self.checks()
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(by["config"]["status"], "ok")
+            self.assertIn("invalid LM Studio URL 'localhost:1234'", by["lmstudio"]["detail"])
+
     # --- -v: where each setting comes from -----------------------------------------
 
     def test_verbose_shows_origins_and_hides_the_key(self):
@@ -316,6 +343,8 @@ class DoctorTest(gmtest.TestCase):
         self.assertIn("[environment (ANTHROPIC_BASE_URL)]", lines["monitor.claude.url"])
         self.assertEqual(lines["ANTHROPIC_API_KEY"].split()[1], "set")
         self.assertIn("unknown key", lines["monitor.locl.url"])
+        self.assertTrue(any(l.startswith("warn  config") and "monitor.locl.url" in l
+                            for l in p.stdout.splitlines()), p.stdout)
         # the same as JSON
         p = self.doctor("--json", "-v", env={"MONITOR_LOCAL_URL": url})
         data = json.loads(p.stdout)
