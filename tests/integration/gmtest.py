@@ -27,6 +27,11 @@ BASE_ENV.update({
 })
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 class Repo:
     """A real git repository in a temporary directory."""
 
@@ -94,10 +99,10 @@ class Repo:
         Our own .git/monitor (cache) and the object store may grow."""
         state = {}
         gitdir = os.path.join(self.path, ".git")
-        state["HEAD"] = open(os.path.join(gitdir, "HEAD"), "rb").read()
+        state["HEAD"] = _read(os.path.join(gitdir, "HEAD"))
         state["refs"] = self.git("for-each-ref", "--format=%(refname) %(objectname)")
         idx = os.path.join(gitdir, "index")
-        state["index"] = hashlib.sha256(open(idx, "rb").read()).hexdigest() if os.path.exists(idx) else None
+        state["index"] = hashlib.sha256(_read(idx)).hexdigest() if os.path.exists(idx) else None
         files = {}
         for root, dirs, names in os.walk(self.path):
             if root == self.path and ".git" in dirs:
@@ -108,7 +113,7 @@ class Repo:
                 if os.path.islink(p):
                     files[rel] = "link:" + os.readlink(p)
                 else:
-                    files[rel] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+                    files[rel] = hashlib.sha256(_read(p)).hexdigest()
         state["worktree"] = files
         return state
 
