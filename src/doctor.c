@@ -141,7 +141,7 @@ static void check_grammars(struct gm_doctor_report *r)
 	struct gm_buf names = GM_BUF_INIT;
 	size_t nlang = 0, nq = 0;
 
-	if (gm_lang_init() < 0) {
+	if (gm_lang_init() < 0 || gm_lang_load_all() < 0) {
 		add(r, "grammars", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
 		    gm_xstrdup("the query files under grammars/ do not match the built-in grammars: rebuild git-monitor"));
 		return;

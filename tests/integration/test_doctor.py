@@ -2,6 +2,7 @@
 repositories, in each way a set-up goes wrong; the Claude key never shows."""
 import json
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -56,6 +57,7 @@ class DoctorTest(gmtest.TestCase):
                    "ANTHROPIC_API_KEY": SECRET}
             p, by, data = self.checks(env=env)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertEqual(p.stderr, "")  # results go to stdout
             self.assertEqual([c["check"] for c in data],
                              ["repository", "grammars", "config", "lmstudio", "model", "claude"])
             for c in data:
@@ -64,6 +66,8 @@ class DoctorTest(gmtest.TestCase):
                 self.assertIsNone(c["hint"])
             self.assertIn("HEAD", by["repository"]["detail"])
             self.assertIn("9 languages", by["grammars"]["detail"])
+            nq = int(re.search(r"(\d+) queries compiled", by["grammars"]["detail"]).group(1))
+            self.assertGreaterEqual(nq, 9 * 3)  # units, metrics, calls at least, per language
             self.assertIn(lm.url, by["lmstudio"]["detail"])
             self.assertIn("qwen2.5-7b-instruct", by["model"]["detail"])
             self.assertIn("context 32768 tokens", by["model"]["detail"])
