@@ -297,6 +297,41 @@ class HookTest(gmtest.TestCase):
         self.assertIn("the commit did not happen; background refactor not started", text)
         self.assertFalse(os.path.exists(record))
 
+    def test_suggest_produces_a_reviewable_branch_against_the_fake(self):
+        # The real thing end to end: the hook starts the real refactor in the
+        # background, which talks to the stand-in LM Studio and writes a branch.
+        sys.path.insert(0, os.path.join(gmtest.SOURCE_DIR, "tests", "fakes"))
+        from fakes import FakeLMStudio
+        with FakeLMStudio(latency=0.05) as srv:
+            self.r.env["MONITOR_LOCAL_URL"] = srv.url
+            self.install()
+            self.r.git("config", "monitor.hook.mode", "suggest")
+            self.r.write("b.py", complex_fn())
+            self.r.git("add", "b.py")
+            before = self.r.snapshot()
+            c = self.git_commit("suggested")
+            self.assertEqual(c.returncode, 0, c.stderr)
+            committed = self.head()
+            branch = ""
+            for _ in range(600):  # the background run is not ours to wait for
+                branch = self.r.git("for-each-ref", "--format=%(refname:short)", "refs/heads/monitor/").strip()
+                if branch:
+                    break
+                time.sleep(0.1)
+            self.assertTrue(branch, "no branch appeared; log: %s" % self.hook_log())
+        self.assertEqual(self.r.git("rev-parse", branch + "^").strip(), committed)
+        diff = self.r.git("diff", committed, branch)
+        self.assertIn("+    # refactored", diff)
+        self.assertIn("b.py", diff)
+        # The user's state is what the commit left, whatever ran in the background.
+        after = self.r.snapshot()
+        self.assertEqual(after["worktree"], before["worktree"])
+        self.assertEqual(self.head(), committed)
+
+    def hook_log(self):
+        log = os.path.join(self.r.path, ".git", "monitor", "hook.log")
+        return open(log).read() if os.path.exists(log) else "(no log)"
+
     def test_usage_errors(self):
         self.assertEqual(self.r.run("hook").returncode, 129)
         self.assertEqual(self.r.run("hook", "run", "post-commit").returncode, 129)
