@@ -201,12 +201,23 @@ char *gm_commit_slug(const char *goal)
 	char buf[SLUG_MAX + 1];
 	size_t n = 0;
 
-	for (const char *p = goal ? goal : ""; *p && n < SLUG_MAX; p++) {
+	const char *p = goal ? goal : "";
+
+	for (; *p && n < SLUG_MAX; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c < 128 && isalnum(c))
 			buf[n++] = (char)tolower(c);
 		else if (n && buf[n - 1] != '-')
 			buf[n++] = '-';
+	}
+	/* Cut between words, not inside one (unless it is the only word). */
+	if (n == SLUG_MAX && *p && (unsigned char)*p < 128 && isalnum((unsigned char)*p) &&
+	    buf[n - 1] != '-') {
+		size_t k = n;
+		while (k && buf[k - 1] != '-')
+			k--;
+		if (k)
+			n = k;
 	}
 	while (n && buf[n - 1] == '-')
 		n--;

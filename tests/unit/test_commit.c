@@ -193,7 +193,11 @@ static void test_slug_rules(void **state)
 	static const struct {
 		const char *goal, *slug;
 	} cases[] = {
-		{ "Replace manual error strings with the err() helper", "replace-manual-error-strings-with-the-er" },
+		/* cut between words, not inside one */
+		{ "Replace manual error strings with the err() helper", "replace-manual-error-strings-with-the" },
+		{ "simplify control flow without changing behaviour", "simplify-control-flow-without-changing" },
+		/* one word longer than the limit is cut where it must be */
+		{ "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyzabcdefghijklmn" },
 		{ "  Hello,  World!! ", "hello-world" },
 		{ "", "refactor" },
 		{ NULL, "refactor" },
