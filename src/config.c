@@ -8,6 +8,23 @@
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
+const struct gm_config_key gm_config_keys[] = {
+	{ "monitor.local.url", GM_DEFAULT_LOCAL_URL, "MONITOR_LOCAL_URL", "string" },
+	{ "monitor.local.model", "(the first loaded LLM listed by the server)", NULL, "string" },
+	{ "monitor.local.concurrency", "4", NULL, "count" },
+	{ "monitor.local.timeout", "600", NULL, "count" },
+	{ "monitor.claude.model", "claude-sonnet-5", NULL, "string" },
+	{ "monitor.claude.url", GM_DEFAULT_CLAUDE_URL, "ANTHROPIC_BASE_URL", "string" },
+	{ "monitor.claude.concurrency", "4", NULL, "count" },
+	{ "monitor.route.complexity", "10", NULL, "count" },
+	{ "monitor.goal", "improve readability and structure without changing behaviour", NULL, "string" },
+	{ "monitor.branchPrefix", "monitor/", NULL, "string" },
+	{ "monitor.hook.mode", "warn", NULL, "warn|block|suggest" },
+	{ "monitor.hook.maxComplexity", "15", NULL, "count" },
+	{ "monitor.scan.maxFileSize", "1m", NULL, "count" },
+	{ NULL, NULL, NULL, NULL },
+};
+
 struct item {
 	char *key;
 	char *value;
@@ -106,6 +123,15 @@ int gm_config_load(struct gm_config **out, git_repository *repo)
 		free(cfg->items);
 		cfg->items = sorted;
 		cfg->cap = npend ? npend : 1;
+	}
+	/* The environment layer, above git config and below flags. */
+	for (const struct gm_config_key *k = gm_config_keys; rc == 0 && k->key; k++) {
+		const char *v = k->env ? getenv(k->env) : NULL;
+		if (v && *v) {
+			char *origin = gm_xasprintf("environment (%s)", k->env);
+			gm_config_set(cfg, k->key, v, origin);
+			free(origin);
+		}
 	}
 cleanup:
 	free(pend);

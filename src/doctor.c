@@ -26,27 +26,8 @@
 
 #define DOCTOR_TIMEOUT_S 15
 #define DOCTOR_MAX_BODY (4u << 20)
-#define DEFAULT_LOCAL_URL "http://localhost:1234/v1"
-#define DEFAULT_CLAUDE_URL "https://api.anthropic.com"
-#define ENV_LOCAL_URL "MONITOR_LOCAL_URL"
-#define ENV_CLAUDE_URL "ANTHROPIC_BASE_URL"
 #define ENV_KEY "ANTHROPIC_API_KEY"
 
-const struct gm_doctor_key gm_doctor_keys[] = {
-	{ "monitor.local.url", DEFAULT_LOCAL_URL, ENV_LOCAL_URL, "string" },
-	{ "monitor.local.model", "(the first loaded LLM listed by the server)", NULL, "string" },
-	{ "monitor.local.concurrency", "4", NULL, "count" },
-	{ "monitor.local.timeout", "600", NULL, "count" },
-	{ "monitor.claude.model", GM_CLAUDE_DEFAULT_MODEL, NULL, "string" },
-	{ "monitor.claude.url", DEFAULT_CLAUDE_URL, ENV_CLAUDE_URL, "string" },
-	{ "monitor.claude.concurrency", "4", NULL, "count" },
-	{ "monitor.route.complexity", "10", NULL, "count" },
-	{ "monitor.goal", "improve readability and structure without changing behaviour", NULL, "string" },
-	{ "monitor.branchPrefix", "monitor/", NULL, "string" },
-	{ "monitor.hook.mode", "warn", NULL, "warn|block|suggest" },
-	{ "monitor.hook.maxComplexity", "15", NULL, "count" },
-	{ NULL, NULL, NULL, NULL },
-};
 
 const char *gm_doctor_status_name(enum gm_doctor_status s)
 {
@@ -300,7 +281,7 @@ static int check_server(struct gm_doctor_report *r, struct server *out, const ch
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
 		add(r, "lmstudio", GM_DOCTOR_FAIL,
 		    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", cfg_url),
-		    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. " DEFAULT_LOCAL_URL));
+		    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. " GM_DEFAULT_LOCAL_URL));
 		rc = GM_EUSAGE;
 		goto cleanup;
 	}
@@ -319,7 +300,7 @@ static int check_server(struct gm_doctor_report *r, struct server *out, const ch
 	if (!unreachable) {
 		add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xasprintf("LM Studio at %s: %s", url, why),
 		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (LM Studio's ends "
-		                 "in /v1, e.g. " DEFAULT_LOCAL_URL ")?", url));
+		                 "in /v1, e.g. " GM_DEFAULT_LOCAL_URL ")?", url));
 		goto cleanup;
 	}
 	if (local_host(url, &host, &hlen) && gm_wsl_detect(root)) {
@@ -655,7 +636,7 @@ static void check_claude(struct gm_doctor_report *r, struct gm_config *cfg, long
 		    gm_xstrdup("export ANTHROPIC_API_KEY to send complex functions to Claude"));
 		return;
 	}
-	url = strip_slash(gm_config_string(cfg, "monitor.claude.url", DEFAULT_CLAUDE_URL));
+	url = strip_slash(gm_config_string(cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL));
 	if (gm_anthropic_check_key(url, key, timeout_s) == 0) {
 		add(r, "claude", GM_DOCTOR_OK,
 		    gm_xasprintf("Claude API at %s accepted the key (model %s)", url, model), NULL);
@@ -704,22 +685,10 @@ static void add_setting(struct gm_doctor_report *r, const char *key, char *value
 	s->known = known;
 }
 
-/* Environment overrides, recorded with their origin. */
-static void apply_env(struct gm_config *cfg)
-{
-	for (const struct gm_doctor_key *k = gm_doctor_keys; k->key; k++) {
-		const char *v = k->env ? getenv(k->env) : NULL;
-		if (v && *v) {
-			char *origin = gm_xasprintf("environment (%s)", k->env);
-			gm_config_set(cfg, k->key, v, origin);
-			free(origin);
-		}
-	}
-}
 
 static const char *known_key(const char *name)
 {
-	for (const struct gm_doctor_key *k = gm_doctor_keys; k->key; k++)
+	for (const struct gm_config_key *k = gm_config_keys; k->key; k++)
 		if (!strcasecmp(k->key, name))
 			return k->key;
 	return NULL;
@@ -733,7 +702,7 @@ static void collect_settings(struct gm_doctor_report *r, struct gm_config *cfg,
 	git_config_entry *e;
 	const char *key = getenv(ENV_KEY);
 
-	for (const struct gm_doctor_key *k = gm_doctor_keys; k->key; k++) {
+	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
 		const char **vals = NULL;
 		size_t n = gm_config_multi(&vals, cfg, k->key);
 		struct gm_buf v = GM_BUF_INIT;
@@ -811,7 +780,7 @@ static void check_config(struct gm_doctor_report *r, struct gm_config *cfg)
 	char *detail = NULL, *hint = NULL;
 	size_t nknown = 0, nunknown = 0;
 
-	for (const struct gm_doctor_key *k = gm_doctor_keys; k->key; k++) {
+	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
 		const char *v = gm_config_string(cfg, k->key, NULL);
 		int64_t n;
 		if (!v)
@@ -852,7 +821,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	struct gm_doctor_options o = { 0 };
 	struct gm_config *cfg = NULL;
 	git_repository *repo = NULL;
-	const char **urls = NULL, *dflt = DEFAULT_LOCAL_URL;
+	const char **urls = NULL, *dflt = GM_DEFAULT_LOCAL_URL;
 	struct server srv = { 0 };
 	bool repo_ok, grammars_ok, config_ok, server_ok = false, model_ok = false;
 	size_t nurls;
@@ -871,7 +840,6 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 
 	if ((rc = gm_config_load(&cfg, repo)) < 0)
 		goto cleanup;
-	apply_env(cfg);
 	collect_settings(out, cfg, repo);
 	check_config(out, cfg);
 	config_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;

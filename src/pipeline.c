@@ -402,10 +402,8 @@ static int make_backends(struct run *r)
 {
 	const struct gm_run_opts *o = r->opts;
 	struct gm_backend_config lc = { 0 }, cc = { 0 };
-	const char *env_url = getenv("MONITOR_LOCAL_URL");
 	const char **urls = NULL, *one[1];
-	const char *key = getenv("ANTHROPIC_API_KEY");
-	const char *curl = getenv("ANTHROPIC_BASE_URL");
+	const char *key = getenv("ANTHROPIC_API_KEY"); /* secrets: environment only */
 	int64_t conc, timeout, cconc;
 	size_t nurls;
 	int rc;
@@ -415,15 +413,11 @@ static int make_backends(struct run *r)
 	    (rc = gm_config_int(&cconc, r->cfg, "monitor.claude.concurrency", 4)) < 0)
 		return rc;
 	nurls = gm_config_multi(&urls, r->cfg, "monitor.local.url");
-	if (env_url && *env_url) {
-		one[0] = env_url;
-		lc.urls = one;
-		lc.nurls = 1;
-	} else if (nurls) {
+	if (nurls) {
 		lc.urls = urls;
 		lc.nurls = nurls;
 	} else {
-		one[0] = "http://localhost:1234/v1";
+		one[0] = GM_DEFAULT_LOCAL_URL;
 		lc.urls = one;
 		lc.nurls = 1;
 	}
@@ -438,8 +432,7 @@ static int make_backends(struct run *r)
 		return rc;
 
 	if (key && *key && !o->local_only) {
-		const char *u = curl && *curl ? curl :
-		                gm_config_string(r->cfg, "monitor.claude.url", "https://api.anthropic.com");
+		const char *u = gm_config_string(r->cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL);
 		cc.kind = GM_BACKEND_CLAUDE;
 		cc.urls = &u;
 		cc.nurls = 1;

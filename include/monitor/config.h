@@ -14,7 +14,23 @@
 
 struct gm_config;
 
-/* `repo` may be NULL (global and system config only). */
+#define GM_DEFAULT_LOCAL_URL "http://localhost:1234/v1"
+#define GM_DEFAULT_CLAUDE_URL "https://api.anthropic.com"
+
+/* A setting we know: its default (as text), the environment variable that
+ * overrides it (or NULL) and its type ("string", "count", "a|b|c"). */
+struct gm_config_key {
+	const char *key, *def, *env, *type;
+};
+
+/* Every monitor.* key, ending with a NULL key. */
+extern const struct gm_config_key gm_config_keys[];
+
+/*
+ * `repo` may be NULL (global and system config only).  Environment
+ * overrides (MONITOR_LOCAL_URL, ANTHROPIC_BASE_URL) are applied on top,
+ * with origin "environment (NAME)"; flags come after, from the caller.
+ */
 int gm_config_load(struct gm_config **out, git_repository *repo);
 void gm_config_free(struct gm_config *cfg);
 

@@ -68,13 +68,4 @@ void gm_doctor_report_release(struct gm_doctor_report *r);
 
 const char *gm_doctor_status_name(enum gm_doctor_status s); /* "ok", "warn", ... */
 
-/* Known monitor.* keys and their defaults as DESIGN.md lists them. */
-struct gm_doctor_key {
-	const char *key;
-	const char *def; /* shown when unset */
-	const char *env; /* environment variable overriding it, or NULL */
-	const char *type; /* "string", "count" (an integer > 0), or choices "a|b|c" */
-};
-extern const struct gm_doctor_key gm_doctor_keys[]; /* ends with a NULL key */
-
 #endif
