@@ -10,7 +10,7 @@
 3. Commit: writing the result for 100 changed files, against `git commit -a`
    of the same change in a copy of the repository.
 
-usage: tests/bench/bench_refactor.py --build build [--latency 0.5]
+usage: tests/bench/bench_refactor.py --build build [--latency 0.5] [--parts engine,refactor,commit]
 """
 import argparse
 import json
@@ -34,6 +34,11 @@ def git(cwd, *args):
     return subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, capture_output=True, text=True).stdout
 
 
+def slow_generations(latency):
+    """Like a real server: generations take `latency`, model lists are instant."""
+    return [{"match": {"path": "/v1/chat/completions"}, "response": {"delay": latency}}]
+
+
 def make_repo(path, nfiles, per_file):
     os.makedirs(path)
     for i in range(nfiles):
@@ -49,15 +54,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--latency", type=float, default=0.5)
+    ap.add_argument("--parts", default="engine,refactor,commit")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     gm = os.path.join(build, "git-monitor")
     tmp = tempfile.mkdtemp(prefix="gm-bench-")
     rows = []
     try:
+        parts = a.parts.split(",")
         # 1. engine
-        for c in (1, 4, 16):
-            with FakeLMStudio(concurrency=0, latency=a.latency, max_requests=1000) as srv:
+        for c in ((1, 4, 16) if "engine" in parts else ()):
+            with FakeLMStudio(script=slow_generations(a.latency), concurrency=0, max_requests=1000) as srv:
                 out = subprocess.run([os.path.join(build, "tests", "bench_engine"), srv.url, "200", str(c),
                                       str(a.latency)], capture_output=True, text=True, check=True).stdout
             row = json.loads(out)
@@ -66,8 +73,8 @@ def main():
         # 2. refactor end to end
         repo = os.path.join(tmp, "repo")
         make_repo(repo, 50, 4)
-        for c in (4, 16):
-            with FakeLMStudio(concurrency=0, latency=a.latency, max_requests=1000) as srv:
+        for c in ((4, 16) if "refactor" in parts else ()):
+            with FakeLMStudio(script=slow_generations(a.latency), concurrency=0, max_requests=1000) as srv:
                 t0 = time.perf_counter()
                 p = subprocess.run([gm, "refactor", "-g", "bench", "--json", "--no-cache", "-j", str(c),
                                     "--local-only"], cwd=repo, env=dict(ENV, MONITOR_LOCAL_URL=srv.url),
@@ -86,6 +93,16 @@ def main():
             rows.append(("refactor", row))
             print(json.dumps(row), file=sys.stderr)
         # 3. commit of 100 changed files vs git commit -a of the same change
+        if "commit" in parts:
+            commit_bench(gm, tmp, rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for kind, row in rows:
+        print("%s: %s" % (kind, json.dumps(row)))
+
+
+def commit_bench(gm, tmp, rows):
+    if True:
         repo2 = os.path.join(tmp, "repo2")
         make_repo(repo2, 100, 1)
         with FakeLMStudio(concurrency=0, latency=0.0, max_requests=1000) as srv:
@@ -111,10 +128,6 @@ def main():
                "rerun_requests": rep2["totals"]["requests"], "rerun_wall_ms": round(t_rerun * 1000, 1)}
         rows.append(("commit", row))
         print(json.dumps(row), file=sys.stderr)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    for kind, row in rows:
-        print("%s: %s" % (kind, json.dumps(row)))
 
 
 if __name__ == "__main__":
