@@ -273,17 +273,46 @@ unsigned gm_scan_count_errors(TSNode node)
 	}
 }
 
-static void collect_defs(const struct gm_lang *lang, TSNode root, const char *src,
-                         struct def **defs_out, size_t *ndefs_out,
-                         struct scope **scopes_out, size_t *nscopes_out)
+/* A metrics or calls capture, kept until the units are known. */
+struct hit {
+	TSNode node;
+	enum role role; /* R_DECISION, R_NESTING, R_PARAMETER or R_CALL */
+};
+
+static void add_import(struct gm_file_scan *fs, size_t *cap, TSNode node, const char *src)
 {
-	const TSQuery *q = lang->queries[GM_QUERY_UNITS];
+	char *t = node_text(node, src), *s = strip_import(t);
+	bool dup = false;
+
+	free(t);
+	for (size_t k = 0; k < fs->nimports && !dup; k++)
+		dup = strcmp(fs->imports[k], s) == 0;
+	if (dup || !*s) {
+		free(s);
+		return;
+	}
+	GM_GROW(fs->imports, *cap, fs->nimports + 1);
+	fs->imports[fs->nimports++] = s;
+}
+
+/*
+ * One walk of the tree with the language's combined query: definitions
+ * and scopes, the metrics and calls captures (for after the units are
+ * known, in match order) and the imports.
+ */
+static void collect(const struct gm_lang *lang, TSNode root, const char *src,
+                    struct gm_file_scan *fs, struct def **defs_out, size_t *ndefs_out,
+                    struct scope **scopes_out, size_t *nscopes_out,
+                    struct hit **hits_out, size_t *nhits_out)
+{
+	const TSQuery *q = lang->query;
 	enum role *roles = roles_for(q);
 	TSQueryCursor *cur = ts_query_cursor_new();
 	TSQueryMatch m;
 	struct def *defs = NULL;
 	struct scope *scopes = NULL;
-	size_t ndefs = 0, cdefs = 0, nscopes = 0, cscopes = 0;
+	struct hit *hits = NULL;
+	size_t ndefs = 0, cdefs = 0, nscopes = 0, cscopes = 0, nhits = 0, chits = 0, cimports = 0;
 
 	ts_query_cursor_exec(cur, q, root);
 	while (ts_query_cursor_next_match(cur, &m)) {
@@ -291,9 +320,39 @@ static void collect_defs(const struct gm_lang *lang, TSNode root, const char *sr
 		bool is_def = false, is_scope = false, has_name = false;
 		TSNode scope_node = { 0 }, name = { 0 };
 		enum role scope_kind = R_NONE;
+		enum gm_query_kind kind = gm_lang_pattern_kind(lang, m.pattern_index);
 
 		if (!match_passes(q, &m, src))
 			continue;
+
+		if (kind == GM_QUERY_METRICS) {
+			for (uint16_t i = 0; i < m.capture_count; i++) {
+				enum role r = roles[m.captures[i].index];
+				if (r != R_DECISION && r != R_NESTING && r != R_PARAMETER)
+					continue;
+				GM_GROW(hits, chits, nhits + 1);
+				hits[nhits].node = m.captures[i].node;
+				hits[nhits++].role = r;
+			}
+			continue;
+		}
+		if (kind == GM_QUERY_CALLS) {
+			for (uint16_t i = 0; i < m.capture_count; i++) {
+				if (roles[m.captures[i].index] != R_NAME)
+					continue;
+				GM_GROW(hits, chits, nhits + 1);
+				hits[nhits].node = m.captures[i].node;
+				hits[nhits++].role = R_CALL;
+				break;
+			}
+			continue;
+		}
+		if (kind == GM_QUERY_IMPORTS) {
+			for (uint16_t i = 0; i < m.capture_count; i++)
+				if (roles[m.captures[i].index] == R_IMPORT)
+					add_import(fs, &cimports, m.captures[i].node, src);
+			continue;
+		}
 
 		memset(&d, 0, sizeof(d));
 		for (uint16_t i = 0; i < m.capture_count; i++) {
@@ -368,6 +427,8 @@ static void collect_defs(const struct gm_lang *lang, TSNode root, const char *sr
 	*ndefs_out = ndefs;
 	*scopes_out = scopes;
 	*nscopes_out = nscopes;
+	*hits_out = hits;
+	*nhits_out = nhits;
 }
 
 static char *qualify(const struct gm_lang *lang, const struct def *d, const char *src,
@@ -434,58 +495,51 @@ static int cmp_span(const void *a, const void *b)
 	return 0;
 }
 
-static void collect_metrics(const struct gm_lang *lang, TSNode root, const char *src,
-                            struct gm_file_scan *fs, const struct def *kept)
+/* Metrics and calls of the units, from the captures of collect(). */
+static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const char *src,
+                       const struct hit *hits, size_t nhits)
 {
-	const TSQuery *q = lang->queries[GM_QUERY_METRICS];
-	enum role *roles;
-	TSQueryCursor *cur;
-	TSQueryMatch m;
 	struct span **spans;
-	size_t *nspans, *cspans;
+	size_t *nspans, *cspans, *ccalls;
 
-	if (!q || fs->n == 0)
+	if (fs->n == 0)
 		return;
-	roles = roles_for(q);
 	spans = gm_xcalloc(fs->n, sizeof(*spans));
 	nspans = gm_xcalloc(fs->n, sizeof(*nspans));
 	cspans = gm_xcalloc(fs->n, sizeof(*cspans));
-	cur = ts_query_cursor_new();
-	ts_query_cursor_exec(cur, q, root);
-	while (ts_query_cursor_next_match(cur, &m)) {
-		if (!match_passes(q, &m, src))
+	ccalls = gm_xcalloc(fs->n, sizeof(*ccalls));
+	for (size_t i = 0; i < nhits; i++) {
+		TSNode n = hits[i].node;
+		uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
+		long u = unit_at(fs, s, e);
+		if (u < 0)
 			continue;
-		for (uint16_t i = 0; i < m.capture_count; i++) {
-			TSNode n = m.captures[i].node;
-			uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
-			long u = unit_at(fs, s, e);
-			if (u < 0)
-				continue;
-			switch (roles[m.captures[i].index]) {
-			case R_DECISION:
-				fs->units[u].complexity++;
+		switch (hits[i].role) {
+		case R_DECISION:
+			fs->units[u].complexity++;
+			break;
+		case R_NESTING:
+			GM_GROW(spans[u], cspans[u], nspans[u] + 1);
+			spans[u][nspans[u]].start = s;
+			spans[u][nspans[u]].end = e;
+			nspans[u]++;
+			break;
+		case R_PARAMETER: {
+			TSNode p = ts_node_parent(n);
+			if (!kept[u].has_params)
 				break;
-			case R_NESTING:
-				GM_GROW(spans[u], cspans[u], nspans[u] + 1);
-				spans[u][nspans[u]].start = s;
-				spans[u][nspans[u]].end = e;
-				nspans[u]++;
-				break;
-			case R_PARAMETER: {
-				TSNode p = ts_node_parent(n);
-				if (!kept[u].has_params)
-					break;
-				if (ts_node_eq(p, kept[u].params) ||
-				    (!ts_node_is_null(p) && ts_node_eq(ts_node_parent(p), kept[u].params)))
-					fs->units[u].params++;
-				break;
-			}
-			default:
-				break;
-			}
+			if (ts_node_eq(p, kept[u].params) ||
+			    (!ts_node_is_null(p) && ts_node_eq(ts_node_parent(p), kept[u].params)))
+				fs->units[u].params++;
+			break;
+		}
+		case R_CALL:
+			add_call(&fs->units[u], &ccalls[u], src, n);
+			break;
+		default:
+			break;
 		}
 	}
-	ts_query_cursor_delete(cur);
 	for (size_t u = 0; u < fs->n; u++)
 		if (nspans[u] > 1)
 			qsort(spans[u], nspans[u], sizeof(struct span), cmp_span);
@@ -495,80 +549,7 @@ static void collect_metrics(const struct gm_lang *lang, TSNode root, const char 
 	free(spans);
 	free(nspans);
 	free(cspans);
-	free(roles);
-}
-
-static void collect_calls(const struct gm_lang *lang, TSNode root, const char *src,
-                          struct gm_file_scan *fs)
-{
-	const TSQuery *q = lang->queries[GM_QUERY_CALLS];
-	enum role *roles;
-	TSQueryCursor *cur;
-	TSQueryMatch m;
-	size_t *caps;
-
-	if (!q || fs->n == 0)
-		return;
-	roles = roles_for(q);
-	caps = gm_xcalloc(fs->n, sizeof(*caps));
-	cur = ts_query_cursor_new();
-	ts_query_cursor_exec(cur, q, root);
-	while (ts_query_cursor_next_match(cur, &m)) {
-		if (!match_passes(q, &m, src))
-			continue;
-		for (uint16_t i = 0; i < m.capture_count; i++) {
-			TSNode n = m.captures[i].node;
-			long u;
-			if (roles[m.captures[i].index] != R_NAME)
-				continue;
-			u = unit_at(fs, ts_node_start_byte(n), ts_node_end_byte(n));
-			if (u >= 0)
-				add_call(&fs->units[u], &caps[u], src, n);
-			break;
-		}
-	}
-	ts_query_cursor_delete(cur);
-	free(caps);
-	free(roles);
-}
-
-static void collect_imports(const struct gm_lang *lang, TSNode root, const char *src,
-                            struct gm_file_scan *fs)
-{
-	const TSQuery *q = lang->queries[GM_QUERY_IMPORTS];
-	enum role *roles;
-	TSQueryCursor *cur;
-	TSQueryMatch m;
-	size_t cap = 0;
-
-	if (!q)
-		return;
-	roles = roles_for(q);
-	cur = ts_query_cursor_new();
-	ts_query_cursor_exec(cur, q, root);
-	while (ts_query_cursor_next_match(cur, &m)) {
-		if (!match_passes(q, &m, src))
-			continue;
-		for (uint16_t i = 0; i < m.capture_count; i++) {
-			char *t, *s;
-			bool dup = false;
-			if (roles[m.captures[i].index] != R_IMPORT)
-				continue;
-			t = node_text(m.captures[i].node, src);
-			s = strip_import(t);
-			free(t);
-			for (size_t k = 0; k < fs->nimports && !dup; k++)
-				dup = strcmp(fs->imports[k], s) == 0;
-			if (dup || !*s) {
-				free(s);
-				continue;
-			}
-			GM_GROW(fs->imports, cap, fs->nimports + 1);
-			fs->imports[fs->nimports++] = s;
-		}
-	}
-	ts_query_cursor_delete(cur);
-	free(roles);
+	free(ccalls);
 }
 
 static void assign_ordinals(struct gm_file_scan *fs)
@@ -592,7 +573,8 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	TSNode root;
 	struct def *defs = NULL, *kept;
 	struct scope *scopes = NULL;
-	size_t ndefs = 0, nscopes = 0, nkept = 0;
+	struct hit *hits = NULL;
+	size_t ndefs = 0, nscopes = 0, nkept = 0, nhits = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (gm_lang_load(lang) < 0)
@@ -606,7 +588,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	root = ts_tree_root_node(tree);
 	out->errors = gm_scan_count_errors(root);
 
-	collect_defs(lang, root, src, &defs, &ndefs, &scopes, &nscopes);
+	collect(lang, root, src, out, &defs, &ndefs, &scopes, &nscopes, &hits, &nhits);
 
 	/* Keep outermost definitions only: units never overlap. */
 	kept = gm_xcalloc(ndefs ? ndefs : 1, sizeof(*kept));
@@ -649,9 +631,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 		u->signature = fold_space(src + sig_start, sig_end - sig_start);
 		u->complexity = 1;
 	}
-	collect_metrics(lang, root, src, out, kept);
-	collect_calls(lang, root, src, out);
-	collect_imports(lang, root, src, out);
+	apply_hits(out, kept, src, hits, nhits);
 	assign_ordinals(out);
 
 	for (size_t i = 0; i < nscopes; i++)
@@ -659,6 +639,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	free(scopes);
 	free(defs);
 	free(kept);
+	free(hits);
 	ts_tree_delete(tree);
 	return 0;
 }

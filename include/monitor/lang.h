@@ -49,8 +49,16 @@ struct gm_lang {
 	const char *const *extensions; /* NULL-terminated, with the dot */
 	const TSLanguage *(*grammar)(void);
 	const char *scope_sep;
-	/* Filled by gm_lang_load(); a missing query file leaves NULL. */
+	/*
+	 * Filled by gm_lang_load().  The four files compile into ONE query, so
+	 * that the scanner walks a tree once: `query` holds every pattern, those
+	 * of kind k being [first_pattern[k], first_pattern[k + 1]).  queries[k]
+	 * is that same query when <k>.scm exists (NULL when it is missing): run
+	 * it with the pattern range in mind, or use gm_lang_pattern_kind().
+	 */
+	TSQuery *query;
 	TSQuery *queries[GM_QUERY__COUNT];
+	uint32_t first_pattern[GM_QUERY__COUNT + 1];
 	atomic_bool loaded;
 };
 
@@ -58,6 +66,8 @@ struct gm_lang {
 int gm_lang_init(void);
 /* Compile the queries of `lang` unless done; thread-safe; fails naming the bad file. */
 int gm_lang_load(const struct gm_lang *lang);
+/* Kind of pattern `pattern` of lang->query (loaded). */
+enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pattern);
 /* Compile every language's queries (checks, tests). */
 int gm_lang_load_all(void);
 void gm_lang_shutdown(void);
