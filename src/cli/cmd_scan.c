@@ -98,13 +98,35 @@ static void print_table(const struct gm_index *idx, const bool *cx, bool have_ke
 	}
 }
 
+/* `text` (cJSON_Print of a top-level value) as if printed `depth` levels deep. */
+static void put_indented(const char *text, int depth)
+{
+	for (const char *p = text, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl) {
+			fputs(p, stdout);
+			return;
+		}
+		fwrite(p, 1, (size_t)(nl - p + 1), stdout);
+		for (int i = 0; i < depth; i++)
+			putchar('\t');
+	}
+}
+
+/*
+ * The JSON is streamed one unit at a time (memory stays that of the index,
+ * not of a second copy of it as a cJSON tree and a string), byte for byte
+ * what cJSON_Print gives for the whole document.
+ */
 static void print_json(const struct gm_index *idx, const bool *cx, bool have_key)
 {
 	cJSON *root = cJSON_CreateObject();
-	cJSON *units, *summary, *skipped, *skiplist;
+	cJSON *summary, *skipped, *skiplist;
 	char oid[GIT_OID_HEXSZ + 1];
+	static const char units_key[] = "\t\"units\":\t[]";
 	size_t nunits = 0;
-	char *text;
+	char *text, *at;
+	bool first = true;
 
 	cJSON_AddNumberToObject(root, "version", 1);
 	cJSON_AddStringToObject(root, "source", idx->staged ? "index" : "commit");
@@ -114,42 +136,9 @@ static void print_json(const struct gm_index *idx, const bool *cx, bool have_key
 		git_oid_tostr(oid, sizeof(oid), &idx->commit);
 		cJSON_AddStringToObject(root, "commit", oid);
 	}
-	units = cJSON_AddArrayToObject(root, "units");
-	for (size_t i = 0; i < idx->nunits; i++) {
-		const struct gm_unit *u = gm_index_unit(idx, i);
-		const struct gm_unit_info *ui = &idx->units[i];
-		const struct gm_file *f = &idx->files[ui->file];
-		cJSON *o, *m, *calls;
-		if (!f->target)
-			continue;
-		nunits++;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", f->path);
-		cJSON_AddStringToObject(o, "language", f->lang->name);
-		cJSON_AddStringToObject(o, "name", u->name);
-		cJSON_AddStringToObject(o, "short_name", u->short_name);
-		cJSON_AddStringToObject(o, "kind", u->kind);
-		cJSON_AddNumberToObject(o, "ordinal", u->ordinal);
-		cJSON_AddNumberToObject(o, "start_byte", u->start_byte);
-		cJSON_AddNumberToObject(o, "end_byte", u->end_byte);
-		cJSON_AddNumberToObject(o, "start_line", u->start_line);
-		cJSON_AddNumberToObject(o, "end_line", u->end_line);
-		cJSON_AddStringToObject(o, "signature", u->signature);
-		m = cJSON_AddObjectToObject(o, "metrics");
-		cJSON_AddNumberToObject(m, "lines", u->lines);
-		cJSON_AddNumberToObject(m, "complexity", u->complexity);
-		cJSON_AddNumberToObject(m, "nesting", u->nesting);
-		cJSON_AddNumberToObject(m, "params", u->params);
-		calls = cJSON_AddArrayToObject(o, "calls");
-		for (size_t c = 0; c < u->ncalls; c++)
-			cJSON_AddItemToArray(calls, cJSON_CreateString(u->calls[c]));
-		cJSON_AddNumberToObject(o, "fan_in", ui->fan_in);
-		cJSON_AddNumberToObject(o, "fan_out", ui->fan_out);
-		cJSON_AddNumberToObject(o, "cluster", (double)ui->cluster);
-		cJSON_AddBoolToObject(o, "complex", ui->complex);
-		cJSON_AddStringToObject(o, "route", route_of(idx, cx, i, have_key));
-		cJSON_AddItemToArray(units, o);
-	}
+	cJSON_AddArrayToObject(root, "units"); /* streamed in place of [] */
+	for (size_t i = 0; i < idx->nunits; i++)
+		nunits += idx->files[idx->units[i].file].target;
 	summary = cJSON_AddObjectToObject(root, "summary");
 	cJSON_AddNumberToObject(summary, "files_scanned", (double)idx->targets_scanned);
 	{
@@ -175,9 +164,53 @@ static void print_json(const struct gm_index *idx, const bool *cx, bool have_key
 		cJSON_AddItemToArray(skiplist, s);
 	}
 	text = cJSON_Print(root);
-	printf("%s\n", text);
-	free(text);
 	cJSON_Delete(root);
+	at = strstr(text, units_key);
+	at += sizeof(units_key) - 2; /* just past '[' */
+	fwrite(text, 1, (size_t)(at - text), stdout);
+	for (size_t i = 0; i < idx->nunits; i++) {
+		const struct gm_unit *u = gm_index_unit(idx, i);
+		const struct gm_unit_info *ui = &idx->units[i];
+		const struct gm_file *f = &idx->files[ui->file];
+		cJSON *o, *m, *calls;
+		char *t;
+		if (!f->target)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", f->path);
+		cJSON_AddStringToObject(o, "language", f->lang->name);
+		cJSON_AddStringToObject(o, "name", u->name);
+		cJSON_AddStringToObject(o, "short_name", u->short_name);
+		cJSON_AddStringToObject(o, "kind", u->kind);
+		cJSON_AddNumberToObject(o, "ordinal", u->ordinal);
+		cJSON_AddNumberToObject(o, "start_byte", u->start_byte);
+		cJSON_AddNumberToObject(o, "end_byte", u->end_byte);
+		cJSON_AddNumberToObject(o, "start_line", u->start_line);
+		cJSON_AddNumberToObject(o, "end_line", u->end_line);
+		cJSON_AddStringToObject(o, "signature", u->signature);
+		m = cJSON_AddObjectToObject(o, "metrics");
+		cJSON_AddNumberToObject(m, "lines", u->lines);
+		cJSON_AddNumberToObject(m, "complexity", u->complexity);
+		cJSON_AddNumberToObject(m, "nesting", u->nesting);
+		cJSON_AddNumberToObject(m, "params", u->params);
+		calls = cJSON_AddArrayToObject(o, "calls");
+		for (size_t c = 0; c < u->ncalls; c++)
+			cJSON_AddItemToArray(calls, cJSON_CreateString(u->calls[c]));
+		cJSON_AddNumberToObject(o, "fan_in", ui->fan_in);
+		cJSON_AddNumberToObject(o, "fan_out", ui->fan_out);
+		cJSON_AddNumberToObject(o, "cluster", (double)ui->cluster);
+		cJSON_AddBoolToObject(o, "complex", ui->complex);
+		cJSON_AddStringToObject(o, "route", route_of(idx, cx, i, have_key));
+		t = cJSON_Print(o);
+		if (!first)
+			fputs(", ", stdout);
+		first = false;
+		put_indented(t, 2);
+		free(t);
+		cJSON_Delete(o);
+	}
+	printf("%s\n", at);
+	free(text);
 }
 
 static void print_summary(const struct gm_index *idx)
