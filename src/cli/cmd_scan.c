@@ -98,19 +98,70 @@ static void print_table(const struct gm_index *idx, const bool *cx, bool have_ke
 	}
 }
 
-/* `text` (cJSON_Print of a top-level value) as if printed `depth` levels deep. */
-static void put_indented(const char *text, int depth)
+/* A JSON string exactly as cJSON_Print escapes it. */
+static void put_json_string(const char *s)
 {
-	for (const char *p = text, *nl; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (!nl) {
-			fputs(p, stdout);
-			return;
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", stdout); break;
+		case '\\': fputs("\\\\", stdout); break;
+		case '\b': fputs("\\b", stdout); break;
+		case '\f': fputs("\\f", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		case '\t': fputs("\\t", stdout); break;
+		default:
+			if (*p < 32)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
 		}
-		fwrite(p, 1, (size_t)(nl - p + 1), stdout);
-		for (int i = 0; i < depth; i++)
-			putchar('\t');
 	}
+	putchar('"');
+}
+
+static void put_str_member(const char *indent, const char *key, const char *v)
+{
+	printf("%s\"%s\":\t", indent, key);
+	put_json_string(v);
+	fputs(",\n", stdout);
+}
+
+/* One unit, as cJSON_Print formats it two levels deep (the output's bytes
+ * do not change with this writer; it only skips building a cJSON tree). */
+static void put_unit(const struct gm_index *idx, const bool *cx, bool have_key, size_t i)
+{
+	static const char in[] = "\t\t\t";
+	const struct gm_unit *u = gm_index_unit(idx, i);
+	const struct gm_unit_info *ui = &idx->units[i];
+	const struct gm_file *f = &idx->files[ui->file];
+
+	fputs("{\n", stdout);
+	put_str_member(in, "path", f->path);
+	put_str_member(in, "language", f->lang->name);
+	put_str_member(in, "name", u->name);
+	put_str_member(in, "short_name", u->short_name);
+	put_str_member(in, "kind", u->kind);
+	printf("%s\"ordinal\":\t%u,\n%s\"start_byte\":\t%u,\n%s\"end_byte\":\t%u,\n"
+	       "%s\"start_line\":\t%u,\n%s\"end_line\":\t%u,\n",
+	       in, u->ordinal, in, u->start_byte, in, u->end_byte, in, u->start_line, in, u->end_line);
+	put_str_member(in, "signature", u->signature);
+	printf("%s\"metrics\":\t{\n%s\t\"lines\":\t%u,\n%s\t\"complexity\":\t%u,\n"
+	       "%s\t\"nesting\":\t%u,\n%s\t\"params\":\t%u\n%s},\n",
+	       in, in, u->lines, in, u->complexity, in, u->nesting, in, u->params, in);
+	printf("%s\"calls\":\t[", in);
+	for (size_t c = 0; c < u->ncalls; c++) {
+		if (c)
+			fputs(", ", stdout);
+		put_json_string(u->calls[c]);
+	}
+	printf("],\n%s\"fan_in\":\t%u,\n%s\"fan_out\":\t%u,\n%s\"cluster\":\t%ld,\n"
+	       "%s\"complex\":\t%s,\n",
+	       in, ui->fan_in, in, ui->fan_out, in, ui->cluster, in, ui->complex ? "true" : "false");
+	printf("%s\"route\":\t", in);
+	put_json_string(route_of(idx, cx, i, have_key));
+	fputs("\n\t\t}", stdout);
 }
 
 /*
@@ -169,45 +220,12 @@ static void print_json(const struct gm_index *idx, const bool *cx, bool have_key
 	at += sizeof(units_key) - 2; /* just past '[' */
 	fwrite(text, 1, (size_t)(at - text), stdout);
 	for (size_t i = 0; i < idx->nunits; i++) {
-		const struct gm_unit *u = gm_index_unit(idx, i);
-		const struct gm_unit_info *ui = &idx->units[i];
-		const struct gm_file *f = &idx->files[ui->file];
-		cJSON *o, *m, *calls;
-		char *t;
-		if (!f->target)
+		if (!idx->files[idx->units[i].file].target)
 			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", f->path);
-		cJSON_AddStringToObject(o, "language", f->lang->name);
-		cJSON_AddStringToObject(o, "name", u->name);
-		cJSON_AddStringToObject(o, "short_name", u->short_name);
-		cJSON_AddStringToObject(o, "kind", u->kind);
-		cJSON_AddNumberToObject(o, "ordinal", u->ordinal);
-		cJSON_AddNumberToObject(o, "start_byte", u->start_byte);
-		cJSON_AddNumberToObject(o, "end_byte", u->end_byte);
-		cJSON_AddNumberToObject(o, "start_line", u->start_line);
-		cJSON_AddNumberToObject(o, "end_line", u->end_line);
-		cJSON_AddStringToObject(o, "signature", u->signature);
-		m = cJSON_AddObjectToObject(o, "metrics");
-		cJSON_AddNumberToObject(m, "lines", u->lines);
-		cJSON_AddNumberToObject(m, "complexity", u->complexity);
-		cJSON_AddNumberToObject(m, "nesting", u->nesting);
-		cJSON_AddNumberToObject(m, "params", u->params);
-		calls = cJSON_AddArrayToObject(o, "calls");
-		for (size_t c = 0; c < u->ncalls; c++)
-			cJSON_AddItemToArray(calls, cJSON_CreateString(u->calls[c]));
-		cJSON_AddNumberToObject(o, "fan_in", ui->fan_in);
-		cJSON_AddNumberToObject(o, "fan_out", ui->fan_out);
-		cJSON_AddNumberToObject(o, "cluster", (double)ui->cluster);
-		cJSON_AddBoolToObject(o, "complex", ui->complex);
-		cJSON_AddStringToObject(o, "route", route_of(idx, cx, i, have_key));
-		t = cJSON_Print(o);
 		if (!first)
 			fputs(", ", stdout);
 		first = false;
-		put_indented(t, 2);
-		free(t);
-		cJSON_Delete(o);
+		put_unit(idx, cx, have_key, i);
 	}
 	printf("%s\n", at);
 	free(text);
