@@ -247,6 +247,33 @@ static size_t lower_bound(const struct key_ref *v, size_t n, const char *key)
 	return lo;
 }
 
+/* First element of [lo, n) whose key is after `key` (v sorted). */
+static size_t upper_bound(const struct key_ref *v, size_t lo, size_t n, const char *key)
+{
+	size_t hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(v[mid].key, key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* First element of [lo, hi) (one key, ids ascending) with id >= `id`. */
+static size_t id_bound(const struct key_ref *v, size_t lo, size_t hi, size_t id)
+{
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static char *file_stem(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -306,6 +333,7 @@ static void resolve_imports(struct gm_index *idx)
 {
 	struct key_ref *stems = gm_xcalloc(idx->nfiles * 2 + 1, sizeof(*stems));
 	char **owned = gm_xcalloc(idx->nfiles * 2 + 1, sizeof(char *));
+	size_t *seen = gm_xcalloc(idx->nfiles + 1, sizeof(*seen));
 	size_t n = 0;
 
 	for (size_t i = 0; i < idx->nfiles; i++) {
@@ -331,11 +359,10 @@ static void resolve_imports(struct gm_index *idx)
 			for (size_t t = 0; t < nt; t++) {
 				for (size_t j = lower_bound(stems, n, tails[t]);
 				     j < n && strcmp(stems[j].key, tails[t]) == 0; j++) {
-					bool dup = stems[j].id == i;
-					for (size_t d = 0; d < f->nimported && !dup; d++)
-						dup = f->imported[d] == stems[j].id;
-					if (dup)
+					/* seen[g] == i + 1: g is already in f->imported */
+					if (stems[j].id == i || seen[stems[j].id] == i + 1)
 						continue;
+					seen[stems[j].id] = i + 1;
 					GM_GROW(f->imported, cap, f->nimported + 1);
 					f->imported[f->nimported++] = stems[j].id;
 				}
@@ -347,14 +374,7 @@ static void resolve_imports(struct gm_index *idx)
 		free(owned[i]);
 	free(owned);
 	free(stems);
-}
-
-static bool imports_file(const struct gm_file *f, size_t file)
-{
-	for (size_t i = 0; i < f->nimported; i++)
-		if (f->imported[i] == file)
-			return true;
-	return false;
+	free(seen);
 }
 
 static void add_edge(struct gm_index *idx, size_t *cap, size_t caller, size_t callee, bool cross)
@@ -386,7 +406,8 @@ static size_t uf_find(size_t *parent, size_t x)
 static void build_edges(struct gm_index *idx)
 {
 	struct key_ref *names = gm_xcalloc(idx->nunits + 1, sizeof(*names));
-	size_t cap = 0, *parent, *cluster_of;
+	size_t *imported = gm_xcalloc(idx->nfiles + 1, sizeof(*imported));
+	size_t cap = 0, marked = SIZE_MAX, *parent, *cluster_of;
 
 	for (size_t id = 0; id < idx->nunits; id++) {
 		names[id].key = gm_index_unit(idx, id)->short_name;
@@ -399,30 +420,51 @@ static void build_edges(struct gm_index *idx)
 		size_t file = idx->units[id].file;
 		const struct gm_file *f = &idx->files[file];
 		for (size_t c = 0; c < u->ncalls; c++) {
-			size_t lo = lower_bound(names, idx->nunits, u->calls[c]), hi = lo;
+			size_t lo = lower_bound(names, idx->nunits, u->calls[c]);
+			size_t hi = upper_bound(names, lo, idx->nunits, u->calls[c]);
 			bool found = false;
-			while (hi < idx->nunits && strcmp(names[hi].key, u->calls[c]) == 0)
-				hi++;
 			if (lo == hi)
 				continue;
-			for (size_t j = lo; j < hi; j++)
-				if (idx->units[names[j].id].file == file) {
-					if (names[j].id != id)
-						add_edge(idx, &cap, id, names[j].id, false);
-					found = true;
-				}
+			/* Names are sorted by (name, id) and ids run in file order,
+			 * so a file's units of one name are one stretch of [lo, hi):
+			 * find it by bisection (a common name like __init__ has
+			 * thousands of units; edges are sorted below). */
+			for (size_t j = id_bound(names, lo, hi, f->first_unit);
+			     j < hi && names[j].id < f->first_unit + f->scan.n; j++) {
+				if (names[j].id != id)
+					add_edge(idx, &cap, id, names[j].id, false);
+				found = true;
+			}
 			if (found)
 				continue;
-			for (size_t j = lo; j < hi; j++)
-				if (imports_file(f, idx->units[names[j].id].file)) {
-					add_edge(idx, &cap, id, names[j].id, true);
-					found = true;
+			if (file != marked) {
+				/* imported[g] == file + 1: the caller's file imports g */
+				for (size_t k = 0; k < f->nimported; k++)
+					imported[f->imported[k]] = file + 1;
+				marked = file;
+			}
+			if (hi - lo <= 8 * f->nimported) {
+				for (size_t j = lo; j < hi; j++)
+					if (imported[idx->units[names[j].id].file] == file + 1) {
+						add_edge(idx, &cap, id, names[j].id, true);
+						found = true;
+					}
+			} else {
+				for (size_t k = 0; k < f->nimported; k++) {
+					const struct gm_file *g = &idx->files[f->imported[k]];
+					for (size_t j = id_bound(names, lo, hi, g->first_unit);
+					     j < hi && names[j].id < g->first_unit + g->scan.n; j++) {
+						add_edge(idx, &cap, id, names[j].id, true);
+						found = true;
+					}
 				}
+			}
 			if (!found && hi - lo == 1)
 				add_edge(idx, &cap, id, names[lo].id, true);
 		}
 	}
 	free(names);
+	free(imported);
 	if (idx->nedges)
 		qsort(idx->edges, idx->nedges, sizeof(*idx->edges), cmp_edge);
 
