@@ -42,48 +42,44 @@ static void cache_key(char out[41], const struct gm_file *f)
 	char oid[GIT_OID_HEXSZ + 1];
 	char *s;
 	git_oid_tostr(oid, sizeof(oid), &f->oid);
-	s = gm_xasprintf("scan\n%s\n%s\n%s", gm_query_digest, f->lang->name, oid);
+	s = gm_xasprintf("scan2\n%s\n%s\n%s", gm_query_digest, f->lang->name, oid);
 	gm_cache_digest(out, s, strlen(s));
 	free(s);
 }
 
+/*
+ * An entry is the key (so that a file renamed over another is not taken
+ * for it) and the compact encoding of the scan.
+ */
 static bool cache_load(struct work *w, struct gm_file *f, const char *key)
 {
 	char *data = NULL;
 	size_t len;
-	cJSON *json;
-	const cJSON *k;
-	bool ok = false;
+	bool ok;
 
 	if (!w->cache || gm_cache_get(&data, &len, w->cache, "scan", key, CACHE_ENTRY_MAX) < 0)
 		return false;
-	json = cJSON_ParseWithLength(data, len);
-	k = cJSON_GetObjectItemCaseSensitive(json, "key");
 	/* The cache is not trusted: a damaged entry is re-parsed. */
-	if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0 &&
-	    gm_file_scan_from_json(&f->scan, json) == 0)
-		ok = true;
+	ok = len > 41 && memcmp(data, key, 40) == 0 && data[40] == '\n' &&
+	     gm_file_scan_decode(&f->scan, data + 41, len - 41) == 0;
 	gm_error_clear();
-	cJSON_Delete(json);
 	free(data);
 	return ok;
 }
 
 static void cache_store(struct work *w, const struct gm_file *f, const char *key)
 {
-	cJSON *json;
-	char *text;
+	struct gm_buf b = GM_BUF_INIT;
 
 	if (!w->cache)
 		return;
-	json = gm_file_scan_to_json(&f->scan);
-	cJSON_AddStringToObject(json, "key", key);
-	text = cJSON_PrintUnformatted(json);
+	gm_buf_put(&b, key, 40);
+	gm_buf_put(&b, "\n", 1);
+	gm_file_scan_encode(&b, &f->scan);
 	/* A cache that cannot be written only costs speed. */
-	if (text && gm_cache_put(w->cache, "scan", key, text, strlen(text)) < 0)
+	if (gm_cache_put(w->cache, "scan", key, b.ptr, b.len) < 0)
 		gm_error_clear();
-	free(text);
-	cJSON_Delete(json);
+	gm_buf_release(&b);
 }
 
 static void fail(struct work *w, const char *msg)

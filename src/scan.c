@@ -774,3 +774,164 @@ bad:
 	gm_error_set("malformed scan cache entry");
 	return GM_EINVALID;
 }
+
+/* ---- compact cache encoding ------------------------------------------- */
+
+static const char scan_magic[8] = { 'g', 'm', 's', 'c', 'a', 'n', '1', '\n' };
+
+static void put_num(struct gm_buf *b, uint64_t v)
+{
+	unsigned char t[10];
+	size_t n = 0;
+	do {
+		t[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			t[n] |= 0x80;
+		n++;
+	} while (v);
+	gm_buf_put(b, t, n);
+}
+
+static void put_str(struct gm_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	put_num(b, n);
+	gm_buf_put(b, s, n);
+}
+
+void gm_file_scan_encode(struct gm_buf *out, const struct gm_file_scan *fs)
+{
+	gm_buf_put(out, scan_magic, sizeof(scan_magic));
+	put_num(out, fs->errors);
+	put_num(out, fs->n);
+	put_num(out, fs->nimports);
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct gm_unit *u = &fs->units[i];
+		unsigned k = 0;
+		while (k < 2 && strcmp(u->kind, kinds[k]) != 0)
+			k++;
+		put_str(out, u->name);
+		put_str(out, u->short_name);
+		put_num(out, k);
+		put_num(out, u->start_byte);
+		put_num(out, u->end_byte);
+		put_num(out, u->start_line);
+		put_num(out, u->end_line);
+		put_num(out, u->start_col);
+		put_str(out, u->signature);
+		put_num(out, u->complexity);
+		put_num(out, u->nesting);
+		put_num(out, u->params);
+		put_num(out, u->ordinal);
+		put_num(out, u->ncalls);
+		for (size_t j = 0; j < u->ncalls; j++)
+			put_str(out, u->calls[j]);
+	}
+	for (size_t i = 0; i < fs->nimports; i++)
+		put_str(out, fs->imports[i]);
+}
+
+struct reader {
+	const unsigned char *p, *end;
+	bool bad;
+};
+
+static uint32_t get_num(struct reader *r)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; !r->bad; shift += 7) {
+		unsigned char c;
+		if (r->p == r->end || shift > 28) {
+			r->bad = true;
+			break;
+		}
+		c = *r->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			break;
+	}
+	if (v > UINT32_MAX)
+		r->bad = true;
+	return r->bad ? 0 : (uint32_t)v;
+}
+
+/* A count of items each taking at least one byte: no larger than what is left. */
+static size_t get_count(struct reader *r)
+{
+	uint32_t n = get_num(r);
+	if (n > (size_t)(r->end - r->p))
+		r->bad = true;
+	return r->bad ? 0 : n;
+}
+
+static char *get_text(struct reader *r)
+{
+	uint32_t n = get_num(r);
+	char *s;
+	if (r->bad || n > (size_t)(r->end - r->p) || memchr(r->p, '\0', n)) {
+		r->bad = true;
+		return NULL;
+	}
+	s = gm_xstrndup((const char *)r->p, n);
+	r->p += n;
+	return s;
+}
+
+int gm_file_scan_decode(struct gm_file_scan *out, const char *data, size_t len)
+{
+	struct reader r = { (const unsigned char *)data, (const unsigned char *)data + len, false };
+	size_t nimports;
+
+	memset(out, 0, sizeof(*out));
+	if (len < sizeof(scan_magic) || memcmp(data, scan_magic, sizeof(scan_magic)) != 0)
+		goto bad;
+	r.p += sizeof(scan_magic);
+	out->errors = get_num(&r);
+	out->n = get_count(&r);
+	nimports = get_count(&r);
+	if (r.bad)
+		goto bad;
+	out->units = gm_xcalloc(out->n ? out->n : 1, sizeof(*out->units));
+	for (size_t i = 0; i < out->n && !r.bad; i++) {
+		struct gm_unit *u = &out->units[i];
+		uint32_t k;
+		u->name = get_text(&r);
+		u->short_name = get_text(&r);
+		k = get_num(&r);
+		u->kind = k < 3 ? kinds[k] : NULL;
+		u->start_byte = get_num(&r);
+		u->end_byte = get_num(&r);
+		u->start_line = get_num(&r);
+		u->end_line = get_num(&r);
+		u->start_col = get_num(&r);
+		u->signature = get_text(&r);
+		u->complexity = get_num(&r);
+		u->nesting = get_num(&r);
+		u->params = get_num(&r);
+		u->ordinal = get_num(&r);
+		u->ncalls = get_count(&r);
+		if (r.bad || !u->kind || u->end_byte < u->start_byte || u->end_line < u->start_line) {
+			u->ncalls = 0;
+			goto bad;
+		}
+		u->lines = u->end_line - u->start_line + 1;
+		u->calls = gm_xcalloc(u->ncalls + 1, sizeof(char *));
+		for (size_t j = 0; j < u->ncalls; j++)
+			if (!(u->calls[j] = get_text(&r))) {
+				u->ncalls = j;
+				goto bad;
+			}
+	}
+	out->imports = gm_xcalloc(nimports + 1, sizeof(char *));
+	for (; out->nimports < nimports; out->nimports++)
+		if (!(out->imports[out->nimports] = get_text(&r)))
+			goto bad;
+	if (r.bad || r.p != r.end)
+		goto bad;
+	return 0;
+bad:
+	gm_file_scan_release(out);
+	gm_error_set("malformed scan cache entry");
+	return GM_EINVALID;
+}

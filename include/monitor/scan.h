@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "monitor/lang.h"
+#include "monitor/util.h"
 
 struct gm_unit {
 	char *name;       /* qualified: Class.method, ns::Class::f, (*T).M */
@@ -50,7 +51,16 @@ TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, T
 /* Number of ERROR and MISSING nodes below (and including) `node`. */
 unsigned gm_scan_count_errors(TSNode node);
 
-/* Serialization for the scan cache (cJSON: the caller owns the result). */
+/*
+ * Compact serialization for the scan cache (a warm scan spent most of its
+ * time parsing JSON): `magic` then counts, numbers and length-prefixed
+ * strings.  Decoding checks every length and field, and fails with
+ * GM_EINVALID on anything else, leaving `out` empty.
+ */
+void gm_file_scan_encode(struct gm_buf *out, const struct gm_file_scan *fs);
+int gm_file_scan_decode(struct gm_file_scan *out, const char *data, size_t len);
+
+/* Serialization as JSON (cJSON: the caller owns the result). */
 cJSON *gm_file_scan_to_json(const struct gm_file_scan *fs);
 int gm_file_scan_from_json(struct gm_file_scan *out, const cJSON *json);
 
