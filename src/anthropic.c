@@ -313,12 +313,7 @@ int gm_anthropic_parse(struct gm_chat_result *res, bool *retry,
 	if (retry)
 		*retry = false;
 	if (sse) {
-		struct gm_sse p;
-		gm_sse_init(&p, ANSWER_MAX, on_event, &a);
-		rc = gm_sse_feed(&p, body, len);
-		if (!rc)
-			rc = gm_sse_finish(&p);
-		gm_sse_release(&p);
+		rc = gm_sse_parse_all(body, len, ANSWER_MAX, on_event, &a);
 		if (rc)
 			goto cleanup;
 		if (!a.started || (!a.stopped && !a.stop)) {

@@ -109,28 +109,6 @@ const char *gm_backend_wsl_host(const struct gm_backend *b)
 
 /* ---- set-up ------------------------------------------------------------ */
 
-/* "http://localhost:1234/v1" → host span; true for localhost / 127.x / ::1. */
-static bool local_host(const char *url, const char **host, size_t *len)
-{
-	const char *h = strstr(url, "://"), *end;
-	if (!h)
-		return false;
-	h += 3;
-	if (*h == '[') {
-		end = strchr(h, ']');
-		if (!end)
-			return false;
-		end++;
-	} else {
-		end = h + strcspn(h, ":/");
-	}
-	*host = h;
-	*len = (size_t)(end - h);
-	return (*len == 9 && !strncmp(h, "localhost", 9)) ||
-	       (*len >= 4 && !strncmp(h, "127.", 4)) ||
-	       (*len == 5 && !strncmp(h, "[::1]", 5));
-}
-
 /* GET {base}{path}: the body of a 200, else NULL. */
 static char *get_body(const struct gm_backend *b, const char *base, const char *path)
 {
@@ -196,7 +174,7 @@ static int probe_wsl(char **out, struct gm_backend *b, struct gm_server *s)
 	size_t hlen, n;
 	int rc = GM_ERROR;
 
-	if (!local_host(s->url, &host, &hlen) || !gm_wsl_detect(NULL) ||
+	if (!gm_http_url_is_local(s->url, &host, &hlen) || !gm_wsl_detect(NULL) ||
 	    !(n = gm_wsl_hosts(hosts, 2, NULL)))
 		goto cleanup;
 	for (size_t i = 0; i < n; i++) {

@@ -151,29 +151,6 @@ static char *strip_slash(const char *url)
 	return gm_xstrndup(url, n);
 }
 
-/* Host span of "scheme://host[:port]/..."; true when it is this machine. */
-static bool local_host(const char *url, const char **host, size_t *len)
-{
-	const char *h = strstr(url, "://"), *end;
-
-	if (!h)
-		return false;
-	h += 3;
-	if (*h == '[') {
-		end = strchr(h, ']');
-		if (!end)
-			return false;
-		end++;
-	} else {
-		end = h + strcspn(h, ":/");
-	}
-	*host = h;
-	*len = (size_t)(end - h);
-	return (*len == 9 && !strncasecmp(h, "localhost", 9)) ||
-	       (*len >= 4 && !strncmp(h, "127.", 4)) ||
-	       (*len == 5 && !strncmp(h, "[::1]", 5));
-}
-
 /* The port of a URL, for hints ("1234"; the scheme's default when absent). */
 static char *port_of(const char *url)
 {
@@ -303,7 +280,7 @@ static int check_server(struct gm_doctor_report *r, struct server *out, const ch
 		                 "in /v1, e.g. " GM_DEFAULT_LOCAL_URL ")?", url));
 		goto cleanup;
 	}
-	if (local_host(url, &host, &hlen) && gm_wsl_detect(root)) {
+	if (gm_http_url_is_local(url, &host, &hlen) && gm_wsl_detect(root)) {
 		char hosts[2][64];
 		size_t n = gm_wsl_hosts(hosts, 2, root);
 		struct gm_buf tried = GM_BUF_INIT;

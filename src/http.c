@@ -827,3 +827,25 @@ void gm_engine_free(struct gm_engine *e)
 	close(e->pipe[1]);
 	free(e);
 }
+
+bool gm_http_url_is_local(const char *url, const char **host, size_t *len)
+{
+	const char *h = strstr(url, "://"), *end;
+
+	if (!h)
+		return false;
+	h += 3;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return false;
+		end++;
+	} else {
+		end = h + strcspn(h, ":/");
+	}
+	*host = h;
+	*len = (size_t)(end - h);
+	return (*len == 9 && !strncasecmp(h, "localhost", 9)) ||
+	       (*len >= 4 && !strncmp(h, "127.", 4)) ||
+	       (*len == 5 && !strncmp(h, "[::1]", 5));
+}

@@ -295,12 +295,7 @@ int gm_openai_parse(struct gm_chat_result *res, bool *retry, const char *body,
 	gm_buf_init(&a.content, ANSWER_MAX);
 	gm_buf_init(&a.reasoning, ANSWER_MAX);
 	if (sse) {
-		struct gm_sse p;
-		gm_sse_init(&p, ANSWER_MAX, on_event, &a);
-		rc = gm_sse_feed(&p, body, len);
-		if (!rc)
-			rc = gm_sse_finish(&p);
-		gm_sse_release(&p);
+		rc = gm_sse_parse_all(body, len, ANSWER_MAX, on_event, &a);
 		if (rc)
 			goto cleanup;
 		if (!a.done && !a.finish) {

@@ -61,6 +61,12 @@ void gm_http_cause(char *buf, size_t size, int curl_code, long os_errno,
 /* Overwrite every occurrence of `secret` in `msg` with '*' (NULL/"": no-op). */
 void gm_http_scrub(char *msg, const char *secret);
 
+/*
+ * The host span of "scheme://host[:port]/..." in `*host`/`*len`; true when
+ * the host is this machine (localhost, 127.x, [::1]).
+ */
+bool gm_http_url_is_local(const char *url, const char **host, size_t *len);
+
 struct gm_http_response {
 	long status;     /* 0 when no response */
 	char *body;      /* NUL-terminated, or NULL */

@@ -44,4 +44,7 @@ int gm_sse_feed(struct gm_sse *p, const char *buf, size_t n);
 int gm_sse_finish(struct gm_sse *p);
 void gm_sse_release(struct gm_sse *p);
 
+/* Feed a whole body and finish: init, feed, finish and release in one. */
+int gm_sse_parse_all(const char *body, size_t len, size_t max, gm_sse_fn fn, void *ctx);
+
 #endif
