@@ -696,13 +696,11 @@ static int release_held(struct run *r, struct task *analysis, const char *why);
 static int retry_or_give_up(struct run *r, struct task *t, const char *reason)
 {
 	struct gm_run_task *rt = rtask(r, t);
-	const struct gm_unit *u = gm_index_unit(r->idx, t->unit);
 	unsigned max = t->on_claude ? MAX_CLAUDE_ATTEMPTS : MAX_LOCAL_ATTEMPTS;
 	set_str(&t->prev_error, reason);
 	if (t->tries < max)
 		return submit_rewrite(r, t);
-	if (!t->on_claude && !path_local_only(r, t->unit) &&
-	    claude_allowed(r, estimate_tokens(u->end_byte - u->start_byte, u->end_byte - u->start_byte))) {
+	if (!t->on_claude && !path_local_only(r, t->unit) && claude_allowed(r, rt->est_tokens)) {
 		char *why = gm_xasprintf("escalated after %u rejected local answers (last: %s)", t->tries, reason);
 		set_str(&rt->route_reason, why);
 		free(why);
