@@ -47,21 +47,40 @@ static void cache_key(char out[41], const struct gm_file *f)
 	free(s);
 }
 
+/* FNV-1a, 64 bits: catches a damaged entry that still decodes. */
+static uint64_t checksum(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 /*
- * An entry is the key (so that a file renamed over another is not taken
- * for it) and the compact encoding of the scan.
+ * An entry is the key (so that an entry copied over another is not taken
+ * for it), a checksum of the rest in hex, and the compact encoding of the
+ * scan: "<key>\n<16 hex>\n<encoding>".
  */
+#define ENTRY_HEAD (40 + 1 + 16 + 1)
+
 static bool cache_load(struct work *w, struct gm_file *f, const char *key)
 {
-	char *data = NULL;
+	char *data = NULL, sum[17];
 	size_t len;
-	bool ok;
+	bool ok = false;
 
 	if (!w->cache || gm_cache_get(&data, &len, w->cache, "scan", key, CACHE_ENTRY_MAX) < 0)
 		return false;
 	/* The cache is not trusted: a damaged entry is re-parsed. */
-	ok = len > 41 && memcmp(data, key, 40) == 0 && data[40] == '\n' &&
-	     gm_file_scan_decode(&f->scan, data + 41, len - 41) == 0;
+	if (len >= ENTRY_HEAD && memcmp(data, key, 40) == 0 && data[40] == '\n' &&
+	    data[ENTRY_HEAD - 1] == '\n') {
+		snprintf(sum, sizeof(sum), "%016llx",
+		         (unsigned long long)checksum(data + ENTRY_HEAD, len - ENTRY_HEAD));
+		ok = memcmp(sum, data + 41, 16) == 0 &&
+		     gm_file_scan_decode(&f->scan, data + ENTRY_HEAD, len - ENTRY_HEAD) == 0;
+	}
 	gm_error_clear();
 	free(data);
 	return ok;
@@ -70,12 +89,16 @@ static bool cache_load(struct work *w, struct gm_file *f, const char *key)
 static void cache_store(struct work *w, const struct gm_file *f, const char *key)
 {
 	struct gm_buf b = GM_BUF_INIT;
+	char sum[17];
 
 	if (!w->cache)
 		return;
 	gm_buf_put(&b, key, 40);
-	gm_buf_put(&b, "\n", 1);
+	gm_buf_put(&b, "\n0000000000000000\n", 18);
 	gm_file_scan_encode(&b, &f->scan);
+	snprintf(sum, sizeof(sum), "%016llx",
+	         (unsigned long long)checksum(b.ptr + ENTRY_HEAD, b.len - ENTRY_HEAD));
+	memcpy(b.ptr + 41, sum, 16);
 	/* A cache that cannot be written only costs speed. */
 	if (gm_cache_put(w->cache, "scan", key, b.ptr, b.len) < 0)
 		gm_error_clear();
