@@ -332,7 +332,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	char *code = NULL;
 	struct gm_buf text = GM_BUF_INIT;
 	struct gm_file_scan fs;
-	struct line ph;
+	struct line ph = { 0 };
 	const struct gm_unit *hit[3];
 	size_t nhit = 0;
 	uint32_t new_end;

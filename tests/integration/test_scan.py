@@ -190,6 +190,23 @@ class ScanTest(gmtest.TestCase):
         self.assertEqual(third["summary"]["files_from_cache"], 0)
         self.assertEqual(self.scan()["summary"]["files_from_cache"], 2)  # repaired
 
+    def test_a_flipped_byte_in_a_cache_entry_is_not_trusted(self):
+        first = self.scan()
+        cache = os.path.join(self.r.path, ".git", "monitor", "cache", "scan")
+        entries = sorted(os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs)
+        self.assertEqual(len(entries), 2)
+        # A damaged entry that still decodes (a changed letter in a name, a
+        # changed line number) must be re-parsed, not believed.
+        for e in entries:
+            with open(e, "rb") as f:
+                data = bytearray(f.read())
+            data[len(data) // 2] ^= 0x01
+            with open(e, "wb") as f:
+                f.write(bytes(data))
+        again = self.scan()
+        self.assertEqual(again["summary"]["files_from_cache"], 0)
+        self.assertEqual(again["units"], first["units"])
+
     def test_scan_changes_nothing(self):
         self.r.write("a.py", "dirty\n")
         self.r.write("untracked.py", "def u(): pass\n")
