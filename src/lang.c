@@ -36,7 +36,8 @@ static struct gm_lang langs[] = {
 	{ .name = "python", .extensions = ext_python, .grammar = tree_sitter_python, .scope_sep = "." },
 	{ .name = "javascript", .extensions = ext_javascript, .grammar = tree_sitter_javascript, .scope_sep = "." },
 	{ .name = "typescript", .extensions = ext_typescript, .grammar = tree_sitter_typescript, .scope_sep = "." },
-	{ .name = "tsx", .extensions = ext_tsx, .grammar = tree_sitter_tsx, .scope_sep = "." },
+	{ .name = "tsx", .extensions = ext_tsx, .grammar = tree_sitter_tsx, .scope_sep = ".",
+	  .query_dir = "typescript" },
 	{ .name = "go", .extensions = ext_go, .grammar = tree_sitter_go, .scope_sep = "." },
 	{ .name = "rust", .extensions = ext_rust, .grammar = tree_sitter_rust, .scope_sep = "::" },
 	{ .name = "java", .extensions = ext_java, .grammar = tree_sitter_java, .scope_sep = "." },
@@ -85,7 +86,7 @@ static int compile_lang(struct gm_lang *l)
 
 	for (const struct gm_query_text *q = gm_query_texts; q->lang; q++) {
 		int k;
-		if (strcmp(q->lang, l->name) != 0)
+		if (strcmp(q->lang, l->query_dir ? l->query_dir : l->name) != 0)
 			continue;
 		for (k = 0; k < GM_QUERY__COUNT; k++)
 			if (strcmp(q->name, kind_names[k]) == 0)
@@ -112,7 +113,8 @@ static int compile_lang(struct gm_lang *l)
 			k++;
 		for (uint32_t j = start[k]; j < off && j < start[k + 1]; j++)
 			line += b.ptr[j] == '\n';
-		gm_error_set("grammars/%s/%s.scm:%u: %s", l->name, kind_names[k], line, query_error_name(err));
+		gm_error_set("grammars/%s/%s.scm:%u: %s", l->query_dir ? l->query_dir : l->name,
+		             kind_names[k], line, query_error_name(err));
 		rc = GM_ERROR;
 		goto cleanup;
 	}

@@ -580,7 +580,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	if (gm_lang_load(lang) < 0)
 		return GM_ERROR;
 	if (!lang->queries[GM_QUERY_UNITS]) {
-		gm_error_set("grammars/%s/units.scm is missing", lang->name);
+		gm_error_set("grammars/%s/units.scm is missing", lang->query_dir ? lang->query_dir : lang->name);
 		return GM_ERROR;
 	}
 	if (!(tree = gm_scan_parse(lang, src, len, parser)))

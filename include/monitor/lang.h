@@ -49,6 +49,9 @@ struct gm_lang {
 	const char *const *extensions; /* NULL-terminated, with the dot */
 	const TSLanguage *(*grammar)(void);
 	const char *scope_sep;
+	/* Whose query files (grammars/<dir>/) to use, NULL: its own name.  TSX
+	 * has TypeScript's node types, so it shares TypeScript's files. */
+	const char *query_dir;
 	/*
 	 * Filled by gm_lang_load().  The four files compile into ONE query, so
 	 * that the scanner walks a tree once: `query` holds every pattern, those
