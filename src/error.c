@@ -10,6 +10,7 @@
 
 static _Thread_local char error_slot[1024];
 
+static void set_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static void set_v(const char *fmt, va_list ap)
 {
 	vsnprintf(error_slot, sizeof(error_slot), fmt, ap);

@@ -39,7 +39,7 @@ void gm_buf_init(struct gm_buf *b, size_t max);
 int gm_buf_put(struct gm_buf *b, const void *data, size_t n);
 int gm_buf_puts(struct gm_buf *b, const char *s);
 int gm_buf_printf(struct gm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int gm_buf_vprintf(struct gm_buf *b, const char *fmt, va_list ap);
+int gm_buf_vprintf(struct gm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void gm_buf_clear(struct gm_buf *b);
 /* Take ownership of the contents (never NULL: "" for an empty buffer). */
 char *gm_buf_detach(struct gm_buf *b, size_t *len_out);
