@@ -30,6 +30,7 @@
 #include "monitor/config.h"
 #include "monitor/error.h"
 #include "monitor/index.h"
+#include "monitor/plan.h"
 #include "monitor/repo.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -42,24 +43,57 @@ static const char usage_text[] =
 	"would take. Reads git objects only, never the working tree.";
 
 /* A cluster is complex when one of its units is. */
-static bool *complex_clusters(const struct gm_index *idx)
+/*
+ * Which clusters a refactor would send to Claude: the same decision as the
+ * refactor's (plan.h), so the preview cannot disagree with the run.
+ */
+static int claude_clusters(bool **out, const struct gm_index *idx, bool have_key)
 {
+	struct gm_route_opts ro = { 0 };
+	size_t *order = gm_xcalloc(idx->nunits + 1, sizeof(size_t));
+	size_t *start = gm_xcalloc(idx->nclusters + 2, sizeof(size_t));
+	size_t *fill = gm_xcalloc(idx->nclusters + 1, sizeof(size_t));
 	bool *c = gm_xcalloc(idx->nclusters + 1, sizeof(bool));
+	int rc = 0;
+
+	/* Members of each cluster, grouped by a counting sort (linear). */
 	for (size_t i = 0; i < idx->nunits; i++)
-		if (idx->units[i].cluster >= 0 && idx->units[i].complex)
-			c[idx->units[i].cluster] = true;
-	return c;
+		if (idx->units[i].cluster >= 0)
+			start[idx->units[i].cluster + 1]++;
+	for (size_t k = 0; k < idx->nclusters; k++)
+		start[k + 1] += start[k];
+	for (size_t i = 0; i < idx->nunits; i++) {
+		long k = idx->units[i].cluster;
+		if (k >= 0)
+			order[start[k] + fill[k]++] = i;
+	}
+	ro.have_claude_key = have_key;
+	for (size_t k = 0; k < idx->nclusters && rc == 0; k++) {
+		struct gm_route route;
+		if (start[k + 1] == start[k])
+			continue;
+		rc = gm_plan_route_units(&route, idx, order + start[k], start[k + 1] - start[k], &ro);
+		c[k] = rc == 0 && route.route == GM_ANALYSIS_CLAUDE;
+		gm_route_release(&route);
+	}
+	free(order);
+	free(start);
+	free(fill);
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
 }
 
-static const char *route_of(const struct gm_index *idx, const bool *cx, size_t id, bool have_key)
+static const char *route_of(const struct gm_index *idx, const bool *claude, size_t id)
 {
-	const struct gm_unit_info *ui = &idx->units[id];
-	if (!have_key || idx->files[ui->file].local_only)
-		return "local";
-	return ui->cluster >= 0 && cx[ui->cluster] ? "claude" : "local";
+	long k = idx->units[id].cluster;
+	return k >= 0 && claude[k] ? "claude" : "local";
 }
 
-static void print_table(const struct gm_index *idx, const bool *cx, bool have_key)
+static void print_table(const struct gm_index *idx, const bool *cx)
 {
 	int wloc = 8, wname = 4;
 	for (size_t i = 0; i < idx->nunits; i++) {
@@ -92,7 +126,7 @@ static void print_table(const struct gm_index *idx, const bool *cx, bool have_ke
 		name = u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
 		printf("%-*s  %-*s  %-11s %4u %4u %5u %6u %4u %4u  %s\n", wloc, loc, wname, name, u->kind,
 		       u->complexity, u->nesting, u->lines, u->params, ui->fan_in, ui->fan_out,
-		       route_of(idx, cx, i, have_key));
+		       route_of(idx, cx, i));
 		free(loc);
 		free(name);
 	}
@@ -130,7 +164,7 @@ static void put_str_member(const char *indent, const char *key, const char *v)
 
 /* One unit, as cJSON_Print formats it two levels deep (the output's bytes
  * do not change with this writer; it only skips building a cJSON tree). */
-static void put_unit(const struct gm_index *idx, const bool *cx, bool have_key, size_t i)
+static void put_unit(const struct gm_index *idx, const bool *cx, size_t i)
 {
 	static const char in[] = "\t\t\t";
 	const struct gm_unit *u = gm_index_unit(idx, i);
@@ -160,7 +194,7 @@ static void put_unit(const struct gm_index *idx, const bool *cx, bool have_key, 
 	       "%s\"complex\":\t%s,\n",
 	       in, ui->fan_in, in, ui->fan_out, in, ui->cluster, in, ui->complex ? "true" : "false");
 	printf("%s\"route\":\t", in);
-	put_json_string(route_of(idx, cx, i, have_key));
+	put_json_string(route_of(idx, cx, i));
 	fputs("\n\t\t}", stdout);
 }
 
@@ -169,7 +203,7 @@ static void put_unit(const struct gm_index *idx, const bool *cx, bool have_key, 
  * not of a second copy of it as a cJSON tree and a string), byte for byte
  * what cJSON_Print gives for the whole document.
  */
-static void print_json(const struct gm_index *idx, const bool *cx, bool have_key)
+static void print_json(const struct gm_index *idx, const bool *cx)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *summary, *skipped, *skiplist;
@@ -225,7 +259,7 @@ static void print_json(const struct gm_index *idx, const bool *cx, bool have_key
 		if (!first)
 			fputs(", ", stdout);
 		first = false;
-		put_unit(idx, cx, have_key, i);
+		put_unit(idx, cx, i);
 	}
 	printf("%s\n", at);
 	free(text);
@@ -307,11 +341,14 @@ int cmd_scan(int argc, char **argv)
 		goto cleanup;
 	}
 	key = getenv("ANTHROPIC_API_KEY");
-	cx = complex_clusters(idx);
+	if ((rc = claude_clusters(&cx, idx, key && *key)) < 0) {
+		exit_code = cli_error(rc);
+		goto cleanup;
+	}
 	if (json)
-		print_json(idx, cx, key && *key);
+		print_json(idx, cx);
 	else
-		print_table(idx, cx, key && *key);
+		print_table(idx, cx);
 	if (!quiet && !json)
 		print_summary(idx);
 cleanup:

@@ -228,6 +228,20 @@ class ScanTest(gmtest.TestCase):
         self.assertTrue(by["hidden"]["complex"])
         self.assertEqual(by["hidden"]["route"], "local")
 
+    def test_route_preview_agrees_with_refactor_for_a_mixed_cluster(self):
+        # A complex function calling into a monitor-local-only file: the whole
+        # cluster stays local, as refactor routes it (plan.h), not just the
+        # local-only file's unit.
+        knotty = "from secret.s import keep\n\ndef knotty(a):\n" + "".join(
+            "    if a == %d:\n        return keep(%d)\n" % (i, i) for i in range(12)) + "    return -1\n"
+        self.r.commit({".gitattributes": "secret/** monitor-local-only\n",
+                       "secret/s.py": "def keep(x):\n    return x\n",
+                       "k.py": knotty}, "mixed")
+        by = {u["name"]: u for u in self.scan(env={"ANTHROPIC_API_KEY": "sk-test-not-real"})["units"]}
+        self.assertTrue(by["knotty"]["complex"])
+        self.assertEqual(by["knotty"]["cluster"], by["keep"]["cluster"])
+        self.assertEqual(by["knotty"]["route"], "local")
+
     def test_route_preview_needs_a_key_for_claude(self):
         body = "def knotty(a):\n" + "".join("    if a == %d:\n        return %d\n" % (i, i) for i in range(12))
         self.r.commit({"k.py": body}, "complex")
