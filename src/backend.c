@@ -14,6 +14,7 @@
 #include "monitor/openai.h"
 #include "monitor/price.h"
 #include "monitor/util.h"
+#include "monitor/wsl.h"
 #include "monitor/banned.h"
 
 #define PROBE_TIMEOUT_S 15

@@ -22,6 +22,7 @@
 #include "monitor/price.h"
 #include "monitor/repo.h"
 #include "monitor/util.h"
+#include "monitor/wsl.h"
 #include "monitor/banned.h"
 
 #define DOCTOR_TIMEOUT_S 15

@@ -19,6 +19,7 @@
 
 #include "backend_int.h"
 #include "monitor/error.h"
+#include "monitor/price.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -159,8 +160,7 @@ void gm_http_cause(char *buf, size_t size, int curl_code, long os_errno,
 	}
 	snprintf(buf, size, "%s", s);
 	/* git style: lowercase, one line, no full stop. */
-	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
-		buf[0] = (char)(buf[0] - 'A' + 'a');
+	gm_error_lowercase_first(buf);
 	for (char *p = buf; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';

@@ -101,8 +101,4 @@ void gm_engine_cancel(struct gm_engine *e); /* async-signal-safe */
 /* Requests in flight on a backend right now (for the progress line). */
 size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b);
 
-/* Price table lookup: dollars for the given usage of a Claude model. */
-double gm_price_cost(const char *model, int64_t input, int64_t output,
-                     int64_t cache_write, int64_t cache_read);
-
 #endif

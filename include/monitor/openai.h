@@ -58,17 +58,4 @@ int64_t gm_openai_context_length(const char *model, const char *v0_models,
  */
 void gm_openai_split_think(char **content, char **reasoning);
 
-/*
- * WSL2 (PROTOCOLS.md C10).  `root` prefixes every path read ("" or NULL:
- * $GM_PROC_ROOT when set, else the real files), so tests can fake them.
- */
-/* /proc/version or /proc/sys/kernel/osrelease mentions Microsoft or WSL. */
-bool gm_wsl_detect(const char *root);
-/*
- * Addresses where the Windows host may answer, best first: the default
- * gateway (/proc/net/route), then the nameserver of /etc/resolv.conf
- * (duplicates dropped).  Fills up to `max` entries; returns how many.
- */
-size_t gm_wsl_hosts(char out[][64], size_t max, const char *root);
-
 #endif

@@ -12,6 +12,7 @@
 #include "monitor/error.h"
 #include "monitor/openai.h"
 #include "monitor/util.h"
+#include "monitor/wsl.h"
 
 static void release(struct gm_chat_result *r)
 {
