@@ -22,7 +22,6 @@
 
 #include <cmocka.h>
 
-#include "monitor/anthropic.h"
 #include "monitor/backend.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
@@ -523,6 +522,18 @@ static struct gm_backend *claude(const char *url, const char *model, const char 
 	return b;
 }
 
+/* Is `key` accepted?  What doctor asks: the probe of a Claude backend. */
+static int check_key(const char *url, const char *key)
+{
+	struct gm_backend *b = claude(url, NULL, key, 1);
+	struct gm_backend_probe p;
+	int rc = gm_backend_probe(&p, b, 0);
+
+	gm_backend_probe_release(&p);
+	gm_backend_free(b);
+	return rc;
+}
+
 static const cJSON *logged_body(const cJSON *log, int i)
 {
 	int n = 0;
@@ -675,10 +686,10 @@ static void test_claude_errors_and_retries(void **state)
 	gm_backend_free(b);
 	run_release(&r);
 
-	assert_int_equal(gm_anthropic_check_key(f.url, "sk-test-secret", 10), 0);
-	assert_int_equal(gm_anthropic_check_key(f.url, "sk-wrong-key-123", 10), GM_ERROR);
+	assert_int_equal(check_key(f.url, "sk-test-secret"), 0);
+	assert_int_equal(check_key(f.url, "sk-wrong-key-123"), GM_ERROR);
 	assert_string_equal(gm_error_last(), "Claude API: authentication_error: invalid x-api-key");
-	assert_int_equal(gm_anthropic_check_key(f.url, NULL, 10), GM_ENOTFOUND);
+	assert_int_equal(check_key(f.url, NULL), GM_ENOTFOUND);
 	fake_stop(&f);
 }
 
@@ -781,8 +792,8 @@ static void test_wsl_falls_back_to_windows_host(void **state)
 	setenv("GM_PROC_ROOT", root, 1);
 	b = local((const char *[]){ url }, 1, 1, 0, 0);
 	assert_int_equal(gm_backend_prepare(b), 0);
-	assert_string_equal(gm_backend_wsl_host(b), "127.0.0.1");
-	assert_string_equal(gm_backend_server(b, 0), f.url);
+	assert_string_equal(gm_backend_server(b, 0)->wsl_host, "127.0.0.1");
+	assert_string_equal(gm_backend_server(b, 0)->url, f.url);
 	assert_string_equal(gm_backend_model(b), "qwen2.5-7b-instruct");
 	gm_backend_free(b);
 
@@ -792,7 +803,7 @@ static void test_wsl_falls_back_to_windows_host(void **state)
 	assert_int_equal(gm_backend_prepare(b), GM_ERROR);
 	want = gm_xasprintf("cannot reach LM Studio at %s: ", url);
 	assert_int_equal(strncmp(gm_error_last(), want, strlen(want)), 0);
-	assert_null(gm_backend_wsl_host(b));
+	assert_null(gm_backend_server(b, 0)->wsl_host);
 	free(want);
 	gm_backend_free(b);
 	cmd = gm_xasprintf("rm -rf '%s'", root);
