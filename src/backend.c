@@ -474,12 +474,18 @@ static int probe_claude(struct gm_backend_probe *out, struct gm_backend *b, size
 
 int gm_backend_probe(struct gm_backend_probe *out, struct gm_backend *b, size_t i)
 {
+	int rc;
+
 	memset(out, 0, sizeof(*out));
 	if (i >= b->pool.nservers) {
 		gm_error_set("no server %zu", i);
-		return GM_EUSAGE;
+		rc = GM_EUSAGE;
+	} else {
+		rc = b->kind->probe(out, b, i);
 	}
-	return b->kind->probe(out, b, i);
+	if (rc < 0 && !out->cause)
+		out->cause = gm_xstrdup(gm_error_last());
+	return rc;
 }
 
 void gm_backend_probe_release(struct gm_backend_probe *p)

@@ -167,8 +167,11 @@ static char *wsl_hint(const char *port)
 		port);
 }
 
-/* One row per configured URL from what the backend's set-up found there. */
-static void report_server(struct gm_doctor_report *r, const struct gm_backend_server *s,
+/*
+ * One row per configured URL from what the backend's set-up found there;
+ * true when it answered with a model list.
+ */
+static bool report_server(struct gm_doctor_report *r, const struct gm_backend_server *s,
                           const char *port)
 {
 	const struct gm_backend_try *t = &s->asked;
@@ -182,6 +185,7 @@ static void report_server(struct gm_doctor_report *r, const struct gm_backend_se
 	} else if (t->status == 200) {
 		add(r, "lmstudio", GM_DOCTOR_OK,
 		    gm_xasprintf("LM Studio at %s answered (%d models listed)", url, t->listed), NULL);
+		return true;
 	} else if (!t->unreachable) {
 		add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xasprintf("LM Studio at %s: %s", url, t->cause),
 		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (LM Studio's ends "
@@ -195,6 +199,7 @@ static void report_server(struct gm_doctor_report *r, const struct gm_backend_se
 		                 "networking (networkingMode=mirrored under [wsl2] in "
 		                 "%%USERPROFILE%%\\.wslconfig, then 'wsl --shutdown') %s works "
 		                 "as configured", url));
+		return true;
 	} else if (s->wsl && s->nwsl) {
 		struct gm_buf tried = GM_BUF_INIT;
 		for (size_t i = 0; i < s->nwsl; i++)
@@ -217,6 +222,7 @@ static void report_server(struct gm_doctor_report *r, const struct gm_backend_se
 		                 "start --port %s'), or point monitor.local.url / MONITOR_LOCAL_URL at it",
 		                 port));
 	}
+	return false;
 }
 
 /*
@@ -251,8 +257,7 @@ static int check_server(struct gm_doctor_report *r, struct gm_backend **out, con
 	/* Its failure is data: what the server said is in the record. */
 	(void)gm_backend_prepare(b);
 	s = gm_backend_server(b, 0);
-	report_server(r, s, port);
-	if (r->checks[r->nchecks - 1].status == GM_DOCTOR_OK) {
+	if (report_server(r, s, port)) {
 		*out = b;
 		b = NULL;
 		rc = 0;

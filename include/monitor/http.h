@@ -116,12 +116,14 @@ struct gm_http_proto {
 	void (*auth)(struct gm_http_send *out, const struct gm_http_target *t);
 
 	/*
-	 * Decode a 2xx answer as it arrives: new (never fails), feed the bytes in
-	 * pieces of any size, end once the transfer is over.  feed and end return
-	 * 0 or negative with the cause alone in the error slot; end fills
-	 * content, reasoning, finish_reason, model and usage of `res` on success.
-	 * `sse`: an event stream (every frame is checked as it comes: an error
-	 * event fails the feed at once), else one JSON object.
+	 * Decode a 2xx answer as it arrives: new (never fails; the state is the
+	 * caller's until answer_free), feed the bytes in pieces of any size, end
+	 * once the transfer is over; after a failed feed only free.  feed and end
+	 * return 0 or negative with the cause alone in the error slot; end fills
+	 * content, reasoning, finish_reason, model and usage of `res` (allocated,
+	 * the caller's) on success.  `sse`: an event stream (every frame is
+	 * checked as it comes: an error event fails the feed at once), else one
+	 * JSON object.
 	 */
 	struct gm_http_answer *(*answer_new)(const struct gm_chat_request *req, bool sse);
 	int (*answer_feed)(struct gm_http_answer *a, const char *buf, size_t n);
@@ -156,7 +158,7 @@ struct gm_http_server {
 struct gm_http_pool {
 	struct gm_http_server *servers;
 	size_t nservers;
-	const char *model;     /* as in gm_http_target */
+	const char *model;     /* as in gm_http_target; the owner's strings */
 	const char *api_key;   /* as in gm_http_target; scrubbed from every message */
 	bool stream;
 	long timeout_s;        /* per attempt, in all */
