@@ -44,7 +44,6 @@
 #define MAX_LOCAL_ATTEMPTS 3 /* the first answer and two retries */
 #define MAX_CLAUDE_ATTEMPTS 2
 #define CACHE_MAX (16u * 1024 * 1024)
-#define DEFAULT_GOAL "improve readability and structure without changing behaviour"
 
 static volatile sig_atomic_t interrupted;
 static struct gm_engine *volatile running_engine;
@@ -408,9 +407,9 @@ static int make_backends(struct run *r)
 	size_t nurls;
 	int rc;
 
-	if ((rc = gm_config_int(&conc, r->cfg, "monitor.local.concurrency", 4)) < 0 ||
-	    (rc = gm_config_int(&timeout, r->cfg, "monitor.local.timeout", 600)) < 0 ||
-	    (rc = gm_config_int(&cconc, r->cfg, "monitor.claude.concurrency", 4)) < 0)
+	if ((rc = gm_config_int(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
+	    (rc = gm_config_int(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
+	    (rc = gm_config_int(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
 		return rc;
 	nurls = gm_config_multi(&urls, r->cfg, "monitor.local.url");
 	if (nurls) {
@@ -1393,11 +1392,11 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	r.rep = gm_xcalloc(1, sizeof(*r.rep));
 	r.rep->run_id = make_run_id();
 	r.rep->dry_run = opts->dry_run;
-	r.goal = opts->goal ? opts->goal : gm_config_string(cfg, "monitor.goal", DEFAULT_GOAL);
+	r.goal = opts->goal ? opts->goal : gm_config_string(cfg, "monitor.goal", gm_config_default("monitor.goal"));
 	*out = r.rep;
 
-	if ((rc = gm_config_int(&threshold, cfg, "monitor.route.complexity", 10)) < 0 ||
-	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize", 1024 * 1024)) < 0)
+	if ((rc = gm_config_int(&threshold, cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize")) < 0)
 		goto cleanup;
 
 	/* The base: a commit, or with --staged a snapshot of the index on HEAD. */

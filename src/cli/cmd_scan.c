@@ -323,8 +323,8 @@ int cmd_scan(int argc, char **argv)
 		goto cleanup;
 	}
 	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
-	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity", 10)) < 0 ||
-	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize", 1024 * 1024)) < 0) {
+	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize")) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
