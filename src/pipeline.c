@@ -720,12 +720,13 @@ static int on_rewrite_answer(struct run *r, struct task *t, const char *content,
 	struct gm_validate_result vr = { 0 };
 	char *code = NULL;
 	size_t code_len;
+	char *cut;
 	int rc;
 
-	if (finish && (strcmp(finish, "length") == 0 || strcmp(finish, "max_tokens") == 0)) {
-		char *why = gm_xasprintf("answer was cut off (finish_reason %s)", finish);
-		rc = retry_or_give_up(r, t, why);
-		free(why);
+	/* A cut-off answer is not read at all: its code block may end anywhere. */
+	if ((cut = gm_validate_cut_off(finish)) != NULL) {
+		rc = retry_or_give_up(r, t, cut);
+		free(cut);
 		return rc;
 	}
 	if (gm_extract_code(&code, &code_len, content, strlen(content), u->short_name) < 0) {
