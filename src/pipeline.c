@@ -43,7 +43,6 @@
 
 #define MAX_LOCAL_ATTEMPTS 3 /* the first answer and two retries */
 #define MAX_CLAUDE_ATTEMPTS 2
-#define CACHE_MAX (16u * 1024 * 1024)
 
 static volatile sig_atomic_t interrupted;
 static struct gm_engine *volatile running_engine;
@@ -449,70 +448,19 @@ static int make_backends(struct run *r)
 
 /* ---- prompts and submission --------------------------------------------- */
 
-/*
- * Everything that shaped an answer: prompt version, backend and model,
- * schema, limits, both prompts, and the attempt (a retry with the same
- * prompt must ask the model again, yet a re-run replays the same keys).
- */
-static char *request_key(const struct gm_backend *b, bool claude, const struct gm_chat_request *q,
-                         unsigned attempt)
-{
-	struct gm_buf k = GM_BUF_INIT;
-	char hex[41];
-	gm_buf_printf(&k, "%s\n%s\n%s\n%s\n%d\n%u\n", GM_PROMPT_VERSION,
-	              claude ? "claude" : "local", gm_backend_model(b),
-	              q->json_schema ? q->json_schema : "", q->max_tokens, attempt);
-	gm_buf_printf(&k, "%zu\n%s\n%zu\n%s", strlen(q->system), q->system, strlen(q->user), q->user);
-	gm_cache_digest(hex, k.ptr, k.len);
-	gm_buf_release(&k);
-	return gm_xstrdup(hex);
-}
-
 static bool cache_lookup(struct run *r, struct task *t)
 {
-	char *data = NULL;
-	size_t len;
-	cJSON *j;
-	const cJSON *c, *f, *m;
-	if (!r->cache || r->opts->no_cache)
+	struct gm_cache_answer a;
+	if (r->opts->no_cache || !gm_cache_answer_get(&a, r->cache, t->cache_key))
 		return false;
-	if (gm_cache_get(&data, &len, r->cache, "model", t->cache_key, CACHE_MAX) < 0)
-		return false;
-	j = cJSON_ParseWithLength(data, len);
-	c = cJSON_GetObjectItemCaseSensitive(j, "content");
-	f = cJSON_GetObjectItemCaseSensitive(j, "finish_reason");
-	m = cJSON_GetObjectItemCaseSensitive(j, "model");
-	free(data);
-	if (!cJSON_IsString(c) || !cJSON_IsString(f) || !cJSON_IsString(m)) {
-		cJSON_Delete(j);
-		return false; /* not trusted: ask again */
-	}
 	GM_GROW(r->ready, r->cready, r->nready + 1);
 	r->ready[r->nready].t = t;
-	r->ready[r->nready].content = gm_xstrdup(c->valuestring);
-	r->ready[r->nready].finish = gm_xstrdup(f->valuestring);
-	r->ready[r->nready].model = gm_xstrdup(m->valuestring);
+	r->ready[r->nready].content = a.content;
+	r->ready[r->nready].finish = a.finish_reason;
+	r->ready[r->nready].model = a.model;
 	r->nready++;
 	rtask(r, t)->cached = true;
-	cJSON_Delete(j);
 	return true;
-}
-
-static void cache_store(struct run *r, const struct task *t, const struct gm_chat_result *res)
-{
-	cJSON *j;
-	char *text;
-	if (!r->cache || !res->content)
-		return;
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "content", res->content);
-	cJSON_AddStringToObject(j, "finish_reason", res->finish_reason ? res->finish_reason : "stop");
-	cJSON_AddStringToObject(j, "model", res->model ? res->model : "");
-	text = cJSON_PrintUnformatted(j);
-	if (text && gm_cache_put(r->cache, "model", t->cache_key, text, strlen(text)) < 0)
-		gm_error_clear(); /* a cache that cannot be written only costs a request */
-	free(text);
-	cJSON_Delete(j);
 }
 
 static char **callee_signatures(struct run *r, size_t unit, size_t *n)
@@ -613,7 +561,8 @@ static int submit_rewrite(struct run *r, struct task *t)
 	free(t->cache_key);
 	t->tries++;
 	rt->attempts++;
-	t->cache_key = request_key(b, t->on_claude, &q, t->tries);
+	t->cache_key = gm_cache_answer_key(GM_PROMPT_VERSION, t->on_claude ? "claude" : "local",
+	                                    gm_backend_model(b), &q, t->tries);
 	if (!cache_lookup(r, t))
 		rc = gm_engine_submit(r->engine, b, &q, t);
 	free(user);
@@ -673,7 +622,8 @@ static int submit_analysis(struct run *r, struct task *t)
 		free(t->cache_key);
 		t->tries++;
 		rt->attempts++;
-		t->cache_key = request_key(b, t->on_claude, &q, t->tries);
+		t->cache_key = gm_cache_answer_key(GM_PROMPT_VERSION, t->on_claude ? "claude" : "local",
+	                                    gm_backend_model(b), &q, t->tries);
 		if (!cache_lookup(r, t))
 			rc = gm_engine_submit(r->engine, b, &q, t);
 	}
@@ -967,7 +917,7 @@ static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
 			finish_task(r, t, GM_TASK_FAILED, res->error_message ? res->error_message : "request failed");
 		}
 	} else {
-		cache_store(r, t, res);
+		gm_cache_answer_put(r->cache, t->cache_key, res);
 		rc = handle_answer(r, t, res->content ? res->content : "", res->finish_reason, res->model);
 	}
 	if (rc == 0)
