@@ -236,78 +236,6 @@ static void report_progress(struct run *r, bool force)
 
 /* ---- targets ------------------------------------------------------------- */
 
-struct file_ranges {
-	char *path;
-	struct gm_line_range *v;
-	size_t n, cap;
-};
-
-struct ranges {
-	struct file_ranges *f;
-	size_t n, cap;
-};
-
-static int hunk_cb(const git_diff_delta *delta, const git_diff_hunk *hunk, void *payload)
-{
-	struct ranges *rs = payload;
-	struct file_ranges *fr;
-	struct gm_line_range *g;
-	if (!delta->new_file.path)
-		return 0;
-	if (!rs->n || strcmp(rs->f[rs->n - 1].path, delta->new_file.path) != 0) {
-		GM_GROW(rs->f, rs->cap, rs->n + 1);
-		memset(&rs->f[rs->n], 0, sizeof(rs->f[rs->n]));
-		rs->f[rs->n++].path = gm_xstrdup(delta->new_file.path);
-	}
-	fr = &rs->f[rs->n - 1];
-	GM_GROW(fr->v, fr->cap, fr->n + 1);
-	g = &fr->v[fr->n++];
-	/* plan.h's convention: a pure deletion after line s is {s + 1, s}. */
-	g->start = (uint32_t)hunk->new_start + (hunk->new_lines == 0);
-	g->end = (uint32_t)(hunk->new_start + hunk->new_lines - (hunk->new_lines > 0));
-	return 0;
-}
-
-static void ranges_release(struct ranges *rs)
-{
-	for (size_t i = 0; i < rs->n; i++) {
-		free(rs->f[i].path);
-		free(rs->f[i].v);
-	}
-	free(rs->f);
-}
-
-/* Changed line ranges (new side) between `old` (NULL: empty) and the base or index. */
-static int changed_ranges(struct ranges *out, git_repository *repo, git_tree *old, git_tree *new_tree,
-                          bool to_index)
-{
-	git_diff_options o;
-	git_diff *diff = NULL;
-	int rc;
-	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
-	o.context_lines = 0;
-	o.flags = GIT_DIFF_SKIP_BINARY_CHECK;
-	if (to_index)
-		rc = git_diff_tree_to_index(&diff, repo, old, NULL, &o);
-	else
-		rc = git_diff_tree_to_tree(&diff, repo, old, new_tree, &o);
-	if (rc < 0)
-		return gm_error_git(GM_EFATAL, "cannot diff");
-	rc = git_diff_foreach(diff, NULL, NULL, hunk_cb, NULL, out);
-	git_diff_free(diff);
-	if (rc < 0)
-		return gm_error_git(GM_EFATAL, "cannot diff");
-	return 0;
-}
-
-static bool touched(const struct ranges *rs, const char *path, const struct gm_unit *u)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->f[i].path, path) == 0)
-			return gm_plan_unit_touched(u, rs->f[i].v, rs->f[i].n);
-	return false;
-}
-
 static int tree_of(git_tree **out, git_repository *repo, const char *rev)
 {
 	git_commit *c = NULL;
@@ -323,42 +251,37 @@ static int tree_of(git_tree **out, git_repository *repo, const char *rev)
 static int select_targets(size_t **out, size_t *nout, struct run *r)
 {
 	const struct gm_run_opts *o = r->opts;
-	struct ranges rs = { 0 };
+	struct gm_changed_lines changes = { 0 };
+	git_tree *old = NULL, *base = NULL;
+	size_t *v = NULL, n = 0, *touched = NULL, ntouched = 0;
 	bool by_diff = o->since || o->staged;
-	size_t *v = gm_xcalloc(r->idx->nunits + 1, sizeof(*v)), n = 0;
 	int rc = 0;
 
 	if (o->since) {
-		git_tree *old = NULL, *base = NULL;
 		if ((rc = tree_of(&old, r->repo, o->since)) == 0 &&
 		    (rc = tree_of(&base, r->repo, o->base ? o->base : "HEAD")) == 0)
-			rc = changed_ranges(&rs, r->repo, old, base, false);
-		git_tree_free(old);
-		git_tree_free(base);
+			rc = gm_repo_changed_lines(&changes, r->repo, old, base, NULL);
 	} else if (o->staged) {
-		git_tree *head = NULL;
-		if (git_repository_head_unborn(r->repo) != 1 && (rc = tree_of(&head, r->repo, "HEAD")) < 0)
-			goto cleanup;
-		rc = changed_ranges(&rs, r->repo, head, NULL, true);
-		git_tree_free(head);
+		if (git_repository_head_unborn(r->repo) == 1 || (rc = tree_of(&old, r->repo, "HEAD")) == 0)
+			rc = gm_repo_changed_lines(&changes, r->repo, old, NULL, NULL);
 	}
+	git_tree_free(old);
+	git_tree_free(base);
 	if (rc < 0)
-		goto cleanup;
-	for (size_t id = 0; id < r->idx->nunits; id++) {
+		return rc;
+	/* By diff: the units it touches (plan.h's rule, the hook's too); else every unit. */
+	if (by_diff)
+		ntouched = gm_plan_select_touched(&touched, r->idx, &changes);
+	gm_changed_lines_release(&changes);
+	v = gm_xcalloc((by_diff ? ntouched : r->idx->nunits) + 1, sizeof(*v));
+	for (size_t i = 0; i < (by_diff ? ntouched : r->idx->nunits); i++) {
+		size_t id = by_diff ? touched[i] : i;
 		const struct gm_file *f = &r->idx->files[r->idx->units[id].file];
 		const struct gm_unit *u = gm_index_unit(r->idx, id);
-		if (!f->target || (o->nfunctions && !gm_plan_match_function(u, o->functions, o->nfunctions)))
-			continue;
-		if (by_diff && !touched(&rs, f->path, u))
-			continue;
-		v[n++] = id;
+		if (f->target && (!o->nfunctions || gm_plan_match_function(u, o->functions, o->nfunctions)))
+			v[n++] = id;
 	}
-cleanup:
-	ranges_release(&rs);
-	if (rc < 0) {
-		free(v);
-		return rc;
-	}
+	free(touched);
 	*out = v;
 	*nout = n;
 	return 0;

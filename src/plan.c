@@ -107,13 +107,16 @@ bool gm_plan_match_function(const struct gm_unit *u, const char *const *globs, s
 	return false;
 }
 
-bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *ranges, size_t n)
+bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
+                          const struct gm_line_range *ranges, size_t n)
 {
+	bool open_end = lang && lang->indent_blocks;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct gm_line_range *r = &ranges[i];
 		if (r->end < r->start) {
-			/* Deleted after line start - 1: inside the unit, not at its edge. */
-			if (r->start > u->start_line && r->start <= u->end_line)
+			uint32_t after = r->start - 1; /* removed after this line */
+			if (after >= u->start_line && (after < u->end_line || (open_end && after == u->end_line)))
 				return true;
 		} else if (r->start <= u->end_line && r->end >= u->start_line) {
 			return true;
@@ -122,22 +125,22 @@ bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *r
 	return false;
 }
 
-size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx, const char *path,
-                              const struct gm_line_range *ranges, size_t n)
+size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
+                              const struct gm_changed_lines *changes)
 {
 	size_t *ids = NULL, nids = 0, cap = 0;
 
-	for (size_t f = 0; f < idx->nfiles; f++) {
+	for (size_t f = 0; f < idx->nfiles && changes->n; f++) {
 		const struct gm_file *file = &idx->files[f];
-		if (strcmp(file->path, path) != 0)
+		const struct gm_file_lines *fl = gm_changed_lines_find(changes, file->path);
+		if (!fl)
 			continue;
 		for (size_t u = 0; u < file->scan.n; u++) {
-			if (!gm_plan_unit_touched(&file->scan.units[u], ranges, n))
+			if (!gm_plan_unit_touched(&file->scan.units[u], file->lang, fl->ranges, fl->n))
 				continue;
 			GM_GROW(ids, cap, nids + 1);
 			ids[nids++] = file->first_unit + u;
 		}
-		break;
 	}
 	*out = ids;
 	return nids;

@@ -73,6 +73,8 @@ struct gm_hook_findings {
  * $GIT_INDEX_FILE as git sets it for `commit -a` / `commit <paths>`) that
  * the staged diff against HEAD touches (every unit of staged files on an
  * unborn HEAD), with complexity over `max`, in path and line order.
+ * "Touches" is plan.h's rule, the one `refactor --staged` selects by.
+ * `out` owns its strings: release it with gm_hook_findings_release().
  */
 int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned max);
 void gm_hook_findings_release(struct gm_hook_findings *f);

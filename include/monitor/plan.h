@@ -1,8 +1,8 @@
 /*
  * plan.h: which units are targets and where each cluster's analysis goes.
  * Pure decisions over an index (index.h) and options; no git, no network.
- * The caller computes what needs git (the changed line ranges of a diff)
- * or a server (the context length) and passes it in.
+ * The caller computes what needs git (the changed lines of a diff,
+ * gm_repo_changed_lines) or a server (the context length) and passes it in.
  *
  * Routing (DESIGN.md "Routing"): a cluster is analysed first when one of
  * its units reaches the complexity threshold, or always with --plan;
@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "monitor/index.h"
+#include "monitor/lang.h"
+#include "monitor/repo.h"
 #include "monitor/scan.h"
 
 enum gm_analysis_route {
@@ -60,22 +62,33 @@ void gm_route_release(struct gm_route *r);
 bool gm_plan_match_function(const struct gm_unit *u, const char *const *globs, size_t n);
 
 /*
- * Changed lines of one file, new side, 1-based inclusive.  A pure deletion
- * is given as end = start - 1: lines were removed after line `start - 1`.
+ * Which units a diff touches: the one rule of `refactor --since/--staged`
+ * and the pre-commit hook.  Ranges are repo.h's (new side; a pure deletion
+ * after line s is {s + 1, s}).
+ *
+ * - A range of changed or added lines touches every unit it overlaps.
+ * - A pure deletion after line s touches a unit when s lies inside it,
+ *   before its last line (start_line <= s < end_line).
+ * - Lines removed right after the unit's last line (s == end_line): in a
+ *   brace language the last line closes the unit, so what went came after
+ *   it and the unit is not touched; in an indentation language
+ *   (lang->indent_blocks: Python) nothing closes the unit, the removed
+ *   lines may have been its tail (its last statements), so it is touched.
+ * - Lines removed right above the first line (s == start_line - 1) never
+ *   touch it: the unit's range already starts at its leading comment or
+ *   decorator.
+ * `lang` NULL: a brace language.
  */
-struct gm_line_range {
-	uint32_t start, end;
-};
-
-/* Does a changed range touch `u`? */
-bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *ranges, size_t n);
+bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
+                          const struct gm_line_range *ranges, size_t n);
 
 /*
- * Global ids (index.h) of the units of file `path` touched by `ranges`, in
- * file order; `*out` is the caller's.  0 when the path is not in the index.
+ * Global ids (index.h) of the units `changes` touches, in index order
+ * (files by path, units in file order).  `*out` is the caller's to free
+ * (NULL when none).
  */
-size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx, const char *path,
-                              const struct gm_line_range *ranges, size_t n);
+size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
+                              const struct gm_changed_lines *changes);
 
 /*
  * Token estimate of a task, by bytes: the prompt at 4 bytes a token, the

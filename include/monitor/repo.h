@@ -1,7 +1,8 @@
 /*
  * repo.h: reading a repository through libgit2: opening, resolving
  * revisions, listing the blobs of a commit or of the index under pathspecs,
- * and reading attributes as of a commit.  Nothing here writes.
+ * reading attributes as of a commit, and the changed lines of a diff.
+ * Nothing here writes.
  */
 #ifndef MONITOR_REPO_H
 #define MONITOR_REPO_H
@@ -55,5 +56,43 @@ void gm_entries_release(struct gm_entries *e);
  */
 int gm_repo_attr(char **out, git_repository *repo, const git_oid *commit,
                  const char *path, const char *name);
+
+/*
+ * Changed lines of one file, new side, 1-based inclusive.  A pure deletion
+ * is given as end = start - 1: lines were removed after line `start - 1`
+ * (start 1: at the top of the file).  plan.h decides which units a range
+ * touches.
+ */
+struct gm_line_range {
+	uint32_t start, end;
+};
+
+struct gm_file_lines {
+	char *path;                   /* new side */
+	struct gm_line_range *ranges; /* in file order, one per hunk */
+	size_t n, cap;
+};
+
+/* Per-file changed lines, sorted by path (strcmp), one entry per path. */
+struct gm_changed_lines {
+	struct gm_file_lines *files;
+	size_t n, cap;
+};
+
+/*
+ * The lines changed from `old_tree` (NULL: the empty tree, everything is
+ * new) to `new_tree`, or, when `new_tree` is NULL, to the index `index`
+ * (NULL: the repository's, git_repository_set_index respected).  Hunks
+ * without context, as `git diff -U0` shows them; every file is diffed as
+ * text (whether it is source is the scanner's call).  Files deleted on the
+ * new side have no lines and are left out.  Release with
+ * gm_changed_lines_release().
+ */
+int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, git_tree *old_tree,
+                          git_tree *new_tree, git_index *index);
+/* The entry of `path`, or NULL when the diff did not change it (pointer into `c`). */
+const struct gm_file_lines *gm_changed_lines_find(const struct gm_changed_lines *c,
+                                                  const char *path);
+void gm_changed_lines_release(struct gm_changed_lines *c);
 
 #endif

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "monitor/error.h"
+#include "monitor/lang.h"
 #include "monitor/plan.h"
 
 /*
@@ -135,6 +136,17 @@ static void function_globs_match_qualified_or_short_names(void **state)
 	assert_true(gm_plan_match_function(&foobar, NULL, 0));
 }
 
+/* A diff that changed one file. */
+static struct gm_file_lines one_file_lines;
+static struct gm_changed_lines one_changes;
+
+static const struct gm_changed_lines *one_file(const char *path, struct gm_line_range *r, size_t n)
+{
+	one_file_lines = (struct gm_file_lines){ .path = (char *)path, .ranges = r, .n = n };
+	one_changes = (struct gm_changed_lines){ .files = &one_file_lines, .n = 1 };
+	return &one_changes;
+}
+
 static void diff_ranges_select_the_units_they_touch(void **state)
 {
 	(void)state;
@@ -142,27 +154,68 @@ static void diff_ranges_select_the_units_they_touch(void **state)
 	const struct gm_line_range before = { 5, 9 }, edge = { 9, 10 }, last = { 40, 45 },
 	                           after = { 41, 50 }, del_in = { 15, 14 }, del_before = { 10, 9 },
 	                           del_after = { 41, 40 };
-	assert_false(gm_plan_unit_touched(run, &before, 1));
-	assert_true(gm_plan_unit_touched(run, &edge, 1));
-	assert_true(gm_plan_unit_touched(run, &last, 1));
-	assert_false(gm_plan_unit_touched(run, &after, 1));
-	assert_true(gm_plan_unit_touched(run, &del_in, 1));
-	assert_false(gm_plan_unit_touched(run, &del_before, 1));
-	assert_false(gm_plan_unit_touched(run, &del_after, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &before, 1));
+	assert_true(gm_plan_unit_touched(run, NULL, &edge, 1));
+	assert_true(gm_plan_unit_touched(run, NULL, &last, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &after, 1));
+	assert_true(gm_plan_unit_touched(run, NULL, &del_in, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &del_before, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &del_after, 1));
 
-	const struct gm_line_range r[] = { { 3, 3 }, { 50, 52 } };
+	struct gm_line_range r[] = { { 3, 3 }, { 50, 52 } };
 	size_t *ids;
-	size_t n = gm_plan_select_touched(&ids, &idx, "a.py", r, 2);
+	size_t n = gm_plan_select_touched(&ids, &idx, one_file("a.py", r, 2));
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 0);
 	free(ids);
-	const struct gm_line_range all = { 1, 100 };
-	n = gm_plan_select_touched(&ids, &idx, "a.py", &all, 1);
+	struct gm_line_range all = { 1, 100 };
+	n = gm_plan_select_touched(&ids, &idx, one_file("a.py", &all, 1));
 	assert_int_equal(n, 2);
 	assert_int_equal(ids[1], 1);
 	free(ids);
-	assert_int_equal(gm_plan_select_touched(&ids, &idx, "c.py", &all, 1), 0);
+	assert_int_equal(gm_plan_select_touched(&ids, &idx, one_file("c.py", &all, 1)), 0);
 	assert_null(ids);
+}
+
+/*
+ * Lines removed right below a function: outside it when a closing line
+ * ends it (C), possibly its tail when indentation does (Python).  Inside,
+ * both are touched; right above, neither.
+ */
+static void deletion_below_a_function_depends_on_the_block_style(void **state)
+{
+	(void)state;
+	const struct gm_lang *c = gm_lang_by_name("c"), *python = gm_lang_by_name("python");
+	struct gm_unit f = { .name = (char *)"f", .short_name = (char *)"f", .start_line = 3,
+	                     .end_line = 6 };
+	const struct gm_line_range below = { 7, 6 }, inside = { 5, 4 }, above = { 3, 2 },
+	                           at_top = { 1, 0 }, further = { 8, 7 }, changed_below = { 7, 7 };
+
+	assert_non_null(c);
+	assert_non_null(python);
+	assert_false(c->indent_blocks);
+	assert_true(python->indent_blocks);
+	assert_false(gm_plan_unit_touched(&f, c, &below, 1));
+	assert_true(gm_plan_unit_touched(&f, python, &below, 1));
+	for (int i = 0; i < 2; i++) {
+		const struct gm_lang *l = i ? python : c;
+		assert_true(gm_plan_unit_touched(&f, l, &inside, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &above, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &at_top, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &further, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &changed_below, 1));
+	}
+
+	/* Selection follows the file's language. */
+	files[0].lang = python;
+	struct gm_line_range below_parse_args = { 9, 8 }; /* parse_args is L1-8 */
+	size_t *ids;
+	assert_int_equal(gm_plan_select_touched(&ids, &idx, one_file("a.py", &below_parse_args, 1)), 1);
+	assert_int_equal(ids[0], 0);
+	free(ids);
+	files[0].lang = c;
+	assert_int_equal(gm_plan_select_touched(&ids, &idx, one_file("a.py", &below_parse_args, 1)), 0);
+	files[0].lang = NULL;
 }
 
 static void task_that_does_not_fit_the_context_is_detected(void **state)
@@ -191,6 +244,7 @@ int main(void)
 		cmocka_unit_test(unknown_cluster_is_an_error),
 		cmocka_unit_test(function_globs_match_qualified_or_short_names),
 		cmocka_unit_test(diff_ranges_select_the_units_they_touch),
+		cmocka_unit_test(deletion_below_a_function_depends_on_the_block_style),
 		cmocka_unit_test(task_that_does_not_fit_the_context_is_detected),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
