@@ -55,15 +55,6 @@ void gm_pipeline_interrupt(void)
 		gm_engine_cancel(e);
 }
 
-static const char *const status_names[] = {
-	"pending", "applied", "unchanged", "rejected", "failed", "skipped", "dropped"
-};
-
-const char *gm_task_status_name(enum gm_task_status s)
-{
-	return status_names[s];
-}
-
 enum task_type { T_REWRITE, T_ANALYSIS };
 
 struct task {
@@ -108,7 +99,6 @@ struct run {
 	const char *goal;
 	struct task **tasks;
 	size_t ntasks, ctasks;
-	size_t rtcap;
 	long *task_of_unit; /* unit id -> task index, -1 */
 	struct source *src; /* per file */
 	struct ready *ready;
@@ -126,18 +116,6 @@ struct run {
 static char *unit_display_name(const struct gm_unit *u)
 {
 	return u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
-}
-
-static void warn(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct run *r, const char *fmt, ...)
-{
-	struct gm_buf b = GM_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	gm_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	r->rep->warnings = gm_xrealloc(r->rep->warnings, (r->rep->nwarnings + 1) * sizeof(char *));
-	r->rep->warnings[r->rep->nwarnings++] = gm_buf_detach(&b, NULL);
 }
 
 static int load_source(struct run *r, size_t file)
@@ -160,18 +138,11 @@ static struct gm_run_task *rtask(struct run *r, const struct task *t)
 	return &r->rep->tasks[t->rt];
 }
 
-static size_t new_report_task(struct run *r)
-{
-	GM_GROW(r->rep->tasks, r->rtcap, r->rep->ntasks + 1);
-	memset(&r->rep->tasks[r->rep->ntasks], 0, sizeof(struct gm_run_task));
-	return r->rep->ntasks++;
-}
-
 static struct task *new_task(struct run *r, enum task_type type)
 {
 	struct task *t = gm_xcalloc(1, sizeof(*t));
 	t->type = type;
-	t->rt = new_report_task(r);
+	t->rt = gm_run_report_add_task(r->rep);
 	GM_GROW(r->tasks, r->ctasks, r->ntasks + 1);
 	r->tasks[r->ntasks++] = t;
 	r->total++;
@@ -312,7 +283,7 @@ static bool claude_allowed(struct run *r, int64_t est_tokens)
 	/* A budget of 0 means nothing at all goes to Claude. */
 	if (r->rep->cost_usd + est >= r->opts->max_cost) {
 		if (!r->claude_blocked)
-			warn(r, "--max-cost $%.4f reached: no more requests to Claude", r->opts->max_cost);
+			gm_run_report_warn(r->rep, "--max-cost $%.4f reached: no more requests to Claude", r->opts->max_cost);
 		r->claude_blocked = true;
 		return false;
 	}
@@ -700,7 +671,7 @@ static int on_analysis_answer(struct run *r, struct task *t, const char *content
 	set_str(&rtask(r, t)->rationale, a.rationale);
 	finish_task(r, t, GM_TASK_APPLIED, NULL);
 	for (size_t i = 0; i < a.nwarnings; i++)
-		warn(r, "plan: %s", a.warnings[i]);
+		gm_run_report_warn(r->rep, "plan: %s", a.warnings[i]);
 	/*
 	 * Gather every instruction for a unit first (it may be named both as a
 	 * unit and as a call site), then send each unit once.
@@ -735,7 +706,7 @@ static int on_analysis_answer(struct run *r, struct task *t, const char *content
 			continue;
 		wt = rtask(r, w);
 		if (wt->status != GM_TASK_PENDING || wt->attempts) {
-			warn(r, "plan: call site %s %s was already sent; its instructions were not applied",
+			gm_run_report_warn(r->rep, "plan: call site %s %s was already sent; its instructions were not applied",
 			     a.sites[i].path, a.sites[i].name);
 			continue;
 		}
@@ -771,7 +742,7 @@ static int release_held(struct run *r, struct task *analysis, const char *why)
 			continue;
 		w->held = false;
 		if (why)
-			warn(r, "%s %s: rewritten without a plan (%s)", rtask(r, w)->path, rtask(r, w)->name, why);
+			gm_run_report_warn(r->rep, "%s %s: rewritten without a plan (%s)", rtask(r, w)->path, rtask(r, w)->name, why);
 		rc = submit_rewrite(r, w);
 	}
 	return rc;
@@ -1139,17 +1110,6 @@ static void count_lines(struct run *r, struct task *t)
 		git_error_clear();
 }
 
-static int cmp_report_task(const void *a, const void *b)
-{
-	const struct gm_run_task *x = a, *y = b;
-	int c = strcmp(x->path ? x->path : "", y->path ? y->path : "");
-	if (c)
-		return c;
-	if (x->start_line != y->start_line)
-		return x->start_line < y->start_line ? -1 : 1;
-	return strcmp(x->kind ? x->kind : "", y->kind ? y->kind : "");
-}
-
 static char *make_run_id(void)
 {
 	time_t now = time(NULL);
@@ -1263,7 +1223,7 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	r.progress = progress;
 	r.progress_ctx = ctx;
 	r.t0 = gm_now_ms();
-	r.rep = gm_xcalloc(1, sizeof(*r.rep));
+	r.rep = gm_run_report_new();
 	r.rep->run_id = make_run_id();
 	r.rep->dry_run = opts->dry_run;
 	r.goal = opts->goal ? opts->goal : gm_config_string(cfg, "monitor.goal", gm_config_default("monitor.goal"));
@@ -1432,8 +1392,7 @@ cleanup:
 	}
 	free(r.tasks);
 	/* Report in file order, whatever order the answers came in. */
-	if (r.rep->ntasks > 1)
-		qsort(r.rep->tasks, r.rep->ntasks, sizeof(*r.rep->tasks), cmp_report_task);
+	gm_run_report_sort(r.rep);
 	if (r.src)
 		for (size_t i = 0; i < r.idx->nfiles; i++)
 			free(r.src[i].data);
@@ -1449,120 +1408,4 @@ cleanup:
 	gm_cache_free(r.cache);
 	gm_index_free(r.idx);
 	return rc;
-}
-
-/* ---- report ------------------------------------------------------------------------ */
-
-static int cmp_report_task_ptr(const void *a, const void *b)
-{
-	return cmp_report_task(*(const struct gm_run_task *const *)a, *(const struct gm_run_task *const *)b);
-}
-
-cJSON *gm_run_report_json(const struct gm_run_report *r)
-{
-	cJSON *root = cJSON_CreateObject(), *tasks, *totals, *warnings;
-	const struct gm_run_task **order;
-	char oid[GIT_OID_HEXSZ + 1];
-
-	cJSON_AddNumberToObject(root, "version", 1);
-	cJSON_AddStringToObject(root, "run", r->run_id);
-	cJSON_AddBoolToObject(root, "dry_run", r->dry_run);
-	git_oid_tostr(oid, sizeof(oid), &r->base);
-	cJSON_AddStringToObject(root, "base", oid);
-	if (r->has_commit) {
-		git_oid_tostr(oid, sizeof(oid), &r->commit);
-		cJSON_AddStringToObject(root, "commit", oid);
-	} else {
-		cJSON_AddNullToObject(root, "commit");
-	}
-	if (r->branch)
-		cJSON_AddStringToObject(root, "branch", r->branch);
-	else
-		cJSON_AddNullToObject(root, "branch");
-	if (r->local_model)
-		cJSON_AddStringToObject(root, "local_model", r->local_model);
-	if (r->claude_model)
-		cJSON_AddStringToObject(root, "claude_model", r->claude_model);
-	cJSON_AddBoolToObject(root, "analysis_local", r->analysis_local);
-	if (r->analysis_note)
-		cJSON_AddStringToObject(root, "analysis_note", r->analysis_note);
-	tasks = cJSON_AddArrayToObject(root, "tasks");
-	order = gm_xcalloc(r->ntasks + 1, sizeof(*order));
-	for (size_t i = 0; i < r->ntasks; i++)
-		order[i] = &r->tasks[i];
-	qsort(order, r->ntasks, sizeof(*order), cmp_report_task_ptr);
-	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct gm_run_task *t = order[i];
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", t->path ? t->path : "");
-		cJSON_AddStringToObject(o, "name", t->name ? t->name : "");
-		cJSON_AddStringToObject(o, "kind", t->kind ? t->kind : "rewrite");
-		cJSON_AddStringToObject(o, "route", t->route ? t->route : "local");
-		if (t->route_reason)
-			cJSON_AddStringToObject(o, "route_reason", t->route_reason);
-		if (t->model)
-			cJSON_AddStringToObject(o, "model", t->model);
-		cJSON_AddStringToObject(o, "status", gm_task_status_name(t->status));
-		if (t->reason)
-			cJSON_AddStringToObject(o, "reason", t->reason);
-		if (t->rationale)
-			cJSON_AddStringToObject(o, "rationale", t->rationale);
-		if (t->instructions)
-			cJSON_AddStringToObject(o, "instructions", t->instructions);
-		cJSON_AddNumberToObject(o, "attempts", t->attempts);
-		cJSON_AddNumberToObject(o, "start_line", t->start_line);
-		cJSON_AddNumberToObject(o, "end_line", t->end_line);
-		cJSON_AddNumberToObject(o, "input_tokens", (double)t->input_tokens);
-		cJSON_AddNumberToObject(o, "output_tokens", (double)t->output_tokens);
-		cJSON_AddNumberToObject(o, "estimated_tokens", (double)t->est_tokens);
-		cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
-		cJSON_AddBoolToObject(o, "cached", t->cached);
-		if (t->status == GM_TASK_APPLIED && t->kind && strcmp(t->kind, "rewrite") == 0) {
-			cJSON_AddNumberToObject(o, "lines_added", t->added);
-			cJSON_AddNumberToObject(o, "lines_removed", t->removed);
-		}
-		cJSON_AddItemToArray(tasks, o);
-	}
-	free(order);
-	totals = cJSON_AddObjectToObject(root, "totals");
-	cJSON_AddNumberToObject(totals, "requests", (double)r->requests);
-	cJSON_AddNumberToObject(totals, "input_tokens", (double)r->input_tokens);
-	cJSON_AddNumberToObject(totals, "output_tokens", (double)r->output_tokens);
-	cJSON_AddNumberToObject(totals, "cost_usd", r->cost_usd);
-	cJSON_AddNumberToObject(totals, "elapsed_ms", (double)r->elapsed_ms);
-	cJSON_AddNumberToObject(totals, "model_ms", (double)r->model_ms);
-	cJSON_AddNumberToObject(totals, "scan_ms", (double)r->scan_ms);
-	cJSON_AddNumberToObject(totals, "commit_ms", (double)r->commit_ms);
-	warnings = cJSON_AddArrayToObject(root, "warnings");
-	for (size_t i = 0; i < r->nwarnings; i++)
-		cJSON_AddItemToArray(warnings, cJSON_CreateString(r->warnings[i]));
-	return root;
-}
-
-void gm_run_report_free(struct gm_run_report *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->ntasks; i++) {
-		struct gm_run_task *t = &r->tasks[i];
-		free(t->path);
-		free(t->name);
-		free(t->kind);
-		free(t->route);
-		free(t->model);
-		free(t->route_reason);
-		free(t->reason);
-		free(t->rationale);
-		free(t->instructions);
-	}
-	free(r->tasks);
-	for (size_t i = 0; i < r->nwarnings; i++)
-		free(r->warnings[i]);
-	free(r->warnings);
-	free(r->run_id);
-	free(r->branch);
-	free(r->analysis_note);
-	free(r->local_model);
-	free(r->claude_model);
-	free(r);
 }

@@ -6,7 +6,8 @@
  * trees, one commit (two with --staged), the run's note and, last, the
  * branch.  Never writes the working tree, the index, HEAD or an existing ref.
  *
- * The report owns every string in it; gm_run_report_free releases it.
+ * The run's record is report.h's: `*out` of gm_pipeline_run is the
+ * caller's, released with gm_run_report_free.
  */
 #ifndef MONITOR_PIPELINE_H
 #define MONITOR_PIPELINE_H
@@ -19,6 +20,7 @@
 #include <git2.h>
 
 #include "monitor/config.h"
+#include "monitor/report.h"
 
 struct gm_run_opts {
 	const char *goal;
@@ -38,58 +40,6 @@ struct gm_run_opts {
 	double max_cost;
 	const char *verify;   /* shell command run in a temporary checkout */
 	bool no_cache;
-};
-
-enum gm_task_status {
-	GM_TASK_PENDING,
-	GM_TASK_APPLIED,
-	GM_TASK_UNCHANGED,
-	GM_TASK_REJECTED, /* answers came back but none was acceptable */
-	GM_TASK_FAILED,   /* the backend failed */
-	GM_TASK_SKIPPED,  /* not sent: too large for the context, kept by plan, ... */
-	GM_TASK_DROPPED,  /* accepted but dropped at merge or by --verify */
-};
-
-const char *gm_task_status_name(enum gm_task_status s);
-
-struct gm_run_task {
-	char *path;
-	char *name;       /* qualified name (+ "#n" for duplicates) */
-	char *kind;       /* "rewrite" or "analysis" */
-	char *route;      /* "local", "claude" */
-	char *model;
-	char *route_reason;
-	enum gm_task_status status;
-	char *reason;     /* why rejected/failed/skipped/dropped, or NULL */
-	char *rationale;  /* from the plan, or NULL */
-	char *instructions;
-	unsigned attempts;
-	unsigned start_line, end_line;
-	int64_t input_tokens, output_tokens, est_tokens;
-	double cost_usd;
-	bool cached;      /* answered from the cache */
-	int added, removed;
-};
-
-struct gm_run_report {
-	char *run_id;
-	char *branch;     /* NULL when nothing was written */
-	git_oid base, commit;
-	bool has_commit;
-	struct gm_run_task *tasks;
-	size_t ntasks;
-	size_t requests;  /* model requests actually sent (cache hits excluded) */
-	int64_t input_tokens, output_tokens;
-	double cost_usd;
-	uint64_t elapsed_ms, model_ms;
-	uint64_t scan_ms, commit_ms; /* reading + parsing; merging + writing objects and refs */
-	bool analysis_local; /* analysis went to the local model instead of Claude */
-	char *analysis_note; /* why, for the report */
-	char *local_model, *claude_model;
-	bool dry_run;
-	bool ran;         /* models were asked (or the cache answered) */
-	char **warnings;
-	size_t nwarnings;
 };
 
 struct gm_progress {
@@ -113,9 +63,5 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 
 /* Async-signal-safe: ask the running pipeline to stop. */
 void gm_pipeline_interrupt(void);
-
-/* The report as JSON (the note under refs/notes/monitor and --json). */
-cJSON *gm_run_report_json(const struct gm_run_report *r);
-void gm_run_report_free(struct gm_run_report *r);
 
 #endif
