@@ -21,6 +21,7 @@
 
 #include "monitor/config.h"
 #include "monitor/report.h"
+#include "monitor/task.h" /* gm_progress */
 
 struct gm_run_opts {
 	const char *goal;
@@ -41,16 +42,6 @@ struct gm_run_opts {
 	const char *verify;   /* shell command run in a temporary checkout */
 	bool no_cache;
 };
-
-struct gm_progress {
-	size_t done, total;
-	size_t running_local, running_claude;
-	double tokens_per_s;
-	double cost_usd;
-};
-
-/* Called from the run's thread, at most a few times a second. */
-typedef void (*gm_progress_fn)(void *ctx, const struct gm_progress *p);
 
 /*
  * Run.  Returns 0 with a report (also when nothing changed, or some tasks

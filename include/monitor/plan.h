@@ -44,16 +44,29 @@ struct gm_route {
 };
 
 /*
- * Route a set of units (global ids), e.g. the selected targets of one
- * cluster; linear in n.  GM_EINVALID for an empty set.  Release `out` with
+ * Route a set of units (global ids): the selected targets of one cluster
+ * (gm_plan_group); linear in n.  GM_EINVALID for an empty set.  Release `out` with
  * gm_route_release().
  */
 int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const size_t *units,
                         size_t n, const struct gm_route_opts *opts);
-/* The same for every unit of cluster `cluster` (0 <= cluster < idx->nclusters). */
-int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
-                          const struct gm_route_opts *opts);
 void gm_route_release(struct gm_route *r);
+
+/*
+ * Targets grouped by cluster (index.h), the sets routing decides on: the
+ * members of cluster k are units[start[k] .. start[k + 1]), in the order
+ * of `targets`; targets outside every cluster are left out.  Release with
+ * gm_plan_groups_release().
+ */
+struct gm_plan_groups {
+	size_t *units;
+	size_t *start; /* nclusters + 1 entries */
+	size_t nclusters;
+};
+
+void gm_plan_group(struct gm_plan_groups *out, const struct gm_index *idx, const size_t *targets,
+                   size_t n);
+void gm_plan_groups_release(struct gm_plan_groups *g);
 
 /*
  * -f/--function: does `u` match one of `globs` (fnmatch on the qualified
@@ -91,14 +104,32 @@ size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
                               const struct gm_changed_lines *changes);
 
 /*
- * Token estimate of a task, by bytes: the prompt at 4 bytes a token, the
- * answer as the unit's size at 4 bytes a token plus 20%.
+ * The one estimate of a task before it is sent, by bytes of the request it
+ * sends (a dry run builds the same requests, so --dry-run, --max-cost and
+ * the context check agree): the prompt at 4 bytes a token; the answer of a
+ * rewrite is the unit again, its size at 4 bytes a token plus 20%; the
+ * answer of an analysis is a plan, about half the size of the code it
+ * covers, at the same rate.
  */
+enum gm_estimate_kind {
+	GM_ESTIMATE_REWRITE,
+	GM_ESTIMATE_ANALYSIS,
+};
+
 struct gm_token_estimate {
 	size_t prompt, output, total;
 };
 
-void gm_plan_estimate(struct gm_token_estimate *out, size_t prompt_bytes, size_t unit_bytes);
+void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
+                      size_t prompt_bytes, size_t code_bytes);
+
+/*
+ * What `e` costs on Claude model `model` (price.h's table; the prompt is
+ * input, the answer output, no cache): dollars, 0 for an unknown model or
+ * NULL (the local model is free).  A budget check of the worst case passes
+ * an estimate whose output is the request's token limit.
+ */
+double gm_plan_cost(const struct gm_token_estimate *e, const char *model);
 
 /* Does the task fit a context of `context_len` tokens (0: unknown, fits)? */
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len);

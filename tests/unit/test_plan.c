@@ -64,11 +64,21 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Route every unit of `cluster`, as the run routes a cluster's targets. */
+static int route_cluster(struct gm_route *r, size_t cluster, const struct gm_route_opts *o)
+{
+	size_t units[3], n = 0;
+	for (size_t id = 0; id < idx.nunits; id++)
+		if (idx.units[id].cluster >= 0 && (size_t)idx.units[id].cluster == cluster)
+			units[n++] = id;
+	return gm_plan_route_units(r, &idx, units, n, o);
+}
+
 static void expect_route(size_t cluster, struct gm_route_opts o, enum gm_analysis_route want,
                          const char *reason)
 {
 	struct gm_route r;
-	assert_int_equal(gm_plan_route_cluster(&r, &idx, cluster, &o), 0);
+	assert_int_equal(route_cluster(&r, cluster, &o), 0);
 	assert_string_equal(gm_analysis_route_name(r.route), gm_analysis_route_name(want));
 	assert_string_equal(r.reason, reason);
 	gm_route_release(&r);
@@ -116,7 +126,7 @@ static void unknown_cluster_is_an_error(void **state)
 	(void)state;
 	struct gm_route r;
 	struct gm_route_opts o = { 0 };
-	assert_int_equal(gm_plan_route_cluster(&r, &idx, 7, &o), GM_EINVALID);
+	assert_int_equal(route_cluster(&r, 7, &o), GM_EINVALID);
 	assert_null(r.reason);
 }
 
@@ -222,16 +232,47 @@ static void task_that_does_not_fit_the_context_is_detected(void **state)
 {
 	(void)state;
 	struct gm_token_estimate e;
-	gm_plan_estimate(&e, 1000, 400);
+	gm_plan_estimate(&e, GM_ESTIMATE_REWRITE, 1000, 400);
 	assert_int_equal(e.prompt, 250);
 	assert_int_equal(e.output, 120);
 	assert_int_equal(e.total, 370);
 	assert_true(gm_plan_fits_context(&e, 370));
 	assert_false(gm_plan_fits_context(&e, 369));
 	assert_true(gm_plan_fits_context(&e, 0));
-	gm_plan_estimate(&e, 1, 1);
+	gm_plan_estimate(&e, GM_ESTIMATE_REWRITE, 1, 1);
 	assert_int_equal(e.prompt, 1);
 	assert_int_equal(e.output, 1);
+}
+
+static void one_estimate_gives_tokens_and_claude_cost(void **state)
+{
+	(void)state;
+	struct gm_token_estimate e;
+	/* An analysis answers with a plan about half the code's size. */
+	gm_plan_estimate(&e, GM_ESTIMATE_ANALYSIS, 1000, 800);
+	assert_int_equal(e.prompt, 250);
+	assert_int_equal(e.output, 120);
+	/* claude-sonnet-5: $2 per million in, $10 out. */
+	assert_true(gm_plan_cost(&e, "claude-sonnet-5") > 0.0016999 &&
+	            gm_plan_cost(&e, "claude-sonnet-5") < 0.0017001);
+	assert_true(gm_plan_cost(&e, NULL) == 0.0);
+	assert_true(gm_plan_cost(&e, "no-such-model") == 0.0);
+}
+
+static void targets_group_by_cluster_in_their_order(void **state)
+{
+	(void)state;
+	const size_t targets[] = { 2, 1, 0 };
+	struct gm_plan_groups g;
+	gm_plan_group(&g, &idx, targets, 3);
+	assert_int_equal(g.nclusters, 2);
+	/* cluster 0: helper (2) then parse_args (0), as given; cluster 1: Cli.run. */
+	assert_int_equal(g.start[1] - g.start[0], 2);
+	assert_int_equal(g.units[g.start[0]], 2);
+	assert_int_equal(g.units[g.start[0] + 1], 0);
+	assert_int_equal(g.start[2] - g.start[1], 1);
+	assert_int_equal(g.units[g.start[1]], 1);
+	gm_plan_groups_release(&g);
 }
 
 int main(void)
@@ -246,6 +287,8 @@ int main(void)
 		cmocka_unit_test(diff_ranges_select_the_units_they_touch),
 		cmocka_unit_test(deletion_below_a_function_depends_on_the_block_style),
 		cmocka_unit_test(task_that_does_not_fit_the_context_is_detected),
+		cmocka_unit_test(one_estimate_gives_tokens_and_claude_cost),
+		cmocka_unit_test(targets_group_by_cluster_in_their_order),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
