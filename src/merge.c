@@ -214,3 +214,30 @@ void gm_merged_release(struct gm_merged *m)
 	free(m->changes);
 	memset(m, 0, sizeof(*m));
 }
+
+static int count_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
+                      void *payload)
+{
+	int *counts = payload;
+	(void)d;
+	(void)h;
+	if (l->origin == GIT_DIFF_LINE_ADDITION)
+		counts[0]++;
+	else if (l->origin == GIT_DIFF_LINE_DELETION)
+		counts[1]++;
+	return 0;
+}
+
+void gm_merge_count_lines(int *added, int *removed, const char *src, const struct gm_edit *e)
+{
+	int counts[2] = { 0, 0 };
+	git_diff_options o;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.context_lines = 0;
+	if (git_diff_buffers(src + e->start, e->end - e->start, NULL, e->text, e->len, NULL, &o, NULL,
+	                     NULL, NULL, count_line, counts) < 0)
+		git_error_clear();
+	*added = counts[0];
+	*removed = counts[1];
+}

@@ -412,17 +412,22 @@ static char *make_run_id(void)
 	return gm_xasprintf("%s-%06x", ts, rnd & 0xffffff);
 }
 
+/* The message lists the applied functions; their line counts go into the report. */
 static char *commit_message(struct run *r)
 {
 	struct gm_commit_fn *fns = gm_xcalloc(r->nedits + 1, sizeof(*fns));
 	struct gm_commit_msg m = { 0 };
 	size_t nfns = 0;
 	char *msg;
+	size_t f = 0, first = 0; /* the file of edit i, and that file's first edit */
 
 	for (size_t i = 0; i < r->nedits; i++) {
-		const struct gm_run_task *rt = &r->rep->tasks[r->edit_row[i]];
+		struct gm_run_task *rt = &r->rep->tasks[r->edit_row[i]];
+		if (i == first + r->files[f].nedits)
+			first += r->files[f++].nedits;
 		if (rt->status != GM_TASK_APPLIED)
 			continue;
+		gm_merge_count_lines(&rt->added, &rt->removed, r->files[f].src, &r->edits[i]);
 		fns[nfns].path = rt->path;
 		fns[nfns].name = rt->name;
 		fns[nfns].route = rt->route;

@@ -523,34 +523,6 @@ static int retry_or_give_up(struct gm_tasks *ts, struct task *t, const char *rea
 	return 0;
 }
 
-static int count_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
-                      void *payload)
-{
-	struct gm_run_task *rt = payload;
-	(void)d;
-	(void)h;
-	if (l->origin == GIT_DIFF_LINE_ADDITION)
-		rt->added++;
-	else if (l->origin == GIT_DIFF_LINE_DELETION)
-		rt->removed++;
-	return 0;
-}
-
-/* Lines added and removed in the function, as `git diff` counts them. */
-static void count_lines(struct gm_tasks *ts, struct task *t, const char *src)
-{
-	struct gm_run_task *rt = row(ts, t);
-	const struct gm_unit *u = gm_index_unit(ts->cfg.idx, t->unit);
-	git_diff_options o;
-
-	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
-	o.context_lines = 0;
-	rt->added = rt->removed = 0;
-	if (git_diff_buffers(src + u->start_byte, u->end_byte - u->start_byte, NULL, t->vr.code,
-	                     t->vr.code_len, NULL, &o, NULL, NULL, NULL, count_line, rt) < 0)
-		git_error_clear();
-}
-
 static int on_rewrite_answer(struct gm_tasks *ts, struct task *t, const char *content,
                              const char *finish_reason)
 {
@@ -597,7 +569,6 @@ static int on_rewrite_answer(struct gm_tasks *ts, struct task *t, const char *co
 	case GM_VERDICT_ACCEPT:
 		t->vr = vr;
 		t->accepted = true;
-		count_lines(ts, t, in.src);
 		finish(ts, t, GM_TASK_APPLIED, NULL);
 		return 0;
 	case GM_VERDICT_UNCHANGED:

@@ -82,4 +82,7 @@ int gm_merge_files(struct gm_merged *out, char **dropped, const struct gm_merge_
                    size_t nfiles, const bool *on, TSParser *parser);
 void gm_merged_release(struct gm_merged *m);
 
+/* Lines `e` adds to and removes from `src` (the file it edits), as `git diff` counts them. */
+void gm_merge_count_lines(int *added, int *removed, const char *src, const struct gm_edit *e);
+
 #endif

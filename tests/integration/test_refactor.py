@@ -212,6 +212,19 @@ class ParallelTest(RefactorTest):
             self.assertEqual(self.refactor(r, "-b", "feature", "-f", "two", env=env).stdout.splitlines()[0], "feature-3")
         self.assertEqual(r.git("rev-parse", "feature"), feature)
 
+    def test_a_branch_that_cannot_be_written_leaves_no_note(self):
+        r = self.repo()
+        r.commit({"m.py": "def f(a):\n    return a\n"})
+        # Another git holds the ref's lock: the note is written, the branch cannot be.
+        lock = os.path.join(r.path, ".git", "refs", "heads", "feature.lock")
+        os.makedirs(os.path.dirname(lock), exist_ok=True)
+        open(lock, "w").close()
+        with FakeLMStudio(latency=0.01) as srv:
+            p = self.refactor(r, "-q", "-g", "tidy", "-b", "feature", env={"MONITOR_LOCAL_URL": srv.url})
+        self.assertOneLineError(p, 1, "cannot create branch 'feature'")
+        self.assertEqual(self.monitor_branches(r) + r.git("branch", "--list", "feature").split(), [])
+        self.assertEqual(r.git("notes", "--ref=monitor", "list"), "")
+
     def test_dry_run_calls_nothing_and_writes_nothing(self):
         r = self.repo()
         r.commit(self.FILES)
