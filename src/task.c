@@ -411,8 +411,8 @@ cleanup:
 	return rc;
 }
 
-/* Send `q` for `t`, or take its answer from the cache (handled in drain_ready). */
-static int send(struct gm_tasks *ts, struct task *t, const struct request *req)
+/* Send `req` for `t`, or take its answer from the cache (handled in drain_ready). */
+static int send_request(struct gm_tasks *ts, struct task *t, const struct request *req)
 {
 	struct gm_backend *b = t->on_claude ? ts->cfg.claude : ts->cfg.local;
 	struct gm_run_task *rt = row(ts, t);
@@ -465,7 +465,7 @@ static int submit_rewrite(struct gm_tasks *ts, struct task *t)
 	if (t->on_claude && req.q.max_tokens > CLAUDE_MAX_TOKENS)
 		req.q.max_tokens = CLAUDE_MAX_TOKENS;
 	set_str(&rt->route, t->on_claude ? "claude" : "local");
-	rc = send(ts, t, &req);
+	rc = send_request(ts, t, &req);
 	request_release(&req);
 	return rc;
 }
@@ -477,7 +477,7 @@ static int submit_analysis(struct gm_tasks *ts, struct task *t)
 
 	if ((rc = analysis_request(&req, ts, t)) < 0)
 		return rc;
-	rc = send(ts, t, &req);
+	rc = send_request(ts, t, &req);
 	request_release(&req);
 	return rc;
 }

@@ -45,14 +45,16 @@ enum gm_hook_result {
  * commit time.  Without `force`, a hook that cannot be chained (a symlink,
  * a directory, or a chained file already there) is GM_EEXISTS with a
  * message saying what to do; with `force` it is chained anyway (renamed,
- * never deleted).  `*hook_path` (may be NULL) is the script's path.
+ * never deleted).  `*hook_path` (may be NULL) is the script's path, the
+ * caller's to free.
  */
 int gm_hook_install(enum gm_hook_result *out, char **hook_path, git_repository *repo,
                     const char *self_exe, bool force);
 
 /*
  * Remove our script and rename the chained hook back.  A pre-commit that is
- * not ours is left alone: GM_EEXISTS naming it.
+ * not ours is left alone: GM_EEXISTS naming it.  `*hook_path` (may be NULL)
+ * is the script's path, the caller's to free, also on failure.
  */
 int gm_hook_uninstall(enum gm_hook_result *out, char **hook_path, git_repository *repo);
 

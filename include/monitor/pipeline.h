@@ -1,10 +1,11 @@
 /*
  * pipeline.h: one `git monitor refactor` run, from the base commit to the
- * new branch.  Scan (index), choose targets, route (plan), ask the models
- * (engine) with retries and escalation, validate, merge per file, optionally
- * verify with a command and bisect away breaking edits, then write blobs,
- * trees, one commit (two with --staged), the run's note and, last, the
- * branch.  Never writes the working tree, the index, HEAD or an existing ref.
+ * new branch, through DESIGN.md's stages: scan (index.h), plan (plan.h:
+ * targets and routes), rewrite (task.h: the models, with retries and
+ * escalation, every answer validated), merge (merge.h), verify (verify.h:
+ * --verify and the bisection), commit (commit.h, notes.h: blobs, trees,
+ * one commit, two with --staged, the note and, last, the branch).  Never
+ * writes the working tree, the index, HEAD or an existing ref.
  *
  * The run's record is report.h's: `*out` of gm_pipeline_run is the
  * caller's, released with gm_run_report_free.
@@ -16,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
 #include <git2.h>
 
 #include "monitor/config.h"
