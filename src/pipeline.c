@@ -128,17 +128,6 @@ static int scan(struct run *r)
 
 /* ---- plan -------------------------------------------------------------------------- */
 
-static int tree_of(git_tree **out, git_repository *repo, const char *rev)
-{
-	git_commit *c = NULL;
-	int rc = gm_repo_resolve_commit(&c, repo, rev);
-	if (rc < 0)
-		return rc;
-	rc = git_commit_tree(out, c) < 0 ? gm_error_git(GM_EFATAL, "cannot read '%s'", rev) : 0;
-	git_commit_free(c);
-	return rc;
-}
-
 /* Target unit ids, in file order. */
 static int select_targets(size_t **out, size_t *nout, struct run *r)
 {
@@ -150,11 +139,11 @@ static int select_targets(size_t **out, size_t *nout, struct run *r)
 	int rc = 0;
 
 	if (o->since) {
-		if ((rc = tree_of(&old, r->repo, o->since)) == 0 &&
-		    (rc = tree_of(&base, r->repo, o->base ? o->base : "HEAD")) == 0)
+		if ((rc = gm_repo_resolve_tree(&old, r->repo, o->since)) == 0 &&
+		    (rc = gm_repo_resolve_tree(&base, r->repo, o->base ? o->base : "HEAD")) == 0)
 			rc = gm_repo_changed_lines(&changes, r->repo, old, base, NULL);
 	} else if (o->staged) {
-		if (git_repository_head_unborn(r->repo) == 1 || (rc = tree_of(&old, r->repo, "HEAD")) == 0)
+		if (git_repository_head_unborn(r->repo) == 1 || (rc = gm_repo_resolve_tree(&old, r->repo, "HEAD")) == 0)
 			rc = gm_repo_changed_lines(&changes, r->repo, old, NULL, NULL);
 	}
 	git_tree_free(old);
@@ -180,6 +169,15 @@ static int select_targets(size_t **out, size_t *nout, struct run *r)
 	return 0;
 }
 
+/* A count that must be positive: a value <= 0 (gm_config_check fails it) gives the default. */
+static int positive_count(int64_t *out, struct gm_config *cfg, const char *key)
+{
+	int rc = gm_config_int(out, cfg, key);
+	if (rc == 0 && *out <= 0)
+		rc = gm_config_int(out, NULL, key);
+	return rc;
+}
+
 static int make_backends(struct run *r)
 {
 	const struct gm_run_opts *o = r->opts;
@@ -190,9 +188,9 @@ static int make_backends(struct run *r)
 	size_t nurls;
 	int rc;
 
-	if ((rc = gm_config_int(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
-	    (rc = gm_config_int(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
-	    (rc = gm_config_int(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
+	if ((rc = positive_count(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
+	    (rc = positive_count(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
+	    (rc = positive_count(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
 		return rc;
 	nurls = gm_config_multi(&urls, r->cfg, "monitor.local.url");
 	if (nurls) {
@@ -203,11 +201,10 @@ static int make_backends(struct run *r)
 		lc.urls = one;
 		lc.nurls = 1;
 	}
-	/* gm_config_check fails values <= 0; a run still gets working ones. */
 	lc.kind = GM_BACKEND_LOCAL;
 	lc.model = gm_config_string(r->cfg, "monitor.local.model", NULL);
-	lc.concurrency = o->jobs > 0 ? o->jobs : (int)(conc > 0 ? conc : 4);
-	lc.timeout_s = timeout > 0 ? (long)timeout : 600;
+	lc.concurrency = o->jobs > 0 ? o->jobs : (int)conc;
+	lc.timeout_s = (long)timeout;
 	lc.stream = true;
 	rc = gm_backend_new(&r->local, &lc);
 	free(urls);
@@ -221,7 +218,7 @@ static int make_backends(struct run *r)
 		cc.nurls = 1;
 		cc.model = gm_config_string(r->cfg, "monitor.claude.model", NULL);
 		cc.api_key = key;
-		cc.concurrency = (int)(cconc > 0 ? cconc : 4);
+		cc.concurrency = (int)cconc;
 		cc.timeout_s = CLAUDE_TIMEOUT_S;
 		cc.stream = true;
 		/* Claude's prepare needs no network: it settles the model now. */

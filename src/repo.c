@@ -46,6 +46,20 @@ int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *r
 	return 0;
 }
 
+int gm_repo_resolve_tree(git_tree **out, git_repository *repo, const char *rev)
+{
+	git_commit *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gm_repo_resolve_commit(&c, repo, rev)) < 0)
+		return rc;
+	if (git_commit_tree(out, c) < 0)
+		rc = gm_error_git(GM_EFATAL, "cannot read '%s'", rev);
+	git_commit_free(c);
+	return rc;
+}
+
 /*
  * git's semantics: a path matches when it matches one include pattern (or
  * there are none) and no exclude pattern.  libgit2's own negation is

@@ -49,11 +49,11 @@ const char *gm_config_default(const char *key);
 int gm_config_load(struct gm_config **out, git_repository *repo);
 void gm_config_free(struct gm_config *cfg);
 
-/* The string value of `key` ("monitor.goal"), or `def` (returned as is). */
+/* The string value of `key` ("monitor.goal"), or `def` (returned as is; also for `cfg` NULL). */
 const char *gm_config_string(struct gm_config *cfg, const char *key, const char *def);
 /*
- * Integer with git's k/m/g suffixes; unset: the table's default.  A
- * malformed value is GM_EUSAGE naming the key; a key that is not a "count"
+ * Integer with git's k/m/g suffixes; unset (or `cfg` NULL): the table's
+ * default.  A malformed value is GM_EUSAGE naming the key; a key that is not a "count"
  * of gm_config_keys[] is GM_EINVALID (a bug of the caller).
  */
 int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key);

@@ -13,17 +13,20 @@
 
 #include <git2.h>
 
-/* Discover the repository containing `path` (NULL: the current directory). */
+/* Discover the repository containing `path` (NULL: the current directory); git_repository_free it. */
 int gm_repo_open(git_repository **out, const char *path);
 
 /*
  * Resolve `rev` to a commit.  A revision that does not exist is GM_EFATAL
  * with "bad revision 'X'"; an unborn HEAD is GM_EFATAL too, with a message
  * saying it has no commits yet (git's `log` exits 128 there as well).
+ * The caller frees `*out` with git_commit_free.
  */
 int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *rev);
+/* The tree of that commit (the same errors); the caller frees it with git_tree_free. */
+int gm_repo_resolve_tree(git_tree **out, git_repository *repo, const char *rev);
 
-/* Pathspecs as git takes them: prefixes, globs, ":!x" / ":(exclude)x". */
+/* Pathspecs as git takes them: prefixes, globs, ":!x" / ":(exclude)x"; gm_pathspec_free frees. */
 struct gm_pathspec;
 int gm_pathspec_new(struct gm_pathspec **out, const char *const *specs, size_t n);
 bool gm_pathspec_matches(const struct gm_pathspec *ps, const char *path);
@@ -40,7 +43,7 @@ struct gm_entries {
 	size_t n, cap;
 };
 
-/* Blobs (and links/submodules, by mode) of a tree, sorted by path. */
+/* Blobs (and links/submodules, by mode) of a tree, sorted by path; gm_entries_release frees. */
 int gm_repo_list_tree(struct gm_entries *out, git_repository *repo, git_tree *tree,
                       const struct gm_pathspec *ps);
 /* Stage-0 entries of the index, sorted by path. */

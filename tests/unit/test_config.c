@@ -37,6 +37,8 @@ static void counts_default_to_the_table(void **state)
 	assert_int_equal(n, 10);
 	assert_int_equal(gm_config_int(&n, cfg, "monitor.hook.maxComplexity"), 0);
 	assert_int_equal(n, 15);
+	assert_int_equal(gm_config_int(&n, NULL, "monitor.local.timeout"), 0);
+	assert_int_equal(n, 600);
 	gm_config_set(cfg, "monitor.route.complexity", "2k", "test");
 	assert_int_equal(gm_config_int(&n, cfg, "monitor.route.complexity"), 0);
 	assert_int_equal(n, 2048);
