@@ -520,132 +520,34 @@ static void add_setting(struct gm_doctor_report *r, const char *key, char *value
 }
 
 
-static const char *known_key(const char *name)
+/* The settings (config.c checks them), the key's row, and the "config" check. */
+static void check_config(struct gm_doctor_report *r, struct gm_config *cfg, git_repository *repo)
 {
-	for (const struct gm_config_key *k = gm_config_keys; k->key; k++)
-		if (!strcasecmp(k->key, name))
-			return k->key;
-	return NULL;
-}
-
-static void collect_settings(struct gm_doctor_report *r, struct gm_config *cfg,
-                             git_repository *repo)
-{
-	git_config *gc = NULL, *snap = NULL;
-	git_config_iterator *it = NULL;
-	git_config_entry *e;
+	static const enum gm_doctor_status status[] = {
+		[GM_CONFIG_VALID] = GM_DOCTOR_OK,
+		[GM_CONFIG_WARN] = GM_DOCTOR_WARN,
+		[GM_CONFIG_FAIL] = GM_DOCTOR_FAIL,
+	};
 	const char *key = getenv(ENV_KEY);
+	struct gm_config_check c;
+	size_t i = 0;
 
-	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
-		const char **vals = NULL;
-		size_t n = gm_config_multi(&vals, cfg, k->key);
-		struct gm_buf v = GM_BUF_INIT;
-		for (size_t i = 0; i < n; i++)
-			gm_buf_printf(&v, "%s%s", i ? ", " : "", vals[i]);
-		free(vals);
-		if (!n)
-			gm_buf_puts(&v, k->def);
-		add_setting(r, k->key, gm_buf_detach(&v, NULL),
-		            gm_xstrdup(gm_config_origin(cfg, k->key)), false, true);
+	gm_config_check(&c, cfg, repo);
+	/* Known keys, then the Claude key (never its value), then unknown keys. */
+	for (; i < c.nsettings && c.settings[i].known; i++) {
+		add_setting(r, c.settings[i].key, c.settings[i].value, c.settings[i].origin, false, true);
+		c.settings[i].value = c.settings[i].origin = NULL;
 	}
 	add_setting(r, ENV_KEY, gm_xstrdup(key && *key ? "set" : "unset"),
 	            gm_xstrdup("environment (" ENV_KEY ")"), true, true);
-	/* monitor.* keys nobody reads: typos worth seeing. */
-	if (repo ? git_repository_config(&gc, repo) < 0 : git_config_open_default(&gc) < 0) {
-		git_error_clear();
-		return;
+	for (; i < c.nsettings; i++) {
+		add_setting(r, gm_xstrdup(c.settings[i].key), c.settings[i].value, c.settings[i].origin,
+		            false, false);
+		c.settings[i].value = c.settings[i].origin = NULL;
 	}
-	/* No glob iterator: libgit2 1.5 leaks pcre2 match data on every miss. */
-	if (git_config_snapshot(&snap, gc) == 0 && git_config_iterator_new(&it, snap) == 0) {
-		while (git_config_next(&e, it) == 0) {
-			bool seen = false;
-			if (strncasecmp(e->name, "monitor.", 8) || known_key(e->name))
-				continue;
-			for (size_t i = 0; i < r->nsettings; i++)
-				seen |= !r->settings[i].known && !strcasecmp(r->settings[i].key, e->name);
-			if (!seen) {
-				/* The key string must outlive the snapshot. */
-				char *name = gm_xstrdup(e->name);
-				add_setting(r, name, gm_xstrdup(e->value ? e->value : ""),
-				            gm_xstrdup(gm_config_origin(cfg, name)), false, false);
-			}
-		}
-	}
-	git_error_clear();
-	git_config_iterator_free(it);
-	git_config_free(snap);
-	git_config_free(gc);
-}
-
-/* A choice list "a|b|c" holds `v`. */
-static bool one_of(const char *choices, const char *v)
-{
-	size_t n = strlen(v);
-	for (const char *c = choices; *c;) {
-		size_t len = strcspn(c, "|");
-		if (len == n && !strncmp(c, v, n))
-			return true;
-		c += len + (c[len] == '|');
-	}
-	return false;
-}
-
-/* Keep the first problem of the worst kind seen so far. */
-static void note(enum gm_doctor_status *st, char **detail, char **hint,
-                 enum gm_doctor_status nst, char *ndetail, char *nhint)
-{
-	if (*detail && (*st == GM_DOCTOR_FAIL || nst != GM_DOCTOR_FAIL)) {
-		free(ndetail);
-		free(nhint);
-		return;
-	}
-	free(*detail);
-	free(*hint);
-	*st = nst;
-	*detail = ndetail;
-	*hint = nhint;
-}
-
-/* Values that would stop a run, and monitor.* keys nothing reads. */
-static void check_config(struct gm_doctor_report *r, struct gm_config *cfg)
-{
-	struct gm_buf unknown = GM_BUF_INIT;
-	enum gm_doctor_status st = GM_DOCTOR_OK;
-	char *detail = NULL, *hint = NULL;
-	size_t nknown = 0, nunknown = 0;
-
-	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
-		const char *v = gm_config_string(cfg, k->key, NULL);
-		int64_t n;
-		if (!v)
-			continue;
-		nknown++;
-		if (!strcmp(k->type, "count")) {
-			if (gm_config_int(&n, cfg, k->key, 0) < 0 || n <= 0)
-				note(&st, &detail, &hint, GM_DOCTOR_FAIL,
-				     gm_xasprintf("%s = '%s' (from %s): not a positive whole number", k->key,
-				                  v, gm_config_origin(cfg, k->key)),
-				     gm_xasprintf("git config %s %s", k->key, k->def));
-		} else if (strcmp(k->type, "string") && !one_of(k->type, v)) {
-			note(&st, &detail, &hint, GM_DOCTOR_WARN,
-			     gm_xasprintf("%s = '%s' (from %s): not one of %s; %s is used", k->key, v,
-			                  gm_config_origin(cfg, k->key), k->type, k->def),
-			     gm_xasprintf("git config %s %s", k->key, k->def));
-		}
-	}
-	for (size_t i = 0; i < r->nsettings; i++)
-		if (!r->settings[i].known)
-			gm_buf_printf(&unknown, "%s%s", nunknown++ ? ", " : "", r->settings[i].key);
-	if (nunknown)
-		note(&st, &detail, &hint, GM_DOCTOR_WARN,
-		     gm_xasprintf("unknown setting%s %s (not used by git-monitor)",
-		                  nunknown == 1 ? "" : "s", unknown.ptr),
-		     gm_xstrdup("a typo? 'git monitor doctor -v' lists the known keys"));
-	if (!detail)
-		detail = gm_xasprintf("%zu monitor.* setting%s configured, all valid", nknown,
-		                      nknown == 1 ? "" : "s");
-	add(r, "config", st, detail, hint);
-	gm_buf_release(&unknown);
+	add(r, "config", status[c.verdict], c.detail, c.hint);
+	c.detail = c.hint = NULL;
+	gm_config_check_release(&c);
 }
 
 /* ---- driver ----------------------------------------------------------------- */
@@ -674,8 +576,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 
 	if ((rc = gm_config_load(&cfg, repo)) < 0)
 		goto cleanup;
-	collect_settings(out, cfg, repo);
-	check_config(out, cfg);
+	check_config(out, cfg, repo);
 	config_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
 
 	nurls = gm_config_multi(&urls, cfg, "monitor.local.url");

@@ -33,7 +33,8 @@ static const char *const ext_java[] = { ".java", NULL };
 static struct gm_lang langs[] = {
 	{ .name = "c", .extensions = ext_c, .grammar = tree_sitter_c, .scope_sep = "::" },
 	{ .name = "cpp", .extensions = ext_cpp, .grammar = tree_sitter_cpp, .scope_sep = "::" },
-	{ .name = "python", .extensions = ext_python, .grammar = tree_sitter_python, .scope_sep = "." },
+	{ .name = "python", .extensions = ext_python, .grammar = tree_sitter_python, .scope_sep = ".",
+	  .indent_blocks = true },
 	{ .name = "javascript", .extensions = ext_javascript, .grammar = tree_sitter_javascript, .scope_sep = "." },
 	{ .name = "typescript", .extensions = ext_typescript, .grammar = tree_sitter_typescript, .scope_sep = "." },
 	{ .name = "tsx", .extensions = ext_tsx, .grammar = tree_sitter_tsx, .scope_sep = ".",

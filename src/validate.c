@@ -324,6 +324,14 @@ static bool names_match(const struct gm_unit *found, const struct gm_validate_in
 	return in->new_signature && has_word(in->new_signature, found->short_name);
 }
 
+char *gm_validate_cut_off(const char *finish_reason)
+{
+	if (!finish_reason ||
+	    (strcmp(finish_reason, "length") != 0 && strcmp(finish_reason, "max_tokens") != 0))
+		return NULL;
+	return gm_xasprintf("answer was cut off (finish_reason %s)", finish_reason);
+}
+
 int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 {
 	const struct gm_unit *u = in->unit;
@@ -343,9 +351,8 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	memset(&fs, 0, sizeof(fs));
 	unit_index = (size_t)(u - in->scan->units);
 
-	if (in->finish_reason && (strcmp(in->finish_reason, "length") == 0 ||
-	                          strcmp(in->finish_reason, "max_tokens") == 0)) {
-		reject(out, GM_VERDICT_REJECT, "answer was cut off (finish_reason %s)", in->finish_reason);
+	if ((out->reason = gm_validate_cut_off(in->finish_reason)) != NULL) {
+		out->verdict = GM_VERDICT_REJECT;
 		goto cleanup;
 	}
 	{

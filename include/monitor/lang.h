@@ -52,6 +52,10 @@ struct gm_lang {
 	/* Whose query files (grammars/<dir>/) to use, NULL: its own name.  TSX
 	 * has TypeScript's node types, so it shares TypeScript's files. */
 	const char *query_dir;
+	/* Blocks end where the indentation does (Python): a unit has no closing
+	 * line, so lines removed right after its last line may have been its
+	 * tail (plan.h, gm_plan_unit_touched). */
+	bool indent_blocks;
 	/*
 	 * Filled by gm_lang_load().  The four files compile into ONE query, so
 	 * that the scanner walks a tree once: `query` holds every pattern, those

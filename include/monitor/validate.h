@@ -57,6 +57,17 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 void gm_validate_result_release(struct gm_validate_result *r);
 
 /*
+ * The one "answer was cut off" rule: `finish_reason` "length" (OpenAI,
+ * and what backends normalize Anthropic's stop_reason to) or "max_tokens"
+ * means the answer hit its token limit.  Returns the rejection reason
+ * ("answer was cut off (finish_reason length)"), the caller's to free, or
+ * NULL when the answer ended by itself (or `finish_reason` is NULL).
+ * gm_validate applies it first; callers that must not read a cut-off
+ * answer at all (before extraction) ask it directly.
+ */
+char *gm_validate_cut_off(const char *finish_reason);
+
+/*
  * Re-indent `code` for `unit` of `src`: strip the code's common
  * indentation, prefix every line but the first with the indentation of the
  * unit's line, and use the unit's line endings (CRLF stays CRLF).  An
