@@ -8,76 +8,17 @@
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
-/* What a capture name means to us. */
-enum role {
-	R_NONE,
-	R_DEF_FUNCTION,
-	R_DEF_METHOD,
-	R_DEF_CONSTRUCTOR,
-	R_NAME,
-	R_PARAMS,
-	R_BODY,
-	R_DECL,
-	R_RECEIVER,
-	R_SCOPE_CLASS,
-	R_SCOPE_NAMESPACE,
-	R_DECISION,
-	R_NESTING,
-	R_PARAMETER,
-	R_CALL,
-	R_IMPORT,
-};
-
-static enum role role_of(const char *name)
-{
-	static const struct { const char *n; enum role r; } map[] = {
-		{ "definition.function", R_DEF_FUNCTION },
-		{ "definition.method", R_DEF_METHOD },
-		{ "definition.constructor", R_DEF_CONSTRUCTOR },
-		{ "name", R_NAME },
-		{ "params", R_PARAMS },
-		{ "body", R_BODY },
-		{ "decl", R_DECL },
-		{ "receiver", R_RECEIVER },
-		{ "scope.class", R_SCOPE_CLASS },
-		{ "scope.namespace", R_SCOPE_NAMESPACE },
-		{ "decision", R_DECISION },
-		{ "nesting", R_NESTING },
-		{ "parameter", R_PARAMETER },
-		{ "reference.call", R_CALL },
-		{ "import", R_IMPORT },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i].n, name) == 0)
-			return map[i].r;
-	return R_NONE;
-}
-
-static enum role *roles_for(const TSQuery *q)
-{
-	uint32_t n = ts_query_capture_count(q);
-	enum role *r = gm_xcalloc(n ? n : 1, sizeof(*r));
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len;
-		const char *name = ts_query_capture_name_for_id(q, i, &len);
-		char *s = gm_xstrndup(name, len);
-		r[i] = role_of(s);
-		free(s);
-	}
-	return r;
-}
-
 struct def {
 	TSNode node, name, params, body, decl, receiver;
 	bool has_params, has_body, has_decl, has_receiver;
-	enum role kind;
+	enum gm_capture kind;
 	uint32_t start, end;
 };
 
 struct scope {
 	uint32_t start, end;
 	char *name;
-	enum role kind;
+	enum gm_capture kind;
 };
 
 struct span {
@@ -169,63 +110,6 @@ static char *strip_import(const char *s)
 	return gm_xstrndup(s, n);
 }
 
-/* The first node captured as `id` in the match; NULL when it is absent. */
-static const TSNode *capture_node(const TSQueryMatch *m, uint32_t id)
-{
-	for (uint16_t i = 0; i < m->capture_count; i++)
-		if (m->captures[i].index == id)
-			return &m->captures[i].node;
-	return NULL;
-}
-
-static bool node_text_is(TSNode n, const char *src, const char *s, size_t len)
-{
-	uint32_t b = ts_node_start_byte(n), e = ts_node_end_byte(n);
-	return e - b == len && memcmp(src + b, s, len) == 0;
-}
-
-/*
- * The C runtime leaves text predicates to the caller: evaluate #eq?,
- * #not-eq? (capture against a string or a capture) and #any-of?.  Other
- * predicates pass; an absent (optional) capture passes.
- */
-static bool match_passes(const TSQuery *q, const TSQueryMatch *m, const char *src)
-{
-	uint32_t n, len;
-	const TSQueryPredicateStep *st = ts_query_predicates_for_pattern(q, m->pattern_index, &n);
-
-	for (uint32_t i = 0; i < n;) {
-		uint32_t j = i;
-		while (j < n && st[j].type != TSQueryPredicateStepTypeDone)
-			j++;
-		if (j - i >= 3 && st[i].type == TSQueryPredicateStepTypeString &&
-		    st[i + 1].type == TSQueryPredicateStepTypeCapture) {
-			const char *op = ts_query_string_value_for_id(q, st[i].value_id, &len);
-			bool eq = strcmp(op, "eq?") == 0, neq = strcmp(op, "not-eq?") == 0;
-			bool any = strcmp(op, "any-of?") == 0, hit = false;
-			const TSNode *a = capture_node(m, st[i + 1].value_id);
-			if (a && (eq || neq || any)) {
-				for (uint32_t k = i + 2; k < j && !hit; k++) {
-					if (st[k].type == TSQueryPredicateStepTypeString) {
-						const char *v = ts_query_string_value_for_id(q, st[k].value_id, &len);
-						hit = node_text_is(*a, src, v, len);
-					} else {
-						const TSNode *b = capture_node(m, st[k].value_id);
-						uint32_t bs = b ? ts_node_start_byte(*b) : 0;
-						hit = b && node_text_is(*a, src, src + bs, ts_node_end_byte(*b) - bs);
-					}
-					if (!any)
-						break;
-				}
-				if (hit == neq)
-					return false;
-			}
-		}
-		i = j + 1;
-	}
-	return true;
-}
-
 TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, TSParser *parser)
 {
 	TSParser *own = NULL;
@@ -276,7 +160,7 @@ unsigned gm_scan_count_errors(TSNode node)
 /* A metrics or calls capture, kept until the units are known. */
 struct hit {
 	TSNode node;
-	enum role role; /* R_DECISION, R_NESTING, R_PARAMETER or R_CALL */
+	enum gm_capture role; /* GM_CAP_DECISION, _NESTING, _PARAMETER or _CALL */
 };
 
 static void add_import(struct gm_file_scan *fs, size_t *cap, TSNode node, const char *src)
@@ -305,8 +189,6 @@ static void collect(const struct gm_lang *lang, TSNode root, const char *src,
                     struct scope **scopes_out, size_t *nscopes_out,
                     struct hit **hits_out, size_t *nhits_out)
 {
-	const TSQuery *q = lang->query;
-	enum role *roles = roles_for(q);
 	TSQueryCursor *cur = ts_query_cursor_new();
 	TSQueryMatch m;
 	struct def *defs = NULL;
@@ -314,21 +196,21 @@ static void collect(const struct gm_lang *lang, TSNode root, const char *src,
 	struct hit *hits = NULL;
 	size_t ndefs = 0, cdefs = 0, nscopes = 0, cscopes = 0, nhits = 0, chits = 0, cimports = 0;
 
-	ts_query_cursor_exec(cur, q, root);
+	ts_query_cursor_exec(cur, gm_lang_query(lang), root);
 	while (ts_query_cursor_next_match(cur, &m)) {
 		struct def d;
 		bool is_def = false, is_scope = false, has_name = false;
 		TSNode scope_node = { 0 }, name = { 0 };
-		enum role scope_kind = R_NONE;
+		enum gm_capture scope_kind = GM_CAP_NONE;
 		enum gm_query_kind kind = gm_lang_pattern_kind(lang, m.pattern_index);
 
-		if (!match_passes(q, &m, src))
+		if (!gm_lang_match_passes(lang, &m, src))
 			continue;
 
 		if (kind == GM_QUERY_METRICS) {
 			for (uint16_t i = 0; i < m.capture_count; i++) {
-				enum role r = roles[m.captures[i].index];
-				if (r != R_DECISION && r != R_NESTING && r != R_PARAMETER)
+				enum gm_capture r = gm_lang_capture(lang, m.captures[i].index);
+				if (r != GM_CAP_DECISION && r != GM_CAP_NESTING && r != GM_CAP_PARAMETER)
 					continue;
 				GM_GROW(hits, chits, nhits + 1);
 				hits[nhits].node = m.captures[i].node;
@@ -338,18 +220,18 @@ static void collect(const struct gm_lang *lang, TSNode root, const char *src,
 		}
 		if (kind == GM_QUERY_CALLS) {
 			for (uint16_t i = 0; i < m.capture_count; i++) {
-				if (roles[m.captures[i].index] != R_NAME)
+				if (gm_lang_capture(lang, m.captures[i].index) != GM_CAP_NAME)
 					continue;
 				GM_GROW(hits, chits, nhits + 1);
 				hits[nhits].node = m.captures[i].node;
-				hits[nhits++].role = R_CALL;
+				hits[nhits++].role = GM_CAP_CALL;
 				break;
 			}
 			continue;
 		}
 		if (kind == GM_QUERY_IMPORTS) {
 			for (uint16_t i = 0; i < m.capture_count; i++)
-				if (roles[m.captures[i].index] == R_IMPORT)
+				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_IMPORT)
 					add_import(fs, &cimports, m.captures[i].node, src);
 			continue;
 		}
@@ -357,41 +239,41 @@ static void collect(const struct gm_lang *lang, TSNode root, const char *src,
 		memset(&d, 0, sizeof(d));
 		for (uint16_t i = 0; i < m.capture_count; i++) {
 			TSNode n = m.captures[i].node;
-			switch (roles[m.captures[i].index]) {
-			case R_DEF_FUNCTION:
-			case R_DEF_METHOD:
-			case R_DEF_CONSTRUCTOR:
+			switch (gm_lang_capture(lang, m.captures[i].index)) {
+			case GM_CAP_DEF_FUNCTION:
+			case GM_CAP_DEF_METHOD:
+			case GM_CAP_DEF_CONSTRUCTOR:
 				d.node = n;
-				d.kind = roles[m.captures[i].index];
+				d.kind = gm_lang_capture(lang, m.captures[i].index);
 				is_def = true;
 				break;
-			case R_NAME:
+			case GM_CAP_NAME:
 				if (!has_name)
 					name = n;
 				has_name = true;
 				break;
-			case R_PARAMS:
+			case GM_CAP_PARAMS:
 				if (!d.has_params)
 					d.params = n;
 				d.has_params = true;
 				break;
-			case R_BODY:
+			case GM_CAP_BODY:
 				if (!d.has_body)
 					d.body = n;
 				d.has_body = true;
 				break;
-			case R_DECL:
+			case GM_CAP_DECL:
 				d.decl = n;
 				d.has_decl = true;
 				break;
-			case R_RECEIVER:
+			case GM_CAP_RECEIVER:
 				d.receiver = n;
 				d.has_receiver = true;
 				break;
-			case R_SCOPE_CLASS:
-			case R_SCOPE_NAMESPACE:
+			case GM_CAP_SCOPE_CLASS:
+			case GM_CAP_SCOPE_NAMESPACE:
 				scope_node = n;
-				scope_kind = roles[m.captures[i].index];
+				scope_kind = gm_lang_capture(lang, m.captures[i].index);
 				is_scope = true;
 				break;
 			default:
@@ -416,7 +298,6 @@ static void collect(const struct gm_lang *lang, TSNode root, const char *src,
 		}
 	}
 	ts_query_cursor_delete(cur);
-	free(roles);
 
 	/* qsort(NULL, 0) is undefined: a language may have no scopes (Go). */
 	if (ndefs > 1)
@@ -445,7 +326,7 @@ static char *qualify(const struct gm_lang *lang, const struct def *d, const char
 		if (s->end < d->end || (s->start == d->start && s->end == d->end))
 			continue;
 		gm_buf_printf(&b, "%s%s", s->name, lang->scope_sep);
-		if (s->kind == R_SCOPE_CLASS)
+		if (s->kind == GM_CAP_SCOPE_CLASS)
 			*in_class = true;
 	}
 	if (d->has_receiver) {
@@ -515,16 +396,16 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 		if (u < 0)
 			continue;
 		switch (hits[i].role) {
-		case R_DECISION:
+		case GM_CAP_DECISION:
 			fs->units[u].complexity++;
 			break;
-		case R_NESTING:
+		case GM_CAP_NESTING:
 			GM_GROW(spans[u], cspans[u], nspans[u] + 1);
 			spans[u][nspans[u]].start = s;
 			spans[u][nspans[u]].end = e;
 			nspans[u]++;
 			break;
-		case R_PARAMETER: {
+		case GM_CAP_PARAMETER: {
 			TSNode p = ts_node_parent(n);
 			if (!kept[u].has_params)
 				break;
@@ -533,7 +414,7 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 				fs->units[u].params++;
 			break;
 		}
-		case R_CALL:
+		case GM_CAP_CALL:
 			add_call(&fs->units[u], &ccalls[u], src, n);
 			break;
 		default:
@@ -579,7 +460,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	memset(out, 0, sizeof(*out));
 	if (gm_lang_load(lang) < 0)
 		return GM_ERROR;
-	if (!lang->queries[GM_QUERY_UNITS]) {
+	if (!gm_lang_has_query(lang, GM_QUERY_UNITS)) {
 		gm_error_set("grammars/%s/units.scm is missing", lang->query_dir ? lang->query_dir : lang->name);
 		return GM_ERROR;
 	}
@@ -610,8 +491,8 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 
 		u->name = qualify(lang, d, src, scopes, nscopes, &in_class);
 		u->short_name = node_text(d->name, src);
-		u->kind = d->kind == R_DEF_CONSTRUCTOR ? "constructor" :
-		          (d->kind == R_DEF_METHOD || in_class) ? "method" : "function";
+		u->kind = d->kind == GM_CAP_DEF_CONSTRUCTOR ? "constructor" :
+		          (d->kind == GM_CAP_DEF_METHOD || in_class) ? "method" : "function";
 		u->start_byte = d->start;
 		u->end_byte = d->end;
 		u->start_col = sp.column;
