@@ -9,11 +9,11 @@
 #include "monitor/cache.h"
 #include "monitor/error.h"
 #include "monitor/repo.h"
+#include "monitor/scan_cache.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
 #define DEFAULT_MAX_FILE_SIZE (1024 * 1024)
-#define CACHE_ENTRY_MAX (64u * 1024 * 1024)
 
 static const char *const skip_names[GM_SKIP__COUNT] = {
 	"none", "binary", "too_large", "unknown_language", "submodule", "symlink", "unreadable"
@@ -36,74 +36,6 @@ struct work {
 	pthread_mutex_t lock;
 	char error[1024];
 };
-
-static void cache_key(char out[41], const struct gm_file *f)
-{
-	char oid[GIT_OID_HEXSZ + 1];
-	char *s;
-	git_oid_tostr(oid, sizeof(oid), &f->oid);
-	s = gm_xasprintf("scan2\n%s\n%s\n%s", gm_query_digest, f->lang->name, oid);
-	gm_cache_digest(out, s, strlen(s));
-	free(s);
-}
-
-/* FNV-1a, 64 bits: catches a damaged entry that still decodes. */
-static uint64_t checksum(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-/*
- * An entry is the key (so that an entry copied over another is not taken
- * for it), a checksum of the rest in hex, and the compact encoding of the
- * scan: "<key>\n<16 hex>\n<encoding>".
- */
-#define ENTRY_HEAD (40 + 1 + 16 + 1)
-
-static bool cache_load(struct work *w, struct gm_file *f, const char *key)
-{
-	char *data = NULL, sum[17];
-	size_t len;
-	bool ok = false;
-
-	if (!w->cache || gm_cache_get(&data, &len, w->cache, "scan", key, CACHE_ENTRY_MAX) < 0)
-		return false;
-	/* The cache is not trusted: a damaged entry is re-parsed. */
-	if (len >= ENTRY_HEAD && memcmp(data, key, 40) == 0 && data[40] == '\n' &&
-	    data[ENTRY_HEAD - 1] == '\n') {
-		snprintf(sum, sizeof(sum), "%016llx",
-		         (unsigned long long)checksum(data + ENTRY_HEAD, len - ENTRY_HEAD));
-		ok = memcmp(sum, data + 41, 16) == 0 &&
-		     gm_file_scan_decode(&f->scan, data + ENTRY_HEAD, len - ENTRY_HEAD) == 0;
-	}
-	gm_error_clear();
-	free(data);
-	return ok;
-}
-
-static void cache_store(struct work *w, const struct gm_file *f, const char *key)
-{
-	struct gm_buf b = GM_BUF_INIT;
-	char sum[17];
-
-	if (!w->cache)
-		return;
-	gm_buf_put(&b, key, 40);
-	gm_buf_put(&b, "\n0000000000000000\n", 18);
-	gm_file_scan_encode(&b, &f->scan);
-	snprintf(sum, sizeof(sum), "%016llx",
-	         (unsigned long long)checksum(b.ptr + ENTRY_HEAD, b.len - ENTRY_HEAD));
-	memcpy(b.ptr + 41, sum, 16);
-	/* A cache that cannot be written only costs speed. */
-	if (gm_cache_put(w->cache, "scan", key, b.ptr, b.len) < 0)
-		gm_error_clear();
-	gm_buf_release(&b);
-}
 
 static void fail(struct work *w, const char *msg)
 {
@@ -129,8 +61,8 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
 		f->skip = GM_SKIP_TOO_LARGE;
 		return 0;
 	}
-	cache_key(key, f);
-	if (!w->parse_only && cache_load(w, f, key)) {
+	gm_scan_cache_key(key, f->lang, &f->oid);
+	if (!w->parse_only && gm_scan_cache_load(&f->scan, w->cache, key)) {
 		f->cached = true;
 		atomic_fetch_add(&w->hits, 1);
 		return 0;
@@ -157,7 +89,7 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
 		gm_error_set("cannot parse '%s': %s", f->path, gm_error_last());
 		return GM_EFATAL;
 	}
-	cache_store(w, f, key);
+	gm_scan_cache_store(w->cache, key, &f->scan);
 	return 0;
 }
 
