@@ -207,6 +207,18 @@ class ScanTest(gmtest.TestCase):
         self.assertEqual(again["summary"]["files_from_cache"], 0)
         self.assertEqual(again["units"], first["units"])
 
+    def test_a_trailing_extension_of_any_language_is_not_an_import_component(self):
+        # `#include "sub/x.ipp"` names sub/x (the extensions are lang.h's,
+        # not a list of index.c's own): a file that is merely called after
+        # the extension, ipp/ipp.cpp, is not what it imports.
+        self.r.commit({"main.cpp": '#include "sub/x.ipp"\nint main() { return h(); }\n',
+                       "sub/x.cpp": "int h() { return 2; }\n",
+                       "ipp/ipp.cpp": "int h() { return 3; }\n"}, "cpp")
+        by = {(u["path"], u["name"]): u for u in self.scan()["units"]}
+        self.assertEqual(by[("main.cpp", "main")]["fan_out"], 1)
+        self.assertEqual(by[("sub/x.cpp", "h")]["fan_in"], 1)
+        self.assertEqual(by[("ipp/ipp.cpp", "h")]["fan_in"], 0)
+
     def test_scan_changes_nothing(self):
         self.r.write("a.py", "dirty\n")
         self.r.write("untracked.py", "def u(): pass\n")
