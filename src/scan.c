@@ -10,6 +10,9 @@
 
 const char *const gm_unit_kinds[3] = { "function", "method", "constructor" };
 
+/* Deepest nesting counted; deeper levels count as this. */
+#define MAX_NESTING 256
+
 struct def {
 	TSNode node, name, params, body, decl, receiver;
 	bool has_params, has_body, has_decl, has_receiver;
@@ -26,6 +29,90 @@ struct scope {
 struct span {
 	uint32_t start, end;
 };
+
+/* ---- a hash table of references, for linear-time grouping by name ------ */
+
+/*
+ * Open addressing over (hash, ref) pairs, ref 0 meaning a free slot; the
+ * caller knows what a ref stands for and compares the keys itself:
+ *
+ *	htab_reserve(&t, t.n + 1);
+ *	for (i = htab_start(&t, h); t.slot[i].ref; i = htab_step(&t, i))
+ *		if (t.slot[i].hash == h && <key of ref> equals <key>)
+ *			found;
+ *	htab_put(&t, i, h, ref);
+ */
+struct htab {
+	struct hslot {
+		uint64_t hash;
+		uint64_t ref;
+	} *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static size_t htab_start(const struct htab *t, uint64_t h)
+{
+	return (size_t)h & (t->cap - 1);
+}
+
+static size_t htab_step(const struct htab *t, size_t i)
+{
+	return (i + 1) & (t->cap - 1);
+}
+
+/* Room for `need` refs at a load of at most one half. */
+static void htab_reserve(struct htab *t, size_t need)
+{
+	struct hslot *old = t->slot;
+	size_t ocap = t->cap, cap = t->cap ? t->cap : 16;
+
+	while (cap / 2 < need)
+		cap *= 2;
+	if (cap == ocap)
+		return;
+	t->slot = gm_xcalloc(cap, sizeof(*t->slot));
+	t->cap = cap;
+	for (size_t i = 0; i < ocap; i++) {
+		size_t j;
+		if (!old[i].ref)
+			continue;
+		for (j = htab_start(t, old[i].hash); t->slot[j].ref; j = htab_step(t, j))
+			;
+		t->slot[j] = old[i];
+	}
+	free(old);
+}
+
+static void htab_put(struct htab *t, size_t i, uint64_t h, uint64_t ref)
+{
+	t->slot[i].hash = h;
+	t->slot[i].ref = ref;
+	t->n++;
+}
+
+static void htab_release(struct htab *t)
+{
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
+static bool str_is(const char *s, const char *p, size_t n)
+{
+	return strlen(s) == n && memcmp(s, p, n) == 0;
+}
+
+/* ---- text ---------------------------------------------------------------- */
 
 static char *node_text(TSNode n, const char *src)
 {
@@ -88,16 +175,6 @@ static long unit_at(const struct gm_file_scan *fs, uint32_t s, uint32_t e)
 	if (lo < fs->n && fs->units[lo].start_byte <= s && e <= fs->units[lo].end_byte)
 		return (long)lo;
 	return -1;
-}
-
-static void add_call(struct gm_unit *u, size_t *cap, const char *src, TSNode n)
-{
-	uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
-	for (size_t i = 0; i < u->ncalls; i++)
-		if (strlen(u->calls[i]) == e - s && memcmp(u->calls[i], src + s, e - s) == 0)
-			return;
-	GM_GROW(u->calls, *cap, u->ncalls + 1);
-	u->calls[u->ncalls++] = gm_xstrndup(src + s, e - s);
 }
 
 static char *strip_import(const char *s)
@@ -165,168 +242,206 @@ struct hit {
 	enum gm_capture role; /* GM_CAP_DECISION, _NESTING, _PARAMETER or _CALL */
 };
 
-static void add_import(struct gm_file_scan *fs, size_t *cap, TSNode node, const char *src)
+/* What collect() gathers in its walk of the tree. */
+struct captures {
+	struct def *defs;
+	size_t ndefs, cdefs;
+	struct scope *scopes;
+	size_t nscopes, cscopes;
+	struct hit *hits;
+	size_t nhits, chits;
+	size_t cimports;
+	struct htab imports; /* ref: 1 + index into fs->imports */
+};
+
+static void add_import(struct gm_file_scan *fs, struct captures *c, TSNode node, const char *src)
 {
 	char *t = node_text(node, src), *s = strip_import(t);
-	bool dup = false;
+	size_t n = strlen(s), i;
+	uint64_t h = hash_bytes(s, n, 0);
 
 	free(t);
-	for (size_t k = 0; k < fs->nimports && !dup; k++)
-		dup = strcmp(fs->imports[k], s) == 0;
-	if (dup || !*s) {
+	if (!*s) {
 		free(s);
 		return;
 	}
-	GM_GROW(fs->imports, *cap, fs->nimports + 1);
+	htab_reserve(&c->imports, c->imports.n + 1);
+	for (i = htab_start(&c->imports, h); c->imports.slot[i].ref; i = htab_step(&c->imports, i))
+		if (c->imports.slot[i].hash == h &&
+		    strcmp(fs->imports[c->imports.slot[i].ref - 1], s) == 0) {
+			free(s);
+			return;
+		}
+	GM_GROW(fs->imports, c->cimports, fs->nimports + 1);
 	fs->imports[fs->nimports++] = s;
+	htab_put(&c->imports, i, h, fs->nimports);
+}
+
+static void add_hit(struct captures *c, TSNode node, enum gm_capture role)
+{
+	GM_GROW(c->hits, c->chits, c->nhits + 1);
+	c->hits[c->nhits].node = node;
+	c->hits[c->nhits++].role = role;
+}
+
+/* A units match: a definition or a scope (with its name), else nothing. */
+static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
+                             const TSQueryMatch *m, const char *src)
+{
+	struct def d;
+	bool is_def = false, is_scope = false, has_name = false;
+	TSNode scope_node = { 0 }, name = { 0 };
+	enum gm_capture scope_kind = GM_CAP_NONE;
+
+	memset(&d, 0, sizeof(d));
+	for (uint16_t i = 0; i < m->capture_count; i++) {
+		TSNode n = m->captures[i].node;
+		enum gm_capture role = gm_lang_capture(lang, m->captures[i].index);
+		switch (role) {
+		case GM_CAP_DEF_FUNCTION:
+		case GM_CAP_DEF_METHOD:
+		case GM_CAP_DEF_CONSTRUCTOR:
+			d.node = n;
+			d.kind = role;
+			is_def = true;
+			break;
+		case GM_CAP_NAME:
+			if (!has_name)
+				name = n;
+			has_name = true;
+			break;
+		case GM_CAP_PARAMS:
+			if (!d.has_params)
+				d.params = n;
+			d.has_params = true;
+			break;
+		case GM_CAP_BODY:
+			if (!d.has_body)
+				d.body = n;
+			d.has_body = true;
+			break;
+		case GM_CAP_DECL:
+			d.decl = n;
+			d.has_decl = true;
+			break;
+		case GM_CAP_RECEIVER:
+			d.receiver = n;
+			d.has_receiver = true;
+			break;
+		case GM_CAP_SCOPE_CLASS:
+		case GM_CAP_SCOPE_NAMESPACE:
+			scope_node = n;
+			scope_kind = role;
+			is_scope = true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (!has_name)
+		return;
+	if (is_def) {
+		d.name = name;
+		d.start = ts_node_start_byte(d.node);
+		d.end = ts_node_end_byte(d.node);
+		GM_GROW(c->defs, c->cdefs, c->ndefs + 1);
+		c->defs[c->ndefs++] = d;
+	} else if (is_scope) {
+		struct scope *s;
+		GM_GROW(c->scopes, c->cscopes, c->nscopes + 1);
+		s = &c->scopes[c->nscopes++];
+		s->start = ts_node_start_byte(scope_node);
+		s->end = ts_node_end_byte(scope_node);
+		s->name = node_text(name, src);
+		s->kind = scope_kind;
+	}
 }
 
 /*
  * One walk of the tree with the language's combined query: definitions
- * and scopes, the metrics and calls captures (for after the units are
- * known, in match order) and the imports.
+ * and scopes (sorted, outer first), the metrics and calls captures (for
+ * after the units are known, in match order) and the imports.
  */
-static void collect(const struct gm_lang *lang, TSNode root, const char *src,
-                    struct gm_file_scan *fs, struct def **defs_out, size_t *ndefs_out,
-                    struct scope **scopes_out, size_t *nscopes_out,
-                    struct hit **hits_out, size_t *nhits_out)
+static void collect(struct captures *c, const struct gm_lang *lang, TSNode root, const char *src,
+                    struct gm_file_scan *fs)
 {
 	TSQueryCursor *cur = ts_query_cursor_new();
 	TSQueryMatch m;
-	struct def *defs = NULL;
-	struct scope *scopes = NULL;
-	struct hit *hits = NULL;
-	size_t ndefs = 0, cdefs = 0, nscopes = 0, cscopes = 0, nhits = 0, chits = 0, cimports = 0;
 
 	ts_query_cursor_exec(cur, gm_lang_query(lang), root);
 	while (ts_query_cursor_next_match(cur, &m)) {
-		struct def d;
-		bool is_def = false, is_scope = false, has_name = false;
-		TSNode scope_node = { 0 }, name = { 0 };
-		enum gm_capture scope_kind = GM_CAP_NONE;
-		enum gm_query_kind kind = gm_lang_pattern_kind(lang, m.pattern_index);
-
 		if (!gm_lang_match_passes(lang, &m, src))
 			continue;
-
-		if (kind == GM_QUERY_METRICS) {
+		switch (gm_lang_pattern_kind(lang, m.pattern_index)) {
+		case GM_QUERY_METRICS:
 			for (uint16_t i = 0; i < m.capture_count; i++) {
 				enum gm_capture r = gm_lang_capture(lang, m.captures[i].index);
-				if (r != GM_CAP_DECISION && r != GM_CAP_NESTING && r != GM_CAP_PARAMETER)
-					continue;
-				GM_GROW(hits, chits, nhits + 1);
-				hits[nhits].node = m.captures[i].node;
-				hits[nhits++].role = r;
+				if (r == GM_CAP_DECISION || r == GM_CAP_NESTING || r == GM_CAP_PARAMETER)
+					add_hit(c, m.captures[i].node, r);
 			}
-			continue;
-		}
-		if (kind == GM_QUERY_CALLS) {
-			for (uint16_t i = 0; i < m.capture_count; i++) {
-				if (gm_lang_capture(lang, m.captures[i].index) != GM_CAP_NAME)
-					continue;
-				GM_GROW(hits, chits, nhits + 1);
-				hits[nhits].node = m.captures[i].node;
-				hits[nhits++].role = GM_CAP_CALL;
-				break;
-			}
-			continue;
-		}
-		if (kind == GM_QUERY_IMPORTS) {
+			break;
+		case GM_QUERY_CALLS:
+			for (uint16_t i = 0; i < m.capture_count; i++)
+				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_NAME) {
+					add_hit(c, m.captures[i].node, GM_CAP_CALL);
+					break;
+				}
+			break;
+		case GM_QUERY_IMPORTS:
 			for (uint16_t i = 0; i < m.capture_count; i++)
 				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_IMPORT)
-					add_import(fs, &cimports, m.captures[i].node, src);
-			continue;
-		}
-
-		memset(&d, 0, sizeof(d));
-		for (uint16_t i = 0; i < m.capture_count; i++) {
-			TSNode n = m.captures[i].node;
-			switch (gm_lang_capture(lang, m.captures[i].index)) {
-			case GM_CAP_DEF_FUNCTION:
-			case GM_CAP_DEF_METHOD:
-			case GM_CAP_DEF_CONSTRUCTOR:
-				d.node = n;
-				d.kind = gm_lang_capture(lang, m.captures[i].index);
-				is_def = true;
-				break;
-			case GM_CAP_NAME:
-				if (!has_name)
-					name = n;
-				has_name = true;
-				break;
-			case GM_CAP_PARAMS:
-				if (!d.has_params)
-					d.params = n;
-				d.has_params = true;
-				break;
-			case GM_CAP_BODY:
-				if (!d.has_body)
-					d.body = n;
-				d.has_body = true;
-				break;
-			case GM_CAP_DECL:
-				d.decl = n;
-				d.has_decl = true;
-				break;
-			case GM_CAP_RECEIVER:
-				d.receiver = n;
-				d.has_receiver = true;
-				break;
-			case GM_CAP_SCOPE_CLASS:
-			case GM_CAP_SCOPE_NAMESPACE:
-				scope_node = n;
-				scope_kind = gm_lang_capture(lang, m.captures[i].index);
-				is_scope = true;
-				break;
-			default:
-				break;
-			}
-		}
-		if (!has_name)
-			continue;
-		if (is_def) {
-			d.name = name;
-			d.start = ts_node_start_byte(d.node);
-			d.end = ts_node_end_byte(d.node);
-			GM_GROW(defs, cdefs, ndefs + 1);
-			defs[ndefs++] = d;
-		} else if (is_scope) {
-			GM_GROW(scopes, cscopes, nscopes + 1);
-			scopes[nscopes].start = ts_node_start_byte(scope_node);
-			scopes[nscopes].end = ts_node_end_byte(scope_node);
-			scopes[nscopes].name = node_text(name, src);
-			scopes[nscopes].kind = scope_kind;
-			nscopes++;
+					add_import(fs, c, m.captures[i].node, src);
+			break;
+		default:
+			add_def_or_scope(c, lang, &m, src);
+			break;
 		}
 	}
 	ts_query_cursor_delete(cur);
 
 	/* qsort(NULL, 0) is undefined: a language may have no scopes (Go). */
-	if (ndefs > 1)
-		qsort(defs, ndefs, sizeof(*defs), cmp_def);
-	if (nscopes > 1)
-		qsort(scopes, nscopes, sizeof(*scopes), cmp_scope);
-	*defs_out = defs;
-	*ndefs_out = ndefs;
-	*scopes_out = scopes;
-	*nscopes_out = nscopes;
-	*hits_out = hits;
-	*nhits_out = nhits;
+	if (c->ndefs > 1)
+		qsort(c->defs, c->ndefs, sizeof(*c->defs), cmp_def);
+	if (c->nscopes > 1)
+		qsort(c->scopes, c->nscopes, sizeof(*c->scopes), cmp_scope);
+}
+
+/*
+ * The scopes around each unit, in one pass: units come sorted and
+ * disjoint, scopes sorted by start, outer first.  `active` holds, in that
+ * order, the scopes begun so far that may still enclose a unit: one that
+ * ends before a unit's end ends before every later unit's too.
+ */
+struct scope_walk {
+	const struct scope *scopes;
+	size_t n, next;
+	size_t *active;
+	size_t nactive;
+};
+
+static void scope_walk_to(struct scope_walk *w, const struct def *d)
+{
+	size_t j = 0;
+	while (w->next < w->n && w->scopes[w->next].start <= d->start)
+		w->active[w->nactive++] = w->next++;
+	for (size_t i = 0; i < w->nactive; i++)
+		if (w->scopes[w->active[i]].end >= d->end)
+			w->active[j++] = w->active[i];
+	w->nactive = j;
 }
 
 static char *qualify(const struct gm_lang *lang, const struct def *d, const char *src,
-                     const struct scope *scopes, size_t nscopes, bool *in_class)
+                     struct scope_walk *w, bool *in_class)
 {
 	struct gm_buf b = GM_BUF_INIT;
 	char *name = node_text(d->name, src);
 
 	*in_class = false;
-	for (size_t i = 0; i < nscopes; i++) {
-		const struct scope *s = &scopes[i];
-		if (s->start > d->start)
-			break;
-		if (s->end < d->end || (s->start == d->start && s->end == d->end))
-			continue;
+	scope_walk_to(w, d);
+	for (size_t i = 0; i < w->nactive; i++) {
+		const struct scope *s = &w->scopes[w->active[i]];
+		if (s->start == d->start && s->end == d->end)
+			continue; /* the definition itself */
 		gm_buf_printf(&b, "%s%s", s->name, lang->scope_sep);
 		if (s->kind == GM_CAP_SCOPE_CLASS)
 			*in_class = true;
@@ -351,7 +466,7 @@ static char *qualify(const struct gm_lang *lang, const struct def *d, const char
 static void nesting_depths(struct gm_file_scan *fs, struct span **spans, size_t *nspans)
 {
 	for (size_t u = 0; u < fs->n; u++) {
-		uint32_t stack[256];
+		uint32_t stack[MAX_NESTING];
 		size_t depth = 0;
 		unsigned max = 0;
 		/* Spans arrive in document order: starts ascending, outer first. */
@@ -359,7 +474,7 @@ static void nesting_depths(struct gm_file_scan *fs, struct span **spans, size_t 
 			struct span s = spans[u][i];
 			while (depth && stack[depth - 1] <= s.start)
 				depth--;
-			if (depth < sizeof(stack) / sizeof(stack[0]))
+			if (depth < MAX_NESTING)
 				stack[depth++] = s.end;
 			if (depth > max)
 				max = (unsigned)depth;
@@ -378,12 +493,51 @@ static int cmp_span(const void *a, const void *b)
 	return 0;
 }
 
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The nodes whose parent or grandparent is `params`, by id and sorted: a
+ * @parameter counts when it is one of them.  (ts_node_parent() walks down
+ * from the root, through every earlier sibling: quadratic in a flat file.)
+ */
+static const void **params_children(TSNode params, size_t *n_out)
+{
+	TSTreeCursor c = ts_tree_cursor_new(params);
+	const void **ids = NULL;
+	size_t n = 0, cap = 0;
+
+	if (ts_tree_cursor_goto_first_child(&c)) {
+		do {
+			GM_GROW(ids, cap, n + 1);
+			ids[n++] = ts_tree_cursor_current_node(&c).id;
+			if (ts_tree_cursor_goto_first_child(&c)) {
+				do {
+					GM_GROW(ids, cap, n + 1);
+					ids[n++] = ts_tree_cursor_current_node(&c).id;
+				} while (ts_tree_cursor_goto_next_sibling(&c));
+				ts_tree_cursor_goto_parent(&c);
+			}
+		} while (ts_tree_cursor_goto_next_sibling(&c));
+	}
+	ts_tree_cursor_delete(&c);
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), cmp_ptr);
+	*n_out = n;
+	return ids;
+}
+
 /* Metrics and calls of the units, from the captures of collect(). */
 static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const char *src,
                        const struct hit *hits, size_t nhits)
 {
 	struct span **spans;
-	size_t *nspans, *cspans, *ccalls;
+	size_t *nspans, *cspans, *ccalls, *nparams;
+	const void ***params;
+	struct htab calls = { 0 }; /* ref: 1 + index of the unit; hash: unit and name */
 
 	if (fs->n == 0)
 		return;
@@ -391,6 +545,8 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 	nspans = gm_xcalloc(fs->n, sizeof(*nspans));
 	cspans = gm_xcalloc(fs->n, sizeof(*cspans));
 	ccalls = gm_xcalloc(fs->n, sizeof(*ccalls));
+	params = gm_xcalloc(fs->n, sizeof(*params));
+	nparams = gm_xcalloc(fs->n, sizeof(*nparams));
 	for (size_t i = 0; i < nhits; i++) {
 		TSNode n = hits[i].node;
 		uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
@@ -407,18 +563,35 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 			spans[u][nspans[u]].end = e;
 			nspans[u]++;
 			break;
-		case GM_CAP_PARAMETER: {
-			TSNode p = ts_node_parent(n);
+		case GM_CAP_PARAMETER:
 			if (!kept[u].has_params)
 				break;
-			if (ts_node_eq(p, kept[u].params) ||
-			    (!ts_node_is_null(p) && ts_node_eq(ts_node_parent(p), kept[u].params)))
+			if (!params[u])
+				params[u] = params_children(kept[u].params, &nparams[u]);
+			if (nparams[u] && bsearch(&n.id, params[u], nparams[u], sizeof(*params[u]), cmp_ptr))
 				fs->units[u].params++;
 			break;
-		}
-		case GM_CAP_CALL:
-			add_call(&fs->units[u], &ccalls[u], src, n);
+		case GM_CAP_CALL: {
+			struct gm_unit *unit = &fs->units[u];
+			const char *name = src + s;
+			uint64_t h = hash_bytes(name, e - s, (uint64_t)u * 0x9e3779b97f4a7c15ull);
+			size_t j;
+			htab_reserve(&calls, calls.n + 1);
+			for (j = htab_start(&calls, h); calls.slot[j].ref; j = htab_step(&calls, j)) {
+				const struct hslot *sl = &calls.slot[j];
+				/* ref packs (unit, call): unit + 1 in the high half */
+				if (sl->hash == h && (sl->ref >> 32) == (uint64_t)u + 1 &&
+				    str_is(unit->calls[sl->ref & 0xffffffffu], name, e - s))
+					break;
+			}
+			if (calls.slot[j].ref)
+				break;
+			GM_GROW(unit->calls, ccalls[u], unit->ncalls + 1);
+			unit->calls[unit->ncalls] = gm_xstrndup(name, e - s);
+			htab_put(&calls, j, h, ((uint64_t)u + 1) << 32 | unit->ncalls);
+			unit->ncalls++;
 			break;
+		}
 		default:
 			break;
 		}
@@ -427,37 +600,72 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 		if (nspans[u] > 1)
 			qsort(spans[u], nspans[u], sizeof(struct span), cmp_span);
 	nesting_depths(fs, spans, nspans);
-	for (size_t u = 0; u < fs->n; u++)
+	for (size_t u = 0; u < fs->n; u++) {
 		free(spans[u]);
+		free(params[u]);
+	}
+	htab_release(&calls);
 	free(spans);
 	free(nspans);
 	free(cspans);
 	free(ccalls);
+	free(params);
+	free(nparams);
+}
+
+/*
+ * Ordinals as gm_scan_source numbers them, into `ord`: 0 for a name no
+ * other unit of the file has, else 1, 2, ... in file order.  Linear: the
+ * units are grouped by hashing their names.
+ */
+static void number_ordinals(const struct gm_file_scan *fs, unsigned *ord)
+{
+	struct htab t = { 0 }; /* ref: 1 + index of the first unit of a name */
+	size_t *first = gm_xcalloc(fs->n + 1, sizeof(*first));
+	unsigned *count = gm_xcalloc(fs->n + 1, sizeof(*count));
+	unsigned *next = gm_xcalloc(fs->n + 1, sizeof(*next));
+
+	htab_reserve(&t, fs->n);
+	for (size_t i = 0; i < fs->n; i++) {
+		const char *name = fs->units[i].name;
+		uint64_t h = hash_bytes(name, strlen(name), 0);
+		size_t j;
+		for (j = htab_start(&t, h); t.slot[j].ref; j = htab_step(&t, j))
+			if (t.slot[j].hash == h && strcmp(fs->units[t.slot[j].ref - 1].name, name) == 0)
+				break;
+		if (t.slot[j].ref) {
+			first[i] = (size_t)t.slot[j].ref - 1;
+		} else {
+			first[i] = i;
+			htab_put(&t, j, h, i + 1);
+		}
+		count[first[i]]++;
+	}
+	for (size_t i = 0; i < fs->n; i++)
+		ord[i] = count[first[i]] > 1 ? ++next[first[i]] : 0;
+	htab_release(&t);
+	free(first);
+	free(count);
+	free(next);
 }
 
 static void assign_ordinals(struct gm_file_scan *fs)
 {
-	for (size_t i = 0; i < fs->n; i++) {
-		unsigned k = 0;
-		if (fs->units[i].ordinal)
-			continue;
-		for (size_t j = i + 1; j < fs->n; j++)
-			if (strcmp(fs->units[i].name, fs->units[j].name) == 0)
-				fs->units[j].ordinal = ++k + 1;
-		if (k)
-			fs->units[i].ordinal = 1;
-	}
+	unsigned *ord = gm_xcalloc(fs->n + 1, sizeof(*ord));
+	number_ordinals(fs, ord);
+	for (size_t i = 0; i < fs->n; i++)
+		fs->units[i].ordinal = ord[i];
+	free(ord);
 }
 
 int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
                    const char *src, size_t len, TSParser *parser)
 {
 	TSTree *tree;
-	TSNode root;
-	struct def *defs = NULL, *kept;
-	struct scope *scopes = NULL;
-	struct hit *hits = NULL;
-	size_t ndefs = 0, nscopes = 0, nkept = 0, nhits = 0;
+	struct captures c;
+	struct scope_walk w;
+	struct def *kept;
+	size_t nkept = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (gm_lang_load(lang) < 0)
@@ -468,19 +676,23 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	}
 	if (!(tree = gm_scan_parse(lang, src, len, parser)))
 		return GM_ERROR;
-	root = ts_tree_root_node(tree);
-	out->errors = gm_scan_count_errors(root);
+	out->errors = gm_scan_count_errors(ts_tree_root_node(tree));
 
-	collect(lang, root, src, out, &defs, &ndefs, &scopes, &nscopes, &hits, &nhits);
+	memset(&c, 0, sizeof(c));
+	collect(&c, lang, ts_tree_root_node(tree), src, out);
 
 	/* Keep outermost definitions only: units never overlap. */
-	kept = gm_xcalloc(ndefs ? ndefs : 1, sizeof(*kept));
-	for (size_t i = 0; i < ndefs; i++) {
-		if (nkept && defs[i].start < kept[nkept - 1].end)
+	kept = gm_xcalloc(c.ndefs ? c.ndefs : 1, sizeof(*kept));
+	for (size_t i = 0; i < c.ndefs; i++) {
+		if (nkept && c.defs[i].start < kept[nkept - 1].end)
 			continue;
-		kept[nkept++] = defs[i];
+		kept[nkept++] = c.defs[i];
 	}
 
+	memset(&w, 0, sizeof(w));
+	w.scopes = c.scopes;
+	w.n = c.nscopes;
+	w.active = gm_xcalloc(c.nscopes + 1, sizeof(*w.active));
 	out->units = gm_xcalloc(nkept ? nkept : 1, sizeof(*out->units));
 	out->n = nkept;
 	for (size_t i = 0; i < nkept; i++) {
@@ -491,7 +703,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 		uint32_t sig_end = d->has_body ? ts_node_start_byte(d->body) : d->end;
 		bool in_class;
 
-		u->name = qualify(lang, d, src, scopes, nscopes, &in_class);
+		u->name = qualify(lang, d, src, &w, &in_class);
 		u->short_name = node_text(d->name, src);
 		u->kind = d->kind == GM_CAP_DEF_CONSTRUCTOR ? gm_unit_kinds[2] :
 		          (d->kind == GM_CAP_DEF_METHOD || in_class) ? gm_unit_kinds[1] : gm_unit_kinds[0];
@@ -514,15 +726,17 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 		u->signature = fold_space(src + sig_start, sig_end - sig_start);
 		u->complexity = 1;
 	}
-	apply_hits(out, kept, src, hits, nhits);
+	apply_hits(out, kept, src, c.hits, c.nhits);
 	assign_ordinals(out);
 
-	for (size_t i = 0; i < nscopes; i++)
-		free(scopes[i].name);
-	free(scopes);
-	free(defs);
+	for (size_t i = 0; i < c.nscopes; i++)
+		free(c.scopes[i].name);
+	free(c.scopes);
+	free(c.defs);
+	free(c.hits);
+	htab_release(&c.imports);
+	free(w.active);
 	free(kept);
-	free(hits);
 	ts_tree_delete(tree);
 	return 0;
 }

@@ -4,6 +4,11 @@
  * belongs to the outer one, so units never overlap and are sorted by byte
  * offset.  Knows nothing of models; the repository-wide driver is index.h,
  * the cache of scans is scan_cache.h.
+ *
+ * Linear in the size of the source: one parse, one walk of the tree with
+ * the language's combined query (lang.h), then passes over the captures
+ * that are linear in their number (units named by hashing, scopes and
+ * nesting by a stack).
  */
 #ifndef MONITOR_SCAN_H
 #define MONITOR_SCAN_H
