@@ -51,10 +51,11 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
                     struct gm_file *f)
 {
 	char key[41];
-	size_t size;
+	const char *src;
+	size_t size, len;
 	git_object_t type;
 	git_blob *blob = NULL;
-	int rc;
+	int rc = 0;
 
 	if (git_odb_read_header(&size, &type, odb, &f->oid) < 0)
 		return gm_error_git(GM_EFATAL, "cannot read '%s'", f->path);
@@ -62,36 +63,37 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
 		f->skip = GM_SKIP_TOO_LARGE;
 		return 0;
 	}
-	gm_scan_cache_key(key, f->lang, &f->oid);
-	if (!w->parse_only && gm_scan_cache_load(&f->scan, w->cache, key)) {
-		f->cached = true;
-		atomic_fetch_add(&w->hits, 1);
-		return 0;
-	}
 	if (git_blob_lookup(&blob, repo, &f->oid) < 0)
 		return gm_error_git(GM_EFATAL, "cannot read '%s'", f->path);
 	if (git_blob_is_binary(blob)) {
 		f->skip = GM_SKIP_BINARY;
-		git_blob_free(blob);
-		return 0;
+		goto cleanup;
 	}
+	src = git_blob_rawcontent(blob);
+	len = (size_t)git_blob_rawsize(blob);
 	if (w->parse_only) {
 		/* The floor of any tree-sitter tool: read and parse, nothing else. */
-		TSTree *t = gm_scan_parse(f->lang, git_blob_rawcontent(blob),
-		                          (size_t)git_blob_rawsize(blob), parser);
-		git_blob_free(blob);
+		TSTree *t = gm_scan_parse(f->lang, src, len, parser);
 		ts_tree_delete(t);
-		return t ? 0 : GM_EFATAL;
+		rc = t ? 0 : GM_EFATAL;
+		goto cleanup;
 	}
-	rc = gm_scan_source(&f->scan, f->lang, git_blob_rawcontent(blob),
-	                    (size_t)git_blob_rawsize(blob), parser);
-	git_blob_free(blob);
-	if (rc < 0) {
+	/* A cached scan is checked against the blob's text, hence read first. */
+	gm_scan_cache_key(key, f->lang, &f->oid);
+	if (gm_scan_cache_load(&f->scan, w->cache, key, src, len)) {
+		f->cached = true;
+		atomic_fetch_add(&w->hits, 1);
+		goto cleanup;
+	}
+	if ((rc = gm_scan_source(&f->scan, f->lang, src, len, parser)) < 0) {
 		gm_error_set("cannot parse '%s': %s", f->path, gm_error_last());
-		return GM_EFATAL;
+		rc = GM_EFATAL;
+		goto cleanup;
 	}
 	gm_scan_cache_store(w->cache, key, &f->scan);
-	return 0;
+cleanup:
+	git_blob_free(blob);
+	return rc;
 }
 
 static void *worker(void *arg)

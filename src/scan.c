@@ -760,3 +760,74 @@ void gm_file_scan_release(struct gm_file_scan *fs)
 	free(fs->imports);
 	memset(fs, 0, sizeof(*fs));
 }
+
+/* ---- checking a scan that comes from elsewhere ---------------------------- */
+
+/* Where a forward walk over the source is: `pos`, on line `line`, which starts at `bol`. */
+struct cursor {
+	const char *src;
+	size_t pos, line, bol;
+};
+
+static void cursor_to(struct cursor *c, size_t pos)
+{
+	const char *p = c->src + c->pos, *end = c->src + pos, *nl;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		c->line++;
+		p = nl + 1;
+		c->bol = (size_t)(p - c->src);
+	}
+	c->pos = pos;
+}
+
+static bool unit_fits(const struct gm_unit *u, struct cursor *c, size_t len)
+{
+	size_t sline, end_line;
+
+	if (!u->name || !u->short_name || !u->signature || (u->ncalls && !u->calls))
+		return false;
+	if (u->kind != gm_unit_kinds[0] && u->kind != gm_unit_kinds[1] && u->kind != gm_unit_kinds[2])
+		return false;
+	for (size_t j = 0; j < u->ncalls; j++)
+		if (!u->calls[j])
+			return false;
+	/* Sorted and disjoint: the cursor stands at the previous unit's end. */
+	if (u->start_byte < c->pos || u->start_byte > u->end_byte || u->end_byte > len)
+		return false;
+	cursor_to(c, u->start_byte);
+	if (u->start_line != c->line || u->start_col != u->start_byte - c->bol)
+		return false;
+	sline = c->line;
+	cursor_to(c, u->end_byte);
+	end_line = c->line;
+	if (c->bol == u->end_byte && end_line > sline)
+		end_line--; /* ends at a line's start: the line before is its last */
+	if (u->end_line != end_line || u->lines != u->end_line - u->start_line + 1)
+		return false;
+	if (u->complexity < 1 || u->nesting > MAX_NESTING)
+		return false;
+	return memmem(c->src + u->start_byte, u->end_byte - u->start_byte, u->short_name,
+	              strlen(u->short_name)) != NULL;
+}
+
+bool gm_file_scan_check(const struct gm_file_scan *fs, const char *src, size_t len)
+{
+	struct cursor c = { src, 0, 1, 0 };
+	unsigned *ord;
+	bool ok = true;
+
+	if (len > UINT32_MAX || (fs->n && !fs->units) || (fs->nimports && !fs->imports))
+		return false;
+	for (size_t i = 0; i < fs->n && ok; i++)
+		ok = unit_fits(&fs->units[i], &c, len);
+	for (size_t i = 0; i < fs->nimports && ok; i++)
+		ok = fs->imports[i] && fs->imports[i][0];
+	if (!ok)
+		return false;
+	ord = gm_xcalloc(fs->n + 1, sizeof(*ord));
+	number_ordinals(fs, ord);
+	for (size_t i = 0; i < fs->n && ok; i++)
+		ok = fs->units[i].ordinal == ord[i];
+	free(ord);
+	return ok;
+}

@@ -143,18 +143,20 @@ static char *get_text(struct reader *r)
 int gm_scan_cache_decode(struct gm_file_scan *out, const char *data, size_t len)
 {
 	struct reader r = { (const unsigned char *)data, (const unsigned char *)data + len, false };
-	size_t nimports;
+	size_t n, nimports;
 
 	memset(out, 0, sizeof(*out));
 	if (len < sizeof(scan_magic) || memcmp(data, scan_magic, sizeof(scan_magic)) != 0)
 		goto bad;
 	r.p += sizeof(scan_magic);
 	out->errors = get_num(&r);
-	out->n = get_count(&r);
+	n = get_count(&r);
 	nimports = get_count(&r);
 	if (r.bad)
 		goto bad;
-	out->units = gm_xcalloc(out->n ? out->n : 1, sizeof(*out->units));
+	/* n only once the units exist: the release below walks them. */
+	out->units = gm_xcalloc(n ? n : 1, sizeof(*out->units));
+	out->n = n;
 	for (size_t i = 0; i < out->n && !r.bad; i++) {
 		struct gm_unit *u = &out->units[i];
 		uint32_t k;
@@ -214,9 +216,10 @@ void gm_scan_cache_entry(struct gm_buf *out, const char *key, const struct gm_fi
 }
 
 int gm_scan_cache_read_entry(struct gm_file_scan *out, const char *key, const char *entry,
-                             size_t entry_len)
+                             size_t entry_len, const char *src, size_t len)
 {
 	char sum[17];
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	/* The key is in the entry so that an entry copied over another is not taken for it. */
@@ -231,10 +234,19 @@ int gm_scan_cache_read_entry(struct gm_file_scan *out, const char *key, const ch
 		gm_error_set("scan cache entry fails its checksum");
 		return GM_EINVALID;
 	}
-	return gm_scan_cache_decode(out, entry + ENTRY_HEAD, entry_len - ENTRY_HEAD);
+	if ((rc = gm_scan_cache_decode(out, entry + ENTRY_HEAD, entry_len - ENTRY_HEAD)) < 0)
+		return rc;
+	/* A valid checksum proves the bytes, not that they describe this blob. */
+	if (!gm_file_scan_check(out, src, len)) {
+		gm_file_scan_release(out);
+		gm_error_set("scan cache entry does not fit its blob");
+		return GM_EINVALID;
+	}
+	return 0;
 }
 
-bool gm_scan_cache_load(struct gm_file_scan *out, struct gm_cache *cache, const char *key)
+bool gm_scan_cache_load(struct gm_file_scan *out, struct gm_cache *cache, const char *key,
+                        const char *src, size_t len)
 {
 	char *data = NULL;
 	size_t dlen;
@@ -245,7 +257,7 @@ bool gm_scan_cache_load(struct gm_file_scan *out, struct gm_cache *cache, const 
 		gm_error_clear();
 		return false;
 	}
-	ok = gm_scan_cache_read_entry(out, key, data, dlen) == 0;
+	ok = gm_scan_cache_read_entry(out, key, data, dlen, src, len) == 0;
 	gm_error_clear();
 	free(data);
 	return ok;

@@ -22,8 +22,8 @@
 #include "monitor/lang.h"
 
 /*
- * Invariants of a unit of a `len`-byte source, as gm_scan_source makes it:
- * start_byte <= end_byte <= len;
+ * Invariants of a unit of a `len`-byte source, as gm_scan_source makes it
+ * (and gm_file_scan_check checks): start_byte <= end_byte <= len;
  * start_line is 1 + the newlines before start_byte, start_col the bytes
  * since the last of them; end_line is 1 + the newlines before end_byte,
  * less one when end_byte starts a line past start_line's; lines is
@@ -62,6 +62,15 @@ extern const char *const gm_unit_kinds[3];
 int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
                    const char *src, size_t len, TSParser *parser);
 void gm_file_scan_release(struct gm_file_scan *fs);
+
+/*
+ * Whether `fs` may be the scan of `src` (`len` bytes): every invariant
+ * above holds, units are sorted and disjoint, each short name lies inside
+ * its unit, ordinals are numbered as gm_scan_source numbers them, imports
+ * are not empty.  For scans that come back from somewhere untrusted (the
+ * scan cache): one pass over `src`, linear in it and in the units.
+ */
+bool gm_file_scan_check(const struct gm_file_scan *fs, const char *src, size_t len);
 
 /* Parse `src`; the caller deletes the tree.  NULL on failure (message set). */
 TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, TSParser *parser);

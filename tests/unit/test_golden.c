@@ -4,6 +4,9 @@
  * with <case>.<ext>.expected.  GM_UPDATE_GOLDEN=1 rewrites the expected
  * files (review the diff by hand before committing it).
  *
+ * Each scan must also pass gm_file_scan_check, the check the scan cache
+ * applies to what it reads back, so that check never refuses a true scan.
+ *
  * Line format:
  *   <kind> <qualified name>[#ordinal] L<start>-<end> cc=<n> nest=<n> params=<n> calls=<a,b>
  * and a last line:  errors=<n> imports=<a,b>
@@ -70,6 +73,8 @@ static void golden(void **state)
 	assert_int_equal(gm_read_file(&src, &len, gc->path, 1 << 24), 0);
 	if (gm_scan_source(&fs, lang, src, len, NULL) < 0)
 		fail_msg("%s: %s", gc->path, gm_error_last());
+	if (!gm_file_scan_check(&fs, src, len))
+		fail_msg("%s: the scan fails gm_file_scan_check (the cache would never keep it)", gc->path);
 	got = render(&fs, src);
 	exp_path = gm_xasprintf("%s.expected", gc->path);
 	if (getenv("GM_UPDATE_GOLDEN")) {
