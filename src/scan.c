@@ -376,7 +376,8 @@ static void collect(struct captures *c, const struct gm_lang *lang, TSNode root,
 		case GM_QUERY_METRICS:
 			for (uint16_t i = 0; i < m.capture_count; i++) {
 				enum gm_capture r = gm_lang_capture(lang, m.captures[i].index);
-				if (r == GM_CAP_DECISION || r == GM_CAP_NESTING || r == GM_CAP_PARAMETER)
+				if (r == GM_CAP_DECISION || r == GM_CAP_NESTING ||
+				    r == GM_CAP_PARAMETER)
 					add_hit(c, m.captures[i].node, r);
 			}
 			break;
@@ -568,7 +569,8 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 				break;
 			if (!params[u])
 				params[u] = params_children(kept[u].params, &nparams[u]);
-			if (nparams[u] && bsearch(&n.id, params[u], nparams[u], sizeof(*params[u]), cmp_ptr))
+			if (nparams[u] &&
+			    bsearch(&n.id, params[u], nparams[u], sizeof(*params[u]), cmp_ptr))
 				fs->units[u].params++;
 			break;
 		case GM_CAP_CALL: {
@@ -577,7 +579,8 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 			uint64_t h = hash_bytes(name, e - s, (uint64_t)u * 0x9e3779b97f4a7c15ull);
 			size_t j;
 			htab_reserve(&calls, calls.n + 1);
-			for (j = htab_start(&calls, h); calls.slot[j].ref; j = htab_step(&calls, j)) {
+			j = htab_start(&calls, h);
+			for (; calls.slot[j].ref; j = htab_step(&calls, j)) {
 				const struct hslot *sl = &calls.slot[j];
 				/* ref packs (unit, call): unit + 1 in the high half */
 				if (sl->hash == h && (sl->ref >> 32) == (uint64_t)u + 1 &&
@@ -631,7 +634,8 @@ static void number_ordinals(const struct gm_file_scan *fs, unsigned *ord)
 		uint64_t h = hash_bytes(name, strlen(name), 0);
 		size_t j;
 		for (j = htab_start(&t, h); t.slot[j].ref; j = htab_step(&t, j))
-			if (t.slot[j].hash == h && strcmp(fs->units[t.slot[j].ref - 1].name, name) == 0)
+			if (t.slot[j].hash == h &&
+			    strcmp(fs->units[t.slot[j].ref - 1].name, name) == 0)
 				break;
 		if (t.slot[j].ref) {
 			first[i] = (size_t)t.slot[j].ref - 1;
@@ -705,8 +709,12 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 
 		u->name = qualify(lang, d, src, &w, &in_class);
 		u->short_name = node_text(d->name, src);
-		u->kind = d->kind == GM_CAP_DEF_CONSTRUCTOR ? gm_unit_kinds[2] :
-		          (d->kind == GM_CAP_DEF_METHOD || in_class) ? gm_unit_kinds[1] : gm_unit_kinds[0];
+		if (d->kind == GM_CAP_DEF_CONSTRUCTOR)
+			u->kind = gm_unit_kinds[2];
+		else if (d->kind == GM_CAP_DEF_METHOD || in_class)
+			u->kind = gm_unit_kinds[1];
+		else
+			u->kind = gm_unit_kinds[0];
 		u->start_byte = d->start;
 		u->end_byte = d->end;
 		u->start_col = sp.column;
@@ -786,7 +794,8 @@ static bool unit_fits(const struct gm_unit *u, struct cursor *c, size_t len)
 
 	if (!u->name || !u->short_name || !u->signature || (u->ncalls && !u->calls))
 		return false;
-	if (u->kind != gm_unit_kinds[0] && u->kind != gm_unit_kinds[1] && u->kind != gm_unit_kinds[2])
+	if (u->kind != gm_unit_kinds[0] && u->kind != gm_unit_kinds[1] &&
+	    u->kind != gm_unit_kinds[2])
 		return false;
 	for (size_t j = 0; j < u->ncalls; j++)
 		if (!u->calls[j])

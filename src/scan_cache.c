@@ -211,7 +211,8 @@ void gm_scan_cache_entry(struct gm_buf *out, const char *key, const struct gm_fi
 	gm_buf_put(out, "\n0000000000000000\n", 18);
 	gm_scan_cache_encode(out, fs);
 	snprintf(sum, sizeof(sum), "%016llx",
-	         (unsigned long long)checksum(out->ptr + head + ENTRY_HEAD, out->len - head - ENTRY_HEAD));
+	         (unsigned long long)checksum(out->ptr + head + ENTRY_HEAD,
+	                                      out->len - head - ENTRY_HEAD));
 	memcpy(out->ptr + head + 41, sum, 16);
 }
 

@@ -67,8 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (gm_file_scan_check(&fs, src, len)) {
 			use(&fs, src, len);
 			e1 = encoding_of(&fs, &n1);
-			if (gm_scan_cache_decode(&again, e1, n1) != 0 || !gm_file_scan_check(&again, src, len))
-				abort(); /* what was accepted does not survive a round trip */
+			/* What was accepted must survive a round trip. */
+			if (gm_scan_cache_decode(&again, e1, n1) != 0 ||
+			    !gm_file_scan_check(&again, src, len))
+				abort();
 			e2 = encoding_of(&again, &n2);
 			if (n1 != n2 || memcmp(e1, e2, n1) != 0)
 				abort();

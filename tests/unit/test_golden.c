@@ -78,7 +78,8 @@ static void golden(void **state)
 	if (gm_scan_source(&fs, lang, src, len, NULL) < 0)
 		fail_msg("%s: %s", gc->path, gm_error_last());
 	if (!gm_file_scan_check(&fs, src, len))
-		fail_msg("%s: the scan fails gm_file_scan_check (the cache would never keep it)", gc->path);
+		fail_msg("%s: the scan fails gm_file_scan_check (the cache would refuse it)",
+		         gc->path);
 	got = render(&fs, src);
 	exp_path = gm_xasprintf("%s.expected", gc->path);
 	if (getenv("GM_UPDATE_GOLDEN")) {

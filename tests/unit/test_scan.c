@@ -41,9 +41,11 @@ static char *python_source(size_t n, size_t *len)
 	for (size_t i = 0; i < n; i++)
 		gm_buf_printf(&b, "    def method_%zu(self, a, b=1):\n        return a + b\n\n", i);
 	for (size_t i = 0; i < n; i++)
-		gm_buf_printf(&b, "def function_%zu(x, y, z):\n    if x:\n        return helper_%zu(y)\n    return z\n\n", i, i % 7);
+		gm_buf_printf(&b, "def function_%zu(x, y, z):\n    if x:\n"
+		              "        return helper_%zu(y)\n    return z\n\n", i, i % 7);
 	for (size_t i = 0; i < n / 4; i++)
-		gm_buf_printf(&b, "class Small%zu:\n    def run(self, k):\n        return k\n\n", i);
+		gm_buf_printf(&b, "class Small%zu:\n    def run(self, k):\n        return k\n\n",
+		              i);
 	return gm_buf_detach(&b, len);
 }
 
@@ -78,7 +80,8 @@ static void scan_time_is_linear_in_the_units_of_a_file(void **state)
 	        t8 / t1);
 	assert_int_equal(u8, 8 * u1);
 	if (t8 > 16 * t1)
-		fail_msg("8x the units took %.1fx the time (%.3f s vs %.3f s): not linear", t8 / t1, t8, t1);
+		fail_msg("8x the units took %.1fx the time (%.3f s vs %.3f s): not linear",
+		         t8 / t1, t8, t1);
 	free(s1);
 	free(s8);
 }
