@@ -9,7 +9,6 @@
 #include "monitor/cache.h"
 #include "monitor/error.h"
 #include "monitor/repo.h"
-#include "monitor/resolve.h"
 #include "monitor/scan_cache.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -309,10 +308,10 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 			memset(ui, 0, sizeof(*ui));
 			ui->file = i;
 			ui->unit = u;
+			ui->cluster = -1; /* until resolve.h says */
 			ui->complex = f->scan.units[u].complexity >= idx->threshold;
 		}
 	}
-	gm_resolve_index(idx);
 
 cleanup:
 	gm_entries_release(&entries);

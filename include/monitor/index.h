@@ -2,9 +2,10 @@
  * index.h: the repository-wide view.  Reads the blobs of a commit (or of
  * the index) through libgit2, decides each file's language (lang.h, and the
  * attribute monitor-language), scans the files on all cores with a parser
- * per thread, units cached by blob id + query digest (scan_cache.h), then
- * resolves calls across files (resolve.h, where the rules are) to give
- * each unit fan-in, fan-out and a cluster.
+ * per thread, units cached by blob id + query digest (scan_cache.h).
+ * Calls across files (edges, fan-in, fan-out, clusters) are resolve.h's:
+ * until gm_resolve_index runs on the view, there are no edges, every fan is
+ * 0 and every cluster -1.
  *
  * Invariants: a skipped file has no units, and a NULL lang unless it was
  * skipped as binary or too large; idx->units lists every unit of every

@@ -1,8 +1,9 @@
 /*
  * resolve.h: cross-file call resolution over a scanned repository view
  * (index.h): which files a file imports, the call edges between units,
- * fan-in, fan-out and clusters.  gm_index_build runs it once the files are
- * scanned; it reads only paths, languages and scans, never git.
+ * fan-in, fan-out and clusters.  Its callers run it on what gm_index_build
+ * scanned (the pre-commit hook, which needs complexity alone, does not); it
+ * reads only paths, languages and scans, never git.
  *
  * Call resolution, by the called name (the identifier, not the receiver):
  *   1. a unit of that name in the same file (not a cross-file edge);
