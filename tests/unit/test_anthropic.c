@@ -259,7 +259,7 @@ static cJSON *request(const struct gm_chat_request *req, const char *model, bool
 
 static void test_request_caches_system_and_omits_temperature(void **state)
 {
-	struct gm_chat_request req = { "shared prefix", "q", NULL, NULL, 0, false, 0 };
+	struct gm_chat_request req = { "shared prefix", "q", NULL, NULL, 0, false, 0, 0, NULL };
 	cJSON *j = request(&req, "claude-sonnet-5", true), *sys;
 	(void)state;
 	assert_null(cJSON_GetObjectItem(j, "temperature"));
@@ -281,7 +281,7 @@ static void test_request_caches_system_and_omits_temperature(void **state)
 
 static void test_structured_output_forced_tool_or_output_config(void **state)
 {
-	struct gm_chat_request req = { NULL, "q", "{\"type\":\"object\"}", "analysis", 50, false, 0 };
+	struct gm_chat_request req = { NULL, "q", "{\"type\":\"object\"}", "analysis", 50, false, 0, 0, NULL };
 	cJSON *j = request(&req, "claude-sonnet-5", true), *tool, *fmt;
 	(void)state;
 	tool = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tools"), 0);

@@ -192,7 +192,7 @@ static int done(void *ctx, void *tag, const struct gm_chat_result *res)
 	if (r->cancel_after && r->calls == r->cancel_after)
 		gm_engine_cancel(r->e);
 	if (r->submit_more > 0) {
-		struct gm_chat_request req = { NULL, "again", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "again", NULL, NULL, 0, false, 0, 0, NULL };
 		r->submit_more--;
 		assert_int_equal(gm_engine_submit(r->e, r->b, &req, (void *)(uintptr_t)(32 + r->submit_more)), 0);
 	}
@@ -217,6 +217,7 @@ static struct gm_backend *local(const char *const *urls, size_t n, int conc,
 	cfg.urls = urls;
 	cfg.nurls = n;
 	cfg.concurrency = conc;
+	cfg.concurrency_fixed = true; /* these tests set the caps themselves */
 	cfg.timeout_s = 60;
 	cfg.stream = true;
 	cfg.stall_s = stall;
@@ -227,7 +228,7 @@ static struct gm_backend *local(const char *const *urls, size_t n, int conc,
 
 static int submit_n(struct run *r, struct gm_backend *b, int n, const char *user)
 {
-	struct gm_chat_request req = { "be brief", user, NULL, NULL, 0, false, 0 };
+	struct gm_chat_request req = { "be brief", user, NULL, NULL, 0, false, 0, 0, NULL };
 	int rc = gm_engine_new(&r->e);
 	assert_int_equal(rc, 0);
 	for (int i = 0; i < n; i++)
@@ -324,7 +325,7 @@ static void test_client_errors_not_retried_and_named(void **state)
 	b = local((const char *[]){ f.url }, 1, 2, 0, 0);
 	assert_int_equal(gm_engine_new(&r.e), 0);
 	{
-		struct gm_chat_request req = { NULL, "nomodel", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "nomodel", NULL, NULL, 0, false, 0, 0, NULL };
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
 		req.user = "unknown";
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
@@ -430,7 +431,7 @@ static void test_stall_reset_and_oversize(void **state)
 	b = local((const char *[]){ f.url }, 1, 4, 1, 1 << 20);
 	assert_int_equal(gm_engine_new(&r.e), 0);
 	{
-		struct gm_chat_request req = { NULL, "stall", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "stall", NULL, NULL, 0, false, 0, 0, NULL };
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
 		req.user = "reset";
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
@@ -578,6 +579,7 @@ static struct gm_backend *claude(const char *url, const char *model, const char 
 	cfg.model = model;
 	cfg.api_key = key;
 	cfg.concurrency = conc;
+	cfg.concurrency_fixed = true; /* these tests set the caps themselves */
 	cfg.timeout_s = 60;
 	cfg.stream = true;
 	assert_int_equal(gm_backend_new(&b, &cfg), 0);
@@ -616,7 +618,7 @@ static void test_claude_structured_cached_and_priced(void **state)
 	struct gm_backend *b;
 	struct gm_chat_request req = { NULL, "analyse", "{\"type\":\"object\",\"properties\":"
 	                               "{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"]}",
-	                               "verdict", 0, false, 0 };
+	                               "verdict", 0, false, 0, 0, NULL };
 	struct gm_buf sys = GM_BUF_INIT;
 	cJSON *log, *j;
 	const cJSON *e, *h;
@@ -698,7 +700,7 @@ static void test_claude_errors_and_retries(void **state)
 	b = claude(f.url, NULL, "sk-test-secret", 4);
 	assert_int_equal(gm_engine_new(&r.e), 0);
 	{
-		struct gm_chat_request req = { "s", "limited", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { "s", "limited", NULL, NULL, 0, false, 0, 0, NULL };
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
 		req.user = "midstream";
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
@@ -782,7 +784,7 @@ static void test_signal_cancels_transfers_in_flight(void **state)
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
 	{
-		struct gm_chat_request req = { NULL, "slow", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "slow", NULL, NULL, 0, false, 0, 0, NULL };
 		for (int i = 0; i < 6; i++)
 			assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
 	}

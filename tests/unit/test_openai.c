@@ -303,7 +303,7 @@ static void test_error_bodies_string_and_object(void **state)
 static void test_request_body(void **state)
 {
 	struct gm_chat_request req = { "sys", "user text", "{\"type\":\"object\"}", "rewrite",
-	                               100, true, 0.2 };
+	                               100, true, 0.2, 0, NULL };
 	char *body;
 	cJSON *j, *rf;
 	(void)state;
