@@ -165,8 +165,9 @@ static int parse_entry(char **url, struct entry *e, const char *spec, bool local
 			e->slots = (size_t)v;
 		} else if (eq - tok == 3 && !strncmp(tok, "key", 3)) {
 			if (!env_name(eq + 1, n - 4)) {
-				gm_error_set("invalid key= in '%s': the name of an environment variable, "
-				             "not a key", spec);
+				/* Never repeat what was written there: it may be a key. */
+				gm_error_set("invalid key= in monitor.local.url: it names the environment "
+				             "variable holding the key, it is not the key");
 				return GM_EUSAGE;
 			}
 			free(e->key_env);
@@ -215,8 +216,8 @@ int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg)
 		dflt_set = true;
 	}
 	if (cfg->key_env && *cfg->key_env && !env_name(cfg->key_env, strlen(cfg->key_env))) {
-		gm_error_set("invalid monitor.local.apiKey '%s': the name of an environment variable "
-		             "holding the key, not the key", cfg->key_env);
+		gm_error_set("invalid monitor.local.apiKey: it holds the name of an environment variable "
+		             "with the key, not the key");
 		return GM_EUSAGE;
 	}
 	b = gm_xcalloc(1, sizeof(*b));

@@ -730,6 +730,12 @@ static void collect_settings(struct gm_doctor_report *r, struct gm_config *cfg,
 		free(vals);
 		if (!n)
 			gm_buf_puts(&v, k->def);
+		if (n && !strcmp(k->key, "monitor.local.apiKey") && strspn(v.ptr,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != v.len) {
+			/* Not a variable name: maybe a key pasted where its name belongs. */
+			gm_buf_clear(&v);
+			gm_buf_puts(&v, "(hidden: not the name of an environment variable)");
+		}
 		add_setting(r, k->key, gm_buf_detach(&v, NULL),
 		            gm_xstrdup(gm_config_origin(cfg, k->key)), false, true);
 	}
