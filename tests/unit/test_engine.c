@@ -1164,6 +1164,57 @@ static void test_dead_server_taken_out_requeued_and_taken_back(void **state)
 	fake_stop(&f2);
 }
 
+static void test_stalling_or_failing_server_taken_out_for_the_others(void **state)
+{
+	struct fake f1 = { 0 }, f2 = { 0 }, f3 = { 0 };
+	struct gm_backend_config cfg = { 0 };
+	struct gm_backend_server_stats st;
+	struct run r = { 0 };
+	struct gm_backend *b;
+	(void)state;
+
+	fake_start(&f1, "fake_lmstudio.py",
+	           "[{\"match\":{},\"response\":{\"fail\":\"stall\",\"after_chunks\":1,"
+	           "\"stall_seconds\":30}}]", NULL);
+	fake_start(&f2, "fake_lmstudio.py", "[{\"match\":{},\"response\":{\"error\":\"server_error\"}}]",
+	           NULL);
+	fake_start(&f3, "fake_lmstudio.py", "[]", (const char *[]){ "--latency", "0.1", NULL });
+	cfg.kind = GM_BACKEND_LOCAL;
+	cfg.urls = (const char *[]){ f1.url, f2.url, f3.url };
+	cfg.nurls = 3;
+	cfg.concurrency = 2;
+	cfg.concurrency_fixed = true;
+	cfg.timeout_s = 60;
+	cfg.stream = true;
+	cfg.stall_s = 1;
+	cfg.max_retries = 4;
+	cfg.backoff_ms = 60000; /* out for the rest of the run */
+	assert_int_equal(gm_backend_new(&b, &cfg), 0);
+	assert_int_equal(submit_n(&r, b, 12, "hello"), 0);
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(r.res[i].error, 0);
+		assert_string_equal(r.server[i], f3.url);
+	}
+	gm_backend_server_stats(&st, b, 0);
+	assert_int_equal(st.outages, 1);  /* one stall is enough */
+	assert_non_null(strstr(st.cause, "stream stalled"));
+	assert_false(st.up);
+	assert_int_equal(st.answers, 0);
+	gm_backend_server_stats(&st, b, 1);
+	assert_int_equal(st.outages, 1);  /* a 5xx storm */
+	assert_true(st.failures >= 3);
+	assert_non_null(strstr(st.cause, "Unexpected internal error"));
+	gm_backend_server_stats(&st, b, 2);
+	assert_int_equal(st.answers, 12);
+	assert_int_equal(st.outages, 0);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	fake_stop(&f1);
+	fake_stop(&f2);
+	fake_stop(&f3);
+}
+
 static void test_all_servers_dead_each_request_says_so(void **state)
 {
 	struct fake f1 = { 0 }, f2 = { 0 };
@@ -1426,6 +1477,7 @@ int main(void)
 		cmocka_unit_test(test_kinds_detected_and_each_spoken_to_in_its_form),
 		cmocka_unit_test(test_context_admission_per_server_never_truncates),
 		cmocka_unit_test(test_dead_server_taken_out_requeued_and_taken_back),
+		cmocka_unit_test(test_stalling_or_failing_server_taken_out_for_the_others),
 		cmocka_unit_test(test_all_servers_dead_each_request_says_so),
 		cmocka_unit_test(test_batch_results_in_any_order_errored_item_half_price),
 		cmocka_unit_test(test_batch_cancelled_or_kept_and_resumed),
