@@ -666,8 +666,8 @@ static void read_limits(struct gm_backend *b, size_t i, enum gm_openai_kind k, c
 		info->slots_from = gm_xstrdup("slots= in monitor.local.url");
 	} else if (b->concurrency_fixed) {
 		s->slots = b->concurrency;
-		info->slots_from = gm_xstrdup(slots > 0 ? "-j / monitor.local.concurrency (the server "
-		                                          "says more or less)"
+		info->slots_from = gm_xstrdup(slots > 0 ? "-j / monitor.local.concurrency (set, so it "
+		                                          "wins over what the server says)"
 		                                        : "-j / monitor.local.concurrency");
 	} else if (slots > 0) {
 		s->slots = (size_t)slots;

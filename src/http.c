@@ -1048,12 +1048,18 @@ static void probe_done(struct gm_http_multi *m, struct job *j, CURLcode cc, long
 		if (cc != CURLE_OK)
 			gm_http_cause(cause, sizeof(cause), cc, 0, j->errbuf);
 		else
-			snprintf(cause, sizeof(cause), "probe answered HTTP %ld", status);
+			snprintf(cause, sizeof(cause), "HTTP %ld", status);
 		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : GM_HTTP_BACKOFF_DOWN_MS;
 		if (s->backoff_ms > GM_HTTP_BACKOFF_DOWN_CAP_MS)
 			s->backoff_ms = GM_HTTP_BACKOFF_DOWN_CAP_MS;
 		s->down_until = now + s->backoff_ms;
-		(void)cause;
+		{
+			char *line = gm_xasprintf("%s at %s (probe of GET %s): %s", s->proto->name, s->url,
+			                       s->proto->probe_path ? s->proto->probe_path : "/", cause);
+			snprintf(s->stats.cause, sizeof(s->stats.cause), "%s", line);
+			free(line);
+		}
+		scrub_all(s->stats.cause, j->pool);
 	}
 	job_free(j);
 }
