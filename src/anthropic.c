@@ -494,4 +494,167 @@ const struct gm_http_proto gm_anthropic_proto = {
 	.answer_end = answer_end,
 	.answer_free = answer_free,
 	.error_cause = gm_anthropic_error_cause,
+	.probe_path = "/v1/models?limit=1",
 };
+
+/* ---- Message Batches (PROTOCOLS.md B8) ------------------------------------- */
+
+bool gm_anthropic_valid_id(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int gm_anthropic_batch_body(char **out, const struct gm_chat_request *const *reqs,
+                            const char *const *ids, size_t n, const char *model)
+{
+	const struct gm_price *p = gm_price_lookup(model);
+	bool forced_tool = p ? p->forced_tool : true;
+	cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "requests");
+	int rc = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *params = NULL;
+		cJSON *item, *pj;
+		if (!gm_anthropic_valid_id(ids[i])) {
+			gm_error_set("invalid batch request id '%s' (1 to 64 of A-Z, a-z, 0-9, _ and -)",
+			             ids[i] ? ids[i] : "");
+			rc = GM_EINVALID;
+			goto cleanup;
+		}
+		if ((rc = gm_anthropic_request(&params, reqs[i], model, false, forced_tool)) < 0)
+			goto cleanup;
+		pj = cJSON_Parse(params);
+		cJSON_free(params);
+		if (!pj)
+			abort();
+		item = cJSON_CreateObject();
+		cJSON_AddStringToObject(item, "custom_id", ids[i]);
+		cJSON_AddItemToObject(item, "params", pj);
+		cJSON_AddItemToArray(arr, item);
+	}
+	if (!(*out = cJSON_PrintUnformatted(root)))
+		abort();
+cleanup:
+	cJSON_Delete(root);
+	return rc;
+}
+
+static char *str_dup_of(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? gm_xstrdup(v->valuestring) : NULL;
+}
+
+int gm_anthropic_batch_parse(struct gm_anthropic_batch *out, const char *body, size_t len)
+{
+	cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+	const cJSON *counts, *type;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	type = cJSON_GetObjectItemCaseSensitive(root, "type");
+	if (!cJSON_IsObject(root) || !cJSON_IsString(type) ||
+	    strcmp(type->valuestring, "message_batch")) {
+		gm_error_set("malformed answer: not a message batch");
+		rc = GM_EINVALID;
+		goto cleanup;
+	}
+	out->id = str_dup_of(root, "id");
+	out->status = str_dup_of(root, "processing_status");
+	out->results_url = str_dup_of(root, "results_url");
+	if (!out->id || !out->status) {
+		gm_error_set("malformed answer: a message batch without id or processing_status");
+		gm_anthropic_batch_release(out);
+		rc = GM_EINVALID;
+		goto cleanup;
+	}
+	counts = cJSON_GetObjectItemCaseSensitive(root, "request_counts");
+	{
+		static const char *const names[] = { "processing", "succeeded", "errored",
+		                                     "canceled", "expired" };
+		int64_t *dst[] = { &out->processing, &out->succeeded, &out->errored,
+		                   &out->canceled, &out->expired };
+		for (size_t i = 0; i < 5; i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(counts, names[i]);
+			*dst[i] = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+		}
+	}
+cleanup:
+	cJSON_Delete(root);
+	return rc;
+}
+
+void gm_anthropic_batch_release(struct gm_anthropic_batch *b)
+{
+	if (!b)
+		return;
+	free(b->id);
+	free(b->status);
+	free(b->results_url);
+	memset(b, 0, sizeof(*b));
+}
+
+int gm_anthropic_batch_result(char **custom_id, struct gm_chat_result *res, const char *line,
+                              size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength(line, len);
+	const cJSON *result, *type, *msg;
+	const char *t;
+	int rc = 0;
+
+	*custom_id = NULL;
+	if (!cJSON_IsObject(root) || !(*custom_id = str_dup_of(root, "custom_id"))) {
+		gm_error_set("malformed line in batch results");
+		rc = GM_EINVALID;
+		goto cleanup;
+	}
+	result = cJSON_GetObjectItemCaseSensitive(root, "result");
+	type = cJSON_GetObjectItemCaseSensitive(result, "type");
+	t = cJSON_IsString(type) ? type->valuestring : "";
+	if (!strcmp(t, "succeeded")) {
+		char *text;
+		msg = cJSON_GetObjectItemCaseSensitive(result, "message");
+		if (!cJSON_IsObject(msg) || !(text = cJSON_PrintUnformatted(msg))) {
+			gm_error_set("malformed batch result: no message");
+			rc = GM_EINVALID;
+			goto cleanup;
+		}
+		rc = gm_anthropic_parse(res, NULL, text, strlen(text), false);
+		cJSON_free(text);
+		if (rc < 0) {
+			res->error = rc;
+			res->error_message = gm_xstrdup(gm_error_last());
+			rc = 0;
+		}
+	} else if (!strcmp(t, "errored")) {
+		/* {"type":"errored","error":{"type":"error","error":{"type","message"}}} */
+		const cJSON *err = cJSON_GetObjectItemCaseSensitive(result, "error");
+		char *why = cJSON_IsObject(err) ? error_text(err, NULL) : NULL;
+		res->error = GM_ERROR;
+		res->error_message = why ? why : gm_xstrdup("errored");
+	} else if (!strcmp(t, "canceled") || !strcmp(t, "expired")) {
+		res->error = GM_ERROR;
+		res->error_message = gm_xasprintf("%s before it was processed", t);
+	} else {
+		res->error = GM_EINVALID;
+		res->error_message = gm_xasprintf("unknown batch result type '%s'", t);
+	}
+cleanup:
+	cJSON_Delete(root);
+	if (rc < 0) {
+		free(*custom_id);
+		*custom_id = NULL;
+	}
+	return rc;
+}

@@ -1,16 +1,24 @@
 /*
  * backend.c: the backends of backend.h.  A backend is a pool of servers
- * (http.h) that all speak one protocol, plus what set-up learned about
- * them.  The table of kinds below is all this file knows of LM Studio and
- * Claude: which ops instance talks to them, how they are set up and
- * probed, whether answers cost money.  The engine of backend.h is the
- * transfer engine of http.h, with pricing on the way back.  This is the
- * only caller of http.c.
+ * (http.h) plus what set-up learned about them.  The table of kinds below
+ * says which ops instance talks to a backend, how it is set up and probed,
+ * whether answers cost money; a local backend's servers each have their
+ * own kind of OpenAI-compatible server (openai.h), detected or configured.
+ * The engine of backend.h is the transfer engine of http.h, with pricing on
+ * the way back and Claude's Message Batches on top.  This is the only
+ * caller of http.c.
  */
 #include "monitor/backend.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "monitor/anthropic.h"
 #include "monitor/error.h"
@@ -24,20 +32,43 @@
 #define PROBE_TIMEOUT_S 15
 #define PROBE_MAX (4u << 20)       /* a model list */
 #define PROBE_ANSWER_MAX (1u << 20) /* a one-token answer, a one-entry list */
+#define BATCH_POLL_MS 2000
+#define BATCH_POLL_CAP_MS 60000
+#define BATCH_RESULTS_MAX (256u << 20) /* the API's own bound of a batch */
+#define BATCH_ID_MAX (64u << 10)       /* a recorded batch's file */
 
 struct kind;
+
+/* What the configuration says of one local server (its URL entry). */
+struct entry {
+	bool kind_set;               /* kind= or monitor.local.kind */
+	bool kind_from_entry;
+	enum gm_openai_kind okind;
+	size_t slots;                /* slots=; 0: not given */
+	char *key_env;               /* key= or monitor.local.apiKey */
+	bool key_from_entry;
+	char *key;                   /* its value, from the environment */
+};
 
 struct gm_backend {
 	const struct kind *kind;
 	struct gm_http_pool pool;        /* servers, limits; model and key point below */
+	struct gm_http_pool batch_pool;  /* claude batches: the same server, no streams */
 	struct gm_backend_server *info;  /* per server, what set-up learned */
+	struct entry *entries;           /* per server, what its URL entry said */
 	char *model;
 	char *api_key;
 	char *wsl_root;
 	long probe_timeout_s;
+	size_t concurrency;              /* configured default slots */
+	bool concurrency_fixed;
 	bool inspect;
 	bool prepared;
 	int64_t context_length;
+	/* claude batches */
+	bool batch, batch_keep;
+	char *batch_dir;
+	uint64_t batch_poll_ms;
 };
 
 static int prepare_local(struct gm_backend *b);
@@ -45,7 +76,7 @@ static int prepare_claude(struct gm_backend *b);
 static int probe_local(struct gm_backend_probe *out, struct gm_backend *b, size_t i);
 static int probe_claude(struct gm_backend_probe *out, struct gm_backend *b, size_t i);
 
-/* A kind of server: a row here and an ops instance (http.h). */
+/* A kind of backend: a row here and an ops instance (http.h). */
 static const struct kind {
 	const struct gm_http_proto *proto;
 	bool one_url;   /* an API with one base URL */
@@ -57,9 +88,8 @@ static const struct kind {
 	[GM_BACKEND_CLAUDE] = { &gm_anthropic_proto, true, true, prepare_claude, probe_claude },
 };
 
-static char *strip_slash(const char *url)
+static char *strip_slash(const char *url, size_t n)
 {
-	size_t n = strlen(url);
 	while (n && url[n - 1] == '/')
 		n--;
 	return gm_xstrndup(url, n);
@@ -70,10 +100,101 @@ static bool is_http(const char *url)
 	return !strncmp(url, "http://", 7) || !strncmp(url, "https://", 8);
 }
 
+static void entry_release(struct entry *e)
+{
+	free(e->key_env);
+	if (e->key)
+		explicit_bzero(e->key, strlen(e->key));
+	free(e->key);
+	memset(e, 0, sizeof(*e));
+}
+
+/* An environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+static bool env_name(const char *s, size_t n)
+{
+	if (!n || isdigit((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+/*
+ * "[kind=K] [slots=N] [key=NAME] URL": the settings into `e`, the URL
+ * (trailing slashes removed) into *url.  GM_EUSAGE naming what is wrong.
+ */
+static int parse_entry(char **url, struct entry *e, const char *spec, bool local)
+{
+	const char *p = spec;
+
+	*url = NULL;
+	for (;;) {
+		const char *tok, *eq;
+		size_t n;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		tok = p;
+		n = strcspn(p, " \t");
+		if (!n)
+			break;
+		p += n;
+		eq = memchr(tok, '=', n);
+		if (!local || !eq || (size_t)(eq - tok) > 5 || memchr(tok, ':', (size_t)(eq - tok))) {
+			if (*url) {
+				gm_error_set("invalid server URL '%s': more than one URL", spec);
+				return GM_EUSAGE;
+			}
+			*url = strip_slash(tok, n);
+			continue;
+		}
+		if (eq - tok == 4 && !strncmp(tok, "kind", 4)) {
+			size_t vn = n - 5;
+			if (vn == 4 && !strncasecmp(eq + 1, "auto", 4))
+				continue;
+			if (gm_openai_kind_parse(&e->okind, eq + 1, vn) < 0)
+				return GM_EUSAGE;
+			e->kind_set = e->kind_from_entry = true;
+		} else if (eq - tok == 5 && !strncmp(tok, "slots", 5)) {
+			char *end;
+			long v = strtol(eq + 1, &end, 10);
+			if (end != tok + n || v <= 0 || v > 4096) {
+				gm_error_set("invalid slots= in '%s': not a whole number from 1 to 4096", spec);
+				return GM_EUSAGE;
+			}
+			e->slots = (size_t)v;
+		} else if (eq - tok == 3 && !strncmp(tok, "key", 3)) {
+			if (!env_name(eq + 1, n - 4)) {
+				/* Never repeat what was written there: it may be a key. */
+				gm_error_set("invalid key= in monitor.local.url: it names the environment "
+				             "variable holding the key, it is not the key");
+				return GM_EUSAGE;
+			}
+			free(e->key_env);
+			e->key_env = gm_xstrndup(eq + 1, n - 4);
+			e->key_from_entry = true;
+		} else {
+			gm_error_set("invalid server URL '%s': unknown setting '%.*s' (kind=, slots=, key=)",
+			             spec, (int)(eq - tok), tok);
+			return GM_EUSAGE;
+		}
+	}
+	if (!*url || !is_http(*url)) {
+		gm_error_set("invalid server URL '%s': not http:// or https://", spec);
+		free(*url);
+		*url = NULL;
+		return GM_EUSAGE;
+	}
+	return 0;
+}
+
 int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg)
 {
 	const struct kind *k;
 	struct gm_backend *b;
+	enum gm_openai_kind dflt = GM_OPENAI_LMSTUDIO;
+	bool dflt_set = false;
+	int rc;
 
 	*out = NULL;
 	if ((size_t)cfg->kind >= sizeof(kinds) / sizeof(kinds[0])) {
@@ -89,26 +210,50 @@ int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg)
 		gm_error_set("the %s takes one base URL, not %zu", k->proto->name, cfg->nurls);
 		return GM_EUSAGE;
 	}
-	for (size_t i = 0; i < cfg->nurls; i++) {
-		char *u = cfg->urls[i] ? strip_slash(cfg->urls[i]) : NULL;
-		bool ok = u && is_http(u);
-		free(u);
-		if (!ok) {
-			gm_error_set("invalid server URL '%s': not http:// or https://",
-			             cfg->urls[i] ? cfg->urls[i] : "");
+	if (cfg->server_kind && *cfg->server_kind && strcasecmp(cfg->server_kind, "auto")) {
+		if (gm_openai_kind_parse(&dflt, cfg->server_kind, strlen(cfg->server_kind)) < 0)
 			return GM_EUSAGE;
-		}
+		dflt_set = true;
+	}
+	if (cfg->key_env && *cfg->key_env && !env_name(cfg->key_env, strlen(cfg->key_env))) {
+		gm_error_set("invalid monitor.local.apiKey: it holds the name of an environment variable "
+		             "with the key, not the key");
+		return GM_EUSAGE;
 	}
 	b = gm_xcalloc(1, sizeof(*b));
 	b->kind = k;
 	b->pool.nservers = cfg->nurls;
 	b->pool.servers = gm_xcalloc(cfg->nurls, sizeof(*b->pool.servers));
 	b->info = gm_xcalloc(cfg->nurls, sizeof(*b->info));
+	b->entries = gm_xcalloc(cfg->nurls, sizeof(*b->entries));
+	b->concurrency = cfg->concurrency > 0 ? (size_t)cfg->concurrency : 4;
+	b->concurrency_fixed = cfg->concurrency_fixed && cfg->concurrency > 0;
 	for (size_t i = 0; i < cfg->nurls; i++) {
 		struct gm_http_server *s = &b->pool.servers[i];
-		s->url = strip_slash(cfg->urls[i]);
-		s->proto = k->proto;
-		s->slots = cfg->concurrency > 0 ? (size_t)cfg->concurrency : 4;
+		struct entry *e = &b->entries[i];
+		char *url = NULL;
+		if (!cfg->urls[i]) {
+			gm_error_set("invalid server URL '': not http:// or https://");
+			rc = GM_EUSAGE;
+			goto fail;
+		}
+		if ((rc = parse_entry(&url, e, cfg->urls[i], cfg->kind == GM_BACKEND_LOCAL)) < 0)
+			goto fail;
+		if (!e->kind_set && dflt_set) {
+			e->kind_set = true;
+			e->okind = dflt;
+		}
+		if (!e->key_env && cfg->key_env && *cfg->key_env)
+			e->key_env = gm_xstrdup(cfg->key_env);
+		if (e->key_env) {
+			const char *v = getenv(e->key_env);
+			if (v && *v)
+				e->key = gm_xstrdup(v);
+		}
+		s->url = url;
+		s->proto = cfg->kind == GM_BACKEND_LOCAL ? gm_openai_kind_proto(e->okind) : k->proto;
+		s->slots = e->slots ? e->slots : b->concurrency;
+		s->api_key = e->key;
 		b->info[i].url = s->url;
 	}
 	b->model = cfg->model && *cfg->model ? gm_xstrdup(cfg->model) : NULL;
@@ -124,8 +269,30 @@ int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg)
 	b->pool.max_retries = cfg->max_retries < 0 ? 0
 		: cfg->max_retries ? (unsigned)cfg->max_retries : GM_HTTP_DEFAULT_RETRIES;
 	b->pool.max_body = cfg->max_body ? cfg->max_body : GM_HTTP_MAX_BODY;
+	b->pool.backoff_ms = cfg->backoff_ms > 0 ? (uint64_t)cfg->backoff_ms : 0;
+	b->pool.owner = b;
+	if (cfg->kind == GM_BACKEND_CLAUDE && cfg->batch) {
+		b->batch = true;
+		b->batch_keep = cfg->batch_keep;
+		b->batch_dir = cfg->batch_dir ? gm_xstrdup(cfg->batch_dir) : NULL;
+		b->batch_poll_ms = cfg->batch_poll_ms > 0 ? (uint64_t)cfg->batch_poll_ms : BATCH_POLL_MS;
+	}
+	/* Batch calls: the same server, one answer each, never streamed. */
+	b->batch_pool = b->pool;
+	b->batch_pool.stream = false;
+	b->batch_pool.max_body = BATCH_RESULTS_MAX;
 	*out = b;
 	return 0;
+fail:
+	for (size_t i = 0; i < cfg->nurls; i++) {
+		entry_release(&b->entries[i]);
+		free(b->pool.servers[i].url);
+	}
+	free(b->entries);
+	free(b->info);
+	free(b->pool.servers);
+	free(b);
+	return rc;
 }
 
 static void try_release(struct gm_backend_try *t)
@@ -145,6 +312,11 @@ static void info_reset(struct gm_backend_server *s, const char *url)
 	free(s->models);
 	free(s->v0_models);
 	free(s->v1_models);
+	free(s->kind_from);
+	free(s->model);
+	free(s->model_from);
+	free(s->context_from);
+	free(s->slots_from);
 	memset(s, 0, sizeof(*s));
 	s->url = url;
 }
@@ -155,8 +327,10 @@ void gm_backend_free(struct gm_backend *b)
 		return;
 	for (size_t i = 0; i < b->pool.nservers; i++) {
 		info_reset(&b->info[i], NULL);
+		entry_release(&b->entries[i]);
 		free(b->pool.servers[i].url);
 	}
+	free(b->entries);
 	free(b->info);
 	free(b->pool.servers);
 	free(b->model);
@@ -164,6 +338,7 @@ void gm_backend_free(struct gm_backend *b)
 		explicit_bzero(b->api_key, strlen(b->api_key));
 	free(b->api_key);
 	free(b->wsl_root);
+	free(b->batch_dir);
 	free(b);
 }
 
@@ -177,6 +352,22 @@ int64_t gm_backend_context_length(const struct gm_backend *b)
 	return b->context_length;
 }
 
+size_t gm_backend_nservers(const struct gm_backend *b)
+{
+	return b->pool.nservers;
+}
+
+double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output,
+                       int64_t cache_write, int64_t cache_read)
+{
+	double c;
+
+	if (!b->kind->priced)
+		return 0.0;
+	c = gm_price_cost(b->model, input, output, cache_write, cache_read);
+	return b->batch ? c * GM_PRICE_BATCH_FACTOR : c;
+}
+
 const struct gm_backend_server *gm_backend_server(const struct gm_backend *b, size_t i)
 {
 	return i < b->pool.nservers ? &b->info[i] : NULL;
@@ -184,12 +375,19 @@ const struct gm_backend_server *gm_backend_server(const struct gm_backend *b, si
 
 /* ---- set-up ------------------------------------------------------------ */
 
-/* One line naming the server at `url`, the key scrubbed out of it. */
-static char *describe(const struct gm_backend *b, const char *url, bool unreachable,
-                      const char *cause)
+static void scrub_keys(char *m, const struct gm_backend *b)
 {
-	char *m = gm_http_describe(b->kind->proto, url, unreachable, cause);
 	gm_http_scrub(m, b->api_key);
+	for (size_t i = 0; i < b->pool.nservers; i++)
+		gm_http_scrub(m, b->entries[i].key);
+}
+
+/* One line naming the server at `url` (of protocol `p`), the keys scrubbed out of it. */
+static char *describe_as(const struct gm_backend *b, const struct gm_http_proto *p,
+                         const char *url, bool unreachable, const char *cause)
+{
+	char *m = gm_http_describe(p, url, unreachable, cause);
+	scrub_keys(m, b);
 	return m;
 }
 
@@ -197,40 +395,46 @@ static char *describe(const struct gm_backend *b, const char *url, bool unreacha
  * The message into the error slot, its cause (allocated) into *cause;
  * `why` may be the error slot itself.
  */
-static void set_error(char **cause, const struct gm_backend *b, const char *url,
-                      bool unreachable, const char *why)
+static void set_error(char **cause, const struct gm_backend *b, const struct gm_http_proto *p,
+                      const char *url, bool unreachable, const char *why)
 {
 	char *c = gm_xstrdup(why), *m;
 
-	gm_http_scrub(c, b->api_key);
-	m = describe(b, url, unreachable, c);
+	scrub_keys(c, b);
+	m = describe_as(b, p, url, unreachable, c);
 	gm_error_set("%s", m);
 	free(m);
 	*cause = c;
 }
 
-/* GET {base}{path} as the backend (its key, if any); 0 or the cause in the slot. */
-static int get(struct gm_http_response *r, const struct gm_backend *b, const char *base,
-               const char *path, size_t max)
+/* The key to send to server `i` (its own, else the backend's). */
+static const char *key_of(const struct gm_backend *b, size_t i)
 {
-	struct gm_http_target t = { base, b->model, b->api_key, false };
+	return i < b->pool.nservers && b->entries[i].key ? b->entries[i].key : b->api_key;
+}
+
+/* GET {base}{path} as server `i` (its key, if any); 0 or the cause in the slot. */
+static int get(struct gm_http_response *r, const struct gm_backend *b, size_t i,
+               const char *base, const char *path, size_t max)
+{
+	struct gm_http_target t = { base, b->model, key_of(b, i), false, 0, 0 };
 	struct gm_http_send req = { 0 };
 	int rc;
 
 	req.url = gm_xasprintf("%s%s", base, path);
-	b->kind->proto->auth(&req, &t);
+	b->pool.servers[i].proto->auth(&req, &t);
 	rc = gm_http_fetch(r, &req, b->probe_timeout_s, max);
 	gm_http_send_release(&req);
 	return rc;
 }
 
 /* GET {base}{path}: the body of a 200, else NULL. */
-static char *get_body(const struct gm_backend *b, const char *base, const char *path)
+static char *get_body(const struct gm_backend *b, size_t i, const char *base, const char *path)
 {
 	struct gm_http_response r;
 	char *body = NULL;
 
-	if (get(&r, b, base, path, PROBE_MAX) == 0 && r.status == 200) {
+	if (get(&r, b, i, base, path, PROBE_MAX) == 0 && r.status == 200) {
 		body = r.body;
 		r.body = NULL;
 	}
@@ -243,24 +447,29 @@ static char *get_body(const struct gm_backend *b, const char *base, const char *
  * (whatever it holds), else an error in the slot naming the server.
  */
 static int ask_models(char **body, struct gm_backend_try *t, const struct gm_backend *b,
-                      const char *url)
+                      size_t i, const char *url, uint64_t *ms)
 {
+	const struct gm_http_proto *p = b->pool.servers[i].proto;
 	struct gm_http_response r;
+	uint64_t t0 = gm_now_ms();
 	int rc;
 
 	*body = NULL;
 	memset(t, 0, sizeof(*t));
 	t->url = gm_xstrdup(url);
 	t->listed = -1;
-	if ((rc = get(&r, b, url, "/models", PROBE_MAX)) < 0) {
+	rc = get(&r, b, i, url, "/models", PROBE_MAX);
+	if (ms)
+		*ms = gm_now_ms() - t0;
+	if (rc < 0) {
 		t->unreachable = rc != GM_ETOOBIG;
-		set_error(&t->cause, b, url, t->unreachable, gm_error_last());
+		set_error(&t->cause, b, p, url, t->unreachable, gm_error_last());
 		return rc;
 	}
 	t->status = r.status;
 	if (r.status != 200) {
-		char *why = b->kind->proto->error_cause(r.status, r.body, r.len);
-		set_error(&t->cause, b, url, false, why);
+		char *why = p->error_cause(r.status, r.body, r.len);
+		set_error(&t->cause, b, p, url, false, why);
 		free(why);
 		gm_http_response_release(&r);
 		return GM_ERROR;
@@ -271,7 +480,7 @@ static int ask_models(char **body, struct gm_backend_try *t, const struct gm_bac
 }
 
 /* WSL2: local server `i` did not answer; try the Windows host instead. */
-static int ask_wsl(char **body, struct gm_backend *b, size_t i)
+static int ask_wsl(char **body, struct gm_backend *b, size_t i, uint64_t *ms)
 {
 	struct gm_http_server *s = &b->pool.servers[i];
 	struct gm_backend_server *info = &b->info[i];
@@ -288,7 +497,7 @@ static int ask_wsl(char **body, struct gm_backend *b, size_t i)
 		struct gm_backend_try *t = &info->wsl_tries[info->nwsl++];
 		char *url = gm_xasprintf("%.*s%s%s", (int)(host - s->url), s->url,
 		                         hosts[k], host + hlen);
-		if (ask_models(body, t, b, url) == 0 && t->listed >= 0) {
+		if (ask_models(body, t, b, i, url, ms) == 0 && t->listed >= 0) {
 			free(s->url);
 			s->url = url;
 			info->wsl_host = gm_xstrdup(hosts[k]);
@@ -312,13 +521,164 @@ fail:
 	return GM_ERROR;
 }
 
-/* {server} of LM Studio's native API: the base URL without "/v1". */
-static char *native_base(const char *url)
+/* What a server of each kind tells about itself, besides its /models list. */
+struct facts {
+	char *v0, *v1;   /* LM Studio /api/v0/models, /api/v1/models */
+	char *props;     /* llama.cpp /props */
+	char *ps;        /* Ollama /api/ps */
+};
+
+static void facts_release(struct facts *f)
 {
-	size_t n = strlen(url);
-	if (n >= 3 && !strcmp(url + n - 3, "/v1"))
-		n -= 3;
-	return gm_xstrndup(url, n);
+	free(f->v0);
+	free(f->v1);
+	free(f->props);
+	free(f->ps);
+}
+
+/*
+ * The kind of server `i` (answered `models` at its base URL): configured,
+ * or detected from what it answers, asking as few questions as the answer
+ * allows (the bodies asked for are kept in `f`).
+ */
+static enum gm_openai_kind detect_kind(struct gm_backend *b, size_t i, const char *models,
+                                       const char *root, struct facts *f)
+{
+	struct gm_backend_server *info = &b->info[i];
+	const struct entry *e = &b->entries[i];
+	int k;
+
+	if (e->kind_set) {
+		info->kind_from = gm_xstrdup(e->kind_from_entry ? "kind= in monitor.local.url"
+		                                                : "monitor.local.kind");
+		return e->okind;
+	}
+	if ((k = gm_openai_detect_kind(models)) >= 0) {
+		info->kind_from = gm_xstrdup(k == GM_OPENAI_VLLM
+		                             ? "detected: GET /models lists models owned by vllm"
+		                             : "detected: GET /models lists models owned by llamacpp");
+		return (enum gm_openai_kind)k;
+	}
+	if ((f->v0 = get_body(b, i, root, "/api/v0/models")) && gm_openai_count_models(f->v0) >= 0) {
+		info->kind_from = gm_xstrdup("detected: GET /api/v0/models answered (LM Studio's native API)");
+		return GM_OPENAI_LMSTUDIO;
+	}
+	free(f->v0);
+	f->v0 = NULL;
+	if ((f->props = get_body(b, i, root, "/props")) &&
+	    gm_openai_has_field(f->props, "default_generation_settings")) {
+		info->kind_from = gm_xstrdup("detected: GET /props answered (llama-server)");
+		return GM_OPENAI_LLAMACPP;
+	}
+	free(f->props);
+	f->props = NULL;
+	{
+		char *v = get_body(b, i, root, "/api/version");
+		bool ollama = v && gm_openai_has_field(v, "version");
+		free(v);
+		if (ollama) {
+			info->kind_from = gm_xstrdup("detected: GET /api/version answered (Ollama)");
+			return GM_OPENAI_OLLAMA;
+		}
+	}
+	info->kind_from = gm_xstrdup("default: no other kind recognised (LM Studio's /api/v0, "
+	                             "llama.cpp's /props, vLLM's /models, Ollama's /api/version)");
+	return GM_OPENAI_LMSTUDIO;
+}
+
+/* The model of server `i` when none is configured: 0, or an error in the slot. */
+static int pick_model(struct gm_backend *b, size_t i, enum gm_openai_kind k, const char *models,
+                      const struct facts *f)
+{
+	struct gm_backend_server *info = &b->info[i];
+	char *picked = NULL, *loaded = NULL;
+	int rc;
+
+	if (k == GM_OPENAI_OLLAMA && gm_openai_ollama_ps(f->ps, NULL, &loaded) >= 0 && loaded) {
+		info->model = loaded;
+		info->model_from = gm_xstrdup("first loaded model in GET /api/ps");
+		return 0;
+	}
+	if ((rc = gm_openai_pick_model(&picked, models, k == GM_OPENAI_LMSTUDIO ? f->v0 : NULL)) < 0) {
+		if (rc == GM_ENOTFOUND && k == GM_OPENAI_OLLAMA)
+			gm_error_set("no models pulled (pull one with 'ollama pull <model>')");
+		else if (rc == GM_ENOTFOUND && k != GM_OPENAI_LMSTUDIO)
+			gm_error_set("GET /models lists no chat model");
+		return rc;
+	}
+	info->model = picked;
+	info->model_from = gm_xstrdup(k == GM_OPENAI_LMSTUDIO
+	                              ? "first LLM in GET /models (LM Studio lists loaded ones first)"
+	                              : "first model in GET /models");
+	return 0;
+}
+
+/* Context length and slots of server `i` of kind `k` serving `model`, with their sources. */
+static void read_limits(struct gm_backend *b, size_t i, enum gm_openai_kind k, const char *model,
+                        const char *models, const char *root, struct facts *f)
+{
+	struct gm_backend_server *info = &b->info[i];
+	struct gm_http_server *s = &b->pool.servers[i];
+	int64_t ctx = 0, slots = 0;
+	const char *ctx_from = NULL, *slots_from = NULL;
+
+	switch (k) {
+	case GM_OPENAI_LMSTUDIO:
+		if (!f->v0)
+			f->v0 = get_body(b, i, root, "/api/v0/models");
+		if ((ctx = gm_openai_context_length(model, f->v0, NULL)))
+			ctx_from = "GET /api/v0/models (loaded_context_length, else max_context_length)";
+		f->v1 = get_body(b, i, root, "/api/v1/models");
+		if (!ctx && (ctx = gm_openai_context_length(model, NULL, f->v1)))
+			ctx_from = "GET /api/v1/models loaded_instances[].config.context_length";
+		if ((slots = gm_openai_lmstudio_parallel(f->v1, model)))
+			slots_from = "GET /api/v1/models loaded_instances[].config.parallel";
+		break;
+	case GM_OPENAI_LLAMACPP:
+		if (!f->props)
+			f->props = get_body(b, i, root, "/props");
+		gm_openai_llamacpp_props(f->props, &ctx, &slots);
+		if (ctx)
+			ctx_from = "GET /props default_generation_settings.n_ctx (the per-slot context)";
+		if (slots)
+			slots_from = "GET /props total_slots";
+		if (!ctx && (ctx = gm_openai_list_context(models, model)))
+			ctx_from = "GET /models meta.n_ctx";
+		break;
+	case GM_OPENAI_VLLM:
+		if ((ctx = gm_openai_list_context(models, model)))
+			ctx_from = "GET /models max_model_len";
+		break;
+	case GM_OPENAI_OLLAMA:
+		if ((ctx = gm_openai_ollama_ps(f->ps, model, NULL)))
+			ctx_from = "GET /api/ps context_length (the loaded num_ctx, sent back as "
+			           "options.num_ctx)";
+		break;
+	}
+	info->context = ctx;
+	info->context_from = gm_xstrdup(ctx_from ? ctx_from
+	                                : k == GM_OPENAI_OLLAMA
+	                                ? "unknown: the model is not loaded (GET /api/ps); "
+	                                  "requests are sent with truncate off"
+	                                : "unknown: the server does not say");
+	if (b->entries[i].slots) {
+		s->slots = b->entries[i].slots;
+		info->slots_from = gm_xstrdup("slots= in monitor.local.url");
+	} else if (b->concurrency_fixed) {
+		s->slots = b->concurrency;
+		info->slots_from = gm_xstrdup(slots > 0 ? "-j / monitor.local.concurrency (set, so it "
+		                                          "wins over what the server says)"
+		                                        : "-j / monitor.local.concurrency");
+	} else if (slots > 0) {
+		s->slots = (size_t)slots;
+		info->slots_from = gm_xstrdup(slots_from);
+	} else {
+		s->slots = b->concurrency;
+		info->slots_from = gm_xstrdup("default of monitor.local.concurrency (the server does "
+		                              "not say)");
+	}
+	info->slots = s->slots;
+	s->context = ctx;
 }
 
 static int prepare_local(struct gm_backend *b)
@@ -327,63 +687,82 @@ static int prepare_local(struct gm_backend *b)
 	size_t ok = 0;
 	int rc = 0;
 
+	b->context_length = 0;
 	for (size_t i = 0; i < b->pool.nservers; i++) {
 		struct gm_http_server *s = &b->pool.servers[i];
 		struct gm_backend_server *info = &b->info[i];
-		char *models = NULL, *base, *v0, *v1 = NULL, *picked = NULL;
+		struct entry *e = &b->entries[i];
+		struct facts f = { 0 };
+		char *models = NULL, *root;
+		enum gm_openai_kind k;
+		const char *model;
 
 		info_reset(info, s->url);
-		rc = ask_models(&models, &info->asked, b, s->url);
+		info->kind = s->proto->name;
+		info->kind_slug = gm_openai_kind_slug(e->okind);
+		info->key_env = e->key_env;
+		info->key_missing = e->key_env && !e->key;
+		rc = ask_models(&models, &info->asked, b, i, s->url, &info->latency_ms);
 		if (rc < 0 && info->asked.unreachable)
-			rc = ask_wsl(&models, b, i);
+			rc = ask_wsl(&models, b, i, &info->latency_ms);
 		info->url = s->url;
 		if (rc < 0) {
 			if (!first_error)
 				first_error = gm_xstrdup(gm_error_last());
-			s->down_until = gm_now_ms() + GM_HTTP_SERVER_DOWN_MS;
+			gm_http_server_take_out(s, GM_HTTP_SERVER_DOWN_MS, gm_error_last(), gm_now_ms());
 			continue;
 		}
-		base = native_base(s->url);
-		v0 = get_body(b, base, "/api/v0/models");
-		if (!b->model) {
-			if ((rc = gm_openai_pick_model(&picked, models, v0)) < 0) {
-				char *m = describe(b, s->url, false, gm_error_last());
-				if (!first_error)
-					first_error = m;
-				else
-					free(m);
-				s->down_until = gm_now_ms() + GM_HTTP_SERVER_DOWN_MS;
-			} else {
-				b->model = picked;
-				b->pool.model = b->model;
-			}
+		root = gm_openai_native_base(s->url);
+		k = detect_kind(b, i, models, root, &f);
+		s->proto = gm_openai_kind_proto(k);
+		info->kind = s->proto->name;
+		info->kind_slug = gm_openai_kind_slug(k);
+		if (k == GM_OPENAI_OLLAMA)
+			f.ps = get_body(b, i, root, "/api/ps");
+		if (k == GM_OPENAI_LMSTUDIO && !f.v0)
+			f.v0 = get_body(b, i, root, "/api/v0/models");
+		if (b->model) {
+			info->model = gm_xstrdup(b->model);
+			info->model_from = gm_xstrdup("monitor.local.model");
+			rc = 0;
+		} else if ((rc = pick_model(b, i, k, models, &f)) < 0) {
+			char *m = describe_as(b, s->proto, s->url, false, gm_error_last());
+			if (!first_error)
+				first_error = m;
+			else
+				free(m);
+			gm_http_server_take_out(s, GM_HTTP_SERVER_DOWN_MS, gm_error_last(), gm_now_ms());
 		}
-		if (b->model && !b->context_length) {
-			b->context_length = gm_openai_context_length(b->model, v0, NULL);
-			if (!b->context_length) {
-				v1 = get_body(b, base, "/api/v1/models");
-				b->context_length = gm_openai_context_length(b->model, NULL, v1);
-			}
-		}
+		model = info->model;
+		if (model)
+			read_limits(b, i, k, model, models, root, &f);
+		if (!b->model && rc == 0)
+			s->model = info->model; /* each server its own pick */
+		if (info->context > b->context_length)
+			b->context_length = info->context;
 		if (b->inspect) {
-			if (!v1)
-				v1 = get_body(b, base, "/api/v1/models");
+			if (k == GM_OPENAI_LMSTUDIO && !f.v1)
+				f.v1 = get_body(b, i, root, "/api/v1/models");
 			info->models = models;
-			info->v0_models = v0;
-			info->v1_models = v1;
-			models = v0 = v1 = NULL;
+			info->v0_models = f.v0;
+			info->v1_models = f.v1;
+			models = f.v0 = f.v1 = NULL;
 		}
 		if (rc == 0)
 			ok++;
 		free(models);
-		free(base);
-		free(v0);
-		free(v1);
+		free(root);
+		facts_release(&f);
 	}
 	if (!ok) {
 		gm_error_set("%s", first_error ? first_error : "no LM Studio server answered");
 		rc = GM_ERROR;
 	} else {
+		/* The backend's model: configured, else the first server's pick. */
+		for (size_t i = 0; !b->model && i < b->pool.nservers; i++)
+			if (b->pool.servers[i].model)
+				b->model = gm_xstrdup(b->pool.servers[i].model);
+		b->pool.model = b->model;
 		rc = 0;
 		b->prepared = true;
 	}
@@ -400,6 +779,7 @@ static int prepare_claude(struct gm_backend *b)
 	if (!b->model)
 		b->model = gm_xstrdup(GM_CLAUDE_DEFAULT_MODEL);
 	b->pool.model = b->model;
+	b->batch_pool.model = b->model;
 	b->prepared = true;
 	return 0;
 }
@@ -409,23 +789,86 @@ int gm_backend_prepare(struct gm_backend *b)
 	return b->kind->prepare(b);
 }
 
+/* ---- figures --------------------------------------------------------------- */
+
+void gm_backend_server_stats(struct gm_backend_server_stats *out, const struct gm_backend *b,
+                             size_t i)
+{
+	const struct gm_http_server *s;
+	uint64_t now = gm_now_ms();
+
+	memset(out, 0, sizeof(*out));
+	if (i >= b->pool.nservers)
+		return;
+	s = &b->pool.servers[i];
+	out->url = s->url;
+	out->kind = s->proto->name;
+	out->model = s->stats.model[0] ? s->stats.model : s->model ? s->model : b->model;
+	out->slots = s->slots;
+	out->context = s->context;
+	out->inflight = s->inflight;
+	out->up = !s->down_since && s->down_until <= now;
+	out->answers = s->stats.answers;
+	out->failures = s->stats.failures;
+	out->requeued = s->stats.requeued;
+	out->outages = s->stats.outages;
+	out->down_ms = gm_http_server_down_ms(s, now);
+	out->avg_ms = s->stats.answers ? s->stats.busy_ms / s->stats.answers : 0;
+	out->cause = s->stats.cause;
+}
+
+char *gm_backend_model_mismatch(const struct gm_backend *b)
+{
+	struct gm_buf out = GM_BUF_INIT;
+	const char *models[64];
+	size_t nmodels = 0;
+
+	for (size_t i = 0; i < b->pool.nservers && nmodels < 64; i++) {
+		struct gm_backend_server_stats st;
+		bool seen = false;
+		gm_backend_server_stats(&st, b, i);
+		if (!st.model || (!st.answers && !b->info[i].model))
+			continue;
+		for (size_t k = 0; k < nmodels; k++)
+			seen |= !strcmp(models[k], st.model);
+		if (!seen)
+			models[nmodels++] = st.model;
+	}
+	if (nmodels < 2)
+		return NULL;
+	gm_buf_puts(&out, "servers answer with different models:");
+	for (size_t k = 0; k < nmodels; k++) {
+		size_t n = 0;
+		gm_buf_printf(&out, "%s %s (", k ? ";" : "", models[k]);
+		for (size_t i = 0; i < b->pool.nservers; i++) {
+			struct gm_backend_server_stats st;
+			gm_backend_server_stats(&st, b, i);
+			if (st.model && !strcmp(st.model, models[k]) &&
+			    (st.answers || b->info[i].model))
+				gm_buf_printf(&out, "%s%s", n++ ? ", " : "", st.url);
+		}
+		gm_buf_puts(&out, ")");
+	}
+	return gm_buf_detach(&out, NULL);
+}
+
 /* ---- probes ------------------------------------------------------------- */
 
 /* Send `req` to server `i`: 0 with a 200's body, else an error (slot, `out`). */
 static int probe_send(struct gm_http_response *r, struct gm_backend_probe *out,
                       struct gm_backend *b, size_t i, const struct gm_http_send *req)
 {
-	const char *url = b->pool.servers[i].url;
+	const struct gm_http_server *s = &b->pool.servers[i];
 	int rc;
 
 	if ((rc = gm_http_fetch(r, req, b->probe_timeout_s, PROBE_ANSWER_MAX)) < 0) {
 		out->unreachable = rc != GM_ETOOBIG;
-		set_error(&out->cause, b, url, out->unreachable, gm_error_last());
+		set_error(&out->cause, b, s->proto, s->url, out->unreachable, gm_error_last());
 		return rc;
 	}
 	if (r->status != 200) {
-		char *why = b->kind->proto->error_cause(r->status, r->body, r->len);
-		set_error(&out->cause, b, url, false, why);
+		char *why = s->proto->error_cause(r->status, r->body, r->len);
+		set_error(&out->cause, b, s->proto, s->url, false, why);
 		free(why);
 		gm_http_response_release(r);
 		return GM_ERROR;
@@ -435,13 +878,16 @@ static int probe_send(struct gm_http_response *r, struct gm_backend_probe *out,
 
 static int probe_local(struct gm_backend_probe *out, struct gm_backend *b, size_t i)
 {
-	struct gm_chat_request q = { NULL, "Say OK.", NULL, NULL, 1, false, 0 };
-	struct gm_http_target t = { b->pool.servers[i].url, NULL, b->api_key, false };
+	const struct gm_http_server *s = &b->pool.servers[i];
+	struct gm_chat_request q = { NULL, "Say OK.", NULL, NULL, 1, false, 0, 0, NULL };
+	/* LM Studio answers with what it has when asked for no model; the others need one. */
+	struct gm_http_target t = { s->url, s->proto == &gm_openai_proto ? NULL : s->model,
+	                            key_of(b, i), false, 0, 0 };
 	struct gm_http_send req = { 0 };
 	struct gm_http_response r = { 0 };
 	int rc;
 
-	if ((rc = b->kind->proto->build(&req, &t, &q)) == 0 &&
+	if ((rc = s->proto->build(&req, &t, &q)) == 0 &&
 	    (rc = probe_send(&r, out, b, i, &req)) == 0) {
 		out->model = gm_openai_answer_model(r.body, r.len);
 		if (!out->model)
@@ -454,7 +900,7 @@ static int probe_local(struct gm_backend_probe *out, struct gm_backend *b, size_
 
 static int probe_claude(struct gm_backend_probe *out, struct gm_backend *b, size_t i)
 {
-	struct gm_http_target t = { b->pool.servers[i].url, NULL, b->api_key, false };
+	struct gm_http_target t = { b->pool.servers[i].url, NULL, b->api_key, false, 0, 0 };
 	struct gm_http_send req = { 0 };
 	struct gm_http_response r = { 0 };
 	int rc;
@@ -497,12 +943,40 @@ void gm_backend_probe_release(struct gm_backend_probe *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* ---- the engine: http.h's, with pricing on the way back ----------------- */
+/* ---- the engine: http.h's, with pricing and batches ----------------------- */
+
+/* One request of a Message Batch: a copy, and who asked. */
+struct batch_req {
+	struct gm_chat_request req;  /* strings owned */
+	char *id;                    /* custom_id */
+	void *tag;
+	bool delivered;
+};
+
+enum batch_state { B_COLLECTING, B_CREATING, B_POLLING, B_RESULTS, B_DONE };
+
+/* A Message Batch of one backend in one engine (all the engine's). */
+struct batch {
+	struct batch *next;
+	struct gm_engine *e;
+	struct gm_backend *b;
+	enum batch_state state;
+	struct batch_req *reqs;
+	size_t n, cap;
+	char *id;            /* msgbatch_…, once created (or resumed) */
+	char *results_url;
+	char *record;        /* its file under batch_dir, or NULL */
+	uint64_t poll_ms;    /* the next poll's wait */
+	bool resumed;
+	bool canceled;       /* cancelled by us (interrupt) */
+};
 
 struct gm_engine {
 	struct gm_http_multi *multi;
 	gm_engine_done_fn done;
 	void *ctx;
+	struct batch *batches;
+	size_t seq;          /* for ids of requests that gave none */
 };
 
 int gm_engine_new(struct gm_engine **out)
@@ -518,12 +992,87 @@ int gm_engine_new(struct gm_engine **out)
 	return 0;
 }
 
+static void batch_free(struct batch *bt)
+{
+	for (size_t i = 0; i < bt->n; i++) {
+		struct batch_req *r = &bt->reqs[i];
+		free((char *)r->req.system);
+		free((char *)r->req.user);
+		free((char *)r->req.json_schema);
+		free((char *)r->req.schema_name);
+		free(r->id);
+	}
+	free(bt->reqs);
+	free(bt->id);
+	free(bt->results_url);
+	free(bt->record);
+	free(bt);
+}
+
 void gm_engine_free(struct gm_engine *e)
 {
 	if (!e)
 		return;
 	gm_http_multi_free(e->multi);
+	while (e->batches) {
+		struct batch *bt = e->batches;
+		e->batches = bt->next;
+		batch_free(bt);
+	}
 	free(e);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? gm_xstrdup(s) : NULL;
+}
+
+static int batch_build(struct gm_http_send *out, void *ctx, const struct gm_http_server *s);
+
+/* Queue the next call of batch `bt` (its state says which) after `delay_ms`. */
+static void batch_queue(struct batch *bt, uint64_t delay_ms)
+{
+	gm_http_multi_fetch(bt->e->multi, &bt->b->batch_pool, batch_build, bt, delay_ms,
+	                    bt->state == B_RESULTS ? BATCH_RESULTS_MAX : PROBE_MAX, bt);
+}
+
+static int submit_batch(struct gm_engine *e, struct gm_backend *b,
+                        const struct gm_chat_request *req, void *tag)
+{
+	struct batch *bt = NULL;
+	struct batch_req *r;
+
+	for (struct batch *x = e->batches; x; x = x->next)
+		if (x->b == b && x->state == B_COLLECTING)
+			bt = x;
+	if (!bt) {
+		bt = gm_xcalloc(1, sizeof(*bt));
+		bt->e = e;
+		bt->b = b;
+		bt->state = B_COLLECTING;
+		bt->poll_ms = b->batch_poll_ms;
+		bt->next = e->batches;
+		e->batches = bt;
+		/* Built when it starts: it takes whatever was submitted until then. */
+		batch_queue(bt, 0);
+	}
+	if (req->id && !gm_anthropic_valid_id(req->id)) {
+		gm_error_set("invalid batch request id '%s' (1 to 64 of A-Z, a-z, 0-9, _ and -)",
+		             req->id);
+		return GM_EINVALID;
+	}
+	GM_GROW(bt->reqs, bt->cap, bt->n + 1);
+	r = &bt->reqs[bt->n++];
+	memset(r, 0, sizeof(*r));
+	r->req = *req;
+	r->req.system = dup_or_null(req->system);
+	r->req.user = dup_or_null(req->user);
+	r->req.json_schema = dup_or_null(req->json_schema);
+	r->req.schema_name = dup_or_null(req->schema_name);
+	r->req.id = NULL;
+	r->id = req->id ? gm_xstrdup(req->id) : gm_xasprintf("r%zu", ++e->seq);
+	r->tag = tag;
+	return 0;
 }
 
 int gm_engine_submit(struct gm_engine *e, struct gm_backend *b,
@@ -533,19 +1082,357 @@ int gm_engine_submit(struct gm_engine *e, struct gm_backend *b,
 
 	if (!b->prepared && (rc = gm_backend_prepare(b)) < 0)
 		return rc;
+	if (b->batch)
+		return submit_batch(e, b, req, tag);
 	gm_http_multi_add(e->multi, &b->pool, req, tag);
+	return 0;
+}
+
+/* ---- Message Batches: records for a resume ---- */
+
+static char *record_path(const struct gm_backend *b, const char *id)
+{
+	return gm_xasprintf("%s/%s.json", b->batch_dir, id);
+}
+
+static void record_write(struct batch *bt)
+{
+	cJSON *root, *ids;
+	char *text;
+
+	if (!bt->b->batch_dir || !bt->id)
+		return;
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "id", bt->id);
+	cJSON_AddStringToObject(root, "model", bt->b->model ? bt->b->model : "");
+	cJSON_AddStringToObject(root, "url", bt->b->pool.servers[0].url);
+	ids = cJSON_AddArrayToObject(root, "ids");
+	for (size_t i = 0; i < bt->n; i++)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(bt->reqs[i].id));
+	text = cJSON_PrintUnformatted(root);
+	free(bt->record);
+	bt->record = record_path(bt->b, bt->id);
+	if (!text || gm_mkdirs(bt->b->batch_dir) < 0 ||
+	    gm_write_file_atomic(bt->record, text, strlen(text)) < 0) {
+		/* Only a resume is lost; the run goes on. */
+		gm_error_clear();
+		free(bt->record);
+		bt->record = NULL;
+	}
+	cJSON_free(text);
+	cJSON_Delete(root);
+}
+
+static void record_remove(struct batch *bt)
+{
+	if (bt->record)
+		unlink(bt->record);
+	free(bt->record);
+	bt->record = NULL;
+}
+
+/* A recorded batch of this backend's model and URL holding every request of `bt`. */
+static void record_find(struct batch *bt)
+{
+	DIR *d = bt->b->batch_dir ? opendir(bt->b->batch_dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name), found = 0;
+		char *path, *text = NULL;
+		cJSON *root;
+		const cJSON *id, *model, *url, *ids, *it;
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json"))
+			continue;
+		path = gm_xasprintf("%s/%s", bt->b->batch_dir, de->d_name);
+		if (gm_read_file(&text, NULL, path, BATCH_ID_MAX) < 0) {
+			gm_error_clear();
+			free(path);
+			continue;
+		}
+		root = cJSON_Parse(text);
+		free(text);
+		id = cJSON_GetObjectItemCaseSensitive(root, "id");
+		model = cJSON_GetObjectItemCaseSensitive(root, "model");
+		url = cJSON_GetObjectItemCaseSensitive(root, "url");
+		ids = cJSON_GetObjectItemCaseSensitive(root, "ids");
+		if (cJSON_IsString(id) && cJSON_IsString(model) && cJSON_IsString(url) &&
+		    bt->b->model && !strcmp(model->valuestring, bt->b->model) &&
+		    !strcmp(url->valuestring, bt->b->pool.servers[0].url)) {
+			for (size_t i = 0; i < bt->n; i++) {
+				bool in = false;
+				cJSON_ArrayForEach(it, ids)
+					in |= cJSON_IsString(it) && !strcmp(it->valuestring, bt->reqs[i].id);
+				found += in;
+			}
+			if (found == bt->n && bt->n) {
+				bt->id = gm_xstrdup(id->valuestring);
+				bt->record = path;
+				bt->resumed = true;
+				path = NULL;
+			}
+		}
+		cJSON_Delete(root);
+		free(path);
+		if (bt->id)
+			break;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* ---- Message Batches: the calls ---- */
+
+static int batch_build(struct gm_http_send *out, void *ctx, const struct gm_http_server *s)
+{
+	struct batch *bt = ctx;
+	struct gm_http_target t = { s->url, NULL, bt->b->api_key, false, 0, 0 };
+	int rc;
+
+	if (bt->state == B_COLLECTING) {
+		record_find(bt);
+		bt->state = bt->id ? B_POLLING : B_CREATING;
+	}
+	switch (bt->state) {
+	case B_CREATING: {
+		const struct gm_chat_request **reqs = gm_xcalloc(bt->n, sizeof(*reqs));
+		const char **ids = gm_xcalloc(bt->n, sizeof(*ids));
+		for (size_t i = 0; i < bt->n; i++) {
+			reqs[i] = &bt->reqs[i].req;
+			ids[i] = bt->reqs[i].id;
+		}
+		rc = gm_anthropic_batch_body(&out->body, (const struct gm_chat_request *const *)reqs,
+		                             (const char *const *)ids, bt->n, bt->b->model);
+		free(reqs);
+		free(ids);
+		if (rc < 0)
+			return rc;
+		out->url = gm_xasprintf("%s/v1/messages/batches", s->url);
+		gm_http_send_header(out, "Content-Type: application/json");
+		break;
+	}
+	case B_POLLING:
+		out->url = gm_xasprintf("%s/v1/messages/batches/%s", s->url, bt->id);
+		break;
+	case B_RESULTS:
+		out->url = bt->results_url ? gm_xstrdup(bt->results_url)
+		                           : gm_xasprintf("%s/v1/messages/batches/%s/results",
+		                                          s->url, bt->id);
+		break;
+	default:
+		gm_error_set("internal error: batch call in state %d", (int)bt->state);
+		return GM_ERROR;
+	}
+	s->proto->auth(out, &t);
+	return 0;
+}
+
+/* Give request `r` of `bt` its result through the caller's callback. */
+static int deliver(struct batch *bt, struct batch_req *r, struct gm_chat_result *res)
+{
+	struct gm_engine *e = bt->e;
+	const struct gm_http_server *s = &bt->b->pool.servers[0];
+
+	if (r->delivered)
+		return 0;
+	r->delivered = true;
+	if (!res->server)
+		res->server = gm_xstrdup(s->url);
+	if (!res->model && bt->b->model)
+		res->model = gm_xstrdup(bt->b->model);
+	res->attempts = res->attempts ? res->attempts : 1;
+	if (!res->error)
+		res->cost_usd = gm_backend_cost(bt->b, res->input_tokens, res->output_tokens,
+		                                res->cache_write_tokens, res->cache_read_tokens);
+	if (res->error_message)
+		scrub_keys(res->error_message, bt->b);
+	return e->done ? e->done(e->ctx, r->tag, res) : 0;
+}
+
+static void result_release(struct gm_chat_result *r)
+{
+	free(r->error_message);
+	free(r->content);
+	free(r->reasoning);
+	free(r->finish_reason);
+	free(r->model);
+	free(r->server);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Every request of `bt` not answered yet gets error `code` with `why`. */
+static int fail_all(struct batch *bt, int code, const char *why)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < bt->n; i++) {
+		struct gm_chat_result res = { 0 };
+		int r;
+		if (bt->reqs[i].delivered)
+			continue;
+		res.error = code;
+		res.error_message = gm_xstrdup(why);
+		r = deliver(bt, &bt->reqs[i], &res);
+		if (r && !rc)
+			rc = r;
+		result_release(&res);
+	}
+	bt->state = B_DONE;
+	return rc;
+}
+
+static struct batch_req *find_req(struct batch *bt, const char *id)
+{
+	for (size_t i = 0; i < bt->n; i++)
+		if (!strcmp(bt->reqs[i].id, id))
+			return &bt->reqs[i];
+	return NULL;
+}
+
+/* The results (JSONL) of an ended batch: each to its request, by custom_id. */
+static int batch_results(struct batch *bt, const char *body)
+{
+	int rc = 0;
+
+	for (const char *line = body, *nl; *line && !rc; line = nl + (*nl ? 1 : 0)) {
+		struct gm_chat_result res = { 0 };
+		struct batch_req *r;
+		char *cid = NULL;
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		if (nl == line || gm_anthropic_batch_result(&cid, &res, line, (size_t)(nl - line)) < 0) {
+			result_release(&res);
+			gm_error_clear();
+			continue;
+		}
+		if ((r = find_req(bt, cid))) {
+			if (res.error) {
+				char *m = gm_xasprintf("%s: %s (Message Batch %s, request %s)",
+				                       bt->b->kind->proto->name, res.error_message, bt->id, cid);
+				free(res.error_message);
+				res.error_message = m;
+			}
+			rc = deliver(bt, r, &res);
+		}
+		free(cid);
+		result_release(&res);
+	}
+	if (!rc) {
+		char *why = gm_xasprintf("%s: no result for this request in Message Batch %s",
+		                         bt->b->kind->proto->name, bt->id);
+		rc = fail_all(bt, GM_ERROR, why);
+		free(why);
+	}
+	bt->state = B_DONE;
+	record_remove(bt);
+	return rc;
+}
+
+/* Interrupted: cancel the batch (blocking, briefly) or leave it for a resume. */
+static int batch_interrupted(struct batch *bt)
+{
+	char *why;
+	int rc;
+
+	if (!bt->id)
+		return fail_all(bt, GM_EINTERRUPTED, "interrupted");
+	if (bt->b->batch_keep && bt->record) {
+		why = gm_xasprintf("interrupted; Message Batch %s is still running (recorded in %s): "
+		                   "run again to collect its results", bt->id, bt->b->batch_dir);
+	} else {
+		struct gm_http_target t = { bt->b->pool.servers[0].url, NULL, bt->b->api_key, false, 0, 0 };
+		struct gm_http_send req = { 0 };
+		struct gm_http_response r = { 0 };
+		bool ok;
+		req.url = gm_xasprintf("%s/v1/messages/batches/%s/cancel", t.url, bt->id);
+		req.body = gm_xstrdup("");
+		bt->b->kind->proto->auth(&req, &t);
+		ok = gm_http_fetch(&r, &req, 10, PROBE_MAX) == 0 && r.status >= 200 && r.status < 300;
+		gm_http_response_release(&r);
+		gm_http_send_release(&req);
+		gm_error_clear();
+		if (ok)
+			record_remove(bt);
+		why = ok ? gm_xasprintf("interrupted; Message Batch %s canceled", bt->id)
+		         : gm_xasprintf("interrupted; Message Batch %s could not be canceled and may "
+		                        "still run", bt->id);
+		bt->canceled = ok;
+	}
+	rc = fail_all(bt, GM_EINTERRUPTED, why);
+	free(why);
+	return rc;
+}
+
+/* A call of batch `bt` ended with `res`: on to the next step. */
+static int batch_step(struct gm_engine *e, struct batch *bt, struct gm_chat_result *res)
+{
+	struct gm_anthropic_batch info;
+	char *why;
+	int rc;
+
+	(void)e;
+	if (res->error == GM_EINTERRUPTED)
+		return batch_interrupted(bt);
+	if (res->error) {
+		if (bt->resumed && bt->state == B_POLLING && strstr(res->error_message, "not_found")) {
+			/* The recorded batch is gone: send the requests afresh. */
+			record_remove(bt);
+			free(bt->id);
+			bt->id = NULL;
+			bt->resumed = false;
+			bt->state = B_CREATING;
+			batch_queue(bt, 0);
+			return 0;
+		}
+		why = gm_xasprintf("%s%s%s", res->error_message,
+		                   bt->id ? " (Message Batch " : "", bt->id ? bt->id : "");
+		if (bt->id) {
+			char *w = gm_xasprintf("%s)", why);
+			free(why);
+			why = w;
+		}
+		rc = fail_all(bt, res->error, why);
+		free(why);
+		return rc;
+	}
+	if (bt->state == B_RESULTS)
+		return batch_results(bt, res->content ? res->content : "");
+	if (gm_anthropic_batch_parse(&info, res->content, res->content ? strlen(res->content) : 0) < 0) {
+		why = gm_xasprintf("%s: %s", bt->b->kind->proto->name, gm_error_last());
+		rc = fail_all(bt, GM_EINVALID, why);
+		free(why);
+		return rc;
+	}
+	if (!bt->id) {
+		bt->id = gm_xstrdup(info.id);
+		record_write(bt);
+	}
+	if (!strcmp(info.status, "ended")) {
+		free(bt->results_url);
+		bt->results_url = info.results_url;
+		info.results_url = NULL;
+		bt->state = B_RESULTS;
+		batch_queue(bt, 0);
+	} else {
+		bt->state = B_POLLING;
+		batch_queue(bt, bt->poll_ms);
+		bt->poll_ms = bt->poll_ms * 2 > BATCH_POLL_CAP_MS ? BATCH_POLL_CAP_MS : bt->poll_ms * 2;
+	}
+	gm_anthropic_batch_release(&info);
 	return 0;
 }
 
 static int on_done(void *ctx, struct gm_http_pool *pool, void *tag, struct gm_chat_result *res)
 {
 	struct gm_engine *e = ctx;
-	const struct gm_backend *b =
-		(const struct gm_backend *)((char *)pool - offsetof(struct gm_backend, pool));
+	const struct gm_backend *b = pool->owner;
 
+	if (pool == &b->batch_pool)
+		return batch_step(e, tag, res);
 	if (!res->error && b->kind->priced)
-		res->cost_usd = gm_price_cost(res->model, res->input_tokens, res->output_tokens,
-		                              res->cache_write_tokens, res->cache_read_tokens);
+		res->cost_usd = gm_backend_cost(b, res->input_tokens, res->output_tokens,
+		                                res->cache_write_tokens, res->cache_read_tokens);
 	return e->done ? e->done(e->ctx, tag, res) : 0;
 }
 
@@ -567,8 +1454,32 @@ void gm_engine_cancel(struct gm_engine *e)
 
 size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b)
 {
-	(void)e;
-	return gm_http_pool_inflight(&b->pool);
+	size_t n = gm_http_pool_inflight(&b->pool);
+
+	for (const struct batch *bt = e ? e->batches : NULL; bt; bt = bt->next)
+		if (bt->b == b && bt->state != B_COLLECTING && bt->state != B_DONE)
+			for (size_t i = 0; i < bt->n; i++)
+				n += !bt->reqs[i].delivered;
+	return n;
+}
+
+void gm_engine_batch_stats(struct gm_engine_batch_stats *out, const struct gm_engine *e,
+                           const struct gm_backend *b)
+{
+	memset(out, 0, sizeof(*out));
+	for (const struct batch *bt = e->batches; bt; bt = bt->next) {
+		if (bt->b != b)
+			continue;
+		if (bt->state != B_COLLECTING || bt->id) {
+			out->batches++;
+			out->resumed += bt->resumed;
+		}
+		out->requests += bt->n;
+		for (size_t i = 0; i < bt->n; i++)
+			out->waiting += !bt->reqs[i].delivered;
+		if (bt->id && !out->last_id[0])
+			snprintf(out->last_id, sizeof(out->last_id), "%s", bt->id);
+	}
 }
 
 uint64_t gm_engine_streamed(const struct gm_engine *e, const struct gm_backend *b)

@@ -13,9 +13,14 @@ const struct gm_config_key gm_config_keys[] = {
 	{ "monitor.local.model", "(the first loaded LLM listed by the server)", NULL, "string" },
 	{ "monitor.local.concurrency", "4", NULL, "count" },
 	{ "monitor.local.timeout", "600", NULL, "count" },
+	{ "monitor.local.kind", "auto", NULL, "auto|lmstudio|llamacpp|vllm|ollama" },
+	{ "monitor.local.apiKey", "(none: the NAME of an environment variable with a bearer key)",
+	  NULL, "string" },
 	{ "monitor.claude.model", "claude-sonnet-5", NULL, "string" },
 	{ "monitor.claude.url", GM_DEFAULT_CLAUDE_URL, "ANTHROPIC_BASE_URL", "string" },
 	{ "monitor.claude.concurrency", "4", NULL, "count" },
+	{ "monitor.claude.batch", "off", NULL, "off|on|auto" },
+	{ "monitor.claude.batchAbove", "20", NULL, "count" },
 	{ "monitor.route.complexity", "10", NULL, "count" },
 	{ "monitor.goal", "improve readability and structure without changing behaviour", NULL, "string" },
 	{ "monitor.branchPrefix", "monitor/", NULL, "string" },
@@ -290,6 +295,12 @@ static void collect_settings(struct gm_config_check *c, struct gm_config *cfg, g
 		free(vals);
 		if (!n)
 			gm_buf_puts(&v, k->def);
+		if (n && !strcmp(k->key, "monitor.local.apiKey") &&
+		    strspn(v.ptr, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != v.len) {
+			/* Not a variable name: maybe a key pasted where its name belongs. */
+			gm_buf_clear(&v);
+			gm_buf_puts(&v, "(hidden: not the name of an environment variable)");
+		}
 		add_setting(c, k->key, gm_buf_detach(&v, NULL), gm_xstrdup(gm_config_origin(cfg, k->key)),
 		            true);
 	}

@@ -167,33 +167,92 @@ static char *wsl_hint(const char *port)
 		port);
 }
 
+static bool is_server_check(const char *check)
+{
+	return !strcmp(check, "lmstudio") || !strcmp(check, "llamacpp") || !strcmp(check, "vllm") ||
+	       !strcmp(check, "ollama");
+}
+
+/* How to start a server of this kind listening on `port`. */
+static char *start_hint(const char *slug, const char *port)
+{
+	if (!strcmp(slug, "llamacpp"))
+		return gm_xasprintf("start it ('llama-server -m <model.gguf> --port %s'), or point "
+		                    "monitor.local.url / MONITOR_LOCAL_URL at it", port);
+	if (!strcmp(slug, "vllm"))
+		return gm_xasprintf("start it ('vllm serve <model> --port %s'), or point "
+		                    "monitor.local.url / MONITOR_LOCAL_URL at it", port);
+	if (!strcmp(slug, "ollama"))
+		return gm_xasprintf("start it ('ollama serve'; its OpenAI base URL is "
+		                    "http://<host>:%s/v1), or point monitor.local.url / "
+		                    "MONITOR_LOCAL_URL at it", port);
+	return gm_xasprintf("start the server (LM Studio: Developer > Start Server, or 'lms server "
+	                    "start --port %s'), or point monitor.local.url / MONITOR_LOCAL_URL at it",
+	                    port);
+}
+
+/* "context 8192 tokens, 4 slots, 3 ms" of a server that answered. */
+static char *server_facts(const struct gm_backend_server *s)
+{
+	struct gm_buf b = GM_BUF_INIT;
+
+	if (s->model)
+		gm_buf_printf(&b, "%s, ", s->model);
+	if (s->context > 0)
+		gm_buf_printf(&b, "context %lld tokens, ", (long long)s->context);
+	else
+		gm_buf_puts(&b, "context unknown, ");
+	gm_buf_printf(&b, "%zu slot%s, GET /models in %llu ms", s->slots, s->slots == 1 ? "" : "s",
+	              (unsigned long long)s->latency_ms);
+	return gm_buf_detach(&b, NULL);
+}
+
 /*
  * One row per configured URL from what the backend's set-up found there;
- * true when it answered with a model list.
+ * true when it answered with a model list.  An LM Studio row reads as it
+ * always has; the other kinds name their kind and figures.
  */
 static bool report_server(struct gm_doctor_report *r, const struct gm_backend_server *s,
                           const char *port)
 {
 	const struct gm_backend_try *t = &s->asked;
 	const char *url = t->url;
+	const char *name = s->kind ? s->kind : "LM Studio";
+	const char *check = s->kind_slug ? s->kind_slug : "lmstudio";
+	bool lms = !strcmp(check, "lmstudio");
 
 	if (t->status == 200 && t->listed < 0) {
-		add(r, "lmstudio", GM_DOCTOR_FAIL,
-		    gm_xasprintf("LM Studio at %s: GET /models answered without a model list", url),
+		add(r, check, GM_DOCTOR_FAIL,
+		    gm_xasprintf("%s at %s: GET /models answered without a model list", name, url),
 		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (it usually ends in /v1)?",
 		                 url));
-	} else if (t->status == 200) {
-		add(r, "lmstudio", GM_DOCTOR_OK,
+	} else if (t->status == 200 && lms) {
+		add(r, check, GM_DOCTOR_OK,
 		    gm_xasprintf("LM Studio at %s answered (%d models listed)", url, t->listed), NULL);
 		return true;
+	} else if (t->status == 200) {
+		char *facts = server_facts(s);
+		add(r, check, GM_DOCTOR_OK,
+		    gm_xasprintf("%s at %s answered (%d model%s listed): %s", name, url, t->listed,
+		                 t->listed == 1 ? "" : "s", facts),
+		    s->key_missing ? gm_xasprintf("%s (the key variable named for it) is not set", s->key_env)
+		                   : NULL);
+		free(facts);
+		return true;
 	} else if (!t->unreachable) {
-		add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xasprintf("LM Studio at %s: %s", url, t->cause),
-		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (LM Studio's ends "
-		                 "in /v1, e.g. " GM_DEFAULT_LOCAL_URL ")?", url));
+		add(r, check, GM_DOCTOR_FAIL, gm_xasprintf("%s at %s: %s", name, url, t->cause),
+		    (t->status == 401 || t->status == 403) && s->key_env
+		    ? gm_xasprintf("%s: check the key in %s%s", url, s->key_env,
+		                   s->key_missing ? " (not set)" : "")
+		    : (t->status == 401 || t->status == 403) && !lms
+		    ? gm_xasprintf("name the environment variable holding its key: 'key=VAR %s' in "
+		                   "monitor.local.url, or monitor.local.apiKey", url)
+		    : gm_xasprintf("is %s the base URL of an OpenAI-compatible server (LM Studio's ends "
+		                   "in /v1, e.g. " GM_DEFAULT_LOCAL_URL ")?", url));
 	} else if (s->wsl_host) {
-		add(r, "lmstudio", GM_DOCTOR_OK,
-		    gm_xasprintf("LM Studio answered at the Windows host %s (%s, %d models "
-		                 "listed); %s did not answer under WSL2: %s",
+		add(r, check, GM_DOCTOR_OK,
+		    gm_xasprintf("%s answered at the Windows host %s (%s, %d models "
+		                 "listed); %s did not answer under WSL2: %s", name,
 		                 s->wsl_host, s->url, s->wsl_tries[s->nwsl - 1].listed, url, t->cause),
 		    gm_xasprintf("the host address can change across reboots; with mirrored "
 		                 "networking (networkingMode=mirrored under [wsl2] in "
@@ -205,24 +264,47 @@ static bool report_server(struct gm_doctor_report *r, const struct gm_backend_se
 		for (size_t i = 0; i < s->nwsl; i++)
 			gm_buf_printf(&tried, "%s%s: %s", i ? "; " : "", s->wsl_tries[i].url,
 			              s->wsl_tries[i].cause);
-		add(r, "lmstudio", GM_DOCTOR_FAIL,
-		    gm_xasprintf("cannot reach LM Studio at %s: %s (WSL2: also tried the Windows "
-		                 "host: %s)", url, t->cause, tried.ptr),
+		add(r, check, GM_DOCTOR_FAIL,
+		    gm_xasprintf("cannot reach %s at %s: %s (WSL2: also tried the Windows "
+		                 "host: %s)", name, url, t->cause, tried.ptr),
 		    wsl_hint(port));
 		gm_buf_release(&tried);
 	} else if (s->wsl) {
-		add(r, "lmstudio", GM_DOCTOR_FAIL,
-		    gm_xasprintf("cannot reach LM Studio at %s: %s (WSL2: no Windows host address "
-		                 "found in /proc/net/route or /etc/resolv.conf)", url, t->cause),
+		add(r, check, GM_DOCTOR_FAIL,
+		    gm_xasprintf("cannot reach %s at %s: %s (WSL2: no Windows host address "
+		                 "found in /proc/net/route or /etc/resolv.conf)", name, url, t->cause),
 		    wsl_hint(port));
 	} else {
-		add(r, "lmstudio", GM_DOCTOR_FAIL,
-		    gm_xasprintf("cannot reach LM Studio at %s: %s", url, t->cause),
-		    gm_xasprintf("start the server (LM Studio: Developer > Start Server, or 'lms server "
-		                 "start --port %s'), or point monitor.local.url / MONITOR_LOCAL_URL at it",
-		                 port));
+		add(r, check, GM_DOCTOR_FAIL,
+		    gm_xasprintf("cannot reach %s at %s: %s", name, url, t->cause),
+		    start_hint(check, port));
 	}
 	return false;
+}
+
+/* Keep what set-up learned of a server for -v (figures and their sources). */
+static void keep_server(struct gm_doctor_report *r, const struct gm_backend_server *s, bool answered)
+{
+	struct gm_doctor_server *d;
+
+	GM_GROW(r->servers, r->cap_servers, r->nservers + 1);
+	d = &r->servers[r->nservers++];
+	memset(d, 0, sizeof(*d));
+	d->url = gm_xstrdup(s->asked.url ? s->asked.url : s->url);
+	d->answered = answered;
+	d->kind = gm_xstrdup(s->kind ? s->kind : "LM Studio");
+	d->kind_from = gm_xstrdup(s->kind_from ? s->kind_from
+	                                       : "not known: the server did not answer (LM Studio "
+	                                         "unless kind= or monitor.local.kind says otherwise)");
+	d->model = s->model ? gm_xstrdup(s->model) : NULL;
+	d->model_from = s->model_from ? gm_xstrdup(s->model_from) : NULL;
+	d->context = (long long)s->context;
+	d->context_from = s->context_from ? gm_xstrdup(s->context_from) : NULL;
+	d->slots = s->slots;
+	d->slots_from = s->slots_from ? gm_xstrdup(s->slots_from) : NULL;
+	d->latency_ms = (unsigned long long)s->latency_ms;
+	d->key_env = s->key_env ? gm_xstrdup(s->key_env) : NULL;
+	d->key_missing = s->key_missing;
 }
 
 /*
@@ -231,7 +313,8 @@ static bool report_server(struct gm_doctor_report *r, const struct gm_backend_se
  * model list.
  */
 static int check_server(struct gm_doctor_report *r, struct gm_backend **out, const char *cfg_url,
-                        const char *model, const struct gm_doctor_options *o)
+                        const char *model, const char *kind, const char *key_env,
+                        const struct gm_doctor_options *o)
 {
 	struct gm_backend_config c = { 0 };
 	const struct gm_backend_server *s;
@@ -247,10 +330,17 @@ static int check_server(struct gm_doctor_report *r, struct gm_backend **out, con
 	c.probe_timeout_s = o->timeout_s;
 	c.inspect = true;
 	c.wsl_root = o->root;
+	c.server_kind = kind;
+	c.key_env = key_env;
 	if (gm_backend_new(&b, &c) < 0) {
-		add(r, "lmstudio", GM_DOCTOR_FAIL,
-		    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", cfg_url),
-		    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. " GM_DEFAULT_LOCAL_URL));
+		if (strstr(gm_error_last(), "not http:// or https://"))
+			add(r, "lmstudio", GM_DOCTOR_FAIL,
+			    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", cfg_url),
+			    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. "
+			               GM_DEFAULT_LOCAL_URL));
+		else
+			add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
+			    gm_xstrdup("entries of monitor.local.url read '[kind=K] [slots=N] [key=VAR] URL'"));
 		rc = GM_EUSAGE;
 		goto cleanup;
 	}
@@ -258,9 +348,12 @@ static int check_server(struct gm_doctor_report *r, struct gm_backend **out, con
 	(void)gm_backend_prepare(b);
 	s = gm_backend_server(b, 0);
 	if (report_server(r, s, port)) {
+		keep_server(r, s, true);
 		*out = b;
 		b = NULL;
 		rc = 0;
+	} else {
+		keep_server(r, s, false);
 	}
 cleanup:
 	gm_backend_free(b);
@@ -352,6 +445,54 @@ static char *context_text(const char *model, const char *v0, const char *v1)
 	return gm_xstrdup("context length unknown (the server has no /api/v0 or /api/v1 model list)");
 }
 
+/* The model of a server that is not LM Studio: what its /models lists and set-up read. */
+static void check_model_other(struct gm_doctor_report *r, const struct gm_backend_server *s,
+                              const char *want)
+{
+	cJSON *list = cJSON_Parse(s->models);
+	struct gm_buf ids = GM_BUF_INIT;
+	const cJSON *it;
+	bool listed = false;
+	char *ctx = s->context > 0 ? gm_xasprintf("context %lld tokens (%s)", (long long)s->context,
+	                                          s->context_from)
+	                           : gm_xasprintf("context %s", s->context_from ? s->context_from
+	                                                                        : "unknown");
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "data")) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+		if (!cJSON_IsString(id) || !id->valuestring[0])
+			continue;
+		gm_buf_printf(&ids, "%s%s", ids.len ? ", " : "", id->valuestring);
+		listed |= want && !strcmp(id->valuestring, want);
+	}
+	if (want && !listed && !strcmp(s->kind_slug, "llamacpp"))
+		add(r, "model", GM_DOCTOR_WARN,
+		    gm_xasprintf("llama.cpp at %s serves one model (%s) and ignores monitor.local.model "
+		                 "'%s'; %s", s->url, ids.len ? ids.ptr : "unnamed", want, ctx),
+		    gm_xstrdup("answers name the model that gave them, so they are cached apart"));
+	else if (want && !listed)
+		add(r, "model", GM_DOCTOR_FAIL,
+		    gm_xasprintf("%s at %s does not serve monitor.local.model '%s' (it lists: %s)",
+		                 s->kind, s->url, want, ids.len ? ids.ptr : "nothing"),
+		    !strcmp(s->kind_slug, "ollama")
+		    ? gm_xasprintf("pull it ('ollama pull %s'), or set monitor.local.model to one of the "
+		                   "listed ids", want)
+		    : gm_xstrdup("set monitor.local.model to the served name (vllm serve "
+		                 "--served-model-name), one of the listed ids"));
+	else if (s->model)
+		add(r, "model", GM_DOCTOR_OK,
+		    gm_xasprintf("%s (%s), %s", s->model, s->model_from, ctx), NULL);
+	else
+		add(r, "model", GM_DOCTOR_FAIL,
+		    gm_xasprintf("%s at %s lists no model to use (%s)", s->kind, s->url,
+		                 ids.len ? ids.ptr : "nothing"),
+		    !strcmp(s->kind_slug, "ollama") ? gm_xstrdup("pull one: 'ollama pull <model>'")
+		                                    : gm_xstrdup("load a chat model into the server"));
+	free(ctx);
+	gm_buf_release(&ids);
+	cJSON_Delete(list);
+}
+
 /* The model a run would use on the server that answered (`want`: configured, or NULL). */
 static void check_model(struct gm_doctor_report *r, struct gm_backend *b, const char *want)
 {
@@ -364,6 +505,14 @@ static void check_model(struct gm_doctor_report *r, struct gm_backend *b, const 
 	const cJSON *it;
 	bool listed = false, any_embedding = false;
 	int pick_state = -1;
+
+	if (s->kind_slug && strcmp(s->kind_slug, "lmstudio")) {
+		cJSON_Delete(list);
+		cJSON_Delete(v0);
+		cJSON_Delete(v1);
+		check_model_other(r, s, want);
+		return;
+	}
 
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "data")) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
@@ -447,6 +596,42 @@ static void check_model(struct gm_doctor_report *r, struct gm_backend *b, const 
 	cJSON_Delete(list);
 	cJSON_Delete(v0);
 	cJSON_Delete(v1);
+}
+
+/* ---- the fleet -------------------------------------------------------------- */
+
+/* With more than one server answering: their slots, and whether they serve one model. */
+static void check_fleet(struct gm_doctor_report *r)
+{
+	struct gm_buf list = GM_BUF_INIT, models = GM_BUF_INIT;
+	size_t n = 0, slots = 0;
+	const char *first = NULL;
+	bool mixed = false;
+
+	for (size_t i = 0; i < r->nservers; i++) {
+		const struct gm_doctor_server *d = &r->servers[i];
+		if (!d->answered)
+			continue;
+		n++;
+		slots += d->slots;
+		gm_buf_printf(&list, "%s%s %s (%zu)", list.len ? ", " : "", d->kind, d->url, d->slots);
+		if (d->model && !first)
+			first = d->model;
+		else if (d->model && strcmp(d->model, first))
+			mixed = true;
+		gm_buf_printf(&models, "%s%s: %s", models.len ? "; " : "", d->url,
+		              d->model ? d->model : "unknown");
+	}
+	if (n > 1)
+		add(r, "fleet", mixed ? GM_DOCTOR_WARN : GM_DOCTOR_OK,
+		    mixed ? gm_xasprintf("%zu servers answered, %zu slots in all, serving different "
+		                         "models (%s)", n, slots, models.ptr)
+		          : gm_xasprintf("%zu servers answered, %zu slots in all: %s", n, slots, list.ptr),
+		    mixed ? gm_xstrdup("answers are cached per model, so they never mix; set "
+		                       "monitor.local.model to have them all asked for one")
+		          : NULL);
+	gm_buf_release(&list);
+	gm_buf_release(&models);
 }
 
 /* ---- Claude --------------------------------------------------------------- */
@@ -557,7 +742,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	struct gm_doctor_options o = { 0 };
 	struct gm_config *cfg = NULL;
 	git_repository *repo = NULL;
-	const char **urls = NULL, *dflt = GM_DEFAULT_LOCAL_URL, *want;
+	const char **urls = NULL, *dflt = GM_DEFAULT_LOCAL_URL, *want, *kind, *key_env;
 	struct gm_backend *srv = NULL;
 	bool repo_ok, grammars_ok, config_ok, server_ok = false, model_ok = false;
 	size_t nurls;
@@ -587,9 +772,11 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	want = gm_config_string(cfg, "monitor.local.model", NULL);
 	if (want && !*want)
 		want = NULL;
+	kind = gm_config_string(cfg, "monitor.local.kind", NULL);
+	key_env = gm_config_string(cfg, "monitor.local.apiKey", NULL);
 	for (size_t i = 0; i < nurls; i++) {
 		struct gm_backend *b;
-		if (check_server(out, &b, urls[i], want, &o) == 0) {
+		if (check_server(out, &b, urls[i], want, kind, key_env, &o) == 0) {
 			if (!server_ok)
 				srv = b;
 			else
@@ -600,12 +787,13 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	/* A dead server next to a live one is a warning: the run uses the others. */
 	if (server_ok)
 		for (size_t i = 0; i < out->nchecks; i++)
-			if (!strcmp(out->checks[i].check, "lmstudio") &&
+			if (is_server_check(out->checks[i].check) &&
 			    out->checks[i].status == GM_DOCTOR_FAIL)
 				out->checks[i].status = GM_DOCTOR_WARN;
 	if (server_ok) {
 		check_model(out, srv, want);
 		model_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
+		check_fleet(out);
 	} else {
 		add(out, "model", GM_DOCTOR_SKIP,
 		    gm_xstrdup("no LM Studio server answered, so no model could be checked"), NULL);
@@ -635,6 +823,18 @@ void gm_doctor_report_release(struct gm_doctor_report *r)
 		free(r->settings[i].value);
 		free(r->settings[i].origin);
 	}
+	for (size_t i = 0; i < r->nservers; i++) {
+		struct gm_doctor_server *d = &r->servers[i];
+		free(d->url);
+		free(d->kind);
+		free(d->kind_from);
+		free(d->model);
+		free(d->model_from);
+		free(d->context_from);
+		free(d->slots_from);
+		free(d->key_env);
+	}
+	free(r->servers);
 	free(r->checks);
 	free(r->settings);
 	memset(r, 0, sizeof(*r));

@@ -327,16 +327,49 @@ void gm_http_response_release(struct gm_http_response *resp)
 	resp->len = 0;
 }
 
+/* ---- context admission ----------------------------------------------- */
+
+int64_t gm_http_estimate_tokens(const struct gm_chat_request *req)
+{
+	size_t bytes = (req->system ? strlen(req->system) : 0) + (req->user ? strlen(req->user) : 0);
+	return (int64_t)(bytes / 3) + 16;
+}
+
+bool gm_http_fits(int64_t context, int64_t prompt, int max_tokens, bool relaxed)
+{
+	int64_t answer = max_tokens > 0 ? max_tokens : 0;
+
+	if (context <= 0)
+		return true;
+	if (relaxed)
+		answer /= 4;
+	return prompt + (answer ? answer : 1) <= context;
+}
+
+int gm_http_answer_cap(int64_t context, int64_t prompt, int max_tokens)
+{
+	if (context <= 0 || max_tokens <= 0 || prompt + max_tokens <= context)
+		return max_tokens;
+	return context - prompt > 1 ? (int)(context - prompt) : 1;
+}
+
 /* ---- the engine -------------------------------------------------------- */
+
+enum job_kind { JOB_CHAT, JOB_FETCH, JOB_PROBE };
 
 struct job {
 	struct job *next;
 	struct gm_http_multi *m;
 	struct gm_http_pool *pool;
+	enum job_kind kind;
 	struct gm_chat_request req; /* strings owned */
+	gm_http_build_fn build;     /* JOB_FETCH */
+	void *build_ctx;
+	size_t fetch_max;
+	struct gm_http_server *probed; /* JOB_PROBE */
 	void *tag;
-	unsigned attempts, retries;
-	uint64_t start_ms, not_before, last_byte;
+	unsigned attempts, retries, moves;
+	uint64_t start_ms, not_before, last_byte, attempt_ms;
 	/* The attempt running, if any. */
 	struct gm_http_server *server;
 	CURL *easy;
@@ -344,7 +377,7 @@ struct job {
 	struct gm_http_send send;
 	long status;                   /* of the answer arriving; 0 until known */
 	size_t received;               /* its bytes so far (bounded by pool->max_body) */
-	struct gm_buf body;            /* a failing answer, or the first bytes of an untyped one */
+	struct gm_buf body;            /* a failing answer, a fetched one, or the first bytes of an untyped one */
 	struct gm_http_answer *answer; /* a 2xx answer being decoded */
 	size_t text_seen;              /* of answer->text, added to pool->streamed */
 	int parse_rc;                  /* the decoder failed; the transfer was stopped */
@@ -426,7 +459,8 @@ static void attempt_release(struct job *j)
 		j->answer = NULL;
 	}
 	if (j->server) {
-		j->server->inflight--;
+		if (j->kind != JOB_PROBE)
+			j->server->inflight--;
 		j->server = NULL;
 	}
 	header_list_free(j->headers);
@@ -449,10 +483,13 @@ static void attempt_release(struct job *j)
 static void job_free(struct job *j)
 {
 	attempt_release(j);
+	if (j->probed)
+		j->probed->probing = false;
 	free((char *)j->req.system);
 	free((char *)j->req.user);
 	free((char *)j->req.json_schema);
 	free((char *)j->req.schema_name);
+	free((char *)j->req.id);
 	free(j);
 }
 
@@ -466,20 +503,54 @@ static void enqueue(struct gm_http_multi *m, struct job *j)
 	m->queue_tail = j;
 }
 
-void gm_http_multi_add(struct gm_http_multi *m, struct gm_http_pool *pool,
-                       const struct gm_chat_request *req, void *tag)
+/* Requests moved off a dead server go first: they have waited longest. */
+static void enqueue_front(struct gm_http_multi *m, struct job *j)
+{
+	j->next = m->queue;
+	m->queue = j;
+	if (!m->queue_tail)
+		m->queue_tail = j;
+}
+
+static struct job *job_new(struct gm_http_multi *m, struct gm_http_pool *pool, void *tag)
 {
 	struct job *j = gm_xcalloc(1, sizeof(*j));
 
 	j->m = m;
 	j->pool = pool;
 	j->tag = tag;
+	j->start_ms = gm_now_ms();
+	return j;
+}
+
+void gm_http_multi_add(struct gm_http_multi *m, struct gm_http_pool *pool,
+                       const struct gm_chat_request *req, void *tag)
+{
+	struct job *j = job_new(m, pool, tag);
+
+	j->kind = JOB_CHAT;
 	j->req = *req;
 	j->req.system = dup_or_null(req->system);
 	j->req.user = dup_or_null(req->user);
 	j->req.json_schema = dup_or_null(req->json_schema);
 	j->req.schema_name = dup_or_null(req->schema_name);
-	j->start_ms = gm_now_ms();
+	j->req.id = dup_or_null(req->id);
+	if (j->req.prompt_tokens <= 0)
+		j->req.prompt_tokens = gm_http_estimate_tokens(req);
+	enqueue(m, j);
+}
+
+void gm_http_multi_fetch(struct gm_http_multi *m, struct gm_http_pool *pool,
+                         gm_http_build_fn build, void *build_ctx, uint64_t delay_ms,
+                         size_t max, void *tag)
+{
+	struct job *j = job_new(m, pool, tag);
+
+	j->kind = JOB_FETCH;
+	j->build = build;
+	j->build_ctx = build_ctx;
+	j->fetch_max = max ? max : pool->max_body;
+	j->not_before = j->start_ms + delay_ms;
 	enqueue(m, j);
 }
 
@@ -533,18 +604,19 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 {
 	struct job *j = ud;
 	size_t len = size * n;
+	size_t max = j->kind == JOB_FETCH ? j->fetch_max : j->pool->max_body;
 
 	j->last_byte = gm_now_ms();
 	j->got_byte = true;
-	if (len > j->pool->max_body - j->received) {
+	if (len > max - j->received) {
 		j->too_big = true;
 		return 0;
 	}
 	j->received += len;
 	if (!j->status)
 		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
-	if (j->status < 200 || j->status >= 300) {
-		/* Kept whole for the error's cause; bounded by the check above. */
+	if (j->status < 200 || j->status >= 300 || j->kind != JOB_CHAT) {
+		/* Kept whole (an error's cause, a fetched body); bounded by the check above. */
 		gm_buf_put(&j->body, p, len);
 		return len;
 	}
@@ -597,22 +669,77 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-/* The least busy server with a free slot; servers that are down only when all are. */
-static struct gm_http_server *pick_server(struct gm_http_pool *pool, uint64_t now)
+static bool server_up(const struct gm_http_server *s, uint64_t now)
 {
-	struct gm_http_server *best = NULL;
-	bool any_up = false;
+	return s->down_until <= now && !s->probing && !s->down_since;
+}
 
-	for (size_t i = 0; i < pool->nservers; i++)
-		if (pool->servers[i].down_until <= now)
-			any_up = true;
+static bool job_fits(const struct job *j, const struct gm_http_server *s, bool relaxed)
+{
+	return j->kind != JOB_CHAT ||
+	       gm_http_fits(s->context, j->req.prompt_tokens, j->req.max_tokens, relaxed);
+}
+
+/* A server in service that could take `j`. */
+static bool any_up(const struct job *j, uint64_t now, bool relaxed)
+{
+	for (size_t i = 0; i < j->pool->nservers; i++)
+		if (server_up(&j->pool->servers[i], now) && job_fits(j, &j->pool->servers[i], relaxed))
+			return true;
+	return false;
+}
+
+/* Can some server of the pool ever take it (up or not)?  0: no; 1: as asked; 2: relaxed. */
+static int admissible(const struct job *j)
+{
+	int best = 0;
+	for (size_t i = 0; i < j->pool->nservers; i++) {
+		if (job_fits(j, &j->pool->servers[i], false))
+			return 1;
+		if (job_fits(j, &j->pool->servers[i], true))
+			best = 2;
+	}
+	return best;
+}
+
+static double avg_ms(const struct gm_http_server *s)
+{
+	return s->stats.answers ? (double)s->stats.busy_ms / (double)s->stats.answers : 0.0;
+}
+
+/*
+ * The server for `j`: a free slot, a context that holds it, up (unless every
+ * server is out of service: then the one whose back-off ends first); the
+ * least busy for its slots, the faster of equals.
+ */
+static struct gm_http_server *pick_server(struct job *j, uint64_t now)
+{
+	struct gm_http_pool *pool = j->pool;
+	struct gm_http_server *best = NULL;
+	bool relaxed = admissible(j) == 2;
+	bool up = any_up(j, now, relaxed);
+
 	for (size_t i = 0; i < pool->nservers; i++) {
 		struct gm_http_server *s = &pool->servers[i];
-		if (any_up && s->down_until > now)
+		double load, best_load;
+		if (s->inflight >= s->slots || s->probing)
 			continue;
-		if (s->inflight >= s->slots)
+		if (up && !server_up(s, now))
 			continue;
-		if (!best || s->inflight < best->inflight)
+		if (!job_fits(j, s, relaxed))
+			continue;
+		if (!best) {
+			best = s;
+			continue;
+		}
+		if (!up) {
+			if (s->down_until < best->down_until)
+				best = s;
+			continue;
+		}
+		load = (double)s->inflight / (double)s->slots;
+		best_load = (double)best->inflight / (double)best->slots;
+		if (load < best_load || (load == best_load && avg_ms(s) < avg_ms(best)))
 			best = s;
 	}
 	return best;
@@ -628,28 +755,54 @@ static void result_release(struct gm_chat_result *r)
 	free(r->server);
 }
 
-/* One line naming the attempt's server, the key scrubbed out of it. */
+static const char *server_key(const struct gm_http_pool *pool, const struct gm_http_server *s)
+{
+	return s->api_key ? s->api_key : pool->api_key;
+}
+
+static void scrub_all(char *msg, const struct gm_http_pool *pool)
+{
+	gm_http_scrub(msg, pool->api_key);
+	for (size_t i = 0; i < pool->nservers; i++)
+		gm_http_scrub(msg, pool->servers[i].api_key);
+}
+
+/* One line naming the attempt's server, the keys scrubbed out of it. */
 static char *message(const struct job *j, bool unreachable, const char *cause)
 {
 	char *m = gm_http_describe(j->server->proto, j->server->url, unreachable, cause);
-	gm_http_scrub(m, j->pool->api_key);
+	scrub_all(m, j->pool);
 	return m;
 }
+
+static void bring_back(struct gm_http_server *s, uint64_t now);
 
 /* Hand the job's result to the caller and free the job (already unlinked). */
 static void complete(struct gm_http_multi *m, struct job *j, struct gm_chat_result *res)
 {
+	struct gm_http_server *s = j->server;
 	int rc;
 
 	res->attempts = j->attempts;
 	res->elapsed_ms = gm_now_ms() - j->start_ms;
-	if (!res->server && j->server)
-		res->server = gm_xstrdup(j->server->url);
-	if (!res->model && j->pool->model)
-		res->model = gm_xstrdup(j->pool->model);
+	if (!res->server && s)
+		res->server = gm_xstrdup(s->url);
+	if (!res->model && j->kind == JOB_CHAT) {
+		const char *asked = s && s->model ? s->model : j->pool->model;
+		if (asked)
+			res->model = gm_xstrdup(asked);
+	}
+	if (s && !res->error)
+		bring_back(s, gm_now_ms()); /* it answered: in service, whatever it was */
+	if (s && !res->error && j->kind == JOB_CHAT) {
+		s->stats.answers++;
+		s->stats.busy_ms += gm_now_ms() - j->attempt_ms;
+		if (res->model)
+			snprintf(s->stats.model, sizeof(s->stats.model), "%s", res->model);
+	}
 	if (res->error && !res->error_message)
 		res->error_message = gm_xstrdup("request failed");
-	gm_http_scrub(res->error_message, j->pool->api_key);
+	scrub_all(res->error_message, j->pool);
 	attempt_release(j);
 	if (m->done) {
 		rc = m->done(m->ctx, j->pool, j->tag, res);
@@ -668,6 +821,16 @@ static void fail(struct gm_http_multi *m, struct job *j, int code, char *msg)
 	complete(m, j, &res);
 }
 
+static int build_probe(struct gm_http_send *out, const struct gm_http_server *s,
+                       const struct gm_http_pool *pool)
+{
+	struct gm_http_target t = { s->url, s->model ? s->model : pool->model, server_key(pool, s),
+	                            false, s->context, 0 };
+	out->url = gm_xasprintf("%s%s", s->url, s->proto->probe_path ? s->proto->probe_path : "/");
+	s->proto->auth(out, &t);
+	return 0;
+}
+
 /*
  * Start job `j` (unlinked) on `s`.  On a local failure (a request that cannot
  * be built) the job completes, is freed, and the result is negative.
@@ -675,11 +838,19 @@ static void fail(struct gm_http_multi *m, struct job *j, int code, char *msg)
 static int start(struct gm_http_multi *m, struct job *j, struct gm_http_server *s)
 {
 	const struct gm_http_pool *pool = j->pool;
-	struct gm_http_target t = { s->url, pool->model, pool->api_key, pool->stream };
+	struct gm_http_target t = { s->url, s->model ? s->model : pool->model, server_key(pool, s),
+	                            pool->stream, s->context, j->req.prompt_tokens };
 	CURL *h;
 	int rc;
 
-	if ((rc = s->proto->build(&j->send, &t, &j->req)) < 0) {
+	if (j->kind == JOB_PROBE)
+		rc = build_probe(&j->send, s, pool);
+	else if (j->kind == JOB_FETCH)
+		rc = j->build(&j->send, j->build_ctx, s);
+	else
+		rc = s->proto->build(&j->send, &t, &j->req);
+	if (rc < 0) {
+		gm_http_send_release(&j->send);
 		fail(m, j, rc, gm_xstrdup(gm_error_last()));
 		return rc;
 	}
@@ -688,9 +859,11 @@ static int start(struct gm_http_multi *m, struct job *j, struct gm_http_server *
 	j->headers = header_list(&j->send);
 	j->easy = h;
 	j->server = s;
-	s->inflight++;
+	if (j->kind != JOB_PROBE)
+		s->inflight++;
 	j->attempts++;
-	gm_buf_init(&j->body, pool->max_body);
+	j->attempt_ms = gm_now_ms();
+	gm_buf_init(&j->body, j->kind == JOB_FETCH ? j->fetch_max : pool->max_body);
 	j->last_byte = gm_now_ms();
 	curl_easy_setopt(h, CURLOPT_URL, j->send.url);
 	if (j->send.body) {
@@ -706,10 +879,30 @@ static int start(struct gm_http_multi *m, struct job *j, struct gm_http_server *
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, j->errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)GM_HTTP_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, pool->timeout_s * 1000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, j->kind == JOB_PROBE
+	                 ? (long)GM_HTTP_CONNECT_TIMEOUT_S * 1000L : pool->timeout_s * 1000L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_multi_add_handle(m->multi, h);
 	return 0;
+}
+
+/* Probe every server whose back-off has passed; a probe job is never queued. */
+static void start_probes(struct gm_http_multi *m, struct gm_http_pool *pool, uint64_t now)
+{
+	for (size_t i = 0; i < pool->nservers; i++) {
+		struct gm_http_server *s = &pool->servers[i];
+		struct job *j;
+		if (!s->down_since || s->probing || s->down_until > now)
+			continue;
+		j = job_new(m, pool, NULL);
+		j->kind = JOB_PROBE;
+		j->probed = s;
+		s->probing = true;
+		if (start(m, j, s) == 0) {
+			j->next = m->active;
+			m->active = j;
+		}
+	}
 }
 
 /* Start every waiting job that is due and has a free slot; FIFO otherwise. */
@@ -717,9 +910,29 @@ static void top_up(struct gm_http_multi *m, uint64_t now)
 {
 	struct job **pp = &m->queue, *j, *prev = NULL;
 
+	for (j = m->queue; j; j = j->next)
+		start_probes(m, j->pool, now);
+	for (j = m->active; j; j = j->next)
+		if (j->kind != JOB_PROBE)
+			start_probes(m, j->pool, now);
 	while ((j = *pp)) {
 		struct gm_http_server *s;
-		if (j->not_before > now || !(s = pick_server(j->pool, now))) {
+		if (j->kind == JOB_CHAT && !admissible(j)) {
+			int64_t most = 0;
+			*pp = j->next;
+			if (m->queue_tail == j)
+				m->queue_tail = prev;
+			for (size_t i = 0; i < j->pool->nservers; i++)
+				if (j->pool->servers[i].context > most)
+					most = j->pool->servers[i].context;
+			fail(m, j, GM_ETOOBIG,
+			     gm_xasprintf("request does not fit the context of any server: about %lld "
+			                  "tokens of prompt and %d of answer, largest context %lld tokens",
+			                  (long long)j->req.prompt_tokens, j->req.max_tokens,
+			                  (long long)most));
+			continue;
+		}
+		if (j->not_before > now || !(s = pick_server(j, now))) {
 			prev = j;
 			pp = &j->next;
 			continue;
@@ -748,28 +961,148 @@ static bool other_server_up(const struct gm_http_pool *pool, const struct gm_htt
                             uint64_t now)
 {
 	for (size_t i = 0; i < pool->nservers; i++)
-		if (&pool->servers[i] != s && pool->servers[i].down_until <= now)
+		if (&pool->servers[i] != s && server_up(&pool->servers[i], now))
 			return true;
 	return false;
 }
 
+/* Put `j` (unlinked, its attempt over) back in the queue, first, due now. */
+static void requeue(struct gm_http_multi *m, struct job *j)
+{
+	if (j->server)
+		j->server->stats.requeued++;
+	attempt_release(j);
+	j->moves++;
+	j->not_before = 0;
+	enqueue_front(m, j);
+}
+
+/*
+ * Take `s` out of service for its back-off (doubling per outage), saying
+ * why; its other transfers are stopped and their requests go back to the
+ * queue, to be sent elsewhere.  Nothing is lost or answered twice: each
+ * request completes once, whichever server ends up answering it.
+ */
+static void take_out(struct gm_http_multi *m, struct gm_http_pool *pool,
+                     struct gm_http_server *s, const char *cause, uint64_t now, bool move)
+{
+	struct job *j = m->active, *nx;
+
+	gm_http_server_take_out(s, pool->backoff_ms, cause, now);
+	scrub_all(s->stats.cause, pool);
+	for (; move && j; j = nx) {
+		nx = j->next;
+		if (j->server != s || j->kind == JOB_PROBE)
+			continue;
+		unlink_active(m, j);
+		requeue(m, j);
+	}
+}
+
+void gm_http_server_take_out(struct gm_http_server *s, uint64_t backoff_ms, const char *cause,
+                             uint64_t now)
+{
+	uint64_t base = backoff_ms ? backoff_ms : GM_HTTP_BACKOFF_DOWN_MS;
+
+	if (!s->down_since) {
+		s->down_since = now;
+		s->stats.outages++;
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : base;
+	}
+	if (s->backoff_ms > GM_HTTP_BACKOFF_DOWN_CAP_MS)
+		s->backoff_ms = GM_HTTP_BACKOFF_DOWN_CAP_MS;
+	s->down_until = now + s->backoff_ms;
+	s->streak = 0;
+	if (cause)
+		snprintf(s->stats.cause, sizeof(s->stats.cause), "%s", cause);
+}
+
+uint64_t gm_http_server_down_ms(const struct gm_http_server *s, uint64_t now)
+{
+	return s->stats.down_ms + (s->down_since && now > s->down_since ? now - s->down_since : 0);
+}
+
+/* `s` answered: back in service (an outage's time is added up). */
+static void bring_back(struct gm_http_server *s, uint64_t now)
+{
+	if (s->down_since) {
+		s->stats.down_ms += now - s->down_since;
+		s->down_since = 0;
+		s->backoff_ms = 0;
+	}
+	s->down_until = 0;
+	s->streak = 0;
+}
+
+/* The end of a probe of `s`: back when it answered 2xx, else longer out. */
+static void probe_done(struct gm_http_multi *m, struct job *j, CURLcode cc, long status)
+{
+	struct gm_http_server *s = j->probed;
+	uint64_t now = gm_now_ms();
+
+	unlink_active(m, j);
+	if (cc == CURLE_OK && status >= 200 && status < 300) {
+		bring_back(s, now);
+	} else {
+		char cause[256];
+		if (cc != CURLE_OK)
+			gm_http_cause(cause, sizeof(cause), cc, 0, j->errbuf);
+		else
+			snprintf(cause, sizeof(cause), "HTTP %ld", status);
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : GM_HTTP_BACKOFF_DOWN_MS;
+		if (s->backoff_ms > GM_HTTP_BACKOFF_DOWN_CAP_MS)
+			s->backoff_ms = GM_HTTP_BACKOFF_DOWN_CAP_MS;
+		s->down_until = now + s->backoff_ms;
+		{
+			char *line = gm_xasprintf("%s at %s (probe of GET %s): %s", s->proto->name, s->url,
+			                       s->proto->probe_path ? s->proto->probe_path : "/", cause);
+			snprintf(s->stats.cause, sizeof(s->stats.cause), "%s", line);
+			free(line);
+		}
+		scrub_all(s->stats.cause, j->pool);
+	}
+	job_free(j);
+}
+
+enum failure { F_CONNECT, F_TRANSPORT, F_STALL, F_STATUS, F_ANSWER };
+
 /* Schedule another attempt, or complete with `res` (its error set). */
 static void retry_or_fail(struct gm_http_multi *m, struct job *j, struct gm_chat_result *res,
-                          const struct gm_http_outcome *o)
+                          const struct gm_http_outcome *o, enum failure why)
 {
 	uint64_t delay, now = gm_now_ms();
-	bool connect_failed = o->curl_code == CURLE_COULDNT_CONNECT ||
-	                      o->curl_code == CURLE_COULDNT_RESOLVE_HOST;
 	struct gm_http_server *s = j->server;
+	struct gm_http_pool *pool = j->pool;
+	bool others, dead = false;
 
-	if (connect_failed && s)
-		s->down_until = now + GM_HTTP_SERVER_DOWN_MS;
-	if (connect_failed && s && other_server_up(j->pool, s, now) &&
-	    j->attempts < j->pool->max_retries + 1 + j->pool->nservers) {
-		/* Another server can take it now; this does not use up a retry. */
-		delay = 0;
-	} else if (gm_http_retry_decide(&delay, o, j->retries, j->pool->max_retries,
-	                                rand01(m), time(NULL))) {
+	if (s) {
+		s->stats.failures++;
+		if (why == F_ANSWER || (why == F_STATUS && o->status < 500))
+			s->streak = 0; /* it answers: alive, whatever it said */
+		else
+			s->streak++;
+		others = other_server_up(pool, s, now);
+		if (why == F_CONNECT) {
+			/* Set-up's rule: passed over for a while, even when it is the last. */
+			dead = true;
+		} else if (others && (why == F_STALL ||
+		                      (why == F_TRANSPORT && s->streak >= GM_HTTP_STORM) ||
+		                      (why == F_STATUS && s->streak >= GM_HTTP_STORM))) {
+			dead = true;
+		}
+		if (dead)
+			take_out(m, pool, s, res->error_message ? res->error_message : "failed", now,
+			         others);
+		if ((why == F_CONNECT || why == F_TRANSPORT || why == F_STALL) && others &&
+		    j->moves < pool->max_retries + 1 + pool->nservers) {
+			/* Another server can take it now; this does not use up a retry. */
+			result_release(res);
+			requeue(m, j);
+			return;
+		}
+	}
+	if (gm_http_retry_decide(&delay, o, j->retries, pool->max_retries, rand01(m),
+	                         time(NULL))) {
 		j->retries++;
 	} else {
 		complete(m, j, res);
@@ -789,7 +1122,7 @@ static void answer_failed(struct gm_http_multi *m, struct job *j, struct gm_chat
 
 	o.status = retry ? 500 : 400;
 	o.should_retry = retry ? "true" : "false";
-	retry_or_fail(m, j, res, &o);
+	retry_or_fail(m, j, res, &o, retry ? F_TRANSPORT : F_ANSWER);
 }
 
 static void finished(struct gm_http_multi *m, struct job *j, CURLcode cc, bool stalled)
@@ -801,11 +1134,16 @@ static void finished(struct gm_http_multi *m, struct job *j, CURLcode cc, bool s
 	char cause[256];
 	int rc;
 
-	unlink_active(m, j);
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (j->kind == JOB_PROBE) {
+		probe_done(m, j, stalled ? CURLE_OPERATION_TIMEDOUT : cc, status);
+		return;
+	}
+	unlink_active(m, j);
 	if (j->too_big) {
 		res.error = GM_ETOOBIG;
-		snprintf(cause, sizeof(cause), "answer larger than %zu bytes", pool->max_body);
+		snprintf(cause, sizeof(cause), "answer larger than %zu bytes",
+		         j->kind == JOB_FETCH ? j->fetch_max : pool->max_body);
 		res.error_message = message(j, false, cause);
 		complete(m, j, &res);
 		return;
@@ -817,6 +1155,7 @@ static void finished(struct gm_http_multi *m, struct job *j, CURLcode cc, bool s
 		return;
 	}
 	if (cc != CURLE_OK || stalled) {
+		bool connect;
 		curl_easy_getinfo(j->easy, CURLINFO_OS_ERRNO, &oserr);
 		if (stalled)
 			snprintf(cause, sizeof(cause), "stream stalled: no data for %ld s",
@@ -829,21 +1168,27 @@ static void finished(struct gm_http_multi *m, struct job *j, CURLcode cc, bool s
 			snprintf(cause, sizeof(cause), "timed out after %ld s", pool->timeout_s);
 		else
 			gm_http_cause(cause, sizeof(cause), cc, oserr, j->errbuf);
+		connect = !stalled && !j->got_byte && (cc == CURLE_COULDNT_CONNECT ||
+		                                       cc == CURLE_COULDNT_RESOLVE_HOST ||
+		                                       strstr(cause, "connect timed out"));
 		res.error = GM_ERROR;
-		res.error_message = message(
-			j, !stalled && !j->got_byte && (cc == CURLE_COULDNT_CONNECT ||
-			                                cc == CURLE_COULDNT_RESOLVE_HOST ||
-			                                strstr(cause, "connect timed out")),
-			cause);
+		res.error_message = message(j, connect, cause);
 		o.curl_code = stalled ? CURLE_OPERATION_TIMEDOUT : (int)cc;
-		retry_or_fail(m, j, &res, &o);
+		retry_or_fail(m, j, &res, &o, connect ? F_CONNECT : stalled ? F_STALL : F_TRANSPORT);
 		return;
 	}
 	o.status = status;
 	o.retry_after_ms = j->ra_ms;
 	o.retry_after = j->ra;
 	o.should_retry = j->should;
+	if (status >= 200 && status < 300 && j->kind == JOB_FETCH) {
+		j->server->streak = 0;
+		res.content = j->body.ptr ? gm_buf_detach(&j->body, NULL) : gm_xstrdup("");
+		complete(m, j, &res);
+		return;
+	}
 	if (status >= 200 && status < 300) {
+		j->server->streak = 0;
 		if (!j->answer)
 			answer_start(j);
 		if (j->body.len && (rc = answer_put(j, j->body.ptr, j->body.len)) < 0) {
@@ -867,7 +1212,7 @@ static void finished(struct gm_http_multi *m, struct job *j, CURLcode cc, bool s
 		res.error_message = message(j, false, c);
 		free(c);
 	}
-	retry_or_fail(m, j, &res, &o);
+	retry_or_fail(m, j, &res, &o, F_STATUS);
 }
 
 static bool drain(struct gm_http_multi *m)
@@ -895,12 +1240,15 @@ static long check_stalls(struct gm_http_multi *m, uint64_t now)
 
 	while (j) {
 		struct job *nx = j->next;
-		if (j->pool->stream && j->got_byte && j->pool->stall_s > 0) {
+		if (j->kind == JOB_CHAT && j->pool->stream && j->got_byte && j->pool->stall_s > 0) {
 			uint64_t limit = (uint64_t)j->pool->stall_s * 1000;
 			uint64_t quiet = now - j->last_byte;
-			if (quiet >= limit)
+			if (quiet >= limit) {
 				finished(m, j, CURLE_OK, true);
-			else if ((long)(limit - quiet) < next)
+				/* finished() may have moved other jobs: start over */
+				return 0;
+			}
+			if ((long)(limit - quiet) < next)
 				next = (long)(limit - quiet);
 		}
 		j = nx;
@@ -908,10 +1256,36 @@ static long check_stalls(struct gm_http_multi *m, uint64_t now)
 	return next;
 }
 
+/* Jobs whose callers wait (probes do not keep a run going). */
+static bool work_left(const struct gm_http_multi *m)
+{
+	if (m->queue)
+		return true;
+	for (const struct job *j = m->active; j; j = j->next)
+		if (j->kind != JOB_PROBE)
+			return true;
+	return false;
+}
+
+/* Stop the probes still running (the run is over). */
+static void stop_probes(struct gm_http_multi *m)
+{
+	struct job *j = m->active, *nx;
+
+	for (; j; j = nx) {
+		nx = j->next;
+		if (j->kind != JOB_PROBE)
+			continue;
+		unlink_active(m, j);
+		job_free(j);
+	}
+}
+
 static void abort_all(struct gm_http_multi *m)
 {
 	struct job *j;
 
+	stop_probes(m);
 	while ((j = m->active) || (j = m->queue)) {
 		if (j == m->active) {
 			m->active = j->next;
@@ -945,21 +1319,29 @@ int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 			continue; /* slots freed: top up before waiting */
 		if (m->stop_rc)
 			break;
-		if (!m->active && !m->queue)
+		if (!work_left(m))
 			break;
 		now = gm_now_ms();
-		timeout = check_stalls(m, now);
+		if ((timeout = check_stalls(m, now)) == 0)
+			continue;
 		for (struct job *j = m->queue; j; j = j->next) {
 			if (j->not_before > now && (long)(j->not_before - now) < timeout)
 				timeout = (long)(j->not_before - now);
-			else if (j->not_before <= now && pick_server(j->pool, now))
+			else if (j->not_before <= now && pick_server(j, now))
 				timeout = 0;
+			for (size_t i = 0; i < j->pool->nservers; i++) {
+				const struct gm_http_server *s = &j->pool->servers[i];
+				if (s->down_since && !s->probing && s->down_until > now &&
+				    (long)(s->down_until - now) < timeout)
+					timeout = (long)(s->down_until - now);
+			}
 		}
 		if (timeout > 0)
 			curl_multi_poll(m->multi, &wfd, 1, (int)timeout, NULL);
 		while (read(m->pipe[0], sink, sizeof(sink)) > 0)
 			;
 	}
+	stop_probes(m);
 	if (m->cancelled || m->stop_rc) {
 		rc = m->stop_rc ? m->stop_rc : GM_EINTERRUPTED;
 		abort_all(m); /* each gets its callback, with GM_EINTERRUPTED */

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "monitor/error.h"
 #include "monitor/sse.h"
@@ -16,13 +17,21 @@
 
 #define ANSWER_MAX (8u << 20)
 
-int gm_openai_request(char **out, const struct gm_chat_request *req,
-                      const char *model, bool stream)
+/* The chat request body for `kind` (PROTOCOLS.md A3, E1-E4). */
+int gm_openai_request_kind(char **out, enum gm_openai_kind kind, const struct gm_chat_request *req,
+                           const char *model, bool stream, int64_t context, int64_t prompt_tokens)
 {
-	cJSON *root = cJSON_CreateObject(), *msgs, *m;
+	cJSON *root = cJSON_CreateObject(), *msgs, *m, *schema = NULL, *opts = NULL;
+	int max_tokens = gm_http_answer_cap(context, prompt_tokens, req->max_tokens);
 	int rc = 0;
 
 	*out = NULL;
+	if (req->json_schema && !(schema = cJSON_Parse(req->json_schema))) {
+		gm_error_set("invalid json schema for '%s'",
+		             req->schema_name ? req->schema_name : "answer");
+		rc = GM_EINVALID;
+		goto cleanup;
+	}
 	if (model)
 		cJSON_AddStringToObject(root, "model", model);
 	msgs = cJSON_AddArrayToObject(root, "messages");
@@ -36,18 +45,34 @@ int gm_openai_request(char **out, const struct gm_chat_request *req,
 	cJSON_AddStringToObject(m, "role", "user");
 	cJSON_AddStringToObject(m, "content", req->user ? req->user : "");
 	cJSON_AddItemToArray(msgs, m);
-	if (req->max_tokens > 0)
-		cJSON_AddNumberToObject(root, "max_tokens", req->max_tokens);
+	if (kind == GM_OPENAI_OLLAMA) {
+		/* Native /api/chat: the only way to keep Ollama from truncating a
+		 * prompt silently (E3): truncate and shift off; the loaded context
+		 * named so the model is not reloaded with another. */
+		opts = cJSON_AddObjectToObject(root, "options");
+		if (max_tokens > 0)
+			cJSON_AddNumberToObject(opts, "num_predict", max_tokens);
+		if (context > 0)
+			cJSON_AddNumberToObject(opts, "num_ctx", (double)context);
+		if (req->has_temperature)
+			cJSON_AddNumberToObject(opts, "temperature", req->temperature);
+		if (schema) {
+			cJSON_AddItemToObject(root, "format", schema);
+			schema = NULL;
+		}
+		cJSON_AddBoolToObject(root, "truncate", 0);
+		cJSON_AddBoolToObject(root, "shift", 0);
+		cJSON_AddBoolToObject(root, "stream", stream);
+		goto print;
+	}
+	if (max_tokens > 0)
+		/* vLLM deprecates max_tokens (E1); Ollama's /v1 ignores the other (E3). */
+		cJSON_AddNumberToObject(root, kind == GM_OPENAI_VLLM ? "max_completion_tokens"
+		                                                     : "max_tokens", max_tokens);
 	if (req->has_temperature)
 		cJSON_AddNumberToObject(root, "temperature", req->temperature);
-	if (req->json_schema) {
-		cJSON *schema = cJSON_Parse(req->json_schema), *rf, *js;
-		if (!schema) {
-			gm_error_set("invalid json schema for '%s'",
-			             req->schema_name ? req->schema_name : "answer");
-			rc = GM_EINVALID;
-			goto cleanup;
-		}
+	if (schema) {
+		cJSON *rf, *js;
 		rf = cJSON_AddObjectToObject(root, "response_format");
 		cJSON_AddStringToObject(rf, "type", "json_schema");
 		js = cJSON_AddObjectToObject(rf, "json_schema");
@@ -55,18 +80,27 @@ int gm_openai_request(char **out, const struct gm_chat_request *req,
 		                        req->schema_name ? req->schema_name : "answer");
 		cJSON_AddBoolToObject(js, "strict", 1);
 		cJSON_AddItemToObject(js, "schema", schema);
+		schema = NULL;
 	}
 	cJSON_AddBoolToObject(root, "stream", stream);
 	if (stream) {
 		cJSON *so = cJSON_AddObjectToObject(root, "stream_options");
 		cJSON_AddBoolToObject(so, "include_usage", 1);
 	}
+print:
 	*out = cJSON_PrintUnformatted(root);
 	if (!*out)
 		abort();
 cleanup:
+	cJSON_Delete(schema);
 	cJSON_Delete(root);
 	return rc;
+}
+
+int gm_openai_request(char **out, const struct gm_chat_request *req,
+                      const char *model, bool stream)
+{
+	return gm_openai_request_kind(out, GM_OPENAI_LMSTUDIO, req, model, stream, 0, 0);
 }
 
 /* "error": "text" or {"message": "text", …}; NULL when absent. */
@@ -75,8 +109,14 @@ static char *error_text(const cJSON *root)
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	const cJSON *msg;
 
-	if (!err)
+	if (!err) {
+		const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "object");
+		msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+		/* older vLLM: {"object": "error", "message": …} */
+		if (cJSON_IsString(obj) && !strcmp(obj->valuestring, "error") && cJSON_IsString(msg))
+			return gm_xstrdup(msg->valuestring);
 		return NULL;
+	}
 	if (cJSON_IsString(err))
 		return gm_xstrdup(err->valuestring);
 	msg = cJSON_GetObjectItemCaseSensitive(err, "message");
@@ -112,6 +152,48 @@ char *gm_openai_error_cause(long status, const char *body, size_t len)
 	}
 	one_line(msg);
 	return msg;
+}
+
+/* Words in an error that say the prompt did not fit the context, each server its own. */
+static bool context_words(const char *msg, const char *type)
+{
+	static const char *const words[] = {
+		"context length", "context size", "maximum context", "context window",
+		"n_ctx", "exceeds the available context", "longer than the context",
+	};
+	if (type && !strcmp(type, "exceed_context_size_error"))
+		return true;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(msg, words[i]))
+			return true;
+	return false;
+}
+
+char *gm_openai_error_line(long status, const char *body, size_t len)
+{
+	cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(err, "type");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
+	const char *t = cJSON_IsString(type) ? type->valuestring : NULL;
+	char *cause = gm_openai_error_cause(status, body, len), *line;
+	const char *cls = NULL;
+
+	if (context_words(cause, t))
+		cls = "prompt too long for the context";
+	else if (status == 401 || status == 403 || (t && !strcmp(t, "authentication_error")))
+		cls = "not authorized";
+	else if (status == 404 && (strcasestr(cause, "model") ||
+	                           (cJSON_IsString(code) && !strcmp(code->valuestring, "model_not_found"))))
+		cls = "unknown model";
+	else if (status == 503)
+		cls = "not ready";
+	cJSON_Delete(root);
+	if (!cls)
+		return cause;
+	line = gm_xasprintf("%s: %s", cls, cause);
+	free(cause);
+	return line;
 }
 
 struct acc {
@@ -291,9 +373,9 @@ void gm_openai_split_think(char **content, char **reasoning)
 struct answer {
 	struct gm_http_answer base; /* first: the engine sees this */
 	struct acc a;
-	bool sse, structured;
+	bool sse, structured, ndjson;
 	struct gm_sse events;       /* sse: the stream's framing */
-	struct gm_buf json;         /* else: the one JSON object, whole */
+	struct gm_buf json;         /* else: the one JSON object, whole; ndjson: the line so far */
 };
 
 static struct answer *answer_make(bool sse, bool structured)
@@ -314,11 +396,84 @@ static struct gm_http_answer *answer_new(const struct gm_chat_request *req, bool
 	return &answer_make(sse, req->json_schema != NULL)->base;
 }
 
+/*
+ * One line of Ollama's native answer (NDJSON: one object per line, also the
+ * whole of a non-streamed answer): {"model", "message": {"content",
+ * "thinking"}, "done", "done_reason", "prompt_eval_count", "eval_count"}, or
+ * {"error": "…"} (E3).
+ */
+static int ndjson_line(struct acc *a, const char *line, size_t n)
+{
+	cJSON *root;
+	const cJSON *msg, *v;
+	char *err;
+	int rc = 0;
+
+	while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+		n--;
+	if (!n)
+		return 0;
+	if (!(root = cJSON_ParseWithLength(line, n)) || !cJSON_IsObject(root)) {
+		char *s = gm_xstrndup(line, n > 80 ? 80 : n);
+		one_line(s);
+		gm_error_set("malformed line in answer stream: %s", s);
+		free(s);
+		cJSON_Delete(root);
+		return GM_EINVALID;
+	}
+	if ((err = error_text(root))) {
+		one_line(err);
+		gm_error_set("%s", err);
+		free(err);
+		cJSON_Delete(root);
+		return GM_ERROR;
+	}
+	acc_str(&a->model, cJSON_GetObjectItemCaseSensitive(root, "model"));
+	msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+	if ((rc = acc_put(&a->content, cJSON_GetObjectItemCaseSensitive(msg, "content"))) < 0 ||
+	    (rc = acc_put(&a->reasoning, cJSON_GetObjectItemCaseSensitive(msg, "thinking"))) < 0)
+		goto cleanup;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "done"))) {
+		a->done = true;
+		acc_str(&a->finish, cJSON_GetObjectItemCaseSensitive(root, "done_reason"));
+		if (!a->finish)
+			a->finish = gm_xstrdup("stop");
+	}
+	if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(root, "prompt_eval_count")))
+		a->in = (int64_t)v->valuedouble;
+	if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(root, "eval_count")))
+		a->out = (int64_t)v->valuedouble;
+cleanup:
+	cJSON_Delete(root);
+	return rc;
+}
+
+static int ndjson_feed(struct answer *p, const char *buf, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (buf[i] != '\n') {
+			if (gm_buf_put(&p->json, buf + i, 1) < 0) {
+				gm_error_set("answer larger than %u bytes", ANSWER_MAX);
+				return GM_ETOOBIG;
+			}
+			continue;
+		}
+		rc = ndjson_line(&p->a, p->json.ptr ? p->json.ptr : "", p->json.len);
+		gm_buf_clear(&p->json);
+	}
+	p->base.text = p->a.content.len + p->a.reasoning.len;
+	return rc;
+}
+
 static int answer_feed(struct gm_http_answer *base, const char *buf, size_t n)
 {
 	struct answer *p = (struct answer *)base;
 	int rc;
 
+	if (p->ndjson)
+		return ndjson_feed(p, buf, n);
 	if (!p->sse) {
 		if (gm_buf_put(&p->json, buf, n) < 0) {
 			gm_error_set("answer larger than %u bytes", ANSWER_MAX);
@@ -339,7 +494,16 @@ static int answer_end(struct gm_http_answer *base, struct gm_chat_result *res)
 	cJSON *root = NULL;
 	int rc = 0;
 
-	if (p->sse) {
+	if (p->ndjson) {
+		if (p->json.len && (rc = ndjson_line(a, p->json.ptr, p->json.len)) < 0)
+			goto cleanup;
+		if (!a->done) {
+			gm_error_set("answer stream ended early (no \"done\": true)");
+			p->base.retry = true;
+			rc = GM_EINVALID;
+			goto cleanup;
+		}
+	} else if (p->sse) {
 		if ((rc = gm_sse_finish(&p->events)))
 			goto cleanup;
 		if (!a->done && !a->finish) {
@@ -419,7 +583,23 @@ int gm_openai_parse(struct gm_chat_result *res, bool *retry, const char *body,
 	return rc;
 }
 
-/* ---- the ops instance ---------------------------------------------------- */
+int gm_openai_parse_ndjson(struct gm_chat_result *res, bool *retry, const char *body,
+                           size_t len, bool structured)
+{
+	struct answer *p = answer_make(false, structured);
+	int rc;
+
+	p->ndjson = true;
+	rc = answer_feed(&p->base, body, len);
+	if (!rc)
+		rc = answer_end(&p->base, res);
+	if (retry)
+		*retry = p->base.retry;
+	answer_free(&p->base);
+	return rc;
+}
+
+/* ---- the ops instances: one per kind of server ----------------------------- */
 
 static void auth(struct gm_http_send *out, const struct gm_http_target *t)
 {
@@ -427,18 +607,61 @@ static void auth(struct gm_http_send *out, const struct gm_http_target *t)
 		gm_http_send_header(out, "Authorization: Bearer %s", t->api_key);
 }
 
-static int build(struct gm_http_send *out, const struct gm_http_target *t,
-                 const struct gm_chat_request *req)
+static int build_kind(struct gm_http_send *out, enum gm_openai_kind kind,
+                      const struct gm_http_target *t, const struct gm_chat_request *req)
 {
-	int rc = gm_openai_request(&out->body, req, t->model, t->stream);
+	int rc = gm_openai_request_kind(&out->body, kind, req, t->model, t->stream, t->context,
+	                                t->prompt_tokens);
 
 	if (rc < 0)
 		return rc;
-	out->url = gm_xasprintf("%s/chat/completions", t->url);
+	if (kind == GM_OPENAI_OLLAMA) {
+		char *base = gm_openai_native_base(t->url);
+		out->url = gm_xasprintf("%s/api/chat", base);
+		free(base);
+	} else {
+		out->url = gm_xasprintf("%s/chat/completions", t->url);
+	}
 	gm_http_send_header(out, "Content-Type: application/json");
-	gm_http_send_header(out, "Accept: %s", t->stream ? "text/event-stream" : "application/json");
+	if (kind == GM_OPENAI_OLLAMA)
+		gm_http_send_header(out, "Accept: application/x-ndjson");
+	else
+		gm_http_send_header(out, "Accept: %s", t->stream ? "text/event-stream"
+		                                                 : "application/json");
 	auth(out, t);
 	return 0;
+}
+
+static int build(struct gm_http_send *out, const struct gm_http_target *t,
+                 const struct gm_chat_request *req)
+{
+	return build_kind(out, GM_OPENAI_LMSTUDIO, t, req);
+}
+
+static int build_llamacpp(struct gm_http_send *out, const struct gm_http_target *t,
+                          const struct gm_chat_request *req)
+{
+	return build_kind(out, GM_OPENAI_LLAMACPP, t, req);
+}
+
+static int build_vllm(struct gm_http_send *out, const struct gm_http_target *t,
+                      const struct gm_chat_request *req)
+{
+	return build_kind(out, GM_OPENAI_VLLM, t, req);
+}
+
+static int build_ollama(struct gm_http_send *out, const struct gm_http_target *t,
+                        const struct gm_chat_request *req)
+{
+	return build_kind(out, GM_OPENAI_OLLAMA, t, req);
+}
+
+static struct gm_http_answer *answer_new_ndjson(const struct gm_chat_request *req, bool sse)
+{
+	struct answer *p = answer_make(false, req->json_schema != NULL);
+	(void)sse; /* Ollama's native API streams NDJSON whatever the type says */
+	p->ndjson = true;
+	return &p->base;
 }
 
 const struct gm_http_proto gm_openai_proto = {
@@ -450,8 +673,97 @@ const struct gm_http_proto gm_openai_proto = {
 	.answer_feed = answer_feed,
 	.answer_end = answer_end,
 	.answer_free = answer_free,
-	.error_cause = gm_openai_error_cause,
+	.error_cause = gm_openai_error_line,
+	.probe_path = "/models",
 };
+
+const struct gm_http_proto gm_llamacpp_proto = {
+	.name = "llama.cpp",
+	.url_in_name = true,
+	.build = build_llamacpp,
+	.auth = auth,
+	.answer_new = answer_new,
+	.answer_feed = answer_feed,
+	.answer_end = answer_end,
+	.answer_free = answer_free,
+	.error_cause = gm_openai_error_line,
+	.probe_path = "/models",
+};
+
+const struct gm_http_proto gm_vllm_proto = {
+	.name = "vLLM",
+	.url_in_name = true,
+	.build = build_vllm,
+	.auth = auth,
+	.answer_new = answer_new,
+	.answer_feed = answer_feed,
+	.answer_end = answer_end,
+	.answer_free = answer_free,
+	.error_cause = gm_openai_error_line,
+	.probe_path = "/models",
+};
+
+const struct gm_http_proto gm_ollama_proto = {
+	.name = "Ollama",
+	.url_in_name = true,
+	.build = build_ollama,
+	.auth = auth,
+	.answer_new = answer_new_ndjson,
+	.answer_feed = answer_feed,
+	.answer_end = answer_end,
+	.answer_free = answer_free,
+	.error_cause = gm_openai_error_line,
+	.probe_path = "/models",
+};
+
+const struct gm_http_proto *gm_openai_kind_proto(enum gm_openai_kind kind)
+{
+	switch (kind) {
+	case GM_OPENAI_LLAMACPP: return &gm_llamacpp_proto;
+	case GM_OPENAI_VLLM: return &gm_vllm_proto;
+	case GM_OPENAI_OLLAMA: return &gm_ollama_proto;
+	case GM_OPENAI_LMSTUDIO: break;
+	}
+	return &gm_openai_proto;
+}
+
+static const struct { const char *slug; enum gm_openai_kind kind; } kind_names[] = {
+	{ "lmstudio", GM_OPENAI_LMSTUDIO }, { "lm-studio", GM_OPENAI_LMSTUDIO },
+	{ "llamacpp", GM_OPENAI_LLAMACPP }, { "llama.cpp", GM_OPENAI_LLAMACPP },
+	{ "llama-server", GM_OPENAI_LLAMACPP }, { "vllm", GM_OPENAI_VLLM },
+	{ "ollama", GM_OPENAI_OLLAMA },
+};
+
+int gm_openai_kind_parse(enum gm_openai_kind *out, const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (strlen(kind_names[i].slug) == len && !strncasecmp(kind_names[i].slug, name, len)) {
+			*out = kind_names[i].kind;
+			return 0;
+		}
+	gm_error_set("unknown kind of server '%.*s' (lmstudio, llamacpp, vllm, ollama or auto)",
+	             (int)len, name);
+	return GM_EUSAGE;
+}
+
+const char *gm_openai_kind_slug(enum gm_openai_kind kind)
+{
+	switch (kind) {
+	case GM_OPENAI_LLAMACPP: return "llamacpp";
+	case GM_OPENAI_VLLM: return "vllm";
+	case GM_OPENAI_OLLAMA: return "ollama";
+	case GM_OPENAI_LMSTUDIO: break;
+	}
+	return "lmstudio";
+}
+
+char *gm_openai_native_base(const char *url)
+{
+	size_t n = strlen(url);
+	if (n >= 3 && !strcmp(url + n - 3, "/v1"))
+		n -= 3;
+	return gm_xstrndup(url, n);
+}
 
 /* ---- model lists ------------------------------------------------------------ */
 
@@ -570,4 +882,115 @@ char *gm_openai_answer_model(const char *body, size_t len)
 
 	cJSON_Delete(root);
 	return s;
+}
+
+/* ---- what each kind of server says about itself ------------------------------ */
+
+/* The entry of `model` in a /models list ("data"), or NULL. */
+static const cJSON *list_entry(const cJSON *root, const char *model)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "data")) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+		if (cJSON_IsString(id) && model && !strcmp(id->valuestring, model))
+			return it;
+	}
+	return NULL;
+}
+
+int gm_openai_detect_kind(const char *models)
+{
+	cJSON *root = models ? cJSON_Parse(models) : NULL;
+	const cJSON *it;
+	int kind = -1;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "data")) {
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(it, "owned_by");
+		if (cJSON_IsString(o) && !strcmp(o->valuestring, "vllm"))
+			kind = GM_OPENAI_VLLM;
+		else if (cJSON_IsString(o) && !strcmp(o->valuestring, "llamacpp"))
+			kind = GM_OPENAI_LLAMACPP;
+		else if (cJSON_GetObjectItemCaseSensitive(it, "max_model_len"))
+			kind = GM_OPENAI_VLLM;
+		if (kind >= 0)
+			break;
+	}
+	cJSON_Delete(root);
+	return kind;
+}
+
+int64_t gm_openai_list_context(const char *models, const char *model)
+{
+	cJSON *root = models ? cJSON_Parse(models) : NULL;
+	const cJSON *e = list_entry(root, model);
+	int64_t n = num(e, "max_model_len");
+
+	if (!n)
+		n = num(cJSON_GetObjectItemCaseSensitive(e, "meta"), "n_ctx");
+	cJSON_Delete(root);
+	return n;
+}
+
+void gm_openai_llamacpp_props(const char *props, int64_t *n_ctx, int64_t *slots)
+{
+	cJSON *root = props ? cJSON_Parse(props) : NULL;
+
+	*n_ctx = num(cJSON_GetObjectItemCaseSensitive(root, "default_generation_settings"), "n_ctx");
+	*slots = num(root, "total_slots");
+	cJSON_Delete(root);
+}
+
+int64_t gm_openai_ollama_ps(const char *ps, const char *model, char **loaded)
+{
+	cJSON *root = ps ? cJSON_Parse(ps) : NULL;
+	const cJSON *it;
+	int64_t n = 0;
+
+	if (loaded)
+		*loaded = NULL;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "models")) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+		const cJSON *mod = cJSON_GetObjectItemCaseSensitive(it, "model");
+		const char *id = cJSON_IsString(name) ? name->valuestring
+		               : cJSON_IsString(mod) ? mod->valuestring : NULL;
+		if (!id)
+			continue;
+		if (model && strcmp(id, model) &&
+		    !(cJSON_IsString(mod) && !strcmp(mod->valuestring, model)))
+			continue;
+		n = num(it, "context_length");
+		if (loaded)
+			*loaded = gm_xstrdup(id);
+		break;
+	}
+	cJSON_Delete(root);
+	return n;
+}
+
+int64_t gm_openai_lmstudio_parallel(const char *v1_models, const char *model)
+{
+	cJSON *root = v1_models && model ? cJSON_Parse(v1_models) : NULL;
+	const cJSON *it, *inst;
+	int64_t n = 0;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "models")) {
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(it, "key");
+		if (!cJSON_IsString(key) || strcmp(key->valuestring, model))
+			continue;
+		cJSON_ArrayForEach(inst, cJSON_GetObjectItemCaseSensitive(it, "loaded_instances"))
+			if ((n = num(cJSON_GetObjectItemCaseSensitive(inst, "config"), "parallel")))
+				break;
+		break;
+	}
+	cJSON_Delete(root);
+	return n;
+}
+
+bool gm_openai_has_field(const char *body, const char *field)
+{
+	cJSON *root = body ? cJSON_Parse(body) : NULL;
+	bool has = cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, field);
+
+	cJSON_Delete(root);
+	return has;
 }

@@ -51,4 +51,37 @@ int gm_anthropic_parse(struct gm_chat_result *res, bool *retry,
 /* "<type>: <message>" from an error body, else "HTTP <status>". */
 char *gm_anthropic_error_cause(long status, const char *body, size_t len);
 
+/* ---- Message Batches (PROTOCOLS.md B8) ---- */
+
+/* A custom_id the API accepts: 1 to 64 of [A-Za-z0-9_-]. */
+bool gm_anthropic_valid_id(const char *id);
+
+/*
+ * Body of POST {url}/v1/messages/batches: each request as the params of
+ * gm_anthropic_request (no stream), named by ids[i].  GM_EINVALID for an id
+ * the API would refuse or a bad schema.
+ */
+int gm_anthropic_batch_body(char **out, const struct gm_chat_request *const *reqs,
+                            const char *const *ids, size_t n, const char *model);
+
+/* A message batch object (create, retrieve and cancel answer one). */
+struct gm_anthropic_batch {
+	char *id;            /* "msgbatch_…" */
+	char *status;        /* processing_status: "in_progress", "canceling", "ended" */
+	char *results_url;   /* NULL until it has ended */
+	int64_t processing, succeeded, errored, canceled, expired;
+};
+int gm_anthropic_batch_parse(struct gm_anthropic_batch *out, const char *body, size_t len);
+void gm_anthropic_batch_release(struct gm_anthropic_batch *b);
+
+/*
+ * One line of a batch's results (JSONL, in no particular order): its
+ * custom_id, and `res` filled as gm_anthropic_parse does for a succeeded
+ * item, else res->error set with "<type>: <message>" (errored) or
+ * "canceled/expired before it was processed".  Fails (GM_EINVALID) only on
+ * a line that is not a result.
+ */
+int gm_anthropic_batch_result(char **custom_id, struct gm_chat_result *res, const char *line,
+                              size_t len);
+
 #endif

@@ -26,7 +26,8 @@ enum gm_doctor_status {
 };
 
 struct gm_doctor_check {
-	const char *check;            /* "repository", "grammars", "config", "lmstudio", "model",
+	const char *check;            /* "repository", "grammars", "config", "lmstudio" (a server:
+	                                 also "llamacpp", "vllm", "ollama"), "model", "fleet",
 	                                 "claude" */
 	enum gm_doctor_status status;
 	char *detail;                 /* one line, names the server and cause */
@@ -42,11 +43,29 @@ struct gm_doctor_setting {
 	bool known;         /* false: a monitor.* key git-monitor does not use */
 };
 
+/* What one configured local server is and said, each figure with where it came from. */
+struct gm_doctor_server {
+	char *url;          /* as configured (settings removed) */
+	bool answered;      /* it answered with a model list */
+	char *kind;         /* "LM Studio", "llama.cpp", "vLLM", "Ollama" */
+	char *kind_from;
+	char *model, *model_from;       /* NULL: none known */
+	long long context;              /* 0: unknown */
+	char *context_from;
+	size_t slots;
+	char *slots_from;
+	unsigned long long latency_ms;  /* its GET /models round trip */
+	char *key_env;                  /* the variable its key comes from, or NULL (never the key) */
+	bool key_missing;               /* ... which is not set */
+};
+
 struct gm_doctor_report {
 	struct gm_doctor_check *checks;
 	size_t nchecks, cap_checks;
 	struct gm_doctor_setting *settings; /* filled by gm_doctor_run */
 	size_t nsettings, cap_settings;
+	struct gm_doctor_server *servers;   /* one per configured local URL */
+	size_t nservers, cap_servers;
 	bool local_ok; /* repository, grammars, LM Studio and model usable */
 };
 

@@ -29,7 +29,10 @@
 #define GM_HTTP_RETRY_AFTER_CAP_MS 60000   /* server-asked delays are capped */
 #define GM_HTTP_BACKOFF_BASE_MS 500
 #define GM_HTTP_BACKOFF_CAP_MS 8000
-#define GM_HTTP_SERVER_DOWN_MS 30000       /* an unreachable server is passed over */
+#define GM_HTTP_SERVER_DOWN_MS 30000       /* a server set-up could not reach is passed over */
+#define GM_HTTP_BACKOFF_DOWN_MS 5000       /* a server taken out mid-run: first back-off */
+#define GM_HTTP_BACKOFF_DOWN_CAP_MS 120000 /* ... doubling per outage up to this */
+#define GM_HTTP_STORM 3                    /* failures in a row (resets, 5xx) that take it out */
 #define GM_HTTP_MAX_HEADERS 8
 
 /* ---- what is asked and what comes back ---------------------------------- */
@@ -42,6 +45,13 @@ struct gm_chat_request {
 	int max_tokens;          /* 0: backend default */
 	bool has_temperature;
 	double temperature;
+	/* Optional (zero: none).  `prompt_tokens`: the caller's estimate of the
+	 * prompt in tokens, for context admission (0: the engine estimates it from
+	 * the bytes).  `id`: names the request where an API asks for one (a
+	 * Message Batch's custom_id: 1 to 64 of [A-Za-z0-9_-]); requests that
+	 * should be recognised again (a resumed batch) give the same id. */
+	int64_t prompt_tokens;
+	const char *id;
 };
 
 /*
@@ -56,7 +66,7 @@ struct gm_chat_result {
 	char *content;        /* answer text, reasoning removed (NULL on error) */
 	char *reasoning;      /* reasoning_content / reasoning / <think> text, or NULL */
 	char *finish_reason;  /* normalized: "stop", "length", "tool_calls", "refusal", ... */
-	char *model;          /* model that answered */
+	char *model;          /* model that answered (the server's own word, else the one asked) */
 	char *server;         /* base URL that answered */
 	int64_t input_tokens, output_tokens, cache_write_tokens, cache_read_tokens;
 	double cost_usd;      /* set by the backend (0 for local) */
@@ -88,6 +98,8 @@ struct gm_http_target {
 	const char *model;   /* NULL: name none (the server chooses) */
 	const char *api_key; /* NULL: none; only ever put into a header */
 	bool stream;         /* ask for an event stream */
+	int64_t context;     /* tokens a request may use there (prompt and answer); 0: unknown */
+	int64_t prompt_tokens; /* the request's prompt, estimated (0: unknown) */
 };
 
 /*
@@ -132,28 +144,60 @@ struct gm_http_proto {
 
 	/* One-line cause of a non-2xx answer ("HTTP <status>" at worst); allocated. */
 	char *(*error_cause)(long status, const char *body, size_t len);
+
+	/* Appended to a server's base URL, a GET that tells whether it is up
+	 * (and authenticates like a chat request): the engine's probe of a
+	 * server taken out of service. */
+	const char *probe_path;
 };
 
 /* ---- servers and the engine --------------------------------------------- */
 
+/* What the engine saw of one server during runs (for reports and progress). */
+struct gm_http_server_stats {
+	uint64_t answers;   /* requests it answered (2xx, decoded) */
+	uint64_t failures;  /* attempts that failed on it, whatever the cause */
+	uint64_t requeued;  /* requests moved from it to another server */
+	unsigned outages;   /* times it was taken out of service */
+	uint64_t down_ms;   /* time out of service, outages ended so far */
+	uint64_t busy_ms;   /* summed time of its answered attempts */
+	char cause[200];    /* why it was last taken out ("" never); no key in it */
+	char model[128];    /* the model it last answered with ("" none yet) */
+};
+
 /*
- * A server requests can go to.  Its owner (backend.c) sets url, proto and
- * slots; the engine keeps inflight and down_until.
+ * A server requests can go to.  Its owner (backend.c) sets url, proto,
+ * slots and, where known, model, api_key and context; the engine keeps the
+ * rest.  A server is taken out of service (down_until in the future) when
+ * it cannot be reached, when a stream stalls on it, or after GM_HTTP_STORM
+ * failures in a row (resets, 5xx), provided another server of its pool is
+ * up; its transfers are then aborted and their requests go to the others
+ * without using up a retry.  When its back-off has passed it is probed
+ * (GET {url}{proto->probe_path}) and taken back when that answers 2xx.
  */
 struct gm_http_server {
 	char *url;                         /* base URL, no trailing slash */
 	const struct gm_http_proto *proto; /* how to talk to it */
 	size_t slots;                      /* transfers at once */
+	const char *model;                 /* model to name there; NULL: the pool's */
+	const char *api_key;               /* key to send there; NULL: the pool's */
+	int64_t context;                   /* tokens a request may use there; 0: unknown */
+	/* the engine's */
 	size_t inflight;                   /* transfers running on it now */
 	uint64_t down_until;               /* gm_now_ms() before which it is passed over */
+	uint64_t down_since;               /* when the current outage began (0: up) */
+	uint64_t backoff_ms;               /* of the current or last outage */
+	unsigned streak;                   /* failures in a row */
+	bool probing;                      /* a probe is in flight */
+	struct gm_http_server_stats stats;
 };
 
 /*
  * Servers sharing one queue of requests (a backend), and how to ask them.
  * Owned by the caller; it must outlive every request submitted on it.  A
- * request goes to the least busy server with a free slot; one that cannot
- * be reached is passed over for GM_HTTP_SERVER_DOWN_MS while another is up,
- * and its requests go to the others without using up a retry.
+ * request goes to a server with a free slot whose context holds it (the
+ * least busy, the faster of equals); while every server is out of service
+ * they are tried anyway, each attempt counting as a retry.
  */
 struct gm_http_pool {
 	struct gm_http_server *servers;
@@ -165,8 +209,21 @@ struct gm_http_pool {
 	long stall_s;          /* a stream silent this long fails the attempt; 0: never */
 	unsigned max_retries;  /* retries after the first attempt */
 	size_t max_body;       /* bound of one answer in bytes */
+	uint64_t backoff_ms;   /* first back-off of a server taken out (0: GM_HTTP_BACKOFF_DOWN_MS) */
+	void *owner;           /* the owner's, untouched */
 	uint64_t streamed;     /* engine: answer text received so far, in bytes, all attempts */
 };
+
+/*
+ * Take `s` out of service from `now` for a back-off (the first is
+ * `backoff_ms`, 0: GM_HTTP_BACKOFF_DOWN_MS; each outage in a row doubles
+ * it), recording `cause`; the engine probes it when that has passed.  For
+ * the owner too: a server set-up could not reach starts out like this.
+ */
+void gm_http_server_take_out(struct gm_http_server *s, uint64_t backoff_ms, const char *cause,
+                             uint64_t now);
+/* Its time out of service so far, the outage still going (if any) included. */
+uint64_t gm_http_server_down_ms(const struct gm_http_server *s, uint64_t now);
 
 /* Requests running on `pool` right now. */
 size_t gm_http_pool_inflight(const struct gm_http_pool *pool);
@@ -182,6 +239,21 @@ void gm_http_multi_add(struct gm_http_multi *m, struct gm_http_pool *pool,
                        const struct gm_chat_request *req, void *tag);
 
 /*
+ * Queue a request that is not a chat: `build` fills the request for server
+ * `s` when the transfer starts (so it may gather what was queued until
+ * then); 0, or negative with the cause in the error slot (the request then
+ * completes with that error).  It starts no earlier than `delay_ms` from
+ * now.  Its 2xx body, bounded by `max` bytes, comes back whole as the
+ * result's content (NUL-terminated); failures follow the retry rules of a
+ * chat.  `build_ctx` stays the caller's.
+ */
+typedef int (*gm_http_build_fn)(struct gm_http_send *out, void *build_ctx,
+                                const struct gm_http_server *s);
+void gm_http_multi_fetch(struct gm_http_multi *m, struct gm_http_pool *pool,
+                         gm_http_build_fn build, void *build_ctx, uint64_t delay_ms,
+                         size_t max, void *tag);
+
+/*
  * The completion callback: `res` belongs to the engine and is freed after
  * the callback returns (the callback may change it first).  It may queue
  * more requests.  A non-zero return stops the run.
@@ -190,7 +262,8 @@ typedef int (*gm_http_done_fn)(void *ctx, struct gm_http_pool *pool, void *tag,
                                struct gm_chat_result *res);
 
 /*
- * Run until every queued request has completed, or until
+ * Run until every queued request has completed (probes of servers out of
+ * service do not keep it running), or until
  * gm_http_multi_cancel() or a non-zero return from `done`.  Returns 0,
  * GM_EINTERRUPTED when cancelled (in-flight transfers are aborted and their
  * callbacks get error GM_EINTERRUPTED), or what `done` returned.
@@ -208,6 +281,22 @@ struct gm_http_outcome {
 	const char *retry_after;    /* seconds (may be fractional) or an HTTP date */
 	const char *should_retry;   /* x-should-retry: "true" / "false" */
 };
+
+/*
+ * The token estimate used when a request gives none: its bytes over 3
+ * (code is denser than prose) and a little for the chat template.
+ */
+int64_t gm_http_estimate_tokens(const struct gm_chat_request *req);
+
+/*
+ * Whether `req` (prompt estimate `prompt`) may go to a server whose context
+ * is `context` tokens (0: unknown, always): the prompt and the requested
+ * answer fit; `relaxed`: the prompt and a quarter of the answer fit (the
+ * answer is then capped, see gm_http_answer_cap).
+ */
+bool gm_http_fits(int64_t context, int64_t prompt, int max_tokens, bool relaxed);
+/* The answer cap to send: `max_tokens`, lowered to what the context leaves. */
+int gm_http_answer_cap(int64_t context, int64_t prompt, int max_tokens);
 
 /* Statuses the SDKs retry: 408, 409, 429 and all >= 500 (529 included). */
 bool gm_http_status_retryable(long status);

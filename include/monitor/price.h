@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define GM_CLAUDE_DEFAULT_MODEL "claude-sonnet-5"
+#define GM_PRICE_BATCH_FACTOR 0.5 /* Message Batches cost half (PROTOCOLS.md B8) */
 
 struct gm_price {
 	const char *model;  /* id, also matched as a prefix ("…-20251001") */

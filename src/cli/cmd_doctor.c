@@ -13,9 +13,14 @@
  * without Claude).  Outside a repository every other check still runs; the
  * repository check fails and the exit code is 1.
  *
+ * -v also lists each configured local server: its kind, model, context
+ * length, slots and GET /models latency, each with where it came from.
+ *
  * --json: an array of {"check", "status", "detail", "hint" (string|null)};
  * with -v an object {"checks": [that array], "settings": [{"key", "value",
- * "origin", "secret", "known"}]}.
+ * "origin", "secret", "known"}], "servers": [{"url", "answered", "kind",
+ * "kind_from", "model", "model_from", "context", "context_from", "slots",
+ * "slots_from", "latency_ms", "key_env", "key_missing"}]} (unknown: null).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +75,45 @@ static cJSON *settings_json(const struct gm_doctor_report *r)
 	return arr;
 }
 
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *servers_json(const struct gm_doctor_report *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < r->nservers; i++) {
+		const struct gm_doctor_server *d = &r->servers[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "url", d->url);
+		cJSON_AddBoolToObject(o, "answered", d->answered);
+		add_str(o, "kind", d->kind);
+		add_str(o, "kind_from", d->kind_from);
+		add_str(o, "model", d->model);
+		add_str(o, "model_from", d->model_from);
+		if (d->context > 0)
+			cJSON_AddNumberToObject(o, "context", (double)d->context);
+		else
+			cJSON_AddNullToObject(o, "context");
+		add_str(o, "context_from", d->context_from);
+		if (d->answered)
+			cJSON_AddNumberToObject(o, "slots", (double)d->slots);
+		else
+			cJSON_AddNullToObject(o, "slots");
+		add_str(o, "slots_from", d->slots_from);
+		cJSON_AddNumberToObject(o, "latency_ms", (double)d->latency_ms);
+		add_str(o, "key_env", d->key_env);
+		cJSON_AddBoolToObject(o, "key_missing", d->key_missing);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
 static void print_json(const struct gm_doctor_report *r, bool verbose)
 {
 	cJSON *root;
@@ -79,6 +123,7 @@ static void print_json(const struct gm_doctor_report *r, bool verbose)
 		root = cJSON_CreateObject();
 		cJSON_AddItemToObject(root, "checks", checks_json(r));
 		cJSON_AddItemToObject(root, "settings", settings_json(r));
+		cJSON_AddItemToObject(root, "servers", servers_json(r));
 	} else {
 		root = checks_json(r);
 	}
@@ -106,6 +151,28 @@ static void print_text(const struct gm_doctor_report *r, bool verbose)
 		const struct gm_doctor_setting *s = &r->settings[i];
 		printf("  %-27s %s  [%s%s]\n", s->key, s->value, s->origin,
 		       s->known ? "" : "; unknown key, not used by git-monitor");
+	}
+	printf("\nservers (what each is and said, from where):\n");
+	for (size_t i = 0; i < r->nservers; i++) {
+		const struct gm_doctor_server *d = &r->servers[i];
+		printf("  %s\n", d->url);
+		printf("    %-8s %s  [%s]\n", "kind", d->kind, d->kind_from);
+		if (!d->answered) {
+			printf("    %-8s %s\n", "answer", "none: it did not answer with a model list");
+			continue;
+		}
+		if (d->model)
+			printf("    %-8s %s  [%s]\n", "model", d->model, d->model_from);
+		if (d->context > 0)
+			printf("    %-8s %lld tokens  [%s]\n", "context", d->context, d->context_from);
+		else
+			printf("    %-8s unknown  [%s]\n", "context",
+			       d->context_from ? d->context_from : "the server does not say");
+		printf("    %-8s %zu  [%s]\n", "slots", d->slots, d->slots_from ? d->slots_from : "");
+		printf("    %-8s %llu ms  [GET /models round trip]\n", "latency", d->latency_ms);
+		if (d->key_env)
+			printf("    %-8s from %s%s\n", "key", d->key_env,
+			       d->key_missing ? " (not set: no key sent)" : "");
 	}
 }
 

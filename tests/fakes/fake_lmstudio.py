@@ -72,6 +72,17 @@ def parse_args():
                    choices=("none", "think", "reasoning_content", "reasoning"),
                    help="default reasoning style of answers")
     p.add_argument("--no-models-loaded", action="store_true", help="start with no model loaded")
+    p.add_argument("--personality", default="lmstudio", choices=("lmstudio", "llamacpp", "vllm", "ollama"),
+                   help="which server to be (PROTOCOLS.md A, E1-E3)")
+    p.add_argument("--model-name", help="llamacpp/vllm/ollama: the one model served")
+    p.add_argument("--context", type=int, default=0,
+                   help="llamacpp: per-slot n_ctx; vllm: max_model_len; ollama: loaded num_ctx")
+    p.add_argument("--api-key", help="llamacpp/vllm: the bearer key required (--api-key)")
+    p.add_argument("--loading", type=float, default=0.0,
+                   help="llamacpp: answer 503 'Loading model' for this many seconds")
+    p.add_argument("--not-loaded", action="store_true", help="ollama: the model is not in /api/ps")
+    p.add_argument("--die-after", type=int, default=0,
+                   help="exit at once when chat request N+1 arrives (connections reset, then refused)")
     return p.parse_args()
 
 
@@ -125,6 +136,20 @@ class LMStudioHandler(fakecore.FakeHandler):
     # -- routing ----------------------------------------------------------
 
     def route(self, ctx, spec):
+        srv = self.server
+        if srv.args.die_after and ctx.method == "POST" and ctx.path in self.chat_paths():
+            with srv.lock:
+                srv.chats_seen = getattr(srv, "chats_seen", 0) + 1
+                n = srv.chats_seen
+            if n > srv.args.die_after:
+                sys.stderr.write("fake: dying as asked (--die-after %d)\n" % srv.args.die_after)
+                os._exit(3)
+        return self.route_kind(ctx, spec)
+
+    def chat_paths(self):
+        return GEN_PATHS
+
+    def route_kind(self, ctx, spec):
         srv = self.server
         tok = srv.args.require_auth
         if tok and ctx.headers.get("authorization") != "Bearer " + tok:
@@ -239,11 +264,11 @@ class LMStudioHandler(fakecore.FakeHandler):
         ptok = est_tokens(prompt) + 4 * len(body.get("messages") or [])
         ctx_len = model["context_length"]
         stream_err = None
-        if ptok > ctx_len:
-            if not stream:
-                return self.error_reply("context_overflow", ctx, spec, tokens=ptok, n_ctx=ctx_len)
-            stream_err = self.stream_error_frame("context_overflow_stream", ctx, spec, tokens=ptok,
-                                                 n_ctx=ctx_len)
+        over = self.overflow(ctx, spec, body, ptok, ctx_len, stream)
+        if isinstance(over, Reply):
+            return over
+        if over is not None:
+            stream_err = over
         if spec.get("fail") == "event_error":
             name = spec.get("error", "template_error")
             stream_err = self.stream_error_frame(name, ctx, spec, tokens=ptok, n_ctx=ctx_len)
@@ -252,10 +277,10 @@ class LMStudioHandler(fakecore.FakeHandler):
 
         # the answer
         content, tool_calls = self.answer(ctx, spec, body)
-        style = spec.get("reasoning", srv.args.reasoning)
+        style = spec.get("reasoning", self.default_reasoning())
         reasoning = spec.get("reasoning_text", REASONING_TEXT) if style != "none" else ""
         finish = spec.get("finish_reason")
-        max_tokens = body.get("max_tokens")
+        max_tokens = self.answer_cap(body)
         if finish is None:
             finish = "tool_calls" if tool_calls else "stop"
             if isinstance(max_tokens, int) and max_tokens > 0:
@@ -347,6 +372,21 @@ class LMStudioHandler(fakecore.FakeHandler):
         s.extra_delay = extra_delay
         return self.deliver(ctx, s, spec)
 
+    def overflow(self, ctx, spec, body, ptok, ctx_len, stream):
+        """None (fits), an error Reply, or an SSE error frame to send after the 200."""
+        if ptok <= ctx_len:
+            return None
+        if not stream:
+            return self.error_reply("context_overflow", ctx, spec, tokens=ptok, n_ctx=ctx_len)
+        return self.stream_error_frame("context_overflow_stream", ctx, spec, tokens=ptok,
+                                       n_ctx=ctx_len)
+
+    def default_reasoning(self):
+        return self.server.args.reasoning
+
+    def answer_cap(self, body):
+        return body.get("max_tokens")
+
     def deliver(self, ctx, reply, spec):
         self.send_reply(ctx, reply, spec, slot=True)
         return None
@@ -374,9 +414,330 @@ class LMStudioHandler(fakecore.FakeHandler):
         return "Hello! This is the fake LM Studio server.", []
 
 
+# --------------------------------------------------------------------------
+# Other OpenAI-compatible servers (PROTOCOLS.md E): one model each
+# --------------------------------------------------------------------------
+
+class OneModelHandler(LMStudioHandler):
+    """A server with one model (llama-server, vLLM, Ollama here)."""
+    DEFAULT_NAME = "model"
+    DEFAULT_CONTEXT = 8192
+
+    @classmethod
+    def setup_server(cls, srv):
+        a = srv.args
+        srv.models = [{"id": a.model_name or cls.DEFAULT_NAME, "type": "llm",
+                       "loaded": not a.not_loaded, "context_length": a.context or cls.DEFAULT_CONTEXT,
+                       "max_context_length": 131072}]
+        srv.completion_counter = 0
+        srv.started = time.time()
+
+    def common_headers(self, ctx):
+        return []
+
+    def model(self):
+        return self.server.models[0]
+
+    def prompt_tokens(self, body):
+        prompt = "".join(fakecore.text_of(m.get("content")) for m in body.get("messages") or []
+                         if isinstance(m, dict))
+        return est_tokens(prompt) + 4 * len(body.get("messages") or [])
+
+
+class LlamaCppHandler(OneModelHandler):
+    """llama.cpp's llama-server (E2): /health, /props, /slots; per-slot n_ctx;
+    exceed_context_size_error; the model field ignored; --api-key."""
+    server_version = "llama.cpp"
+    DEFAULT_NAME = "qwen2.5-coder-7b-instruct-q4_k_m.gguf"
+
+    def err(self, status, message, etype, **extra):
+        e = {"code": status, "message": message, "type": etype}
+        e.update(extra)
+        return Reply(status, {"error": e})
+
+    def route_kind(self, ctx, spec):
+        srv = self.server
+        a = srv.args
+        if a.loading and time.time() - srv.started < a.loading:
+            return self.err(503, "Loading model", "unavailable_error")
+        public = ctx.path in ("/health", "/v1/health", "/models", "/v1/models")
+        if a.api_key and not public:
+            auth = ctx.headers.get("authorization", "")
+            if auth != "Bearer " + a.api_key and ctx.headers.get("x-api-key") != a.api_key:
+                return self.err(401, "Invalid API Key", "authentication_error")
+        if "body" in spec:
+            return Reply(spec.get("status", 200), spec["body"])
+        m = self.model()
+        if ctx.method == "GET" and ctx.path in ("/health", "/v1/health"):
+            return Reply(200, {"status": "ok"})
+        if ctx.method == "GET" and ctx.path == "/props":
+            return Reply(200, {"default_generation_settings": {"n_ctx": m["context_length"],
+                                                               "params": {"n_predict": -1}},
+                               "total_slots": a.concurrency or 1,
+                               "model_path": "/models/" + m["id"], "build_info": "b6000-fake"})
+        if ctx.method == "GET" and ctx.path == "/slots":
+            return Reply(200, [{"id": i, "n_ctx": m["context_length"], "is_processing": False}
+                               for i in range(a.concurrency or 1)])
+        if ctx.method == "GET" and ctx.path in ("/models", "/v1/models"):
+            return Reply(200, {"models": [{"name": m["id"], "model": m["id"]}], "object": "list",
+                               "data": [{"id": m["id"], "object": "model", "created": 1767225600,
+                                         "owned_by": "llamacpp",
+                                         "meta": {"n_vocab": 152064, "n_ctx_train": 131072,
+                                                  "n_ctx": m["context_length"], "n_embd": 3584}}]})
+        if ctx.method == "POST" and ctx.path == CHAT:
+            if ctx.json_error is not None or not isinstance(ctx.body, dict):
+                return self.err(400, "Failed to parse the request body as JSON", "invalid_request_error")
+            rf = ctx.body.get("response_format")
+            if isinstance(rf, dict) and rf.get("type") not in ("json_schema", "json_object", "text"):
+                return self.err(400, "response_format type must be one of \"text\" or \"json_object\", "
+                                "but got: %s" % rf.get("type"), "invalid_request_error")
+            if "error" in spec and spec.get("fail") != "event_error":
+                return self.err(spec.get("status", 500), spec.get("message", "scripted error"),
+                                "server_error")
+            return self.chat(ctx, spec)
+        return self.err(404, "File Not Found", "not_found_error")
+
+    def resolve_model(self, ctx, spec):
+        return self.model(), 0.0  # single-model mode: the model field is ignored
+
+    def overflow(self, ctx, spec, body, ptok, ctx_len, stream):
+        if ptok < ctx_len:
+            return None
+        # also when streaming: the first error is a plain HTTP error (E2)
+        return self.err(400, "request (%d tokens) exceeds the available context size (%d tokens), "
+                        "try increasing it" % (ptok, ctx_len), "exceed_context_size_error",
+                        n_prompt_tokens=ptok, n_ctx=ctx_len)
+
+    def default_reasoning(self):
+        r = self.server.args.reasoning
+        return "reasoning_content" if r == "reasoning" else r
+
+    def answer_cap(self, body):
+        for k in ("n_predict", "max_completion_tokens", "max_tokens"):
+            if isinstance(body.get(k), int) and body[k] > 0:
+                return body[k]
+        return None
+
+    def answer(self, ctx, spec, body):
+        rf = body.get("response_format")
+        if (isinstance(rf, dict) and rf.get("type") == "json_schema" and "content" not in spec
+                and "json" not in spec):
+            # the schema is read from json_schema.schema only; a flat one is ignored (E2)
+            schema = (rf.get("json_schema") or {}).get("schema")
+            if schema is None:
+                return "Sure! Here is some prose instead of JSON.", []
+            return json.dumps(fakecore.schema_instance(schema)), []
+        return super().answer(ctx, spec, body)
+
+
+class VLLMHandler(OneModelHandler):
+    """vLLM's OpenAI server (E1): max_model_len in /v1/models; the served name
+    must match; prompt + max_tokens bounded; 401 {"error":"Unauthorized"}."""
+    server_version = "uvicorn"
+    DEFAULT_NAME = "Qwen/Qwen2.5-Coder-32B-Instruct"
+    DEFAULT_CONTEXT = 32768
+
+    def err(self, status, message, etype, param=None):
+        return Reply(status, {"error": {"message": message, "type": etype, "param": param,
+                                        "code": status}})
+
+    def route_kind(self, ctx, spec):
+        a = self.server.args
+        if a.api_key and ctx.path.startswith("/v1"):
+            if ctx.headers.get("authorization", "") != "Bearer " + a.api_key:
+                return Reply(401, {"error": "Unauthorized"})
+        if "body" in spec:
+            return Reply(spec.get("status", 200), spec["body"])
+        m = self.model()
+        if ctx.method == "GET" and ctx.path == "/health":
+            return Reply(200, b"", ctype="application/json")
+        if ctx.method == "GET" and ctx.path == "/version":
+            return Reply(200, {"version": "0.11.0"})
+        if ctx.method == "GET" and ctx.path == "/v1/models":
+            return Reply(200, {"object": "list", "data": [
+                {"id": m["id"], "object": "model", "created": 1767225600, "owned_by": "vllm",
+                 "root": "/models/" + m["id"], "parent": None, "max_model_len": m["context_length"],
+                 "permission": [{"id": "modelperm-fake", "object": "model_permission"}]}]})
+        if ctx.method == "POST" and ctx.path == CHAT:
+            if ctx.json_error is not None or not isinstance(ctx.body, dict):
+                return self.err(400, "JSON decode error", "BadRequestError")
+            rf = ctx.body.get("response_format")
+            if isinstance(rf, dict) and rf.get("type") == "json_schema":
+                js = rf.get("json_schema")
+                if not isinstance(js, dict) or "schema" not in js or "name" not in js:
+                    return self.err(400, "response_format.json_schema: Field required",
+                                    "BadRequestError", "response_format")
+            if "error" in spec and spec.get("fail") != "event_error":
+                return self.err(spec.get("status", 500), spec.get("message", "scripted error"),
+                                "InternalServerError")
+            return self.chat(ctx, spec)
+        return Reply(404, {"detail": "Not Found"})
+
+    def resolve_model(self, ctx, spec):
+        m = self.model()
+        if ctx.model and ctx.model != m["id"]:
+            return self.err(404, "The model `%s` does not exist." % ctx.model, "NotFoundError",
+                            "model"), 0.0
+        return m, 0.0
+
+    def overflow(self, ctx, spec, body, ptok, ctx_len, stream):
+        cap = self.answer_cap(body) or 0
+        if ptok < ctx_len and ptok + cap <= ctx_len:
+            return None
+        return self.err(400, "This model's maximum context length is %d tokens. However, you "
+                        "requested %d tokens (%d in the messages, %d in the completion). Please "
+                        "reduce the length of the messages or completion." %
+                        (ctx_len, ptok + cap, ptok, cap), "BadRequestError",
+                        "input_tokens" if ptok >= ctx_len else "max_tokens")
+
+    def default_reasoning(self):
+        r = self.server.args.reasoning
+        return "reasoning" if r != "none" else "none"
+
+    def answer_cap(self, body):
+        for k in ("max_completion_tokens", "max_tokens"):
+            if isinstance(body.get(k), int) and body[k] > 0:
+                return body[k]
+        return None
+
+
+class OllamaHandler(OneModelHandler):
+    """Ollama (E3): /api/version, /api/ps, /api/show, /api/tags; /v1 truncates
+    an over-long prompt silently; native /api/chat (NDJSON) truncates too
+    unless "truncate": false, which makes it an error."""
+    server_version = ""
+    DEFAULT_NAME = "qwen2.5-coder:7b"
+    DEFAULT_CONTEXT = 4096
+
+    def chat_paths(self):
+        return (CHAT, "/api/chat")
+
+    def route_kind(self, ctx, spec):
+        if "body" in spec:
+            return Reply(spec.get("status", 200), spec["body"])
+        m = self.model()
+        if ctx.method == "GET" and ctx.path == "/":
+            return Reply(200, "Ollama is running", ctype="text/plain; charset=utf-8")
+        if ctx.method == "GET" and ctx.path == "/api/version":
+            return Reply(200, {"version": "0.12.3"})
+        if ctx.method == "GET" and ctx.path == "/api/tags":
+            return Reply(200, {"models": [{"name": m["id"], "model": m["id"], "size": 4683087332}]})
+        if ctx.method == "GET" and ctx.path == "/api/ps":
+            loaded = [{"name": m["id"], "model": m["id"], "size": 6000000000,
+                       "context_length": m["context_length"]}] if m["loaded"] else []
+            return Reply(200, {"models": loaded})
+        if ctx.method == "POST" and ctx.path == "/api/show":
+            return Reply(200, {"model_info": {"qwen2.context_length": 32768},
+                               "capabilities": ["completion", "tools"]})
+        if ctx.method == "GET" and ctx.path == "/v1/models":
+            return Reply(200, {"object": "list", "data": [
+                {"id": m["id"], "object": "model", "created": 1767225600, "owned_by": "library"}]})
+        if ctx.method == "POST" and ctx.path in (CHAT, "/api/chat"):
+            if ctx.json_error is not None or not isinstance(ctx.body, dict):
+                return Reply(400, {"error": "invalid character in request body"})
+            if ctx.model != m["id"] and ctx.model != m["id"].split(":")[0]:
+                return Reply(404, {"error": "model '%s' not found" % (ctx.model or "")})
+            if "error" in spec and spec.get("fail") != "event_error":
+                return Reply(spec.get("status", 500), {"error": spec.get("message", "scripted error")})
+            if ctx.path == CHAT:
+                return self.chat(ctx, spec)
+            return self.native_chat(ctx, spec)
+        return Reply(404, "404 page not found", ctype="text/plain")
+
+    def loaded_context(self, body):
+        """The context this request runs with; a different options.num_ctx reloads."""
+        m = self.model()
+        opts = body.get("options") if isinstance(body.get("options"), dict) else {}
+        want = opts.get("num_ctx")
+        if isinstance(want, int) and want > 0 and (want != m["context_length"] or not m["loaded"]):
+            with self.server.lock:
+                m["context_length"] = want
+            return want, True
+        with self.server.lock:
+            was = m["loaded"]
+            m["loaded"] = True
+        return m["context_length"], not was
+
+    def overflow(self, ctx, spec, body, ptok, ctx_len, stream):
+        if ptok > ctx_len:
+            ctx.notes["truncated"] = True  # silently, as Ollama does on /v1
+        return None
+
+    def resolve_model(self, ctx, spec):
+        n, reloaded = self.loaded_context(ctx.body)
+        if reloaded:
+            ctx.notes["loaded"] = True
+        return self.model(), 0.0
+
+    def default_reasoning(self):
+        r = self.server.args.reasoning
+        return "reasoning" if r != "none" else "none"
+
+    def native_chat(self, ctx, spec):
+        body = ctx.body
+        n_ctx, reloaded = self.loaded_context(body)
+        if reloaded:
+            ctx.notes["loaded"] = True
+        ptok = self.prompt_tokens(body)
+        if ptok > n_ctx:
+            if body.get("truncate") is False:
+                return Reply(400, {"error": "the input length exceeds the context length"})
+            ctx.notes["truncated"] = True
+        fmt = body.get("format")
+        if "content" in spec:
+            content = spec["content"]
+        elif "json" in spec:
+            content = json.dumps(spec["json"])
+        elif isinstance(fmt, dict):
+            content = json.dumps(fakecore.schema_instance(fmt))
+        elif fmt == "json":
+            content = "{}"
+        else:
+            content = fakecore.refactor_answer(ctx.user_text) or "Hello! This is the fake Ollama."
+        thinking = REASONING_TEXT if spec.get("reasoning", self.server.args.reasoning) != "none" else ""
+        opts = body.get("options") if isinstance(body.get("options"), dict) else {}
+        done_reason = "stop"
+        cap = opts.get("num_predict")
+        if isinstance(cap, int) and cap > 0 and len(content) > cap * 4:
+            content = content[:cap * 4]
+            done_reason = "length"
+        m = self.model()
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+        final = {"model": m["id"], "created_at": now,
+                 "message": {"role": "assistant", "content": ""}, "done": True,
+                 "done_reason": done_reason, "total_duration": 1000000, "load_duration": 1000,
+                 "prompt_eval_count": min(ptok, n_ctx), "eval_count": est_tokens(content) + est_tokens(thinking)}
+        if body.get("stream") is False:
+            msg = {"role": "assistant", "content": content}
+            if thinking:
+                msg["thinking"] = thinking
+            out = dict(final, message=msg)
+            return self.deliver(ctx, Reply(200, out), spec)
+        lines = []
+        for piece in fakecore.split_text(thinking):
+            lines.append((json.dumps({"model": m["id"], "created_at": now, "message": {
+                "role": "assistant", "content": "", "thinking": piece}, "done": False}) + "\n").encode())
+        for piece in fakecore.split_text(content):
+            lines.append((json.dumps({"model": m["id"], "created_at": now, "message": {
+                "role": "assistant", "content": piece}, "done": False}) + "\n").encode())
+        lines.append((json.dumps(final) + "\n").encode())
+        err = (json.dumps({"error": spec.get("message", "an error was encountered while running the model")})
+               + "\n").encode()
+        s = Stream(lines, error_frame=err, ctype="application/x-ndjson")
+        return self.deliver(ctx, s, spec)
+
+
+HANDLERS = {"lmstudio": LMStudioHandler, "llamacpp": LlamaCppHandler, "vllm": VLLMHandler,
+            "ollama": OllamaHandler}
+
+
 def main():
     args = parse_args()
-    fakecore.serve(args, LMStudioHandler, GEN_PATHS, "fake_lmstudio")
+    handler = HANDLERS[args.personality]
+    gen = GEN_PATHS + ("/api/chat",) if args.personality == "ollama" else GEN_PATHS
+    if args.personality != "lmstudio" and args.concurrency == 4 and "--concurrency" not in sys.argv:
+        args.concurrency = {"llamacpp": 4, "vllm": 0, "ollama": 1}[args.personality]
+    fakecore.serve(args, handler, gen, "fake_" + args.personality)
 
 
 if __name__ == "__main__":

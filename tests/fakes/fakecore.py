@@ -303,8 +303,10 @@ class Stream:
     send for fail=event_error, and a function making a padding frame of about
     n bytes (for fail=oversized), inserted after frame pad_at."""
 
-    def __init__(self, frames, error_frame=None, pad=None, pad_at=1, headers=None, malformed=None):
+    def __init__(self, frames, error_frame=None, pad=None, pad_at=1, headers=None, malformed=None,
+                 ctype="text/event-stream"):
         self.status = 200
+        self.ctype = ctype
         self.malformed = malformed or b'data: {"id": "broken", "choices": [{"delta": \n\n'
         self.frames = frames
         self.error_frame = error_frame
@@ -724,7 +726,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             at = min(reply.pad_at, len(frames))
             frames[at:at] = pads
             ctx.outcome = "oversized"
-        self._headers(ctx, 200, "text/event-stream", reply.headers + [("Cache-Control", "no-cache")],
+        self._headers(ctx, 200, reply.ctype, reply.headers + [("Cache-Control", "no-cache")],
                       spec, chunked=True)
         chunk_delay = spec.get("chunk_delay", self.server.args.chunk_delay)
         for i, f in enumerate(frames):

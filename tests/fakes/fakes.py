@@ -30,9 +30,12 @@ class FakeServer:
     PROGRAM = None
     URL_SUFFIX = ""
 
+    PERSONALITY = None
+
     def __init__(self, script=None, concurrency=None, latency=None, max_lifetime=300,
-                 max_requests=None, startup_timeout=15.0, **options):
+                 max_requests=None, startup_timeout=15.0, port=0, **options):
         self.script = script
+        self.want_port = port
         self.options = dict(options)
         if concurrency is not None:
             self.options["concurrency"] = concurrency
@@ -53,9 +56,11 @@ class FakeServer:
         self.tmp = tempfile.mkdtemp(prefix="gm-fake-")
         self.log_path = os.path.join(self.tmp, "requests.jsonl")
         port_file = os.path.join(self.tmp, "port")
-        argv = [sys.executable, "-B", os.path.join(HERE, self.PROGRAM), "--port", "0",
-                "--port-file", port_file, "--log", self.log_path,
+        argv = [sys.executable, "-B", os.path.join(HERE, self.PROGRAM), "--port",
+                str(self.want_port or 0), "--port-file", port_file, "--log", self.log_path,
                 "--parent-pid", str(os.getpid())]
+        if self.PERSONALITY:
+            argv += ["--personality", self.PERSONALITY]
         if self.script is not None:
             if isinstance(self.script, str):
                 path = self.script
@@ -191,6 +196,21 @@ class FakeServer:
 class FakeLMStudio(FakeServer):
     PROGRAM = "fake_lmstudio.py"
     URL_SUFFIX = "/v1"
+
+
+class FakeLlamaCpp(FakeLMStudio):
+    """llama.cpp's llama-server (PROTOCOLS.md E2); url ends in /v1."""
+    PERSONALITY = "llamacpp"
+
+
+class FakeVLLM(FakeLMStudio):
+    """vLLM's OpenAI-compatible server (E1)."""
+    PERSONALITY = "vllm"
+
+
+class FakeOllama(FakeLMStudio):
+    """Ollama (E3): /v1 and the native /api."""
+    PERSONALITY = "ollama"
 
 
 class FakeAnthropic(FakeServer):

@@ -65,6 +65,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		release(&p);
 	}
 	free(gm_anthropic_error_cause(529, s, n));
+	/* Message Batches: a batch object, and each line of a results file */
+	{
+		struct gm_anthropic_batch b;
+		if (gm_anthropic_batch_parse(&b, s, n) == 0 && (!b.id || !b.status))
+			abort();
+		gm_anthropic_batch_release(&b);
+		for (const char *line = s, *nl; *line; line = nl + (*nl ? 1 : 0)) {
+			struct gm_chat_result r = { 0 };
+			char *id = NULL;
+			nl = strchr(line, '\n');
+			if (!nl)
+				nl = line + strlen(line);
+			if (gm_anthropic_batch_result(&id, &r, line, (size_t)(nl - line)) == 0 &&
+			    (!id || (!r.error && !r.content) || (r.error && !r.error_message)))
+				abort(); /* a result names its request and has an answer or a reason */
+			free(id);
+			free(r.error_message);
+			release(&r);
+		}
+	}
 	free(s);
 	return 0;
 }

@@ -14,21 +14,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Through gm_openai_proto in pieces of `step` bytes. */
-static int in_pieces(struct gm_chat_result *r, const char *s, size_t n, size_t step,
-                     bool sse, bool structured)
+/* Through `p` (an ops instance) in pieces of `step` bytes. */
+static int in_pieces(const struct gm_http_proto *p, struct gm_chat_result *r, const char *s,
+                     size_t n, size_t step, bool sse, bool structured)
 {
 	struct gm_chat_request req = { 0 };
 	struct gm_http_answer *a;
 	int rc = 0;
 
 	req.json_schema = structured ? "{}" : NULL;
-	a = gm_openai_proto.answer_new(&req, sse);
+	a = p->answer_new(&req, sse);
 	for (size_t i = 0; i < n && !rc; i += step)
-		rc = gm_openai_proto.answer_feed(a, s + i, i + step > n ? n - i : step);
+		rc = p->answer_feed(a, s + i, i + step > n ? n - i : step);
 	if (!rc)
-		rc = gm_openai_proto.answer_end(a, r);
-	gm_openai_proto.answer_free(a);
+		rc = p->answer_end(a, r);
+	p->answer_free(a);
 	return rc;
 }
 
@@ -59,14 +59,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = gm_openai_parse(&r, NULL, s, n, mode & 1, mode & 2);
 		if (rc == 0 && (!r.content || !r.content[0] || !r.finish_reason))
 			abort(); /* success promises a non-empty answer */
-		if (in_pieces(&p, s, n, size ? data[0] % 13 + 1 : 1, mode & 1, mode & 2) != rc ||
+		if (in_pieces(&gm_openai_proto, &p, s, n, size ? data[0] % 13 + 1 : 1, mode & 1,
+		              mode & 2) != rc ||
 		    !same(r.content, p.content) || !same(r.reasoning, p.reasoning) ||
 		    !same(r.finish_reason, p.finish_reason))
 			abort(); /* however the answer arrives, it reads the same */
 		release(&r);
 		release(&p);
 	}
+	/* Ollama's native answers (NDJSON): the same oracle */
+	for (int structured = 0; structured < 2; structured++) {
+		struct gm_chat_result p;
+		int rc;
+		memset(&r, 0, sizeof(r));
+		memset(&p, 0, sizeof(p));
+		rc = gm_openai_parse_ndjson(&r, NULL, s, n, structured);
+		if (rc == 0 && (!r.content || !r.content[0] || !r.finish_reason))
+			abort();
+		if (in_pieces(&gm_ollama_proto, &p, s, n, size ? data[0] % 7 + 1 : 1, false,
+		              structured) != rc ||
+		    !same(r.content, p.content) || !same(r.reasoning, p.reasoning))
+			abort();
+		release(&r);
+		release(&p);
+	}
 	free(gm_openai_error_cause(400, s, n));
+	{
+		char *line = gm_openai_error_line(400, s, n);
+		if (!line || strchr(line, '\n'))
+			abort(); /* one line, always */
+		free(line);
+	}
+	{
+		int64_t a, b;
+		(void)gm_openai_detect_kind(s);
+		(void)gm_openai_list_context(s, "m");
+		gm_openai_llamacpp_props(s, &a, &b);
+		(void)gm_openai_ollama_ps(s, NULL, &m);
+		free(m);
+		m = NULL;
+		(void)gm_openai_lmstudio_parallel(s, "m");
+	}
 	if (gm_openai_pick_model(&m, s, s) == 0 && (!m || !m[0]))
 		abort();
 	free(m);

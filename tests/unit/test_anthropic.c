@@ -259,7 +259,7 @@ static cJSON *request(const struct gm_chat_request *req, const char *model, bool
 
 static void test_request_caches_system_and_omits_temperature(void **state)
 {
-	struct gm_chat_request req = { "shared prefix", "q", NULL, NULL, 0, false, 0 };
+	struct gm_chat_request req = { "shared prefix", "q", NULL, NULL, 0, false, 0, 0, NULL };
 	cJSON *j = request(&req, "claude-sonnet-5", true), *sys;
 	(void)state;
 	assert_null(cJSON_GetObjectItem(j, "temperature"));
@@ -281,7 +281,7 @@ static void test_request_caches_system_and_omits_temperature(void **state)
 
 static void test_structured_output_forced_tool_or_output_config(void **state)
 {
-	struct gm_chat_request req = { NULL, "q", "{\"type\":\"object\"}", "analysis", 50, false, 0 };
+	struct gm_chat_request req = { NULL, "q", "{\"type\":\"object\"}", "analysis", 50, false, 0, 0, NULL };
 	cJSON *j = request(&req, "claude-sonnet-5", true), *tool, *fmt;
 	(void)state;
 	tool = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tools"), 0);
@@ -305,10 +305,84 @@ static void test_structured_output_forced_tool_or_output_config(void **state)
 	cJSON_Delete(j);
 }
 
+
+static void test_batch_body_results_and_status(void **state)
+{
+	struct gm_chat_request a = { "shared", "one", NULL, NULL, 100, false, 0, 0, NULL };
+	struct gm_chat_request b = { "shared", "two", "{\"type\":\"object\"}", "plan", 0, false, 0, 0, NULL };
+	const struct gm_chat_request *reqs[] = { &a, &b };
+	const char *ids[] = { "t-1", "t_2" }, *bad[] = { "t 1", "ok" };
+	struct gm_anthropic_batch st;
+	struct gm_chat_result r = { 0 };
+	char *body, *id;
+	cJSON *j, *p;
+	const char *ok = "{\"custom_id\":\"t_2\",\"result\":{\"type\":\"succeeded\",\"message\":{"
+	                 "\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-5\","
+	                 "\"content\":[{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"plan\",\"input\":{\"a\":1}}],"
+	                 "\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":10,\"output_tokens\":4,"
+	                 "\"cache_read_input_tokens\":7}}}}";
+	const char *err = "{\"custom_id\":\"t-1\",\"result\":{\"type\":\"errored\",\"error\":{\"type\":"
+	                  "\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: "
+	                  "too large\"}}}}";
+	const char *obj = "{\"id\":\"msgbatch_01x\",\"type\":\"message_batch\",\"processing_status\":"
+	                  "\"in_progress\",\"request_counts\":{\"processing\":2,\"succeeded\":0,"
+	                  "\"errored\":0,\"canceled\":0,\"expired\":0},\"results_url\":null}";
+	(void)state;
+
+	assert_int_equal(gm_anthropic_batch_body(&body, reqs, ids, 2, "claude-sonnet-5"), 0);
+	j = cJSON_Parse(body);
+	free(body);
+	p = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 1), "params");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "requests"), 1),
+	                                        "custom_id")->valuestring, "t_2");
+	assert_null(cJSON_GetObjectItem(p, "stream"));
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "tool_choice"), "name")->valuestring,
+	                    "plan");
+	/* the shared prefix is marked for the cache in every request */
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "system"), 0),
+	                                    "cache_control"));
+	cJSON_Delete(j);
+	assert_int_equal(gm_anthropic_batch_body(&body, reqs, bad, 2, "claude-sonnet-5"), GM_EINVALID);
+	assert_non_null(strstr(gm_error_last(), "'t 1'"));
+
+	assert_int_equal(gm_anthropic_batch_parse(&st, obj, strlen(obj)), 0);
+	assert_string_equal(st.id, "msgbatch_01x");
+	assert_string_equal(st.status, "in_progress");
+	assert_null(st.results_url);
+	assert_int_equal(st.processing, 2);
+	gm_anthropic_batch_release(&st);
+	assert_int_equal(gm_anthropic_batch_parse(&st, "{\"type\":\"error\"}", 16), GM_EINVALID);
+
+	assert_int_equal(gm_anthropic_batch_result(&id, &r, ok, strlen(ok)), 0);
+	assert_string_equal(id, "t_2");
+	assert_int_equal(r.error, 0);
+	assert_string_equal(r.content, "{\"a\":1}");
+	assert_string_equal(r.finish_reason, "tool_calls");
+	assert_int_equal(r.cache_read_tokens, 7);
+	free(id);
+	release(&r);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(gm_anthropic_batch_result(&id, &r, err, strlen(err)), 0);
+	assert_string_equal(id, "t-1");
+	assert_int_equal(r.error, GM_ERROR);
+	assert_string_equal(r.error_message, "invalid_request_error: max_tokens: too large");
+	free(id);
+	free(r.error_message);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(gm_anthropic_batch_result(&id, &r, "{\"custom_id\":\"z\",\"result\":{\"type\":"
+	                                           "\"expired\"}}", 45), 0);
+	assert_string_equal(r.error_message, "expired before it was processed");
+	free(id);
+	free(r.error_message);
+	assert_int_equal(gm_anthropic_batch_result(&id, &r, "nonsense", 8), GM_EINVALID);
+	assert_null(id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stream_text_thinking_first_cumulative_usage),
+		cmocka_unit_test(test_batch_body_results_and_status),
 		cmocka_unit_test(test_stream_tool_use_partial_json),
 		cmocka_unit_test(test_stream_error_event_is_retryable_when_overloaded),
 		cmocka_unit_test(test_stream_decoded_the_same_however_it_arrives),

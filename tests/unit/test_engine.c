@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "monitor/backend.h"
+#include "monitor/price.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
 
@@ -192,7 +193,7 @@ static int done(void *ctx, void *tag, const struct gm_chat_result *res)
 	if (r->cancel_after && r->calls == r->cancel_after)
 		gm_engine_cancel(r->e);
 	if (r->submit_more > 0) {
-		struct gm_chat_request req = { NULL, "again", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "again", NULL, NULL, 0, false, 0, 0, NULL };
 		r->submit_more--;
 		assert_int_equal(gm_engine_submit(r->e, r->b, &req, (void *)(uintptr_t)(32 + r->submit_more)), 0);
 	}
@@ -217,6 +218,7 @@ static struct gm_backend *local(const char *const *urls, size_t n, int conc,
 	cfg.urls = urls;
 	cfg.nurls = n;
 	cfg.concurrency = conc;
+	cfg.concurrency_fixed = true; /* these tests set the caps themselves */
 	cfg.timeout_s = 60;
 	cfg.stream = true;
 	cfg.stall_s = stall;
@@ -227,7 +229,7 @@ static struct gm_backend *local(const char *const *urls, size_t n, int conc,
 
 static int submit_n(struct run *r, struct gm_backend *b, int n, const char *user)
 {
-	struct gm_chat_request req = { "be brief", user, NULL, NULL, 0, false, 0 };
+	struct gm_chat_request req = { "be brief", user, NULL, NULL, 0, false, 0, 0, NULL };
 	int rc = gm_engine_new(&r->e);
 	assert_int_equal(rc, 0);
 	for (int i = 0; i < n; i++)
@@ -324,7 +326,7 @@ static void test_client_errors_not_retried_and_named(void **state)
 	b = local((const char *[]){ f.url }, 1, 2, 0, 0);
 	assert_int_equal(gm_engine_new(&r.e), 0);
 	{
-		struct gm_chat_request req = { NULL, "nomodel", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "nomodel", NULL, NULL, 0, false, 0, 0, NULL };
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
 		req.user = "unknown";
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
@@ -430,7 +432,7 @@ static void test_stall_reset_and_oversize(void **state)
 	b = local((const char *[]){ f.url }, 1, 4, 1, 1 << 20);
 	assert_int_equal(gm_engine_new(&r.e), 0);
 	{
-		struct gm_chat_request req = { NULL, "stall", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "stall", NULL, NULL, 0, false, 0, 0, NULL };
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
 		req.user = "reset";
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
@@ -578,6 +580,7 @@ static struct gm_backend *claude(const char *url, const char *model, const char 
 	cfg.model = model;
 	cfg.api_key = key;
 	cfg.concurrency = conc;
+	cfg.concurrency_fixed = true; /* these tests set the caps themselves */
 	cfg.timeout_s = 60;
 	cfg.stream = true;
 	assert_int_equal(gm_backend_new(&b, &cfg), 0);
@@ -616,7 +619,7 @@ static void test_claude_structured_cached_and_priced(void **state)
 	struct gm_backend *b;
 	struct gm_chat_request req = { NULL, "analyse", "{\"type\":\"object\",\"properties\":"
 	                               "{\"ok\":{\"type\":\"boolean\"}},\"required\":[\"ok\"]}",
-	                               "verdict", 0, false, 0 };
+	                               "verdict", 0, false, 0, 0, NULL };
 	struct gm_buf sys = GM_BUF_INIT;
 	cJSON *log, *j;
 	const cJSON *e, *h;
@@ -698,7 +701,7 @@ static void test_claude_errors_and_retries(void **state)
 	b = claude(f.url, NULL, "sk-test-secret", 4);
 	assert_int_equal(gm_engine_new(&r.e), 0);
 	{
-		struct gm_chat_request req = { "s", "limited", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { "s", "limited", NULL, NULL, 0, false, 0, 0, NULL };
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
 		req.user = "midstream";
 		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)1), 0);
@@ -782,7 +785,7 @@ static void test_signal_cancels_transfers_in_flight(void **state)
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
 	{
-		struct gm_chat_request req = { NULL, "slow", NULL, NULL, 0, false, 0 };
+		struct gm_chat_request req = { NULL, "slow", NULL, NULL, 0, false, 0, 0, NULL };
 		for (int i = 0; i < 6; i++)
 			assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
 	}
@@ -874,6 +877,585 @@ static void test_wsl_falls_back_to_windows_host(void **state)
 	fake_stop(&f);
 }
 
+
+/* ---- server kinds, the fleet, batches ------------------------------------- */
+
+static const cJSON *logged_at(const cJSON *log, const char *path, int i)
+{
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, log) {
+		const cJSON *p = cJSON_GetObjectItem(it, "path");
+		if (cJSON_IsString(p) && !strcmp(p->valuestring, path) && n++ == i)
+			return it;
+	}
+	return NULL;
+}
+
+static int logged_count(const cJSON *log, const char *path)
+{
+	int n = 0;
+	while (logged_at(log, path, n))
+		n++;
+	return n;
+}
+
+static void test_kinds_detected_and_each_spoken_to_in_its_form(void **state)
+{
+	struct fake fl = { 0 }, fv = { 0 }, fo = { 0 };
+	const char *lo[] = { "--personality", "llamacpp", "--context", "2000", "--concurrency", "3", NULL };
+	const char *vo[] = { "--personality", "vllm", "--context", "30000", NULL };
+	const char *oo[] = { "--personality", "ollama", "--context", "4096", NULL };
+	struct gm_backend_config cfg = { 0 };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	cJSON *log;
+	const cJSON *body;
+	char *mm;
+	(void)state;
+
+	fake_start(&fl, "fake_lmstudio.py", "[]", lo);
+	fake_start(&fv, "fake_lmstudio.py", "[]", vo);
+	fake_start(&fo, "fake_lmstudio.py", "[]", oo);
+	cfg.kind = GM_BACKEND_LOCAL;
+	cfg.urls = (const char *[]){ fl.url, fv.url, fo.url };
+	cfg.nurls = 3;
+	cfg.concurrency = 2;
+	cfg.timeout_s = 60;
+	cfg.stream = true;
+	assert_int_equal(gm_backend_new(&b, &cfg), 0);
+	assert_int_equal(gm_backend_prepare(b), 0);
+	assert_string_equal(gm_backend_server(b, 0)->kind, "llama.cpp");
+	assert_non_null(strstr(gm_backend_server(b, 0)->kind_from, "detected"));
+	assert_int_equal(gm_backend_server(b, 0)->context, 2000);
+	assert_int_equal(gm_backend_server(b, 0)->slots, 3);  /* /props total_slots */
+	assert_non_null(strstr(gm_backend_server(b, 0)->slots_from, "total_slots"));
+	assert_string_equal(gm_backend_server(b, 1)->kind, "vLLM");
+	assert_int_equal(gm_backend_server(b, 1)->context, 30000);
+	assert_int_equal(gm_backend_server(b, 1)->slots, 2);  /* vLLM does not say: config */
+	assert_string_equal(gm_backend_server(b, 2)->kind, "Ollama");
+	assert_int_equal(gm_backend_server(b, 2)->context, 4096);  /* /api/ps */
+	assert_string_equal(gm_backend_server(b, 2)->model, "qwen2.5-coder:7b");
+	assert_int_equal(gm_backend_context_length(b), 30000);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	{
+		struct gm_chat_request req = { "be brief", "hello", NULL, NULL, 100, false, 0, 0, NULL };
+		for (int i = 0; i < 9; i++)
+			assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
+	}
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	for (int i = 0; i < 9; i++) {
+		assert_int_equal(r.res[i].error, 0);
+		assert_non_null(r.content[i]);
+	}
+	/* each server's own model, and the difference is reported */
+	mm = gm_backend_model_mismatch(b);
+	assert_non_null(mm);
+	assert_non_null(strstr(mm, "qwen2.5-coder:7b"));
+	assert_non_null(strstr(mm, "Qwen/Qwen2.5-Coder-32B-Instruct"));
+	free(mm);
+	log = fake_log_of(&fv, "\"/v1/chat/completions\"", 1);
+	body = cJSON_GetObjectItem(logged_at(log, "/v1/chat/completions", 0), "body");
+	assert_non_null(body);
+	assert_int_equal(num(body, "max_completion_tokens"), 100);
+	assert_null(cJSON_GetObjectItem(body, "max_tokens"));
+	assert_string_equal(cJSON_GetObjectItem(body, "model")->valuestring,
+	                    "Qwen/Qwen2.5-Coder-32B-Instruct");
+	cJSON_Delete(log);
+	log = fake_log_of(&fo, "\"/api/chat\"", 1);
+	assert_int_equal(logged_count(log, "/v1/chat/completions"), 0);
+	body = cJSON_GetObjectItem(logged_at(log, "/api/chat", 0), "body");
+	assert_non_null(body);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(body, "truncate")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(body, "shift")));
+	assert_int_equal(num(cJSON_GetObjectItem(body, "options"), "num_ctx"), 4096);
+	assert_int_equal(num(cJSON_GetObjectItem(body, "options"), "num_predict"), 100);
+	assert_null(cJSON_GetObjectItem(logged_at(log, "/api/chat", 0), "loaded")); /* no reload */
+	cJSON_Delete(log);
+	log = fake_log_of(&fl, "\"/v1/chat/completions\"", 1);
+	body = cJSON_GetObjectItem(logged_at(log, "/v1/chat/completions", 0), "body");
+	assert_int_equal(num(body, "max_tokens"), 100);
+	cJSON_Delete(log);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	fake_stop(&fl);
+	fake_stop(&fv);
+	fake_stop(&fo);
+}
+
+static void test_context_admission_per_server_never_truncates(void **state)
+{
+	struct fake fl = { 0 }, fv = { 0 }, fo = { 0 }, fn = { 0 };
+	const char *lo[] = { "--personality", "llamacpp", "--context", "1000", NULL };
+	const char *vo[] = { "--personality", "vllm", "--context", "50000", NULL };
+	const char *oo[] = { "--personality", "ollama", "--context", "4096", NULL };
+	const char *no[] = { "--personality", "ollama", "--context", "4096", "--not-loaded", NULL };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	struct gm_buf big = GM_BUF_INIT;
+	cJSON *log;
+	const cJSON *it;
+	(void)state;
+
+	fake_start(&fl, "fake_lmstudio.py", "[]", lo);
+	fake_start(&fv, "fake_lmstudio.py", "[]", vo);
+	b = local((const char *[]){ fl.url, fv.url }, 2, 4, 0, 0);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	{
+		struct gm_chat_request req = { NULL, "medium", NULL, NULL, 500, false, 0, 5000, NULL };
+		for (int i = 0; i < 4; i++)
+			assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
+		req.prompt_tokens = 100000; /* no server holds it */
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)4), 0);
+		req.prompt_tokens = 200; /* any server does */
+		req.user = "small";
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)5), 0);
+	}
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(r.res[i].error, 0);
+		assert_string_equal(r.server[i], fv.url);
+	}
+	assert_int_equal(r.res[4].error, GM_ETOOBIG);
+	assert_int_equal(r.res[4].attempts, 0);
+	assert_non_null(strstr(r.msg[4], "does not fit the context of any server"));
+	assert_non_null(strstr(r.msg[4], "largest context 50000 tokens"));
+	assert_int_equal(r.res[5].error, 0);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	/* the llama.cpp server never saw a request it could not hold */
+	log = fake_log_of(&fl, "\"/v1/models\"", 1);
+	cJSON_ArrayForEach(it, log) {
+		const cJSON *p = cJSON_GetObjectItem(it, "path");
+		if (cJSON_IsString(p) && !strcmp(p->valuestring, "/v1/chat/completions")) {
+			char *body = cJSON_PrintUnformatted(cJSON_GetObjectItem(it, "body"));
+			assert_null(strstr(body, "medium"));
+			free(body);
+		}
+	}
+	cJSON_Delete(log);
+	fake_stop(&fl);
+	fake_stop(&fv);
+
+	/* Ollama: a loaded context is known and enforced here; an unknown one is
+	 * enforced by the server because truncation is turned off. */
+	for (int i = 0; i < 4000; i++) /* ~5000 tokens by the fake's count, over 4096 */
+		gm_buf_puts(&big, "word ");
+	fake_start(&fo, "fake_lmstudio.py", "[]", oo);
+	fake_start(&fn, "fake_lmstudio.py", "[]", no);
+	memset(&r, 0, sizeof(r));
+	b = local((const char *[]){ fo.url }, 1, 1, 0, 0);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	{
+		struct gm_chat_request req = { NULL, big.ptr, NULL, NULL, 100, false, 0, 0, NULL };
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
+	}
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	assert_int_equal(r.res[0].error, GM_ETOOBIG);
+	assert_int_equal(r.res[0].attempts, 0);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	memset(&r, 0, sizeof(r));
+	b = local((const char *[]){ fn.url }, 1, 1, 0, 0);
+	assert_int_equal(gm_backend_prepare(b), 0);
+	assert_int_equal(gm_backend_server(b, 0)->context, 0);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	{
+		struct gm_chat_request req = { NULL, big.ptr, NULL, NULL, 100, false, 0, 0, NULL };
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)0), 0);
+	}
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	assert_int_equal(r.res[0].error, GM_ERROR);
+	assert_int_equal(r.res[0].attempts, 1);
+	assert_non_null(strstr(r.msg[0], "Ollama at "));
+	assert_non_null(strstr(r.msg[0], "prompt too long for the context: the input length exceeds "
+	                                 "the context length"));
+	log = fake_log_of(&fn, "\"/api/chat\"", 1);
+	cJSON_ArrayForEach(it, log)
+		assert_null(cJSON_GetObjectItem(it, "truncated"));
+	cJSON_Delete(log);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	gm_buf_release(&big);
+	fake_stop(&fo);
+	fake_stop(&fn);
+}
+
+/* Restart a fake on its old port from within a callback. */
+struct revive {
+	struct run r;
+	struct fake *f;
+	int port, after;
+	int seen[64];
+};
+
+static int done_revive(void *ctx, void *tag, const struct gm_chat_result *res)
+{
+	struct revive *v = ctx;
+	char port[16];
+	v->seen[(uintptr_t)tag]++;
+	done(&v->r, tag, res);
+	if (v->r.calls == v->after) {
+		const char *opts[] = { "--latency", "0.1", "--port", port, NULL };
+		snprintf(port, sizeof(port), "%d", v->port);
+		fake_stop(v->f);
+		fake_start(v->f, "fake_lmstudio.py", "[]", opts);
+	}
+	return 0;
+}
+
+static void test_dead_server_taken_out_requeued_and_taken_back(void **state)
+{
+	struct fake f1 = { 0 }, f2 = { 0 };
+	const char *o1[] = { "--latency", "0.1", "--die-after", "4", NULL };
+	const char *o2[] = { "--latency", "0.1", NULL };
+	struct gm_backend_config cfg = { 0 };
+	struct gm_backend_server_stats st;
+	struct revive v = { 0 };
+	struct gm_backend *b;
+	(void)state;
+
+	fake_start(&f1, "fake_lmstudio.py", "[]", o1);
+	fake_start(&f2, "fake_lmstudio.py", "[]", o2);
+	cfg.kind = GM_BACKEND_LOCAL;
+	cfg.urls = (const char *[]){ f1.url, f2.url };
+	cfg.nurls = 2;
+	cfg.concurrency = 2;
+	cfg.concurrency_fixed = true;
+	cfg.timeout_s = 60;
+	cfg.stream = true;
+	cfg.backoff_ms = 300;
+	assert_int_equal(gm_backend_new(&b, &cfg), 0);
+	assert_int_equal(gm_backend_prepare(b), 0);
+	v.f = &f1;
+	v.port = atoi(strrchr(f1.url, ':') + 1);
+	v.after = 12;
+	assert_int_equal(gm_engine_new(&v.r.e), 0);
+	{
+		struct gm_chat_request req = { "be brief", "hello", NULL, NULL, 0, false, 0, 0, NULL };
+		for (int i = 0; i < 48; i++)
+			assert_int_equal(gm_engine_submit(v.r.e, b, &req, (void *)(uintptr_t)i), 0);
+	}
+	assert_int_equal(gm_engine_run(v.r.e, done_revive, &v), 0);
+	/* every request answered, each exactly once */
+	assert_int_equal(v.r.calls, 48);
+	for (int i = 0; i < 48; i++) {
+		assert_int_equal(v.seen[i], 1);
+		assert_int_equal(v.r.res[i].error, 0);
+	}
+	gm_backend_server_stats(&st, b, 0);
+	assert_true(st.outages >= 1);
+	assert_true(st.requeued >= 1);   /* its transfers went to the other */
+	assert_true(st.answers > 4);     /* answers after it came back */
+	assert_true(st.down_ms >= 250);
+	assert_true(st.up);
+	assert_non_null(strstr(st.cause, f1.url));
+	gm_backend_server_stats(&st, b, 1);
+	assert_int_equal(st.outages, 0);
+	assert_true(st.answers >= 24);
+	gm_engine_free(v.r.e);
+	gm_backend_free(b);
+	run_release(&v.r);
+	fake_stop(&f1);
+	fake_stop(&f2);
+}
+
+static void test_stalling_or_failing_server_taken_out_for_the_others(void **state)
+{
+	struct fake f1 = { 0 }, f2 = { 0 }, f3 = { 0 };
+	struct gm_backend_config cfg = { 0 };
+	struct gm_backend_server_stats st;
+	struct run r = { 0 };
+	struct gm_backend *b;
+	(void)state;
+
+	fake_start(&f1, "fake_lmstudio.py",
+	           "[{\"match\":{},\"response\":{\"fail\":\"stall\",\"after_chunks\":1,"
+	           "\"stall_seconds\":30}}]", NULL);
+	fake_start(&f2, "fake_lmstudio.py", "[{\"match\":{},\"response\":{\"error\":\"server_error\"}}]",
+	           NULL);
+	fake_start(&f3, "fake_lmstudio.py", "[]", (const char *[]){ "--latency", "0.1", NULL });
+	cfg.kind = GM_BACKEND_LOCAL;
+	cfg.urls = (const char *[]){ f1.url, f2.url, f3.url };
+	cfg.nurls = 3;
+	cfg.concurrency = 2;
+	cfg.concurrency_fixed = true;
+	cfg.timeout_s = 60;
+	cfg.stream = true;
+	cfg.stall_s = 1;
+	cfg.max_retries = 4;
+	cfg.backoff_ms = 60000; /* out for the rest of the run */
+	assert_int_equal(gm_backend_new(&b, &cfg), 0);
+	assert_int_equal(submit_n(&r, b, 12, "hello"), 0);
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(r.res[i].error, 0);
+		assert_string_equal(r.server[i], f3.url);
+	}
+	gm_backend_server_stats(&st, b, 0);
+	assert_int_equal(st.outages, 1);  /* one stall is enough */
+	assert_non_null(strstr(st.cause, "stream stalled"));
+	assert_false(st.up);
+	assert_int_equal(st.answers, 0);
+	gm_backend_server_stats(&st, b, 1);
+	assert_int_equal(st.outages, 1);  /* a 5xx storm */
+	assert_true(st.failures >= 3);
+	assert_non_null(strstr(st.cause, "Unexpected internal error"));
+	gm_backend_server_stats(&st, b, 2);
+	assert_int_equal(st.answers, 12);
+	assert_int_equal(st.outages, 0);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	fake_stop(&f1);
+	fake_stop(&f2);
+	fake_stop(&f3);
+}
+
+static void test_all_servers_dead_each_request_says_so(void **state)
+{
+	struct fake f1 = { 0 }, f2 = { 0 };
+	const char *opts[] = { "--die-after", "1", NULL };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	int answered = 0;
+	char dead1[64], dead2[64], *want;
+	(void)state;
+
+	/* dead from the start: set-up says so, naming the first */
+	snprintf(dead1, sizeof(dead1), "http://127.0.0.1:%d/v1", closed_port());
+	snprintf(dead2, sizeof(dead2), "http://127.0.0.1:%d/v1", closed_port());
+	b = local((const char *[]){ dead1, dead2 }, 2, 1, 0, 0);
+	assert_int_equal(gm_backend_prepare(b), GM_ERROR);
+	want = gm_xasprintf("cannot reach LM Studio at %s: connection refused", dead1);
+	assert_string_equal(gm_error_last(), want);
+	free(want);
+	gm_backend_free(b);
+	/* both die during the run: what is left fails, one clear line each */
+	fake_start(&f1, "fake_lmstudio.py", "[]", opts);
+	fake_start(&f2, "fake_lmstudio.py", "[]", opts);
+	b = local((const char *[]){ f1.url, f2.url }, 2, 1, 0, 0);
+	assert_int_equal(submit_n(&r, b, 6, "hello"), 0);
+	assert_int_equal(r.calls, 6);
+	for (int i = 0; i < 6; i++) {
+		if (!r.res[i].error) {
+			answered++;
+			continue;
+		}
+		assert_non_null(strstr(r.msg[i], "cannot reach LM Studio at http://127.0.0.1:"));
+		assert_null(strchr(r.msg[i], '\n'));
+	}
+	assert_int_equal(answered, 2);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	fake_stop(&f1);
+	fake_stop(&f2);
+}
+
+static struct gm_backend *claude_batch(const char *url, const char *dir, bool keep)
+{
+	struct gm_backend_config cfg = { 0 };
+	struct gm_backend *b;
+	cfg.kind = GM_BACKEND_CLAUDE;
+	cfg.urls = (const char *[]){ url };
+	cfg.nurls = 1;
+	cfg.api_key = "sk-test-secret";
+	cfg.concurrency = 2;
+	cfg.timeout_s = 60;
+	cfg.stream = true;
+	cfg.batch = true;
+	cfg.batch_dir = dir;
+	cfg.batch_poll_ms = 100;
+	cfg.batch_keep = keep;
+	assert_int_equal(gm_backend_new(&b, &cfg), 0);
+	return b;
+}
+
+static int files_in(const char *dir)
+{
+	char *cmd = gm_xasprintf("ls '%s' 2>/dev/null | wc -l", dir), buf[32] = "";
+	FILE *p = popen(cmd, "r");
+	int n = 0;
+	if (p && fgets(buf, sizeof(buf), p))
+		n = atoi(buf);
+	if (p)
+		pclose(p);
+	free(cmd);
+	return n;
+}
+
+static void test_batch_results_in_any_order_errored_item_half_price(void **state)
+{
+	struct fake f = { 0 };
+	const char *opts[] = { "--api-key", "sk-test-secret", "--batch-delay", "0.4", NULL };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	struct gm_buf sys = GM_BUF_INIT;
+	struct gm_engine_batch_stats bs;
+	char dir[] = "/tmp/gm-batch-XXXXXX";
+	const char *ids[] = { "t1", "t2", "t3", "bad1" };
+	cJSON *log;
+	int reads = 0;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	fake_start(&f, "fake_anthropic.py",
+	           "[{\"match\":{\"user\":\"broken\"},\"response\":{\"error\":\"invalid_request\"}}]", opts);
+	for (int i = 0; i < 800; i++)
+		gm_buf_puts(&sys, "shared repository context ");
+	b = claude_batch(f.url, dir, false);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	for (int i = 0; i < 4; i++) {
+		struct gm_chat_request req = { sys.ptr, i == 3 ? "broken" : "analyse",
+		                               "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":"
+		                               "\"boolean\"}},\"required\":[\"ok\"]}", "verdict", 0, false,
+		                               0, 0, ids[i] };
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
+	}
+	assert_int_equal(gm_engine_inflight(r.e, b), 0); /* collected, not sent yet */
+	assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+	assert_int_equal(r.calls, 4);
+	for (int i = 0; i < 3; i++) {
+		double full;
+		assert_int_equal(r.res[i].error, 0);
+		assert_non_null(strstr(r.content[i], "\"ok\""));
+		full = gm_price_cost(gm_backend_model(b), r.res[i].input_tokens, r.res[i].output_tokens,
+		                     r.res[i].cache_write_tokens, r.res[i].cache_read_tokens);
+		assert_true(full > 0);
+		assert_true(r.res[i].cost_usd > 0.49 * full && r.res[i].cost_usd < 0.51 * full);
+		reads += r.res[i].cache_read_tokens > 0;
+	}
+	assert_true(reads >= 1); /* the shared prefix was read from the cache */
+	assert_int_equal(r.res[3].error, GM_ERROR);
+	assert_non_null(strstr(r.msg[3], "invalid_request_error"));
+	assert_non_null(strstr(r.msg[3], "Message Batch msgbatch_"));
+	assert_non_null(strstr(r.msg[3], "request bad1"));
+	gm_engine_batch_stats(&bs, r.e, b);
+	assert_int_equal(bs.batches, 1);
+	assert_int_equal(bs.requests, 4);
+	assert_int_equal(bs.waiting, 0);
+	assert_int_equal(strncmp(bs.last_id, "msgbatch_", 9), 0);
+	/* one batch created, polled until it ended, its results read once; no record left */
+	log = fake_log_of(&f, "/results", 1);
+	assert_int_equal(logged_count(log, "/v1/messages/batches"), 1);
+	assert_int_equal(logged_count(log, "/v1/messages"), 0);
+	{
+		char *p = gm_xasprintf("/v1/messages/batches/%s", bs.last_id);
+		char *q = gm_xasprintf("/v1/messages/batches/%s/results", bs.last_id);
+		assert_true(logged_count(log, p) >= 1);
+		assert_int_equal(logged_count(log, q), 1);
+		free(p);
+		free(q);
+	}
+	assert_int_equal(files_in(dir), 0);
+	cJSON_Delete(log);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	gm_buf_release(&sys);
+	rmdir(dir);
+	fake_stop(&f);
+}
+
+static void test_batch_cancelled_or_kept_and_resumed(void **state)
+{
+	struct fake f = { 0 };
+	const char *opts[] = { "--api-key", "sk-test-secret", "--batch-delay", "2.5", NULL };
+	struct sigaction sa = { 0 };
+	struct itimerval it = { { 0, 0 }, { 0, 500000 } };
+	struct gm_engine_batch_stats bs;
+	struct run r = { 0 };
+	struct gm_backend *b;
+	char dir[] = "/tmp/gm-batch-XXXXXX", *cancel_path;
+	const char *ids[] = { "c1", "c2" };
+	cJSON *log;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	fake_start(&f, "fake_anthropic.py", "[]", opts);
+	/* interrupted: the batch is cancelled, its record removed */
+	b = claude_batch(f.url, dir, false);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	for (int i = 0; i < 2; i++) {
+		struct gm_chat_request req = { "s", "analyse", NULL, NULL, 0, false, 0, 0, ids[i] };
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
+	}
+	alarm_engine = r.e;
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	assert_int_equal(gm_engine_run(r.e, done, &r), GM_EINTERRUPTED);
+	signal(SIGALRM, SIG_DFL);
+	assert_int_equal(r.calls, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r.res[i].error, GM_EINTERRUPTED);
+		assert_non_null(strstr(r.msg[i], "canceled"));
+	}
+	gm_engine_batch_stats(&bs, r.e, b);
+	cancel_path = gm_xasprintf("/v1/messages/batches/%s/cancel", bs.last_id);
+	log = fake_log_of(&f, "/cancel", 1);
+	assert_int_equal(logged_count(log, cancel_path), 1);
+	cJSON_Delete(log);
+	free(cancel_path);
+	assert_int_equal(files_in(dir), 0);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+
+	/* interrupted with batch_keep: left running and recorded; the next run resumes it */
+	memset(&r, 0, sizeof(r));
+	b = claude_batch(f.url, dir, true);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	for (int i = 0; i < 2; i++) {
+		struct gm_chat_request req = { "s", "analyse", NULL, NULL, 0, false, 0, 0, ids[i] };
+		assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
+	}
+	alarm_engine = r.e;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	assert_int_equal(gm_engine_run(r.e, done, &r), GM_EINTERRUPTED);
+	signal(SIGALRM, SIG_DFL);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(r.res[i].error, GM_EINTERRUPTED);
+		assert_non_null(strstr(r.msg[i], "still running"));
+	}
+	gm_engine_batch_stats(&bs, r.e, b);
+	assert_int_equal(files_in(dir), 1);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	{
+		char first[80];
+		snprintf(first, sizeof(first), "%s", bs.last_id);
+		memset(&r, 0, sizeof(r));
+		b = claude_batch(f.url, dir, true);
+		assert_int_equal(gm_engine_new(&r.e), 0);
+		for (int i = 1; i >= 0; i--) { /* the same ids, in another order */
+			struct gm_chat_request req = { "s", "analyse", NULL, NULL, 0, false, 0, 0, ids[i] };
+			assert_int_equal(gm_engine_submit(r.e, b, &req, (void *)(uintptr_t)i), 0);
+		}
+		assert_int_equal(gm_engine_run(r.e, done, &r), 0);
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(r.res[i].error, 0);
+		gm_engine_batch_stats(&bs, r.e, b);
+		assert_int_equal(bs.resumed, 1);
+		assert_string_equal(bs.last_id, first);
+		log = fake_log_of(&f, "/results", 1);
+		assert_int_equal(logged_count(log, "/v1/messages/batches"), 2); /* no third create */
+		cJSON_Delete(log);
+		assert_int_equal(files_in(dir), 0);
+		gm_engine_free(r.e);
+		gm_backend_free(b);
+		run_release(&r);
+	}
+	rmdir(dir);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -892,6 +1474,13 @@ int main(void)
 		cmocka_unit_test(test_wsl_falls_back_to_windows_host),
 		cmocka_unit_test(test_claude_structured_cached_and_priced),
 		cmocka_unit_test(test_claude_errors_and_retries),
+		cmocka_unit_test(test_kinds_detected_and_each_spoken_to_in_its_form),
+		cmocka_unit_test(test_context_admission_per_server_never_truncates),
+		cmocka_unit_test(test_dead_server_taken_out_requeued_and_taken_back),
+		cmocka_unit_test(test_stalling_or_failing_server_taken_out_for_the_others),
+		cmocka_unit_test(test_all_servers_dead_each_request_says_so),
+		cmocka_unit_test(test_batch_results_in_any_order_errored_item_half_price),
+		cmocka_unit_test(test_batch_cancelled_or_kept_and_resumed),
 	};
 	if (!getenv("GM_FIXTURES")) {
 		fprintf(stderr, "GM_FIXTURES not set: skipping\n");

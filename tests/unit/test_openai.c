@@ -303,7 +303,7 @@ static void test_error_bodies_string_and_object(void **state)
 static void test_request_body(void **state)
 {
 	struct gm_chat_request req = { "sys", "user text", "{\"type\":\"object\"}", "rewrite",
-	                               100, true, 0.2 };
+	                               100, true, 0.2, 0, NULL };
 	char *body;
 	cJSON *j, *rf;
 	(void)state;
@@ -419,6 +419,183 @@ static void test_wsl_detection_and_hosts(void **state)
 	assert_string_equal(hosts[1], "10.255.255.254");
 }
 
+
+/* ---- kinds of server (PROTOCOLS.md E) ---- */
+
+static cJSON *body_for(enum gm_openai_kind kind, const struct gm_chat_request *req,
+                       int64_t context, int64_t prompt)
+{
+	char *body;
+	cJSON *j;
+	assert_int_equal(gm_openai_request_kind(&body, kind, req, "m", true, context, prompt), 0);
+	j = cJSON_Parse(body);
+	free(body);
+	assert_non_null(j);
+	return j;
+}
+
+static void test_each_kind_gets_its_own_request_form(void **state)
+{
+	struct gm_chat_request req = { "sys", "user", "{\"type\":\"object\"}", "plan", 1000, false, 0,
+	                               0, NULL };
+	cJSON *j;
+	(void)state;
+
+	j = body_for(GM_OPENAI_VLLM, &req, 0, 0);
+	assert_int_equal((int)cJSON_GetObjectItem(j, "max_completion_tokens")->valuedouble, 1000);
+	assert_null(cJSON_GetObjectItem(j, "max_tokens"));
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
+	                "response_format"), "json_schema"), "schema"));
+	cJSON_Delete(j);
+	j = body_for(GM_OPENAI_LLAMACPP, &req, 0, 0);
+	assert_int_equal((int)cJSON_GetObjectItem(j, "max_tokens")->valuedouble, 1000);
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
+	                "response_format"), "json_schema"), "schema"));
+	cJSON_Delete(j);
+	/* Ollama's native form: no truncation, no shift, the loaded context named */
+	j = body_for(GM_OPENAI_OLLAMA, &req, 8192, 3000);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "truncate")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "shift")));
+	assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "options"), "num_ctx")->valuedouble,
+	                 8192);
+	assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "options"),
+	                                          "num_predict")->valuedouble, 1000);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "format"), "type")->valuestring,
+	                    "object");
+	assert_null(cJSON_GetObjectItem(j, "response_format"));
+	assert_null(cJSON_GetObjectItem(j, "stream_options"));
+	cJSON_Delete(j);
+	/* the answer cap lowered to what the server's context leaves */
+	j = body_for(GM_OPENAI_VLLM, &req, 4000, 3500);
+	assert_int_equal((int)cJSON_GetObjectItem(j, "max_completion_tokens")->valuedouble, 500);
+	cJSON_Delete(j);
+}
+
+static void test_ops_instances_name_their_kind_and_urls(void **state)
+{
+	struct gm_chat_request req = { NULL, "hi", NULL, NULL, 0, false, 0, 0, NULL };
+	struct gm_http_target t = { "http://h:11434/v1", "q:7b", "k", true, 0, 0 };
+	struct gm_http_send out = { 0 };
+	enum gm_openai_kind k;
+	char *m;
+	(void)state;
+
+	assert_string_equal(gm_openai_kind_proto(GM_OPENAI_LLAMACPP)->name, "llama.cpp");
+	assert_string_equal(gm_openai_kind_proto(GM_OPENAI_VLLM)->name, "vLLM");
+	assert_string_equal(gm_openai_kind_proto(GM_OPENAI_OLLAMA)->name, "Ollama");
+	assert_ptr_equal(gm_openai_kind_proto(GM_OPENAI_LMSTUDIO), &gm_openai_proto);
+	assert_int_equal(gm_ollama_proto.build(&out, &t, &req), 0);
+	assert_string_equal(out.url, "http://h:11434/api/chat");
+	assert_string_equal(out.headers[out.nheaders - 1], "Authorization: Bearer k");
+	gm_http_send_release(&out);
+	assert_int_equal(gm_vllm_proto.build(&out, &t, &req), 0);
+	assert_string_equal(out.url, "http://h:11434/v1/chat/completions");
+	gm_http_send_release(&out);
+	assert_int_equal(gm_openai_kind_parse(&k, "LLAMA.CPP", 9), 0);
+	assert_int_equal(k, GM_OPENAI_LLAMACPP);
+	assert_int_equal(gm_openai_kind_parse(&k, "tgi", 3), GM_EUSAGE);
+	assert_non_null(strstr(gm_error_last(), "unknown kind of server 'tgi'"));
+	m = gm_vllm_proto.error_cause(401, "{\"error\":\"Unauthorized\"}", 24);
+	assert_string_equal(m, "not authorized: Unauthorized");
+	free(m);
+}
+
+static void test_error_lines_mean_the_same_whoever_says_it(void **state)
+{
+	static const struct { long status; const char *body, *want; } cases[] = {
+		{ 400, "{\"error\":{\"code\":400,\"message\":\"request (9000 tokens) exceeds the available "
+		       "context size (8192 tokens), try increasing it\",\"type\":\"exceed_context_size_error\","
+		       "\"n_prompt_tokens\":9000,\"n_ctx\":8192}}",
+		  "prompt too long for the context: request (9000 tokens) exceeds the available context "
+		  "size (8192 tokens), try increasing it" },
+		{ 400, "{\"error\":{\"message\":\"This model's maximum context length is 4096 tokens.\","
+		       "\"type\":\"BadRequestError\",\"param\":\"input_tokens\",\"code\":400}}",
+		  "prompt too long for the context: This model's maximum context length is 4096 tokens." },
+		{ 400, "{\"error\":\"the input length exceeds the context length\"}",
+		  "prompt too long for the context: the input length exceeds the context length" },
+		{ 401, "{\"error\":{\"message\":\"Invalid API Key\",\"type\":\"authentication_error\","
+		       "\"code\":401}}", "not authorized: Invalid API Key" },
+		{ 404, "{\"error\":{\"message\":\"The model `x` does not exist.\",\"type\":\"NotFoundError\","
+		       "\"param\":\"model\",\"code\":404}}", "unknown model: The model `x` does not exist." },
+		{ 404, "{\"error\":\"model 'x' not found\"}", "unknown model: model 'x' not found" },
+		{ 503, "{\"error\":{\"code\":503,\"message\":\"Loading model\",\"type\":\"unavailable_error\"}}",
+		  "not ready: Loading model" },
+		{ 503, "{\"error\":\"server busy, please try again.  maximum pending requests exceeded\"}",
+		  "not ready: server busy, please try again.  maximum pending requests exceeded" },
+		{ 400, "{\"object\":\"error\",\"message\":\"old vLLM says\",\"type\":\"BadRequestError\"}",
+		  "old vLLM says" },
+		{ 400, "{\"error\":\"No models loaded. Please load a model.\"}",
+		  "No models loaded. Please load a model." },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *m = gm_openai_error_line(cases[i].status, cases[i].body, strlen(cases[i].body));
+		assert_string_equal(m, cases[i].want);
+		free(m);
+	}
+}
+
+static void test_ollama_ndjson_answers(void **state)
+{
+	struct gm_chat_result r = { 0 };
+	const char *s =
+		"{\"model\":\"q:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"hm\"},\"done\":false}\n"
+		"{\"model\":\"q:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"done\":false}\n"
+		"{\"model\":\"q:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"lo\"},\"done\":false}\n"
+		"{\"model\":\"q:7b\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+		"\"done_reason\":\"length\",\"prompt_eval_count\":12,\"eval_count\":3}\n";
+	const char *cut = "{\"model\":\"q:7b\",\"message\":{\"content\":\"Hel\"},\"done\":false}\n";
+	const char *err = "{\"model\":\"q:7b\",\"message\":{\"content\":\"Hel\"},\"done\":false}\n"
+	                  "{\"error\":\"an error was encountered while running the model\"}\n";
+	bool retry = false;
+	(void)state;
+
+	assert_int_equal(gm_openai_parse_ndjson(&r, NULL, s, strlen(s), false), 0);
+	assert_string_equal(r.content, "Hello");
+	assert_string_equal(r.reasoning, "hm");
+	assert_string_equal(r.finish_reason, "length");
+	assert_string_equal(r.model, "q:7b");
+	assert_int_equal(r.input_tokens, 12);
+	assert_int_equal(r.output_tokens, 3);
+	release(&r);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(gm_openai_parse_ndjson(&r, &retry, cut, strlen(cut), false), GM_EINVALID);
+	assert_true(retry);
+	assert_int_equal(gm_openai_parse_ndjson(&r, &retry, err, strlen(err), false), GM_ERROR);
+	assert_string_equal(gm_error_last(), "an error was encountered while running the model");
+}
+
+static void test_what_each_server_says_of_itself(void **state)
+{
+	const char *vllm = "{\"object\":\"list\",\"data\":[{\"id\":\"Q\",\"owned_by\":\"vllm\","
+	                   "\"max_model_len\":32768}]}";
+	const char *lcpp = "{\"object\":\"list\",\"data\":[{\"id\":\"a.gguf\",\"owned_by\":\"llamacpp\","
+	                   "\"meta\":{\"n_ctx\":8192,\"n_ctx_train\":131072}}]}";
+	const char *props = "{\"default_generation_settings\":{\"n_ctx\":4096},\"total_slots\":3}";
+	const char *ps = "{\"models\":[{\"name\":\"q:7b\",\"model\":\"q:7b\",\"context_length\":16384}]}";
+	const char *v1 = "{\"models\":[{\"key\":\"m\",\"loaded_instances\":[{\"config\":"
+	                 "{\"context_length\":4096,\"parallel\":6}}]}]}";
+	int64_t ctx, slots;
+	char *loaded;
+	(void)state;
+
+	assert_int_equal(gm_openai_detect_kind(vllm), GM_OPENAI_VLLM);
+	assert_int_equal(gm_openai_detect_kind(lcpp), GM_OPENAI_LLAMACPP);
+	assert_int_equal(gm_openai_detect_kind("{\"data\":[{\"id\":\"x\",\"owned_by\":\"library\"}]}"), -1);
+	assert_int_equal(gm_openai_list_context(vllm, "Q"), 32768);
+	assert_int_equal(gm_openai_list_context(lcpp, "a.gguf"), 8192); /* n_ctx, not n_ctx_train */
+	gm_openai_llamacpp_props(props, &ctx, &slots);
+	assert_int_equal(ctx, 4096);
+	assert_int_equal(slots, 3);
+	assert_int_equal(gm_openai_ollama_ps(ps, NULL, &loaded), 16384);
+	assert_string_equal(loaded, "q:7b");
+	free(loaded);
+	assert_int_equal(gm_openai_ollama_ps(ps, "other:1b", NULL), 0);
+	assert_int_equal(gm_openai_lmstudio_parallel(v1, "m"), 6);
+	assert_true(gm_openai_has_field("{\"version\":\"0.12.3\"}", "version"));
+	assert_false(gm_openai_has_field("Ollama is running", "version"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +618,11 @@ int main(void)
 		cmocka_unit_test(test_model_choice_skips_embeddings),
 		cmocka_unit_test(test_context_length_from_v1),
 		cmocka_unit_test(test_wsl_detection_and_hosts),
+		cmocka_unit_test(test_each_kind_gets_its_own_request_form),
+		cmocka_unit_test(test_ops_instances_name_their_kind_and_urls),
+		cmocka_unit_test(test_error_lines_mean_the_same_whoever_says_it),
+		cmocka_unit_test(test_ollama_ndjson_answers),
+		cmocka_unit_test(test_what_each_server_says_of_itself),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
