@@ -1,3 +1,6 @@
+/*
+ * merge.c: the accepted edits of one file together (merge.h).
+ */
 #include "monitor/merge.h"
 
 #include <stdlib.h>
@@ -12,35 +15,23 @@ struct ctx {
 	const struct gm_lang *lang;
 	const char *src;
 	size_t len;
-	const struct gm_edit *edits;
-	size_t *order; /* edits by start, ascending */
+	const struct gm_edit *const *edits;
 	size_t n;
+	size_t *order; /* edits by their first splice, ascending */
+	const struct gm_edit_imports *im;
 	TSParser *parser;
 };
 
-static int cmp_edit(const void *a, const void *b, void *arg)
+static uint32_t first_start(const struct gm_edit *e)
 {
-	const struct gm_edit *e = arg;
-	uint32_t x = e[*(const size_t *)a].start, y = e[*(const size_t *)b].start;
-	return x < y ? -1 : x > y;
+	return e->nsplices ? e->splices[0].start : 0;
 }
 
-/* The file with the edits in `on` applied (one pass over the original). */
-static char *apply(const struct ctx *c, const bool *on, size_t *out_len)
+static int cmp_edit(const void *a, const void *b, void *arg)
 {
-	struct gm_buf b = GM_BUF_INIT;
-	size_t pos = 0;
-
-	for (size_t k = 0; k < c->n; k++) {
-		const struct gm_edit *e = &c->edits[c->order[k]];
-		if (!on[c->order[k]])
-			continue;
-		gm_buf_put(&b, c->src + pos, e->start - pos);
-		gm_buf_put(&b, e->text, e->len);
-		pos = e->end;
-	}
-	gm_buf_put(&b, c->src + pos, c->len - pos);
-	return gm_buf_detach(&b, out_len);
+	const struct gm_edit *const *e = arg;
+	uint32_t x = first_start(e[*(const size_t *)a]), y = first_start(e[*(const size_t *)b]);
+	return x < y ? -1 : x > y;
 }
 
 /* ERROR/MISSING nodes of the file with `on` applied; text kept in `keep`. */
@@ -48,10 +39,13 @@ static int errors_with(unsigned *out, const struct ctx *c, const bool *on, char 
                        size_t *keep_len)
 {
 	size_t len;
-	char *text = apply(c, on, &len);
-	TSTree *tree = gm_scan_parse(c->lang, text, len, c->parser);
+	char *text = NULL;
+	TSTree *tree;
+	int rc = gm_edit_apply(&text, &len, c->lang, c->src, c->len, c->im, c->edits, c->n, on);
 
-	if (!tree) {
+	if (rc < 0)
+		return rc;
+	if (!(tree = gm_scan_parse(c->lang, text, len, c->parser))) {
 		free(text);
 		return GM_ERROR;
 	}
@@ -67,33 +61,28 @@ static int errors_with(unsigned *out, const struct ctx *c, const bool *on, char 
 }
 
 int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char *src,
-             size_t len, unsigned errors, const struct gm_edit *edits, size_t n,
+             size_t len, unsigned errors, const struct gm_edit *const *edits, size_t n,
              TSParser *parser)
 {
-	struct ctx c = { lang, src, len, edits, NULL, n, parser };
+	struct ctx c = { lang, src, len, edits, n, NULL, NULL, parser };
+	struct gm_edit_imports *im = NULL;
 	bool *on = gm_xcalloc(n ? n : 1, sizeof(*on));
+	TSTree *tree = NULL;
 	unsigned got;
 	int error = 0;
 
 	memset(out, 0, sizeof(*out));
 	c.order = gm_xcalloc(n ? n : 1, sizeof(*c.order));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		c.order[i] = i;
-		if (edits[i].start > edits[i].end || edits[i].end > len) {
-			gm_error_set("edit of '%s' lies outside the file", edits[i].name);
-			error = GM_EINVALID;
-			goto cleanup;
-		}
-	}
 	qsort_r(c.order, n, sizeof(*c.order), cmp_edit, (void *)edits);
-	for (size_t k = 1; k < n; k++) {
-		const struct gm_edit *a = &edits[c.order[k - 1]], *b = &edits[c.order[k]];
-		if (a->end > b->start) {
-			gm_error_set("edits of '%s' and '%s' overlap", a->name, b->name);
-			error = GM_EINVALID;
-			goto cleanup;
-		}
+	if (!(tree = gm_scan_parse(lang, src, len, parser))) {
+		error = GM_ERROR;
+		goto cleanup;
 	}
+	if ((error = gm_edit_imports_new(&im, lang, src, len, tree)) < 0)
+		goto cleanup;
+	c.im = im;
 
 	out->n = n;
 	out->applied = gm_xcalloc(n ? n : 1, sizeof(*out->applied));
@@ -132,7 +121,9 @@ int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char
 		if (error < 0)
 			goto cleanup;
 		free(out->text);
-		out->text = apply(&c, on, &out->len);
+		out->text = NULL;
+		if ((error = gm_edit_apply(&out->text, &out->len, lang, src, len, im, edits, n, on)) < 0)
+			goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++) {
 		out->applied[i] = on[i];
@@ -143,6 +134,9 @@ int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char
 cleanup:
 	if (error < 0)
 		gm_merge_result_release(out);
+	if (tree)
+		ts_tree_delete(tree);
+	gm_edit_imports_free(im);
 	free(c.order);
 	free(on);
 	return error;

@@ -719,35 +719,20 @@ static int on_rewrite_answer(struct run *r, struct task *t, const char *content,
 	const struct gm_unit *u = gm_index_unit(r->idx, t->unit);
 	struct gm_validate_in in = { 0 };
 	struct gm_validate_result vr = { 0 };
-	char *code = NULL;
-	size_t code_len;
 	int rc;
 
-	if (finish && (strcmp(finish, "length") == 0 || strcmp(finish, "max_tokens") == 0)) {
-		char *why = gm_xasprintf("answer was cut off (finish_reason %s)", finish);
-		rc = retry_or_give_up(r, t, why);
-		free(why);
-		return rc;
-	}
-	if (gm_extract_code(&code, &code_len, content, strlen(content), u->short_name) < 0) {
-		char *why = gm_xstrdup(gm_error_last());
-		rc = retry_or_give_up(r, t, why);
-		free(why);
-		return rc;
-	}
 	in.lang = f->lang;
 	in.src = r->src[file].data;
 	in.len = r->src[file].len;
 	in.scan = &f->scan;
 	in.unit = u;
-	in.code = code;
-	in.code_len = code_len;
+	in.answer = content;
+	in.answer_len = strlen(content);
 	in.finish_reason = finish;
 	in.new_name = t->new_name;
 	in.allow_shrink = t->allow_shrink;
 	in.parser = r->parser;
 	rc = gm_validate(&vr, &in);
-	free(code);
 	if (rc < 0)
 		return rc;
 	switch (vr.verdict) {
@@ -1063,19 +1048,14 @@ static int build_changes(struct run *r, const struct edit_ref *edits, size_t n, 
 
 	for (size_t i = 0; i < n;) {
 		size_t file = edits[i].file, j = i, m = 0;
-		struct gm_edit *ev = gm_xcalloc(n, sizeof(*ev));
+		const struct gm_edit **ev = gm_xcalloc(n, sizeof(*ev));
 		size_t *which = gm_xcalloc(n, sizeof(size_t));
 		struct gm_merge_result mr = { 0 };
 		const struct gm_file *f = &r->idx->files[file];
 		while (j < n && edits[j].file == file) {
 			if (on[j]) {
 				struct task *t = r->tasks[edits[j].task];
-				const struct gm_unit *u = gm_index_unit(r->idx, t->unit);
-				ev[m].start = u->start_byte;
-				ev[m].end = u->end_byte;
-				ev[m].text = t->vr.code;
-				ev[m].len = t->vr.code_len;
-				ev[m].name = u->name;
+				ev[m] = &t->vr.edit;
 				which[m++] = j;
 			}
 			j++;

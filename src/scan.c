@@ -566,16 +566,88 @@ static void assign_ordinals(struct gm_file_scan *fs)
 	}
 }
 
+TSNode gm_scan_item(TSNode n, TSNode root)
+{
+	for (;;) {
+		TSNode p = ts_node_parent(n);
+		if (ts_node_is_null(p) || ts_node_eq(p, root) || ts_node_end_byte(p) != ts_node_end_byte(n))
+			return n;
+		if (ts_node_start_point(p).row != ts_node_start_point(n).row &&
+		    strcmp(ts_node_type(p), "decorated_definition") != 0)
+			return n;
+		n = p;
+	}
+}
+
+uint32_t gm_scan_lead(TSNode item, const char *src)
+{
+	uint32_t lead = ts_node_start_byte(item), col = ts_node_start_point(item).column;
+	uint32_t row = ts_node_start_point(item).row;
+
+	for (TSNode p = ts_node_prev_sibling(item); !ts_node_is_null(p); p = ts_node_prev_sibling(p)) {
+		uint32_t ls = ts_node_start_byte(p);
+		if (!gm_lang_node_is_lead(p) || ts_node_start_point(p).column != col ||
+		    ts_node_end_point(p).row + 1 < row)
+			break;
+		/* On a line of its own: only blanks before it. */
+		while (ls > 0 && (src[ls - 1] == ' ' || src[ls - 1] == '\t'))
+			ls--;
+		if (ls > 0 && src[ls - 1] != '\n')
+			break;
+		lead = ts_node_start_byte(p);
+		row = ts_node_start_point(p).row;
+	}
+	return lead;
+}
+
+static void find_lead(struct gm_unit *u, TSNode root, const char *src)
+{
+	TSNode n = ts_node_descendant_for_byte_range(root, u->start_byte, u->end_byte);
+	uint32_t lead;
+
+	u->lead_byte = u->start_byte;
+	u->lead_line = u->start_line;
+	if (ts_node_is_null(n))
+		return;
+	while (!ts_node_is_null(ts_node_parent(n)) && !ts_node_eq(ts_node_parent(n), root) &&
+	       ts_node_start_byte(ts_node_parent(n)) == u->start_byte &&
+	       ts_node_end_byte(ts_node_parent(n)) == u->end_byte)
+		n = ts_node_parent(n);
+	n = gm_scan_item(n, root);
+	lead = gm_scan_lead(n, src);
+	if (lead < u->start_byte && ts_node_start_point(n).column == u->start_col) {
+		u->lead_byte = lead;
+		for (uint32_t p = lead; p < u->start_byte; p++)
+			u->lead_line -= src[p] == '\n';
+	}
+}
+
 int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
                    const char *src, size_t len, TSParser *parser)
 {
 	TSTree *tree;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (gm_lang_load(lang) < 0)
+		return GM_ERROR;
+	if (!(tree = gm_scan_parse(lang, src, len, parser)))
+		return GM_ERROR;
+	rc = gm_scan_tree(out, lang, src, len, tree);
+	ts_tree_delete(tree);
+	return rc;
+}
+
+int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
+                 size_t len, TSTree *tree)
+{
 	TSNode root;
 	struct def *defs = NULL, *kept;
 	struct scope *scopes = NULL;
 	struct hit *hits = NULL;
 	size_t ndefs = 0, nscopes = 0, nkept = 0, nhits = 0;
 
+	(void)len;
 	memset(out, 0, sizeof(*out));
 	if (gm_lang_load(lang) < 0)
 		return GM_ERROR;
@@ -583,8 +655,6 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 		gm_error_set("grammars/%s/units.scm is missing", lang->query_dir ? lang->query_dir : lang->name);
 		return GM_ERROR;
 	}
-	if (!(tree = gm_scan_parse(lang, src, len, parser)))
-		return GM_ERROR;
 	root = ts_tree_root_node(tree);
 	out->errors = gm_scan_count_errors(root);
 
@@ -633,14 +703,21 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	}
 	apply_hits(out, kept, src, hits, nhits);
 	assign_ordinals(out);
+	for (size_t i = 0; i < nkept; i++)
+		find_lead(&out->units[i], root, src);
 
-	for (size_t i = 0; i < nscopes; i++)
-		free(scopes[i].name);
+	out->scopes = gm_xcalloc(nscopes ? nscopes : 1, sizeof(*out->scopes));
+	out->nscopes = nscopes;
+	for (size_t i = 0; i < nscopes; i++) {
+		out->scopes[i].name = scopes[i].name;
+		out->scopes[i].is_class = scopes[i].kind == R_SCOPE_CLASS;
+		out->scopes[i].start_byte = scopes[i].start;
+		out->scopes[i].end_byte = scopes[i].end;
+	}
 	free(scopes);
 	free(defs);
 	free(kept);
 	free(hits);
-	ts_tree_delete(tree);
 	return 0;
 }
 
@@ -658,6 +735,9 @@ void gm_file_scan_release(struct gm_file_scan *fs)
 		free(u->calls);
 	}
 	free(fs->units);
+	for (size_t i = 0; i < fs->nscopes; i++)
+		free(fs->scopes[i].name);
+	free(fs->scopes);
 	for (size_t i = 0; i < fs->nimports; i++)
 		free(fs->imports[i]);
 	free(fs->imports);
@@ -777,7 +857,7 @@ bad:
 
 /* ---- compact cache encoding ------------------------------------------- */
 
-static const char scan_magic[8] = { 'g', 'm', 's', 'c', 'a', 'n', '1', '\n' };
+static const char scan_magic[8] = { 'g', 'm', 's', 'c', 'a', 'n', '2', '\n' };
 
 static void put_num(struct gm_buf *b, uint64_t v)
 {
@@ -819,6 +899,8 @@ void gm_file_scan_encode(struct gm_buf *out, const struct gm_file_scan *fs)
 		put_num(out, u->start_line);
 		put_num(out, u->end_line);
 		put_num(out, u->start_col);
+		put_num(out, u->lead_byte);
+		put_num(out, u->lead_line);
 		put_str(out, u->signature);
 		put_num(out, u->complexity);
 		put_num(out, u->nesting);
@@ -905,13 +987,16 @@ int gm_file_scan_decode(struct gm_file_scan *out, const char *data, size_t len)
 		u->start_line = get_num(&r);
 		u->end_line = get_num(&r);
 		u->start_col = get_num(&r);
+		u->lead_byte = get_num(&r);
+		u->lead_line = get_num(&r);
 		u->signature = get_text(&r);
 		u->complexity = get_num(&r);
 		u->nesting = get_num(&r);
 		u->params = get_num(&r);
 		u->ordinal = get_num(&r);
 		u->ncalls = get_count(&r);
-		if (r.bad || !u->kind || u->end_byte < u->start_byte || u->end_line < u->start_line) {
+		if (r.bad || !u->kind || u->end_byte < u->start_byte || u->end_line < u->start_line ||
+		    u->lead_byte > u->start_byte || u->lead_line > u->start_line) {
 			u->ncalls = 0;
 			goto bad;
 		}

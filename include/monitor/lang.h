@@ -44,6 +44,19 @@ enum gm_query_kind {
 	GM_QUERY__COUNT
 };
 
+/*
+ * Where a new helper of a *method* goes (DESIGN.md "Validation and merge"):
+ * beside it in its class, or before the class as a free function.
+ */
+enum gm_helper_rule {
+	GM_HELPER_SIBLING,    /* always a sibling in the class (Java, C++, C, Go) */
+	GM_HELPER_SELF_PARAM, /* a sibling when it takes self (Python: self/cls or a
+	                         @staticmethod/@classmethod decorator; Rust: a self
+	                         parameter, or called as Self::name), else free */
+	GM_HELPER_SYNTAX,     /* free when written as a free function (JS/TS: a
+	                         function declaration outside the class), else a sibling */
+};
+
 struct gm_lang {
 	const char *name;
 	const char *const *extensions; /* NULL-terminated, with the dot */
@@ -52,6 +65,25 @@ struct gm_lang {
 	/* Whose query files (grammars/<dir>/) to use, NULL: its own name.  TSX
 	 * has TypeScript's node types, so it shares TypeScript's files. */
 	const char *query_dir;
+	/*
+	 * For edits: node types of whole import statements (a declaration that
+	 * calls `require` counts as one in JS/TS), aliases a fenced block may
+	 * be tagged with besides the name ("py", "golang"), the language family
+	 * (blocks tagged with another family's name are not the answer), and
+	 * the helper rule above.  Comments, attributes, decorators and string
+	 * literals are known by node type names that all grammars share
+	 * (gm_lang_node_is_lead, gm_lang_node_is_string).
+	 */
+	const char *const *import_kinds;
+	const char *const *aliases;
+	const char *family;
+	enum gm_helper_rule helper_rule;
+	/* GM_HELPER_SELF_PARAM: first-parameter words and decorators that make
+	 * a method, and the prefix of a call to an associated function. */
+	const char *const *self_words;
+	const char *const *method_decorators;
+	const char *assoc_prefix;
+	bool no_free_functions; /* Java: every function lives in a class */
 	/*
 	 * Filled by gm_lang_load().  The four files compile into ONE query, so
 	 * that the scanner walks a tree once: `query` holds every pattern, those
@@ -84,6 +116,19 @@ const struct gm_lang *gm_lang_by_name(const char *name);
  * knows whether the repository has C++ and no C sources).  NULL: unknown.
  */
 const struct gm_lang *gm_lang_for_path(const char *path, bool h_is_cpp);
+
+/* Is a fenced block's info string (its first word) the language of `lang`? */
+bool gm_lang_tag_matches(const struct gm_lang *lang, const char *tag, size_t len);
+/* Does the tag name another known language (or a non-code format: diff, bash, json …)? */
+bool gm_lang_tag_foreign(const struct gm_lang *lang, const char *tag, size_t len);
+
+/* A whole import / include / use statement of `lang` (`src` is the text it was parsed from). */
+bool gm_lang_node_is_import(const struct gm_lang *lang, TSNode node, const char *src);
+/* A comment, attribute (Rust `#[..]`) or decorator that may stand directly above a unit. */
+bool gm_lang_node_is_lead(TSNode node);
+bool gm_lang_node_is_comment(TSNode node);
+/* A string literal (its inner lines are never re-indented). */
+bool gm_lang_node_is_string(TSNode node);
 
 /* Name of the query kind ("units", "metrics", ...). */
 const char *gm_query_kind_name(enum gm_query_kind kind);

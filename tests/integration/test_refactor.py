@@ -287,7 +287,7 @@ def f_good(a):
         t = self.tasks(rep)
         self.assertIn("does not parse", t["f_syntax"]["reason"])
         self.assertIn("another function 'g_other'", t["f_other"]["reason"])
-        self.assertIn("two functions", t["f_two"]["reason"])
+        self.assertIn("helper 'f_extra' is never called", t["f_two"]["reason"])
         self.assertIn("placeholder", t["f_placeholder"]["reason"])
         self.assertIn("cut off", t["f_truncated"]["reason"])
         self.assertIn("empty", t["f_empty"]["reason"])
