@@ -559,7 +559,7 @@ static int submit_rewrite(struct run *r, struct task *t)
 		return rc;
 	code = gm_prompt_unit_code(r->src[file].data, r->src[file].len, u, &code_len);
 	scope = gm_prompt_scope_header(r->src[file].data, r->src[file].len, u, f->lang);
-	nimports = gm_prompt_import_lines(&imports, r->src[file].data, r->src[file].len, &f->scan, 40);
+	nimports = gm_prompt_import_lines(&imports, f->lang, r->src[file].data, r->src[file].len, 40);
 	callees = callee_signatures(r, t->unit, &ncallees);
 	p.goal = r->goal;
 	p.instructions = rt->instructions;

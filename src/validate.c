@@ -1354,11 +1354,17 @@ static bool in_names(char *const *v, size_t n, const char *s)
 	return false;
 }
 
-/* The unit's scope prefix ("Shape." of "Shape.area"), for helpers beside it. */
-static size_t scope_prefix_len(const struct gm_unit *u)
+/*
+ * What a function beside the unit is named with: the scopes around it
+ * ("Shape." for Shape.area; "" for Go's (*T).M or C++'s out-of-line
+ * Foo::bar, whose qualification is their own).
+ */
+static char *scope_prefix(const struct vctx *v)
 {
-	size_t n = strlen(u->name), s = strlen(u->short_name);
-	return n >= s ? n - s : 0;
+	struct gm_buf b = GM_BUF_INIT;
+	for (size_t i = 0; i < v->nchain; i++)
+		gm_buf_printf(&b, "%s%s", v->chain[i]->name, v->lang->scope_sep);
+	return gm_buf_detach(&b, NULL);
 }
 
 int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
@@ -1500,8 +1506,11 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 				}
 				fd.echo = true;
 			} else {
-				size_t pl = scope_prefix_len(x), tl = scope_prefix_len(v.u);
-				if (pl != tl || strncmp(x->name, v.u->name, tl) != 0) {
+				char *want = scope_prefix(&v);
+				bool beside = strlen(x->name) == strlen(want) + strlen(x->short_name) &&
+				              !strncmp(x->name, want, strlen(want));
+				free(want);
+				if (!beside) {
 					reject(out, GM_VERDICT_REJECT, "answer adds '%s' outside the function's scope",
 					       x->name);
 					goto cleanup;

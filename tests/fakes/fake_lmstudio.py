@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakecore  # noqa: E402
+import shapes  # noqa: E402
 from fakecore import Reply, Stream, est_tokens, new_id, sse  # noqa: E402
 
 CHAT = "/v1/chat/completions"
@@ -72,6 +73,9 @@ def parse_args():
                    choices=("none", "think", "reasoning_content", "reasoning"),
                    help="default reasoning style of answers")
     p.add_argument("--no-models-loaded", action="store_true", help="start with no model loaded")
+    p.add_argument("--shapes", metavar="SHAPES",
+                   help="answer rewrites in the shapes real models use (shapes.py): 'mix', "
+                        "or a comma-separated list to spread over")
     return p.parse_args()
 
 
@@ -351,6 +355,18 @@ class LMStudioHandler(fakecore.FakeHandler):
         self.send_reply(ctx, reply, spec, slot=True)
         return None
 
+    def shaped(self, user):
+        """The --shapes answer of a rewrite prompt, or None."""
+        opt = getattr(self.server.args, "shapes", None)
+        if not opt or "The function:" not in user:
+            return None
+        if opt == "mix":
+            return shapes.answer(user)
+        names = [x for x in opt.split(",") if x]
+        if len(names) == 1:
+            return shapes.answer(user, names[0])
+        return shapes.answer(user, "mix", names)
+
     def answer(self, ctx, spec, body):
         """(content, tool_calls[{name, arguments}])"""
         if "tool_calls" in spec:
@@ -368,6 +384,9 @@ class LMStudioHandler(fakecore.FakeHandler):
         if isinstance(rf, dict) and rf.get("type") == "json_schema":
             schema = (rf.get("json_schema") or {}).get("schema") or {}
             return json.dumps(fakecore.schema_instance(schema)), []
+        shaped = self.shaped(ctx.user_text)
+        if shaped is not None:
+            return shaped, []
         refactored = fakecore.refactor_answer(ctx.user_text)
         if refactored is not None:
             return refactored, []
