@@ -24,6 +24,9 @@ void gm_edit_release(struct gm_edit *e)
 		free(e->imports[i].kind);
 	}
 	free(e->imports);
+	for (size_t i = 0; i < e->nhelpers; i++)
+		free(e->helpers[i]);
+	free(e->helpers);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -167,7 +170,8 @@ static size_t go_specs(TSNode decl, TSNode *out, size_t max)
 	return n;
 }
 
-static void note_import(struct gm_edit_imports *im, TSNode node, const char *src, size_t len)
+static void note_import(struct gm_edit_imports *im, TSNode node, const char *src, size_t len,
+                        bool conditional)
 {
 	uint32_t s = ts_node_start_byte(node), e = ts_node_end_byte(node);
 	uint32_t after = line_after(src, len, e > s ? e - 1 : e);
@@ -175,6 +179,7 @@ static void note_import(struct gm_edit_imports *im, TSNode node, const char *src
 
 	if (!strcmp(ts_node_type(node), "import_declaration") && !strcmp(im->lang->name, "go")) {
 		TSNode specs[256];
+		(void)conditional;
 		size_t n = go_specs(node, specs, 256);
 		bool block = false;
 		for (uint32_t i = 0; i < ts_node_named_child_count(node); i++)
@@ -193,10 +198,12 @@ static void note_import(struct gm_edit_imports *im, TSNode node, const char *src
 	} else {
 		add_have(im, src + s, e - s);
 	}
-	set_point(im, kind, after);
+	if (!conditional) {
+		set_point(im, kind, after);
+		im->any = true;
+		im->any_at = after;
+	}
 	free(kind);
-	im->any = true;
-	im->any_at = after;
 }
 
 static bool is_docstring(TSNode n)
@@ -213,17 +220,62 @@ static bool is_header(TSNode n, bool first)
 	       !strcmp(t, "preproc_call") || (first && is_docstring(n));
 }
 
-/* Imports among the children of `parent`; preprocessor conditionals are looked into. */
+/* `#ifndef X` + `#define X` around a header: its imports are the file's. */
+static bool is_include_guard(TSNode n, const char *src)
+{
+	TSNode name, def, dname;
+	if (strcmp(ts_node_type(n), "preproc_ifdef") != 0 || ts_node_named_child_count(n) < 2)
+		return false;
+	name = ts_node_named_child(n, 0);
+	def = ts_node_named_child(n, 1);
+	if (strcmp(ts_node_type(def), "preproc_def") != 0)
+		return false;
+	dname = ts_node_child_by_field_name(def, "name", 4);
+	return !ts_node_is_null(dname) &&
+	       ts_node_end_byte(name) - ts_node_start_byte(name) ==
+	               ts_node_end_byte(dname) - ts_node_start_byte(dname) &&
+	       !memcmp(src + ts_node_start_byte(name), src + ts_node_start_byte(dname),
+	               ts_node_end_byte(name) - ts_node_start_byte(name));
+}
+
+/*
+ * Imports among the children of `parent`: those of the file and of an
+ * include guard are where new ones go; those under another condition
+ * (#ifdef _WIN32) only say that the file has them (an answer that echoes
+ * one must not hoist it out of its condition).
+ */
 static void walk_imports(struct gm_edit_imports *im, TSNode parent, const char *src, size_t len,
-                         unsigned depth)
+                         unsigned depth, bool conditional)
 {
 	for (uint32_t i = 0; i < ts_node_named_child_count(parent); i++) {
 		TSNode c = ts_node_named_child(parent, i);
 		if (gm_lang_node_is_import(im->lang, c, src) && !ts_node_has_error(c))
-			note_import(im, c, src, len);
+			note_import(im, c, src, len, conditional);
 		else if (depth < 8 && !strncmp(ts_node_type(c), "preproc_if", 10))
-			walk_imports(im, c, src, len, depth + 1);
+			walk_imports(im, c, src, len, depth + 1,
+			             conditional || depth > 0 || !is_include_guard(c, src));
+		else if (depth < 8 && (!strcmp(ts_node_type(c), "preproc_else") ||
+		                       !strcmp(ts_node_type(c), "preproc_elif")))
+			walk_imports(im, c, src, len, depth + 1, true);
+		else if (depth < 8 && ts_node_is_error(c))
+			/* A header the grammar cannot read (extern "C" { across #ifdef): its
+			 * includes are still there, and mostly unconditional. */
+			walk_imports(im, c, src, len, depth + 1, conditional);
 	}
+}
+
+size_t gm_edit_file_imports(TSNode *out, size_t max, const struct gm_lang *lang, TSNode parent,
+                            const char *src)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < ts_node_named_child_count(parent) && n < max; i++) {
+		TSNode c = ts_node_named_child(parent, i);
+		if (gm_lang_node_is_import(lang, c, src) && !ts_node_has_error(c))
+			out[n++] = c;
+		else if (is_include_guard(c, src) || ts_node_is_error(c))
+			n += gm_edit_file_imports(out + n, max - n, lang, c, src);
+	}
+	return n;
 }
 
 int gm_edit_imports_new(struct gm_edit_imports **out, const struct gm_lang *lang, const char *src,
@@ -235,7 +287,7 @@ int gm_edit_imports_new(struct gm_edit_imports **out, const struct gm_lang *lang
 
 	im->lang = lang;
 	im->eol = gm_edit_eol(src, len);
-	walk_imports(im, root, src, len, 0);
+	walk_imports(im, root, src, len, 0, false);
 	/* No import: after the header (comments, package, docstring, include guard). */
 	for (uint32_t i = 0; i < n; i++) {
 		TSNode c = ts_node_named_child(root, i);

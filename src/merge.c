@@ -89,12 +89,33 @@ int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char
 	out->reason = gm_xcalloc(n ? n : 1, sizeof(*out->reason));
 	for (size_t i = 0; i < n; i++)
 		on[i] = true;
+	/* Two edits bringing a helper of the same name: the later one goes. */
+	for (size_t k = 0; k < n; k++) {
+		const struct gm_edit *e = edits[c.order[k]];
+		for (size_t j = 0; j < k && on[c.order[k]]; j++) {
+			const struct gm_edit *o = edits[c.order[j]];
+			if (!on[c.order[j]])
+				continue;
+			for (size_t a = 0; a < e->nhelpers && on[c.order[k]]; a++)
+				for (size_t b = 0; b < o->nhelpers; b++)
+					if (!strcmp(e->helpers[a], o->helpers[b])) {
+						on[c.order[k]] = false;
+						out->reason[c.order[k]] = gm_xasprintf(
+							"its helper '%s' is also brought by '%s'", e->helpers[a], o->name);
+						break;
+					}
+		}
+	}
 	if ((error = errors_with(&got, &c, on, &out->text, &out->len)) < 0)
 		goto cleanup;
-	if (got > errors) {
+	if (got <= errors) {
+		/* nothing to drop for the parse */
+	} else {
 		bool *alone = gm_xcalloc(n, sizeof(*alone));
 		/* Each edit alone against the original. */
 		for (size_t i = 0; i < n && error == 0; i++) {
+			if (!on[i])
+				continue;
 			alone[i] = true;
 			if ((error = errors_with(&got, &c, alone, NULL, NULL)) == 0 && got > errors) {
 				on[i] = false;

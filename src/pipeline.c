@@ -736,11 +736,47 @@ static int on_rewrite_answer(struct run *r, struct task *t, const char *content,
 	if (rc < 0)
 		return rc;
 	switch (vr.verdict) {
-	case GM_VERDICT_ACCEPT:
+	case GM_VERDICT_ACCEPT: {
+		struct gm_run_task *rt = rtask(r, t);
+		const char *taken = NULL, *owner = NULL;
+		/* Helpers of two functions of one file must not share a name. */
+		for (size_t i = 0; i < r->ntasks && !taken; i++) {
+			const struct task *o = r->tasks[i];
+			if (o == t || !o->accepted || o->type != T_REWRITE ||
+			    r->idx->units[o->unit].file != file)
+				continue;
+			for (size_t a = 0; a < vr.nhelpers && !taken; a++)
+				for (size_t b = 0; b < o->vr.nhelpers; b++)
+					if (!strcmp(vr.helpers[a], o->vr.helpers[b])) {
+						taken = vr.helpers[a];
+						owner = rtask(r, o)->name;
+						break;
+					}
+		}
+		if (taken) {
+			char *why = gm_xasprintf("helper name '%s' is already taken by a helper of '%s': "
+			                         "choose another name", taken, owner);
+			gm_validate_result_release(&vr);
+			rc = retry_or_give_up(r, t, why);
+			free(why);
+			return rc;
+		}
 		t->vr = vr;
 		t->accepted = true;
+		rt->helpers = gm_xcalloc(vr.nhelpers + 1, sizeof(char *));
+		for (size_t i = 0; i < vr.nhelpers; i++)
+			rt->helpers[i] = gm_xstrdup(vr.helpers[i]);
+		rt->nhelpers = vr.nhelpers;
+		rt->imports = gm_xcalloc(vr.nimports + 1, sizeof(char *));
+		for (size_t i = 0; i < vr.nimports; i++)
+			rt->imports[i] = gm_xstrdup(vr.imports[i]);
+		rt->nimports = vr.nimports;
+		rt->cc_before = vr.cc_before;
+		rt->cc_after = vr.cc_after;
+		rt->cc_after_sum = vr.cc_after_sum;
 		finish_task(r, t, GM_TASK_APPLIED, NULL);
 		return 0;
+	}
 	case GM_VERDICT_UNCHANGED:
 		gm_validate_result_release(&vr);
 		finish_task(r, t, GM_TASK_UNCHANGED, "the model returned the function unchanged");
@@ -1294,6 +1330,8 @@ static int write_result(struct run *r, const struct edit_ref *edits, size_t nedi
 		fns[nfns].route = rt->route;
 		fns[nfns].model = rt->model ? rt->model : "unknown";
 		fns[nfns].attempts = rt->attempts;
+		fns[nfns].helpers = (const char *const *)rt->helpers;
+		fns[nfns].nhelpers = rt->nhelpers;
 		nfns++;
 	}
 	m.goal = r->goal;
@@ -1625,8 +1663,17 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 		cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
 		cJSON_AddBoolToObject(o, "cached", t->cached);
 		if (t->status == GM_TASK_APPLIED && t->kind && strcmp(t->kind, "rewrite") == 0) {
+			cJSON *h = cJSON_AddArrayToObject(o, "helpers"), *im = cJSON_AddArrayToObject(o, "imports");
+			cJSON *cc = cJSON_AddObjectToObject(o, "complexity");
 			cJSON_AddNumberToObject(o, "lines_added", t->added);
 			cJSON_AddNumberToObject(o, "lines_removed", t->removed);
+			for (size_t k = 0; k < t->nhelpers; k++)
+				cJSON_AddItemToArray(h, cJSON_CreateString(t->helpers[k]));
+			for (size_t k = 0; k < t->nimports; k++)
+				cJSON_AddItemToArray(im, cJSON_CreateString(t->imports[k]));
+			cJSON_AddNumberToObject(cc, "before", t->cc_before);
+			cJSON_AddNumberToObject(cc, "after", t->cc_after);
+			cJSON_AddNumberToObject(cc, "after_sum", t->cc_after_sum);
 		}
 		cJSON_AddItemToArray(tasks, o);
 	}
@@ -1661,6 +1708,12 @@ void gm_run_report_free(struct gm_run_report *r)
 		free(t->reason);
 		free(t->rationale);
 		free(t->instructions);
+		for (size_t k = 0; k < t->nhelpers; k++)
+			free(t->helpers[k]);
+		free(t->helpers);
+		for (size_t k = 0; k < t->nimports; k++)
+			free(t->imports[k]);
+		free(t->imports);
 	}
 	free(r->tasks);
 	for (size_t i = 0; i < r->nwarnings; i++)

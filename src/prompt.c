@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/edit.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -179,30 +180,21 @@ char *gm_prompt_scope_header(const char *src, size_t len, const struct gm_unit *
 	return NULL;
 }
 
-static void import_nodes(char ***lines, size_t *n, size_t *cap, size_t max,
-                         const struct gm_lang *lang, TSNode parent, const char *src, unsigned depth)
-{
-	for (uint32_t i = 0; i < ts_node_named_child_count(parent) && *n < max; i++) {
-		TSNode c = ts_node_named_child(parent, i);
-		if (gm_lang_node_is_import(lang, c, src) && !ts_node_has_error(c)) {
-			uint32_t s = ts_node_start_byte(c), e = ts_node_end_byte(c);
-			GM_GROW(*lines, *cap, *n + 1);
-			(*lines)[(*n)++] = gm_xstrndup(src + s, e - s);
-		} else if (depth < 8 && !strncmp(ts_node_type(c), "preproc_if", 10)) {
-			import_nodes(lines, n, cap, max, lang, c, src, depth + 1);
-		}
-	}
-}
-
 size_t gm_prompt_import_lines(char ***out, const struct gm_lang *lang, const char *src, size_t len,
                               size_t max)
 {
 	char **lines = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	TSTree *tree = gm_scan_parse(lang, src, len, NULL);
 
 	if (tree) {
-		import_nodes(&lines, &n, &cap, max, lang, ts_tree_root_node(tree), src, 0);
+		TSNode *nodes = gm_xcalloc(max + 1, sizeof(*nodes));
+		size_t k = gm_edit_file_imports(nodes, max, lang, ts_tree_root_node(tree), src);
+		lines = gm_xcalloc(k + 1, sizeof(char *));
+		for (; n < k; n++)
+			lines[n] = gm_xstrndup(src + ts_node_start_byte(nodes[n]),
+			                       ts_node_end_byte(nodes[n]) - ts_node_start_byte(nodes[n]));
+		free(nodes);
 		ts_tree_delete(tree);
 	} else {
 		gm_error_clear(); /* no imports shown: the prompt still works */

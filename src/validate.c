@@ -363,52 +363,91 @@ struct style {
 	size_t width;
 };
 
+/* How a piece indents: its space-indented lines by `spaces`, its tab-indented ones by tabs. */
+struct styles {
+	struct style spaces, tabs;
+};
+
 /*
- * The indentation unit of the lines of [s, e) of `text` (the first line at
- * column `col`): the smallest indentation beyond the base, all lines of one
- * character, every one a whole number of levels.  Unknown otherwise.
+ * The indentation units of the lines of [s, e) of `text` beyond `base`:
+ * for the lines indented with spaces only, the smallest such indentation
+ * when every one is a whole number of it; tabs count one a level.  A line
+ * indented with both is no evidence either way.
  */
-static struct style style_of(const char *text, uint32_t s, uint32_t e, const struct spans *sp,
-                             size_t base)
+static struct styles styles_of(const char *text, uint32_t s, uint32_t e, const struct spans *sp,
+                               size_t base)
 {
-	struct style st = { 0, 0 };
+	struct styles st = { { ' ', 0 }, { '\t', 0 } };
 	const char *p = text + s, *end = text + e;
-	bool first = true, mixed = false;
-	size_t widths[512], nw = 0;
+	bool first = true, bad = false;
+	size_t widths[512], nw = 0, ntabs = 0;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
-		size_t w = 0;
+		size_t w = 0, nsp = 0, ntb = 0;
 		if (!first && !(sp && in_string(sp, (uint32_t)(p - text)))) {
 			while (p + w < le && (p[w] == ' ' || p[w] == '\t'))
 				w++;
-			if (p + w < le && *p != '\r' && w > base) {
-				for (size_t k = base; k < w; k++) {
-					if (!st.ch)
-						st.ch = p[k];
-					else if (p[k] != st.ch)
-						mixed = true;
-				}
-				if (nw < 512)
-					widths[nw++] = w - base;
+			if (p + w < le && p[w] != '\r' && w > base) {
+				for (size_t k = base; k < w; k++)
+					p[k] == ' ' ? nsp++ : ntb++;
+				if (nsp && !ntb && nw < 512)
+					widths[nw++] = nsp;
+				else if (ntb && !nsp)
+					ntabs++;
 			}
 		}
 		first = false;
 		p = nl ? nl + 1 : end;
 	}
-	if (mixed || !nw)
-		return (struct style){ 0, 0 };
-	st.width = widths[0];
-	for (size_t i = 1; i < nw; i++)
-		if (widths[i] < st.width)
-			st.width = widths[i];
-	for (size_t i = 0; i < nw; i++)
-		if (widths[i] % st.width)
-			return (struct style){ 0, 0 };
-	if (st.ch == '\t')
-		st.width = 1;
+	if (nw) {
+		st.spaces.width = widths[0];
+		for (size_t i = 1; i < nw; i++)
+			if (widths[i] < st.spaces.width)
+				st.spaces.width = widths[i];
+		for (size_t i = 0; i < nw; i++)
+			bad |= widths[i] % st.spaces.width != 0;
+		if (bad)
+			st.spaces.width = 0;
+	}
+	st.tabs.width = ntabs ? 1 : 0;
 	return st;
+}
+
+/*
+ * The file's unit in [s, e): the most common step by which a line is
+ * indented more than the line before it (ties: the smaller), in the
+ * character most lines are indented with.  Unknown when nothing is.
+ */
+static struct style style_of(const char *text, uint32_t s, uint32_t e)
+{
+	const char *p = text + s, *end = text + e;
+	size_t steps[17] = { 0 }, prev = 0, ntab = 0, nsp = 0, best = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		size_t w = 0;
+		while (p + w < le && (p[w] == ' ' || p[w] == '\t'))
+			w++;
+		if (p + w < le && p[w] != '\r') {
+			if (w && p[0] == '\t')
+				ntab++;
+			else if (w)
+				nsp++;
+			if (w > prev && w - prev <= 16)
+				steps[w - prev]++;
+			prev = w;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	for (size_t k = 1; k <= 16; k++)
+		if (steps[k] > steps[best])
+			best = k;
+	if (!best || (!ntab && !nsp))
+		return (struct style){ 0, 0 };
+	return ntab > nsp ? (struct style){ '\t', 1 } : (struct style){ ' ', best };
 }
 
 /* Smallest indentation of the non-blank lines after the first of [s, e) (SIZE_MAX: none). */
@@ -452,8 +491,8 @@ static char *reindent(const char *text, uint32_t s, uint32_t e, const struct spa
 	struct gm_buf b = GM_BUF_INIT;
 	const char *p = text + s, *end = text + e, *ls = text + s;
 	size_t col, base, rest;
-	struct style from;
-	bool first = true, convert;
+	struct styles from;
+	bool first = true;
 	char *res;
 	size_t len;
 
@@ -462,9 +501,7 @@ static char *reindent(const char *text, uint32_t s, uint32_t e, const struct spa
 	col = (size_t)(text + s - ls);
 	rest = rest_indent(text, s, e, sp);
 	base = rest < col ? rest : col;
-	from = style_of(text, s, e, sp, base);
-	convert = !as_in_file && from.width && r->to.width &&
-	          (from.ch != r->to.ch || from.width != r->to.width);
+	from = styles_of(text, s, e, sp, base);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
@@ -488,9 +525,16 @@ static char *reindent(const char *text, uint32_t s, uint32_t e, const struct spa
 				gm_buf_put(&b, p, ll);
 			} else {
 				size_t strip = w < base ? w : base, rel = w - strip;
+				const struct style *f = NULL;
+				if (rel && memchr(p + strip, '\t', rel) == NULL)
+					f = &from.spaces;
+				else if (rel && memchr(p + strip, ' ', rel) == NULL)
+					f = &from.tabs;
 				gm_buf_put(&b, r->ind, r->ind_len);
-				if (convert && rel % from.width == 0) {
-					for (size_t k = 0; k < rel / from.width * r->to.width; k++)
+				if (f && f->width && r->to.width && rel % f->width == 0 &&
+				    (f->ch != r->to.ch || f->width != r->to.width)) {
+					/* Another indentation unit: the same levels in the file's. */
+					for (size_t k = 0; k < rel / f->width * r->to.width; k++)
 						gm_buf_put(&b, &r->to.ch, 1);
 				} else {
 					gm_buf_put(&b, p + strip, rel);
@@ -633,7 +677,9 @@ static int prepare_original(struct vctx *v)
 	       (v->ind[v->ind_len] == ' ' || v->ind[v->ind_len] == '\t'))
 		v->ind_len++;
 	v->eol = gm_edit_eol(v->src, v->len);
-	v->fstyle = style_of(v->src, v->u->start_byte, v->u->end_byte, NULL, v->ind_len);
+	v->fstyle = style_of(v->src, line_start(v->src, v->u->start_byte), v->u->end_byte);
+	if (!v->fstyle.width) /* a one-line function: the file's own */
+		v->fstyle = style_of(v->src, 0, (uint32_t)v->len);
 	for (size_t i = 0; i < v->fo.nscopes && v->nchain < 32; i++) {
 		const struct gm_scope *s = &v->fo.scopes[i];
 		if (s->start_byte <= v->u->start_byte && s->end_byte >= v->u->end_byte &&
@@ -1751,6 +1797,10 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	nhelpers = 0;
 	for (size_t i = 0; i < nfree; i++)
 		add_name(&out->helpers, &out->nhelpers, free_names[i]);
+	out->edit.helpers = gm_xcalloc(out->nhelpers + 1, sizeof(char *));
+	for (size_t i = 0; i < out->nhelpers; i++)
+		out->edit.helpers[i] = gm_xstrdup(out->helpers[i]);
+	out->edit.nhelpers = out->nhelpers;
 	out->imports = imp_lines;
 	out->nimports = nimp;
 	imp_lines = NULL;

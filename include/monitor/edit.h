@@ -43,6 +43,8 @@ struct gm_edit {
 	size_t nsplices;
 	struct gm_import *imports;
 	size_t nimports;
+	char **helpers;             /* qualified names of the new functions it brings */
+	size_t nhelpers;
 };
 
 void gm_edit_release(struct gm_edit *e);
@@ -75,6 +77,13 @@ int gm_edit_apply(char **out, size_t *out_len, const struct gm_lang *lang, const
 
 /* What "an import of the same kind" compares: "include<", "include\"", "import", "require", or the node type. Caller frees. */
 char *gm_edit_import_kind(const struct gm_lang *lang, TSNode node, const char *src);
+
+/*
+ * The import statements of the file whose root is `parent` (top level, or
+ * inside an include guard; not those under another #if), at most `max`.
+ */
+size_t gm_edit_file_imports(TSNode *out, size_t max, const struct gm_lang *lang, TSNode parent,
+                            const char *src);
 
 /* The line ending of `src` ("\r\n" when its first line ends so, else "\n"). */
 const char *gm_edit_eol(const char *src, size_t len);

@@ -69,6 +69,12 @@ struct gm_run_task {
 	double cost_usd;
 	bool cached;      /* answered from the cache */
 	int added, removed;
+	char **helpers;   /* applied rewrites: new functions it brought (qualified) */
+	size_t nhelpers;
+	char **imports;   /* and the import lines new to the file */
+	size_t nimports;
+	unsigned cc_before, cc_after, cc_after_sum; /* complexity: the function before;
+	                                               max and sum with its helpers after */
 };
 
 struct gm_run_report {

@@ -81,7 +81,11 @@ def _camel(prefix, name):
     return prefix + name[:1].upper() + name[1:]
 
 
-def helper_name(lang, name):
+def helper_name(lang, name, scope=None):
+    if scope:
+        m = re.search(r"(?:class|struct|impl(?:<[^>]*>)?|interface|enum|record|trait)\s+(\w+)", scope)
+        if m:
+            name = m.group(1) + "_" + name
     if lang == "python":
         return "_gm_note_" + name
     if lang in ("c", "cpp", "rust"):
@@ -191,9 +195,9 @@ def _comment_first(lang, code):
     return out if out is not None else code
 
 
-def _helper(lang, name, in_class, ind, variant, with_import):
+def _helper(lang, name, in_class, ind, variant, with_import, scope=None):
     """(helper text at indentation `ind`, call statement, import line or None)."""
-    h = helper_name(lang, name)
+    h = helper_name(lang, name, scope)
     imp = None
     if lang == "python":
         if in_class and variant == 0:
@@ -280,11 +284,21 @@ def _reindent(lang, code):
                 return None
             out.append(" " * (base + w // 2) + l.lstrip() if l.strip() else "")
         return "\n".join(out)
-    if "`" in code or '"""' in code:
+    if "`" in code or '"""' in code or "\\\n" in code:
         return None
     if re.search(r"^\t", code, re.M):
+        if re.search(r"^\t* +", code, re.M):
+            return None
         return "\n".join(re.sub(r"^\t+", lambda m: "    " * len(m.group(0)), l) for l in lines)
-    return "\n".join(re.sub(r"^(    )+", lambda m: "\t" * (len(m.group(0)) // 4), l) for l in lines)
+    widths = [len(_indent(l)) for l in lines if l.strip() and _indent(l)]
+    if not widths:
+        return None
+    w = min(widths)
+    if any(x % w for x in widths) or "\t" in "".join(_indent(l) for l in lines):
+        return None
+    new = 2 if w == 4 else 4
+    return "\n".join(" " * (len(_indent(l)) // w * new) + l.lstrip() if l.strip() else ""
+                     for l in lines)
 
 
 def _doc(lang, name, ind):
@@ -321,7 +335,7 @@ def answer(user, shape="mix", shapes=SHAPES):
     if shape == "unchanged":
         return _fence(lang, code)
     if shape in ("helper", "import") or (shape == "wrapper" and not in_class):
-        text, call, imp = _helper(lang, name, in_class, ind, variant, shape == "import")
+        text, call, imp = _helper(lang, name, in_class, ind, variant, shape == "import", scope)
         body = _insert_first(lang, edited, call, _unit(code))
         if body is None:
             return _fence(lang, edited)
@@ -344,7 +358,7 @@ def answer(user, shape="mix", shapes=SHAPES):
         header = scope.rstrip()
         if lang == "python":
             hind = ind[:-4] if len(ind) >= 4 else ""
-            text, call, _ = _helper(lang, name, True, ind, 0, False)
+            text, call, _ = _helper(lang, name, True, ind, 0, False, scope)
             body = _insert_first(lang, edited, call, _unit(code)) or edited
             return _fence(lang, "%s%s\n%s\n\n%s" % (hind, header, text, body))
         if not header.endswith("{"):
