@@ -17,7 +17,9 @@
  *                "reason", "rationale", "instructions", "attempts",
  *                "start_line", "end_line", "input_tokens", "output_tokens",
  *                "estimated_tokens", "cost_usd", "cached",
- *                "lines_added", "lines_removed" (applied rewrites) } ],
+ *                "lines_added", "lines_removed", "helpers": [<qualified name>],
+ *                "imports": [<line>], "complexity": { "before", "after",
+ *                "after_sum" } (applied rewrites) } ],
  *   "totals": { "requests", "input_tokens", "output_tokens", "cost_usd",
  *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms" },
  *   "warnings": [ "<text>", ... ]
@@ -101,11 +103,24 @@ static void print_table(const struct gm_run_report *r)
 		char *fn = t->start_line ? gm_xasprintf("%s:%u %s", t->path, t->start_line, t->name)
 		                         : gm_xasprintf("%s %s", t->path, t->name);
 		const char *reason = t->reason ? t->reason : "";
+		struct gm_buf what = GM_BUF_INIT;
 		if (r->dry_run)
 			reason = t->route_reason ? t->route_reason : "";
+		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite")) {
+			/* What a split achieved: complexity before -> after, and what came with it. */
+			gm_buf_printf(&what, "cc %u -> %u", t->cc_before, t->cc_after);
+			for (size_t k = 0; k < t->nhelpers; k++)
+				gm_buf_printf(&what, "%s%s", k ? ", " : " (+ helper ", t->helpers[k]);
+			if (t->nhelpers)
+				gm_buf_puts(&what, ")");
+			if (t->nimports)
+				gm_buf_printf(&what, ", %zu import%s", t->nimports, t->nimports == 1 ? "" : "s");
+			reason = what.ptr;
+		}
 		printf("%-9s  %-8s  %-6s  %-*s  %3u  %-*s  %s\n",
 		       r->dry_run ? "planned" : gm_task_status_name(t->status), t->kind, t->route, wmodel,
 		       short_model(t->model), t->attempts, wfn, fn, reason);
+		gm_buf_release(&what);
 		free(fn);
 	}
 }
