@@ -1,3 +1,7 @@
+/*
+ * anthropic.c: the wire format of the Claude Messages API (anthropic.h):
+ * requests, answers decoded as they arrive, errors.
+ */
 #include "monitor/anthropic.h"
 
 #include <cjson/cJSON.h>
@@ -5,7 +9,7 @@
 #include <string.h>
 
 #include "monitor/error.h"
-#include "monitor/http.h"
+#include "monitor/price.h"
 #include "monitor/sse.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -300,32 +304,79 @@ static char *map_stop(const char *s)
 	return gm_xstrdup(s); /* refusal, pause_turn, future values */
 }
 
-int gm_anthropic_parse(struct gm_chat_result *res, bool *retry,
-                       const char *body, size_t len, bool sse)
+/* ---- decoding an answer as it arrives ------------------------------------ */
+
+struct answer {
+	struct gm_http_answer base; /* first: the engine sees this */
+	struct acc a;
+	bool sse;
+	struct gm_sse events;       /* sse: the stream's framing */
+	struct gm_buf json;         /* else: the one JSON object, whole */
+};
+
+static size_t acc_text(const struct acc *a)
 {
-	struct acc a = { 0 };
+	size_t n = 0;
+	for (size_t i = 0; i < a->nblocks; i++)
+		n += a->blocks[i].text.len;
+	return n;
+}
+
+static struct answer *answer_make(bool sse)
+{
+	struct answer *p = gm_xcalloc(1, sizeof(*p));
+
+	p->sse = sse;
+	p->a.retry = &p->base.retry;
+	gm_buf_init(&p->json, ANSWER_MAX);
+	gm_sse_init(&p->events, ANSWER_MAX, on_event, &p->a);
+	return p;
+}
+
+static struct gm_http_answer *answer_new(const struct gm_chat_request *req, bool sse)
+{
+	(void)req;
+	return &answer_make(sse)->base;
+}
+
+static int answer_feed(struct gm_http_answer *base, const char *buf, size_t n)
+{
+	struct answer *p = (struct answer *)base;
+	int rc;
+
+	if (!p->sse) {
+		if (gm_buf_put(&p->json, buf, n) < 0) {
+			gm_error_set("answer larger than %u bytes", ANSWER_MAX);
+			return GM_ETOOBIG;
+		}
+		return 0;
+	}
+	rc = gm_sse_feed(&p->events, buf, n);
+	p->base.text = acc_text(&p->a);
+	return rc;
+}
+
+static int answer_end(struct gm_http_answer *base, struct gm_chat_result *res)
+{
+	struct answer *p = (struct answer *)base;
+	struct acc *a = &p->a;
 	struct gm_buf text = GM_BUF_INIT, thinking = GM_BUF_INIT;
 	const struct block *tool = NULL;
 	cJSON *root = NULL;
 	int rc = 0;
 
-	a.retry = retry;
-	if (retry)
-		*retry = false;
-	if (sse) {
-		rc = gm_sse_parse_all(body, len, ANSWER_MAX, on_event, &a);
-		if (rc)
+	if (p->sse) {
+		if ((rc = gm_sse_finish(&p->events)))
 			goto cleanup;
-		if (!a.started || (!a.stopped && !a.stop)) {
+		if (!a->started || (!a->stopped && !a->stop)) {
 			gm_error_set("answer stream ended early (no message_stop)");
-			if (retry)
-				*retry = true;
+			p->base.retry = true;
 			rc = GM_EINVALID;
 			goto cleanup;
 		}
 	} else {
 		const cJSON *type;
-		if (!(root = cJSON_ParseWithLength(body, len))) {
+		if (!(root = cJSON_ParseWithLength(p->json.ptr ? p->json.ptr : "", p->json.len))) {
 			gm_error_set("malformed answer: not JSON");
 			rc = GM_EINVALID;
 			goto cleanup;
@@ -333,7 +384,7 @@ int gm_anthropic_parse(struct gm_chat_result *res, bool *retry,
 		type = cJSON_GetObjectItemCaseSensitive(root, "type");
 		if (cJSON_GetObjectItemCaseSensitive(root, "error") ||
 		    (cJSON_IsString(type) && !strcmp(type->valuestring, "error"))) {
-			rc = fail_error(&a, root);
+			rc = fail_error(a, root);
 			goto cleanup;
 		}
 		if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "content"))) {
@@ -341,11 +392,11 @@ int gm_anthropic_parse(struct gm_chat_result *res, bool *retry,
 			rc = GM_EINVALID;
 			goto cleanup;
 		}
-		if ((rc = acc_message(&a, root)) < 0)
+		if ((rc = acc_message(a, root)) < 0)
 			goto cleanup;
 	}
-	for (size_t i = 0; i < a.nblocks; i++) {
-		const struct block *b = &a.blocks[i];
+	for (size_t i = 0; i < a->nblocks; i++) {
+		const struct block *b = &a->blocks[i];
 		if (b->type == B_TOOL && !tool)
 			tool = b;
 		else if (b->type == B_TEXT && b->text.len)
@@ -358,60 +409,89 @@ int gm_anthropic_parse(struct gm_chat_result *res, bool *retry,
 	} else if (text.len) {
 		res->content = gm_buf_detach(&text, NULL);
 	} else {
-		gm_error_set("empty answer (stop_reason %s)", a.stop ? a.stop : "missing");
+		gm_error_set("empty answer (stop_reason %s)", a->stop ? a->stop : "missing");
 		rc = GM_EINVALID;
 		goto cleanup;
 	}
 	if (thinking.len)
 		res->reasoning = gm_buf_detach(&thinking, NULL);
-	res->finish_reason = map_stop(a.stop);
-	res->model = a.model;
-	a.model = NULL;
-	res->input_tokens = a.in;
-	res->output_tokens = a.out;
-	res->cache_write_tokens = a.cw;
-	res->cache_read_tokens = a.cr;
+	res->finish_reason = map_stop(a->stop);
+	res->model = a->model;
+	a->model = NULL;
+	res->input_tokens = a->in;
+	res->output_tokens = a->out;
+	res->cache_write_tokens = a->cw;
+	res->cache_read_tokens = a->cr;
 cleanup:
-	for (size_t i = 0; i < a.nblocks; i++)
-		gm_buf_release(&a.blocks[i].text);
-	free(a.blocks);
-	free(a.stop);
-	free(a.model);
 	gm_buf_release(&text);
 	gm_buf_release(&thinking);
 	cJSON_Delete(root);
 	return rc;
 }
 
-int gm_anthropic_check_key(const char *url, const char *key, long timeout_s)
+static void answer_free(struct gm_http_answer *base)
 {
-	char *u = gm_xasprintf("%s/v1/models?limit=1", url);
-	char *h1 = gm_xasprintf("x-api-key: %s", key ? key : "");
-	const char *headers[] = { h1, "anthropic-version: " GM_ANTHROPIC_VERSION, NULL };
-	struct gm_http_response resp = { 0 };
-	int rc;
+	struct answer *p = (struct answer *)base;
 
-	if (!key || !*key) {
-		gm_error_set("Claude API: no key (set ANTHROPIC_API_KEY)");
-		rc = GM_ENOTFOUND;
-		goto cleanup;
-	}
-	if ((rc = gm_http_get(&resp, u, headers, timeout_s, 1u << 20)) < 0) {
-		gm_error_set("cannot reach Claude API at %s: %s", url, resp.cause);
-		goto cleanup;
-	}
-	if (resp.status != 200) {
-		char *cause = gm_anthropic_error_cause(resp.status, resp.body, resp.len);
-		gm_http_scrub(cause, key);
-		gm_error_set("Claude API: %s", cause);
-		free(cause);
-		rc = GM_ERROR;
-	}
-cleanup:
-	gm_http_response_release(&resp);
-	/* The header held the key: wipe it before freeing. */
-	explicit_bzero(h1, strlen(h1));
-	free(h1);
-	free(u);
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->a.nblocks; i++)
+		gm_buf_release(&p->a.blocks[i].text);
+	free(p->a.blocks);
+	free(p->a.stop);
+	free(p->a.model);
+	gm_sse_release(&p->events);
+	gm_buf_release(&p->json);
+	free(p);
+}
+
+int gm_anthropic_parse(struct gm_chat_result *res, bool *retry,
+                       const char *body, size_t len, bool sse)
+{
+	struct answer *p = answer_make(sse);
+	int rc = answer_feed(&p->base, body, len);
+
+	if (!rc)
+		rc = answer_end(&p->base, res);
+	if (retry)
+		*retry = p->base.retry;
+	answer_free(&p->base);
 	return rc;
 }
+
+/* ---- the ops instance ---------------------------------------------------- */
+
+static void auth(struct gm_http_send *out, const struct gm_http_target *t)
+{
+	gm_http_send_header(out, "anthropic-version: " GM_ANTHROPIC_VERSION);
+	gm_http_send_header(out, "x-api-key: %s", t->api_key ? t->api_key : "");
+}
+
+static int build(struct gm_http_send *out, const struct gm_http_target *t,
+                 const struct gm_chat_request *req)
+{
+	const struct gm_price *p = gm_price_lookup(t->model);
+	/* Unknown ids: forced tool use works on every model but the known few. */
+	bool forced_tool = p ? p->forced_tool : true;
+	int rc = gm_anthropic_request(&out->body, req, t->model, t->stream, forced_tool);
+
+	if (rc < 0)
+		return rc;
+	out->url = gm_xasprintf("%s/v1/messages", t->url);
+	gm_http_send_header(out, "Content-Type: application/json");
+	gm_http_send_header(out, "Accept: %s", t->stream ? "text/event-stream" : "application/json");
+	auth(out, t);
+	return 0;
+}
+
+const struct gm_http_proto gm_anthropic_proto = {
+	.name = "Claude API",
+	.url_in_name = false,
+	.build = build,
+	.auth = auth,
+	.answer_new = answer_new,
+	.answer_feed = answer_feed,
+	.answer_end = answer_end,
+	.answer_free = answer_free,
+	.error_cause = gm_anthropic_error_cause,
+};

@@ -170,47 +170,56 @@ const char *gm_config_string(struct gm_config *cfg, const char *key, const char 
 	return it ? it->value : def;
 }
 
-int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key, int64_t def)
+const struct gm_config_key *gm_config_key_find(const char *key)
 {
-	const char *v = gm_config_string(cfg, key, NULL);
+	for (const struct gm_config_key *k = gm_config_keys; k->key; k++)
+		if (!strcasecmp(k->key, key))
+			return k;
+	return NULL;
+}
+
+const char *gm_config_default(const char *key)
+{
+	const struct gm_config_key *k = gm_config_key_find(key);
+	return k ? k->def : NULL;
+}
+
+/* A count with git's k/m/g suffixes. */
+static int parse_count(int64_t *out, const char *v)
+{
 	char *end;
 	long long n;
 	int64_t mul = 1;
 
-	*out = def;
-	if (!v)
-		return 0;
 	n = strtoll(v, &end, 10);
-	if (end == v) {
-		gm_error_set("bad numeric value '%s' for '%s'", v, key);
-		return GM_EUSAGE;
-	}
+	if (end == v)
+		return -1;
 	switch (*end) {
 	case 'k': case 'K': mul = 1024; end++; break;
 	case 'm': case 'M': mul = 1024 * 1024; end++; break;
 	case 'g': case 'G': mul = 1024 * 1024 * 1024; end++; break;
 	default: break;
 	}
-	if (*end) {
-		gm_error_set("bad numeric value '%s' for '%s'", v, key);
-		return GM_EUSAGE;
-	}
+	if (*end)
+		return -1;
 	*out = (int64_t)n * mul;
 	return 0;
 }
 
-int gm_config_bool(bool *out, struct gm_config *cfg, const char *key, bool def)
+int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key)
 {
+	const struct gm_config_key *k = gm_config_key_find(key);
 	const char *v = gm_config_string(cfg, key, NULL);
-	*out = def;
+
+	*out = 0;
+	if (!k || strcmp(k->type, "count") != 0 || parse_count(out, k->def) < 0) {
+		gm_error_set("'%s' is not a numeric setting", key);
+		return GM_EINVALID;
+	}
 	if (!v)
 		return 0;
-	if (!*v || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"))
-		*out = false;
-	else {
-		gm_error_set("bad boolean value '%s' for '%s'", v, key);
+	if (parse_count(out, v) < 0) {
+		gm_error_set("bad numeric value '%s' for '%s'", v, key);
 		return GM_EUSAGE;
 	}
 	return 0;
@@ -248,4 +257,150 @@ const char *gm_config_origin(struct gm_config *cfg, const char *key)
 {
 	const struct item *it = cfg ? find_last(cfg, key) : NULL;
 	return it ? it->origin : "default";
+}
+
+/* ---- the doctor's check ---------------------------------------------------- */
+
+static void add_setting(struct gm_config_check *c, const char *key, char *value, char *origin,
+                        bool known)
+{
+	struct gm_config_setting *s;
+
+	GM_GROW(c->settings, c->cap, c->nsettings + 1);
+	s = &c->settings[c->nsettings++];
+	s->key = key;
+	s->value = value;
+	s->origin = origin;
+	s->known = known;
+}
+
+/* Every known key with its effective value, then the monitor.* keys nobody reads. */
+static void collect_settings(struct gm_config_check *c, struct gm_config *cfg, git_repository *repo)
+{
+	git_config *gc = NULL, *snap = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+
+	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
+		const char **vals = NULL;
+		size_t n = gm_config_multi(&vals, cfg, k->key);
+		struct gm_buf v = GM_BUF_INIT;
+		for (size_t i = 0; i < n; i++)
+			gm_buf_printf(&v, "%s%s", i ? ", " : "", vals[i]);
+		free(vals);
+		if (!n)
+			gm_buf_puts(&v, k->def);
+		add_setting(c, k->key, gm_buf_detach(&v, NULL), gm_xstrdup(gm_config_origin(cfg, k->key)),
+		            true);
+	}
+	/* monitor.* keys nobody reads: typos worth seeing. */
+	if (repo ? git_repository_config(&gc, repo) < 0 : git_config_open_default(&gc) < 0) {
+		git_error_clear();
+		return;
+	}
+	/* No glob iterator: libgit2 1.5 leaks pcre2 match data on every miss. */
+	if (git_config_snapshot(&snap, gc) == 0 && git_config_iterator_new(&it, snap) == 0) {
+		while (git_config_next(&e, it) == 0) {
+			bool seen = false;
+			if (strncasecmp(e->name, "monitor.", 8) || gm_config_key_find(e->name))
+				continue;
+			for (size_t i = 0; i < c->nsettings; i++)
+				seen |= !c->settings[i].known && !strcasecmp(c->settings[i].key, e->name);
+			if (!seen) {
+				/* The key string must outlive the snapshot. */
+				char *name = gm_xstrdup(e->name);
+				add_setting(c, name, gm_xstrdup(e->value ? e->value : ""),
+				            gm_xstrdup(gm_config_origin(cfg, name)), false);
+			}
+		}
+	}
+	git_error_clear();
+	git_config_iterator_free(it);
+	git_config_free(snap);
+	git_config_free(gc);
+}
+
+/* A choice list "a|b|c" holds `v`. */
+static bool one_of(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *c = choices; *c;) {
+		size_t len = strcspn(c, "|");
+		if (len == n && !strncmp(c, v, n))
+			return true;
+		c += len + (c[len] == '|');
+	}
+	return false;
+}
+
+/* Keep the first problem of the worst kind seen so far. */
+static void note(struct gm_config_check *c, enum gm_config_verdict v, char *detail, char *hint)
+{
+	if (c->detail && (c->verdict == GM_CONFIG_FAIL || v != GM_CONFIG_FAIL)) {
+		free(detail);
+		free(hint);
+		return;
+	}
+	free(c->detail);
+	free(c->hint);
+	c->verdict = v;
+	c->detail = detail;
+	c->hint = hint;
+}
+
+void gm_config_check(struct gm_config_check *out, struct gm_config *cfg, git_repository *repo)
+{
+	struct gm_buf unknown = GM_BUF_INIT;
+	size_t nknown = 0, nunknown = 0;
+
+	memset(out, 0, sizeof(*out));
+	collect_settings(out, cfg, repo);
+	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
+		const char *v = gm_config_string(cfg, k->key, NULL);
+		int64_t n;
+		if (!v)
+			continue;
+		nknown++;
+		if (!strcmp(k->type, "count")) {
+			if (gm_config_int(&n, cfg, k->key) < 0 || n <= 0)
+				note(out, GM_CONFIG_FAIL,
+				     gm_xasprintf("%s = '%s' (from %s): not a positive whole number", k->key,
+				                  v, gm_config_origin(cfg, k->key)),
+				     gm_xasprintf("git config %s %s", k->key, k->def));
+		} else if (strcmp(k->type, "string") && !one_of(k->type, v)) {
+			note(out, GM_CONFIG_WARN,
+			     gm_xasprintf("%s = '%s' (from %s): not one of %s; %s is used", k->key, v,
+			                  gm_config_origin(cfg, k->key), k->type, k->def),
+			     gm_xasprintf("git config %s %s", k->key, k->def));
+		}
+	}
+	gm_error_clear();
+	for (size_t i = 0; i < out->nsettings; i++)
+		if (!out->settings[i].known)
+			gm_buf_printf(&unknown, "%s%s", nunknown++ ? ", " : "", out->settings[i].key);
+	if (nunknown)
+		note(out, GM_CONFIG_WARN,
+		     gm_xasprintf("unknown setting%s %s (not used by git-monitor)",
+		                  nunknown == 1 ? "" : "s", unknown.ptr),
+		     gm_xstrdup("a typo? 'git monitor doctor -v' lists the known keys"));
+	if (!out->detail)
+		out->detail = gm_xasprintf("%zu monitor.* setting%s configured, all valid", nknown,
+		                           nknown == 1 ? "" : "s");
+	gm_buf_release(&unknown);
+}
+
+void gm_config_check_release(struct gm_config_check *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nsettings; i++) {
+		if (!c->settings[i].known)
+			free((char *)c->settings[i].key);
+		free(c->settings[i].value);
+		free(c->settings[i].origin);
+	}
+	free(c->settings);
+	free(c->detail);
+	free(c->hint);
+	memset(c, 0, sizeof(*c));
 }

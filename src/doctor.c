@@ -1,6 +1,7 @@
 /*
  * doctor.c: the checks of `git monitor doctor` (doctor.h).  Each check adds
- * one row to the report; nothing is printed here.
+ * one row to the report; nothing is printed here.  The servers are asked
+ * through backend.h, as a run would ask them: doctor only words the result.
  */
 #include "monitor/doctor.h"
 
@@ -10,13 +11,11 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <git2.h>
 
-#include "monitor/anthropic.h"
+#include "monitor/backend.h"
 #include "monitor/config.h"
 #include "monitor/error.h"
-#include "monitor/http.h"
 #include "monitor/lang.h"
 #include "monitor/openai.h"
 #include "monitor/price.h"
@@ -25,7 +24,6 @@
 #include "monitor/banned.h"
 
 #define DOCTOR_TIMEOUT_S 15
-#define DOCTOR_MAX_BODY (4u << 20)
 #define ENV_KEY "ANTHROPIC_API_KEY"
 
 
@@ -143,14 +141,6 @@ static void check_grammars(struct gm_doctor_report *r)
 
 /* ---- LM Studio ---------------------------------------------------------- */
 
-static char *strip_slash(const char *url)
-{
-	size_t n = strlen(url);
-	while (n && url[n - 1] == '/')
-		n--;
-	return gm_xstrndup(url, n);
-}
-
 /* The port of a URL, for hints ("1234"; the scheme's default when absent). */
 static char *port_of(const char *url)
 {
@@ -167,50 +157,6 @@ static char *port_of(const char *url)
 	return gm_xstrdup(strncmp(url, "https", 5) ? "80" : "443");
 }
 
-/* GET {url}{path}: 0 with the body of a 200; else a message in *why. */
-static int get(char **out, bool *unreachable, char **why, const char *base,
-               const char *path, long timeout_s)
-{
-	char *u = gm_xasprintf("%s%s", base, path);
-	struct gm_http_response resp;
-	int rc;
-
-	*out = NULL;
-	*why = NULL;
-	*unreachable = false;
-	rc = gm_http_get(&resp, u, NULL, timeout_s, DOCTOR_MAX_BODY);
-	if (rc < 0) {
-		*unreachable = rc != GM_ETOOBIG;
-		*why = gm_xstrdup(resp.cause);
-	} else if (resp.status != 200) {
-		*why = gm_openai_error_cause(resp.status, resp.body, resp.len);
-		rc = GM_ERROR;
-	} else {
-		*out = resp.body;
-		resp.body = NULL;
-	}
-	gm_http_response_release(&resp);
-	free(u);
-	return rc;
-}
-
-static char *get_opt(const char *base, const char *path, long timeout_s)
-{
-	char *body, *why;
-	bool unreachable;
-
-	if (get(&body, &unreachable, &why, base, path, timeout_s) < 0) {
-		free(why);
-		return NULL;
-	}
-	return body;
-}
-
-struct server {
-	char *url;      /* the base URL that answered (WSL2: the host's) */
-	char *models;   /* body of GET /models */
-};
-
 static char *wsl_hint(const char *port)
 {
 	return gm_xasprintf(
@@ -221,132 +167,108 @@ static char *wsl_hint(const char *port)
 		port);
 }
 
-/* Entries of an OpenAI model list; -1 when it is not one. */
-static int count_models(const char *body)
+/*
+ * One row per configured URL from what the backend's set-up found there;
+ * true when it answered with a model list.
+ */
+static bool report_server(struct gm_doctor_report *r, const struct gm_backend_server *s,
+                          const char *port)
 {
-	cJSON *root = cJSON_Parse(body);
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-	int n = cJSON_IsArray(data) ? cJSON_GetArraySize(data) : -1;
-	cJSON_Delete(root);
-	return n;
+	const struct gm_backend_try *t = &s->asked;
+	const char *url = t->url;
+
+	if (t->status == 200 && t->listed < 0) {
+		add(r, "lmstudio", GM_DOCTOR_FAIL,
+		    gm_xasprintf("LM Studio at %s: GET /models answered without a model list", url),
+		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (it usually ends in /v1)?",
+		                 url));
+	} else if (t->status == 200) {
+		add(r, "lmstudio", GM_DOCTOR_OK,
+		    gm_xasprintf("LM Studio at %s answered (%d models listed)", url, t->listed), NULL);
+		return true;
+	} else if (!t->unreachable) {
+		add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xasprintf("LM Studio at %s: %s", url, t->cause),
+		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (LM Studio's ends "
+		                 "in /v1, e.g. " GM_DEFAULT_LOCAL_URL ")?", url));
+	} else if (s->wsl_host) {
+		add(r, "lmstudio", GM_DOCTOR_OK,
+		    gm_xasprintf("LM Studio answered at the Windows host %s (%s, %d models "
+		                 "listed); %s did not answer under WSL2: %s",
+		                 s->wsl_host, s->url, s->wsl_tries[s->nwsl - 1].listed, url, t->cause),
+		    gm_xasprintf("the host address can change across reboots; with mirrored "
+		                 "networking (networkingMode=mirrored under [wsl2] in "
+		                 "%%USERPROFILE%%\\.wslconfig, then 'wsl --shutdown') %s works "
+		                 "as configured", url));
+		return true;
+	} else if (s->wsl && s->nwsl) {
+		struct gm_buf tried = GM_BUF_INIT;
+		for (size_t i = 0; i < s->nwsl; i++)
+			gm_buf_printf(&tried, "%s%s: %s", i ? "; " : "", s->wsl_tries[i].url,
+			              s->wsl_tries[i].cause);
+		add(r, "lmstudio", GM_DOCTOR_FAIL,
+		    gm_xasprintf("cannot reach LM Studio at %s: %s (WSL2: also tried the Windows "
+		                 "host: %s)", url, t->cause, tried.ptr),
+		    wsl_hint(port));
+		gm_buf_release(&tried);
+	} else if (s->wsl) {
+		add(r, "lmstudio", GM_DOCTOR_FAIL,
+		    gm_xasprintf("cannot reach LM Studio at %s: %s (WSL2: no Windows host address "
+		                 "found in /proc/net/route or /etc/resolv.conf)", url, t->cause),
+		    wsl_hint(port));
+	} else {
+		add(r, "lmstudio", GM_DOCTOR_FAIL,
+		    gm_xasprintf("cannot reach LM Studio at %s: %s", url, t->cause),
+		    gm_xasprintf("start the server (LM Studio: Developer > Start Server, or 'lms server "
+		                 "start --port %s'), or point monitor.local.url / MONITOR_LOCAL_URL at it",
+		                 port));
+	}
+	return false;
 }
 
-/* Takes `body`: 0 when it is a model list, else a failed check. */
-static int models_or_fail(struct gm_doctor_report *r, const char *url, char *body)
+/*
+ * One configured URL, set up as a backend of its own (so one bad URL does
+ * not hide the others): 0 and the backend in *out when it answered with a
+ * model list.
+ */
+static int check_server(struct gm_doctor_report *r, struct gm_backend **out, const char *cfg_url,
+                        const char *model, const struct gm_doctor_options *o)
 {
-	if (count_models(body) >= 0)
-		return 0;
-	add(r, "lmstudio", GM_DOCTOR_FAIL,
-	    gm_xasprintf("LM Studio at %s: GET /models answered without a model list", url),
-	    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (it usually ends in /v1)?",
-	                 url));
-	free(body);
-	return GM_EINVALID;
-}
+	struct gm_backend_config c = { 0 };
+	const struct gm_backend_server *s;
+	struct gm_backend *b = NULL;
+	char *port = port_of(cfg_url);
+	int rc = GM_ERROR;
 
-/* One configured URL: 0 and *out filled when it answered GET /models. */
-static int check_server(struct gm_doctor_report *r, struct server *out, const char *cfg_url,
-                        const char *root, long timeout_s)
-{
-	char *url = strip_slash(cfg_url), *port = port_of(cfg_url), *why = NULL, *body = NULL;
-	const char *host;
-	size_t hlen;
-	bool unreachable;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+	*out = NULL;
+	c.kind = GM_BACKEND_LOCAL;
+	c.urls = &cfg_url;
+	c.nurls = 1;
+	c.model = model;
+	c.probe_timeout_s = o->timeout_s;
+	c.inspect = true;
+	c.wsl_root = o->root;
+	if (gm_backend_new(&b, &c) < 0) {
 		add(r, "lmstudio", GM_DOCTOR_FAIL,
 		    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", cfg_url),
 		    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. " GM_DEFAULT_LOCAL_URL));
 		rc = GM_EUSAGE;
 		goto cleanup;
 	}
-	rc = get(&body, &unreachable, &why, url, "/models", timeout_s);
-	if (rc == 0 && (rc = models_or_fail(r, url, body)) < 0)
-		goto cleanup;
-	if (rc == 0) {
-		add(r, "lmstudio", GM_DOCTOR_OK,
-		    gm_xasprintf("LM Studio at %s answered (%d models listed)", url, count_models(body)),
-		    NULL);
-		out->url = url;
-		out->models = body;
-		url = NULL;
-		goto cleanup;
+	/* Its failure is data: what the server said is in the record. */
+	(void)gm_backend_prepare(b);
+	s = gm_backend_server(b, 0);
+	if (report_server(r, s, port)) {
+		*out = b;
+		b = NULL;
+		rc = 0;
 	}
-	if (!unreachable) {
-		add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xasprintf("LM Studio at %s: %s", url, why),
-		    gm_xasprintf("is %s the base URL of an OpenAI-compatible server (LM Studio's ends "
-		                 "in /v1, e.g. " GM_DEFAULT_LOCAL_URL ")?", url));
-		goto cleanup;
-	}
-	if (gm_http_url_is_local(url, &host, &hlen) && gm_wsl_detect(root)) {
-		char hosts[2][64];
-		size_t n = gm_wsl_hosts(hosts, 2, root);
-		struct gm_buf tried = GM_BUF_INIT;
-
-		for (size_t i = 0; i < n; i++) {
-			char *hurl = gm_xasprintf("%.*s%s%s", (int)(host - url), url, hosts[i], host + hlen);
-			char *hwhy = NULL;
-			bool hun;
-			if (get(&body, &hun, &hwhy, hurl, "/models", timeout_s) == 0 &&
-			    count_models(body) >= 0) {
-				add(r, "lmstudio", GM_DOCTOR_OK,
-				    gm_xasprintf("LM Studio answered at the Windows host %s (%s, %d models "
-				                 "listed); %s did not answer under WSL2: %s",
-				                 hosts[i], hurl, count_models(body), url, why),
-				    gm_xasprintf("the host address can change across reboots; with mirrored "
-				                 "networking (networkingMode=mirrored under [wsl2] in "
-				                 "%%USERPROFILE%%\\.wslconfig, then 'wsl --shutdown') %s works "
-				                 "as configured", url));
-				out->url = hurl;
-				out->models = body;
-				gm_buf_release(&tried);
-				free(hwhy);
-				rc = 0;
-				goto cleanup;
-			}
-			gm_buf_printf(&tried, "%s%s: %s", tried.len ? "; " : "", hurl,
-			              hwhy ? hwhy : "no model list");
-			free(body);
-			body = NULL;
-			free(hwhy);
-			free(hurl);
-		}
-		if (n) {
-			add(r, "lmstudio", GM_DOCTOR_FAIL,
-			    gm_xasprintf("cannot reach LM Studio at %s: %s (WSL2: also tried the Windows "
-			                 "host: %s)", url, why, tried.ptr),
-			    wsl_hint(port));
-		} else {
-			add(r, "lmstudio", GM_DOCTOR_FAIL,
-			    gm_xasprintf("cannot reach LM Studio at %s: %s (WSL2: no Windows host address "
-			                 "found in /proc/net/route or /etc/resolv.conf)", url, why),
-			    wsl_hint(port));
-		}
-		gm_buf_release(&tried);
-		goto cleanup;
-	}
-	add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xasprintf("cannot reach LM Studio at %s: %s", url, why),
-	    gm_xasprintf("start the server (LM Studio: Developer > Start Server, or 'lms server start "
-	                 "--port %s'), or point monitor.local.url / MONITOR_LOCAL_URL at it", port));
 cleanup:
-	free(why);
-	free(url);
+	gm_backend_free(b);
 	free(port);
 	return rc;
 }
 
 /* ---- the model ---------------------------------------------------------- */
-
-/* LM Studio's native API lives beside /v1. */
-static char *native_base(const char *url)
-{
-	size_t n = strlen(url);
-	if (n >= 3 && !strcmp(url + n - 3, "/v1"))
-		n -= 3;
-	return gm_xstrndup(url, n);
-}
 
 /* 1 loaded, 0 not loaded, -1 unknown (no native model list). */
 static int loaded_state(const char *model, const cJSON *v0, const cJSON *v1)
@@ -410,71 +332,6 @@ static const char *downloaded_llm(const cJSON *v0, const cJSON *v1)
 	return NULL;
 }
 
-static size_t sink(char *data, size_t size, size_t n, void *ud)
-{
-	return gm_buf_put(ud, data, size * n) < 0 ? 0 : size * n;
-}
-
-/*
- * POST a one-token completion naming no model: what LM Studio says when
- * a run asks it for text.  0 and the model that answered, or GM_ERROR with
- * the server's exact cause in *why.
- */
-static int probe_completion(char **model, char **why, const char *url, long timeout_s)
-{
-	static const char body[] =
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"Say OK.\"}],\"max_tokens\":1,\"stream\":false}";
-	char *u = gm_xasprintf("%s/chat/completions", url), errbuf[CURL_ERROR_SIZE] = "";
-	struct gm_buf b = GM_BUF_INIT;
-	struct curl_slist *hl = NULL;
-	CURL *h = curl_easy_init();
-	CURLcode cc;
-	long status = 0, oserr = 0;
-	int rc = GM_ERROR;
-
-	*model = *why = NULL;
-	if (!h)
-		abort();
-	gm_buf_init(&b, 1u << 20);
-	hl = curl_slist_append(hl, "Content-Type: application/json");
-	hl = curl_slist_append(hl, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, u);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)GM_HTTP_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
-	cc = curl_easy_perform(h);
-	if (cc != CURLE_OK) {
-		char cause[256];
-		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
-		gm_http_cause(cause, sizeof(cause), cc, oserr, errbuf);
-		*why = gm_xstrdup(cause);
-		goto cleanup;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		*why = gm_openai_error_cause(status, b.ptr, b.len);
-		goto cleanup;
-	}
-	{
-		cJSON *root = cJSON_Parse(b.ptr ? b.ptr : "");
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
-		*model = gm_xstrdup(cJSON_IsString(m) ? m->valuestring : "(unnamed)");
-		cJSON_Delete(root);
-	}
-	rc = 0;
-cleanup:
-	gm_buf_release(&b);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(h);
-	free(u);
-	return rc;
-}
-
 /* Loaded contexts below this leave little room for a function and its answer. */
 #define SMALL_CONTEXT 8192
 
@@ -495,23 +352,19 @@ static char *context_text(const char *model, const char *v0, const char *v1)
 	return gm_xstrdup("context length unknown (the server has no /api/v0 or /api/v1 model list)");
 }
 
-static void check_model(struct gm_doctor_report *r, struct gm_config *cfg,
-                        const struct server *s, long timeout_s)
+/* The model a run would use on the server that answered (`want`: configured, or NULL). */
+static void check_model(struct gm_doctor_report *r, struct gm_backend *b, const char *want)
 {
-	char *base = native_base(s->url);
-	char *v0t = get_opt(base, "/api/v0/models", timeout_s);
-	char *v1t = get_opt(base, "/api/v1/models", timeout_s);
+	const struct gm_backend_server *s = gm_backend_server(b, 0);
+	const char *v0t = s->v0_models, *v1t = s->v1_models;
 	cJSON *list = cJSON_Parse(s->models), *v0 = v0t ? cJSON_Parse(v0t) : NULL;
 	cJSON *v1 = v1t ? cJSON_Parse(v1t) : NULL;
-	const char *want = gm_config_string(cfg, "monitor.local.model", NULL);
 	const char *first_llm = NULL, *pick = NULL;
 	struct gm_buf ids = GM_BUF_INIT;
 	const cJSON *it;
 	bool listed = false, any_embedding = false;
 	int pick_state = -1;
 
-	if (want && !*want)
-		want = NULL;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "data")) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 		const char *m;
@@ -567,45 +420,45 @@ static void check_model(struct gm_doctor_report *r, struct gm_config *cfg,
 		    context_hint(pick, v0t, v1t));
 		free(ctx);
 	} else {
-		char *answered = NULL, *why = NULL;
+		struct gm_backend_probe p;
 		/* JIT off lists loaded models only: name a downloaded one in the hint. */
 		if (!first_llm)
 			first_llm = downloaded_llm(v0, v1);
-		if (probe_completion(&answered, &why, s->url, timeout_s) == 0) {
-			char *ctx = context_text(answered, v0t, v1t);
+		/* What a run asking for text gets: the server's own words. */
+		if (gm_backend_probe(&p, b, 0) == 0) {
+			char *ctx = context_text(p.model, v0t, v1t);
 			add(r, "model", GM_DOCTOR_OK,
-			    gm_xasprintf("%s (answered a one-token test prompt), %s", answered, ctx), NULL);
+			    gm_xasprintf("%s (answered a one-token test prompt), %s", p.model, ctx), NULL);
 			free(ctx);
 		} else {
 			add(r, "model", GM_DOCTOR_FAIL,
 			    gm_xasprintf("LM Studio at %s: %s%s", s->url,
 			                 any_embedding && !first_llm ? "only embedding models are available; " : "",
-			                 why),
+			                 p.cause),
 			    first_llm ? gm_xasprintf("load a model: 'lms load %s' (or in LM Studio's Developer "
 			                             "page), or set monitor.local.model to a downloaded model",
 			                             first_llm)
 			              : gm_xstrdup("load a chat model (not an embedding model): 'lms load <model>' "
 			                           "or in LM Studio's Developer page"));
 		}
-		free(answered);
-		free(why);
+		gm_backend_probe_release(&p);
 	}
 	gm_buf_release(&ids);
 	cJSON_Delete(list);
 	cJSON_Delete(v0);
 	cJSON_Delete(v1);
-	free(v0t);
-	free(v1t);
-	free(base);
 }
 
 /* ---- Claude --------------------------------------------------------------- */
 
 static void check_claude(struct gm_doctor_report *r, struct gm_config *cfg, long timeout_s)
 {
-	const char *key = getenv(ENV_KEY), *cause;
-	char *url, *msg;
+	const char *key = getenv(ENV_KEY), *cause, *url;
 	const char *model = gm_config_string(cfg, "monitor.claude.model", GM_CLAUDE_DEFAULT_MODEL);
+	const char *cfg_url = gm_config_string(cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL);
+	struct gm_backend_config c = { 0 };
+	struct gm_backend_probe p = { 0 };
+	struct gm_backend *b = NULL;
 
 	if (!key || !*key) {
 		add(r, "claude", GM_DOCTOR_SKIP,
@@ -613,20 +466,24 @@ static void check_claude(struct gm_doctor_report *r, struct gm_config *cfg, long
 		    gm_xstrdup("export ANTHROPIC_API_KEY to send complex functions to Claude"));
 		return;
 	}
-	url = strip_slash(gm_config_string(cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL));
-	if (gm_anthropic_check_key(url, key, timeout_s) == 0) {
-		add(r, "claude", GM_DOCTOR_OK,
-		    gm_xasprintf("Claude API at %s accepted the key (model %s)", url, model), NULL);
-		free(url);
+	c.kind = GM_BACKEND_CLAUDE;
+	c.urls = &cfg_url;
+	c.nurls = 1;
+	c.api_key = key;
+	c.probe_timeout_s = timeout_s;
+	if (gm_backend_new(&b, &c) < 0) {
+		add(r, "claude", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
+		    gm_xstrdup("set ANTHROPIC_BASE_URL / monitor.claude.url to e.g. " GM_DEFAULT_CLAUDE_URL));
 		return;
 	}
-	msg = gm_xstrdup(gm_error_last());
-	gm_http_scrub(msg, key);
-	cause = !strncmp(msg, "Claude API: ", 12) ? msg + 12 : msg;
-	if (!strncmp(msg, "cannot reach", 12))
-		add(r, "claude", GM_DOCTOR_FAIL, gm_xstrdup(msg),
+	url = gm_backend_server(b, 0)->url;
+	if (gm_backend_probe(&p, b, 0) == 0)
+		add(r, "claude", GM_DOCTOR_OK,
+		    gm_xasprintf("Claude API at %s accepted the key (model %s)", url, model), NULL);
+	else if (p.unreachable)
+		add(r, "claude", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
 		    gm_xstrdup("check the network, or ANTHROPIC_BASE_URL / monitor.claude.url"));
-	else if (strstr(cause, "authentication_error"))
+	else if (strstr((cause = p.cause), "authentication_error"))
 		add(r, "claude", GM_DOCTOR_FAIL,
 		    gm_xasprintf("Claude API at %s: the key was rejected (%s)", url, cause),
 		    gm_xstrdup("check ANTHROPIC_API_KEY (create one at console.anthropic.com), or unset "
@@ -642,8 +499,8 @@ static void check_claude(struct gm_doctor_report *r, struct gm_config *cfg, long
 	else
 		add(r, "claude", GM_DOCTOR_FAIL, gm_xasprintf("Claude API at %s: %s", url, cause),
 		    gm_xstrdup("try again later; if it persists check ANTHROPIC_BASE_URL / monitor.claude.url"));
-	free(msg);
-	free(url);
+	gm_backend_probe_release(&p);
+	gm_backend_free(b);
 }
 
 /* ---- settings ------------------------------------------------------------- */
@@ -663,132 +520,34 @@ static void add_setting(struct gm_doctor_report *r, const char *key, char *value
 }
 
 
-static const char *known_key(const char *name)
+/* The settings (config.c checks them), the key's row, and the "config" check. */
+static void check_config(struct gm_doctor_report *r, struct gm_config *cfg, git_repository *repo)
 {
-	for (const struct gm_config_key *k = gm_config_keys; k->key; k++)
-		if (!strcasecmp(k->key, name))
-			return k->key;
-	return NULL;
-}
-
-static void collect_settings(struct gm_doctor_report *r, struct gm_config *cfg,
-                             git_repository *repo)
-{
-	git_config *gc = NULL, *snap = NULL;
-	git_config_iterator *it = NULL;
-	git_config_entry *e;
+	static const enum gm_doctor_status status[] = {
+		[GM_CONFIG_VALID] = GM_DOCTOR_OK,
+		[GM_CONFIG_WARN] = GM_DOCTOR_WARN,
+		[GM_CONFIG_FAIL] = GM_DOCTOR_FAIL,
+	};
 	const char *key = getenv(ENV_KEY);
+	struct gm_config_check c;
+	size_t i = 0;
 
-	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
-		const char **vals = NULL;
-		size_t n = gm_config_multi(&vals, cfg, k->key);
-		struct gm_buf v = GM_BUF_INIT;
-		for (size_t i = 0; i < n; i++)
-			gm_buf_printf(&v, "%s%s", i ? ", " : "", vals[i]);
-		free(vals);
-		if (!n)
-			gm_buf_puts(&v, k->def);
-		add_setting(r, k->key, gm_buf_detach(&v, NULL),
-		            gm_xstrdup(gm_config_origin(cfg, k->key)), false, true);
+	gm_config_check(&c, cfg, repo);
+	/* Known keys, then the Claude key (never its value), then unknown keys. */
+	for (; i < c.nsettings && c.settings[i].known; i++) {
+		add_setting(r, c.settings[i].key, c.settings[i].value, c.settings[i].origin, false, true);
+		c.settings[i].value = c.settings[i].origin = NULL;
 	}
 	add_setting(r, ENV_KEY, gm_xstrdup(key && *key ? "set" : "unset"),
 	            gm_xstrdup("environment (" ENV_KEY ")"), true, true);
-	/* monitor.* keys nobody reads: typos worth seeing. */
-	if (repo ? git_repository_config(&gc, repo) < 0 : git_config_open_default(&gc) < 0) {
-		git_error_clear();
-		return;
+	for (; i < c.nsettings; i++) {
+		add_setting(r, gm_xstrdup(c.settings[i].key), c.settings[i].value, c.settings[i].origin,
+		            false, false);
+		c.settings[i].value = c.settings[i].origin = NULL;
 	}
-	/* No glob iterator: libgit2 1.5 leaks pcre2 match data on every miss. */
-	if (git_config_snapshot(&snap, gc) == 0 && git_config_iterator_new(&it, snap) == 0) {
-		while (git_config_next(&e, it) == 0) {
-			bool seen = false;
-			if (strncasecmp(e->name, "monitor.", 8) || known_key(e->name))
-				continue;
-			for (size_t i = 0; i < r->nsettings; i++)
-				seen |= !r->settings[i].known && !strcasecmp(r->settings[i].key, e->name);
-			if (!seen) {
-				/* The key string must outlive the snapshot. */
-				char *name = gm_xstrdup(e->name);
-				add_setting(r, name, gm_xstrdup(e->value ? e->value : ""),
-				            gm_xstrdup(gm_config_origin(cfg, name)), false, false);
-			}
-		}
-	}
-	git_error_clear();
-	git_config_iterator_free(it);
-	git_config_free(snap);
-	git_config_free(gc);
-}
-
-/* A choice list "a|b|c" holds `v`. */
-static bool one_of(const char *choices, const char *v)
-{
-	size_t n = strlen(v);
-	for (const char *c = choices; *c;) {
-		size_t len = strcspn(c, "|");
-		if (len == n && !strncmp(c, v, n))
-			return true;
-		c += len + (c[len] == '|');
-	}
-	return false;
-}
-
-/* Keep the first problem of the worst kind seen so far. */
-static void note(enum gm_doctor_status *st, char **detail, char **hint,
-                 enum gm_doctor_status nst, char *ndetail, char *nhint)
-{
-	if (*detail && (*st == GM_DOCTOR_FAIL || nst != GM_DOCTOR_FAIL)) {
-		free(ndetail);
-		free(nhint);
-		return;
-	}
-	free(*detail);
-	free(*hint);
-	*st = nst;
-	*detail = ndetail;
-	*hint = nhint;
-}
-
-/* Values that would stop a run, and monitor.* keys nothing reads. */
-static void check_config(struct gm_doctor_report *r, struct gm_config *cfg)
-{
-	struct gm_buf unknown = GM_BUF_INIT;
-	enum gm_doctor_status st = GM_DOCTOR_OK;
-	char *detail = NULL, *hint = NULL;
-	size_t nknown = 0, nunknown = 0;
-
-	for (const struct gm_config_key *k = gm_config_keys; k->key; k++) {
-		const char *v = gm_config_string(cfg, k->key, NULL);
-		int64_t n;
-		if (!v)
-			continue;
-		nknown++;
-		if (!strcmp(k->type, "count")) {
-			if (gm_config_int(&n, cfg, k->key, 0) < 0 || n <= 0)
-				note(&st, &detail, &hint, GM_DOCTOR_FAIL,
-				     gm_xasprintf("%s = '%s' (from %s): not a positive whole number", k->key,
-				                  v, gm_config_origin(cfg, k->key)),
-				     gm_xasprintf("git config %s %s", k->key, k->def));
-		} else if (strcmp(k->type, "string") && !one_of(k->type, v)) {
-			note(&st, &detail, &hint, GM_DOCTOR_WARN,
-			     gm_xasprintf("%s = '%s' (from %s): not one of %s; %s is used", k->key, v,
-			                  gm_config_origin(cfg, k->key), k->type, k->def),
-			     gm_xasprintf("git config %s %s", k->key, k->def));
-		}
-	}
-	for (size_t i = 0; i < r->nsettings; i++)
-		if (!r->settings[i].known)
-			gm_buf_printf(&unknown, "%s%s", nunknown++ ? ", " : "", r->settings[i].key);
-	if (nunknown)
-		note(&st, &detail, &hint, GM_DOCTOR_WARN,
-		     gm_xasprintf("unknown setting%s %s (not used by git-monitor)",
-		                  nunknown == 1 ? "" : "s", unknown.ptr),
-		     gm_xstrdup("a typo? 'git monitor doctor -v' lists the known keys"));
-	if (!detail)
-		detail = gm_xasprintf("%zu monitor.* setting%s configured, all valid", nknown,
-		                      nknown == 1 ? "" : "s");
-	add(r, "config", st, detail, hint);
-	gm_buf_release(&unknown);
+	add(r, "config", status[c.verdict], c.detail, c.hint);
+	c.detail = c.hint = NULL;
+	gm_config_check_release(&c);
 }
 
 /* ---- driver ----------------------------------------------------------------- */
@@ -798,8 +557,8 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	struct gm_doctor_options o = { 0 };
 	struct gm_config *cfg = NULL;
 	git_repository *repo = NULL;
-	const char **urls = NULL, *dflt = GM_DEFAULT_LOCAL_URL;
-	struct server srv = { 0 };
+	const char **urls = NULL, *dflt = GM_DEFAULT_LOCAL_URL, *want;
+	struct gm_backend *srv = NULL;
 	bool repo_ok, grammars_ok, config_ok, server_ok = false, model_ok = false;
 	size_t nurls;
 	int rc;
@@ -817,8 +576,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 
 	if ((rc = gm_config_load(&cfg, repo)) < 0)
 		goto cleanup;
-	collect_settings(out, cfg, repo);
-	check_config(out, cfg);
+	check_config(out, cfg, repo);
 	config_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
 
 	nurls = gm_config_multi(&urls, cfg, "monitor.local.url");
@@ -826,15 +584,16 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 		urls[0] = dflt;
 		nurls = 1;
 	}
+	want = gm_config_string(cfg, "monitor.local.model", NULL);
+	if (want && !*want)
+		want = NULL;
 	for (size_t i = 0; i < nurls; i++) {
-		struct server s;
-		if (check_server(out, &s, urls[i], o.root, o.timeout_s) == 0) {
-			if (!server_ok) {
-				srv = s;
-			} else {
-				free(s.url);
-				free(s.models);
-			}
+		struct gm_backend *b;
+		if (check_server(out, &b, urls[i], want, &o) == 0) {
+			if (!server_ok)
+				srv = b;
+			else
+				gm_backend_free(b);
 			server_ok = true;
 		}
 	}
@@ -845,7 +604,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 			    out->checks[i].status == GM_DOCTOR_FAIL)
 				out->checks[i].status = GM_DOCTOR_WARN;
 	if (server_ok) {
-		check_model(out, cfg, &srv, o.timeout_s);
+		check_model(out, srv, want);
 		model_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
 	} else {
 		add(out, "model", GM_DOCTOR_SKIP,
@@ -856,8 +615,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	rc = 0;
 cleanup:
 	free(urls);
-	free(srv.url);
-	free(srv.models);
+	gm_backend_free(srv);
 	gm_config_free(cfg);
 	git_repository_free(repo);
 	return rc;

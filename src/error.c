@@ -38,6 +38,12 @@ void gm_error_clear(void)
 	error_slot[0] = '\0';
 }
 
+void gm_error_lowercase_first(char *msg)
+{
+	if (msg[0] >= 'A' && msg[0] <= 'Z' && !(msg[1] >= 'A' && msg[1] <= 'Z'))
+		msg[0] = (char)(msg[0] - 'A' + 'a');
+}
+
 int gm_error_git(int code, const char *fmt, ...)
 {
 	char what[512];
@@ -55,8 +61,7 @@ int gm_error_git(int code, const char *fmt, ...)
 		n = strlen(msg);
 		while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
 			msg[--n] = '\0';
-		if (n && msg[0] >= 'A' && msg[0] <= 'Z' && !(n > 1 && msg[1] >= 'A' && msg[1] <= 'Z'))
-			msg[0] = (char)(msg[0] - 'A' + 'a');
+		gm_error_lowercase_first(msg);
 		gm_error_set("%s: %s", what, msg);
 	} else {
 		gm_error_set("%s", what);

@@ -21,6 +21,8 @@
 
 #include "monitor/error.h"
 #include "monitor/index.h"
+#include "monitor/plan.h"
+#include "monitor/repo.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -269,33 +271,6 @@ cleanup:
 	return rc;
 }
 
-struct range {
-	char *path;
-	unsigned start, end; /* new-side lines, inclusive */
-};
-
-struct ranges {
-	struct range *items;
-	size_t n, cap;
-};
-
-static int on_hunk(const git_diff_delta *delta, const git_diff_hunk *hunk, void *payload)
-{
-	struct ranges *r = payload;
-	struct range *x;
-	unsigned start = (unsigned)hunk->new_start, n = (unsigned)hunk->new_lines;
-
-	if (delta->status == GIT_DELTA_DELETED)
-		return 0;
-	GM_GROW(r->items, r->cap, r->n + 1);
-	x = &r->items[r->n++];
-	x->path = gm_xstrdup(delta->new_file.path);
-	/* a pure deletion sits between new_start and new_start + 1 */
-	x->start = start;
-	x->end = n ? start + n - 1 : start + 1;
-	return 0;
-}
-
 static int open_staged_index(git_index **out, git_repository *repo)
 {
 	const char *env = getenv("GIT_INDEX_FILE");
@@ -318,11 +293,10 @@ int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned m
 	git_index *index = NULL;
 	git_reference *head = NULL;
 	git_tree *tree = NULL;
-	git_diff *diff = NULL;
-	git_diff_options dopts;
-	struct ranges ranges = { 0 };
+	struct gm_changed_lines changes = { 0 };
 	struct gm_index *idx = NULL;
 	struct gm_index_opts io = { 0 };
+	size_t *touched = NULL, ntouched;
 	int rc, err;
 
 	memset(out, 0, sizeof(*out));
@@ -340,31 +314,19 @@ int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned m
 		rc = gm_error_git(GM_EFATAL, "cannot resolve 'HEAD'");
 		goto cleanup;
 	}
-	git_diff_options_init(&dopts, GIT_DIFF_OPTIONS_VERSION);
-	dopts.context_lines = 0;
-	dopts.interhunk_lines = 0;
-	if (git_diff_tree_to_index(&diff, repo, tree, index, &dopts) < 0 ||
-	    git_diff_foreach(diff, NULL, NULL, on_hunk, NULL, &ranges) < 0) {
-		rc = gm_error_git(GM_EFATAL, "cannot diff the index against 'HEAD'");
-		goto cleanup;
-	}
-	if (!ranges.n)
+	/* The same rule as `refactor --staged` (plan.h): both ask what the staged diff touches. */
+	if ((rc = gm_repo_changed_lines(&changes, repo, tree, NULL, index)) < 0 || !changes.n)
 		goto cleanup;
 	io.staged = true;
 	io.complexity_threshold = max + 1;
 	if ((rc = gm_index_build(&idx, repo, &io)) < 0)
 		goto cleanup;
-	for (size_t i = 0; i < idx->nunits; i++) {
-		const struct gm_unit *u = gm_index_unit(idx, i);
-		const struct gm_file *f = &idx->files[idx->units[i].file];
-		bool touched = false;
+	ntouched = gm_plan_select_touched(&touched, idx, &changes);
+	for (size_t i = 0; i < ntouched; i++) {
+		const struct gm_unit *u = gm_index_unit(idx, touched[i]);
+		const struct gm_file *f = &idx->files[idx->units[touched[i]].file];
 
 		if (u->complexity <= max)
-			continue;
-		for (size_t k = 0; k < ranges.n && !touched; k++)
-			touched = strcmp(ranges.items[k].path, f->path) == 0 &&
-			          ranges.items[k].start <= u->end_line && u->start_line <= ranges.items[k].end;
-		if (!touched)
 			continue;
 		GM_GROW(out->items, out->cap, out->n + 1);
 		out->items[out->n].path = gm_xstrdup(f->path);
@@ -374,11 +336,9 @@ int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned m
 		out->n++;
 	}
 cleanup:
-	for (size_t k = 0; k < ranges.n; k++)
-		free(ranges.items[k].path);
-	free(ranges.items);
+	free(touched);
+	gm_changed_lines_release(&changes);
 	gm_index_free(idx);
-	git_diff_free(diff);
 	git_tree_free(tree);
 	git_reference_free(head);
 	git_index_free(index);

@@ -1,9 +1,11 @@
 /*
- * http.c: the engine of backend.h on the libcurl multi interface (after
- * curl's src/tool_operate.c): a queue of jobs, topped up to each server's
- * cap, each easy handle tagged with its job (CURLOPT_PRIVATE) and given its
- * own error buffer; one thread polls, drains curl_multi_info_read, and
- * schedules retries with a start time that the poll timeout honours.
+ * http.c: transfers (http.h).  The engine runs on the libcurl multi
+ * interface after curl's src/tool_operate.c: a queue of jobs, topped up to
+ * each server's slots, each easy handle tagged with its job
+ * (CURLOPT_PRIVATE) and given its own error buffer; one thread polls,
+ * drains curl_multi_info_read, and schedules retries with a start time that
+ * the poll timeout honours.  A 2xx answer goes to its server's protocol as
+ * it arrives; everything about the wire format is behind that ops struct.
  */
 #include "monitor/http.h"
 
@@ -12,12 +14,13 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include "backend_int.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -159,13 +162,22 @@ void gm_http_cause(char *buf, size_t size, int curl_code, long os_errno,
 	}
 	snprintf(buf, size, "%s", s);
 	/* git style: lowercase, one line, no full stop. */
-	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
-		buf[0] = (char)(buf[0] - 'A' + 'a');
+	gm_error_lowercase_first(buf);
 	for (char *p = buf; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	for (size_t n = strlen(buf); n && (buf[n - 1] == '.' || buf[n - 1] == ' '); n--)
 		buf[n - 1] = '\0';
+}
+
+char *gm_http_describe(const struct gm_http_proto *p, const char *url, bool unreachable,
+                       const char *cause)
+{
+	if (unreachable)
+		return gm_xasprintf("cannot reach %s at %s: %s", p->name, url, cause);
+	if (p->url_in_name)
+		return gm_xasprintf("%s at %s: %s", p->name, url, cause);
+	return gm_xasprintf("%s: %s", p->name, cause);
 }
 
 void gm_http_scrub(char *msg, const char *secret)
@@ -179,16 +191,77 @@ void gm_http_scrub(char *msg, const char *secret)
 		memset(p, '*', n);
 }
 
-/* ---- blocking GET ------------------------------------------------------ */
+/* ---- requests as a protocol builds them -------------------------------- */
 
-struct get_sink {
+void gm_http_send_header(struct gm_http_send *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	int n;
+
+	if (s->nheaders >= GM_HTTP_MAX_HEADERS) {
+		fprintf(stderr, "git-monitor: more than %d request headers\n", GM_HTTP_MAX_HEADERS);
+		abort();
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	/* One allocation of the exact size: no stray copy of a key is left behind. */
+	line = gm_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(line, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s->headers[s->nheaders++] = line;
+}
+
+void gm_http_send_release(struct gm_http_send *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nheaders; i++) {
+		explicit_bzero(s->headers[i], strlen(s->headers[i]));
+		free(s->headers[i]);
+	}
+	free(s->url);
+	free(s->body);
+	memset(s, 0, sizeof(*s));
+}
+
+static struct curl_slist *header_list(const struct gm_http_send *s)
+{
+	struct curl_slist *l = NULL, *nl;
+
+	for (size_t i = 0; i <= s->nheaders; i++) {
+		const char *h = i < s->nheaders ? s->headers[i] : s->body ? "Expect:" : NULL;
+		if (!h)
+			break;
+		if (!(nl = curl_slist_append(l, h)))
+			abort();
+		l = nl;
+	}
+	return l;
+}
+
+/* curl copied the header lines, keys included: wipe the copies too. */
+static void header_list_free(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/* ---- blocking requests ------------------------------------------------- */
+
+struct sink {
 	struct gm_buf b;
 	bool too_big;
 };
 
-static size_t get_write(char *p, size_t size, size_t n, void *ud)
+static size_t sink_write(char *p, size_t size, size_t n, void *ud)
 {
-	struct get_sink *s = ud;
+	struct sink *s = ud;
 	if (gm_buf_put(&s->b, p, size * n) < 0) {
 		s->too_big = true;
 		return 0;
@@ -196,13 +269,13 @@ static size_t get_write(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-int gm_http_get(struct gm_http_response *resp, const char *url,
-                const char *const *headers, long timeout_s, size_t max)
+int gm_http_fetch(struct gm_http_response *resp, const struct gm_http_send *req,
+                  long timeout_s, size_t max)
 {
 	CURL *h = curl_easy_init();
-	struct curl_slist *hl = NULL;
-	struct get_sink sink = { GM_BUF_INIT, false };
-	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hl = header_list(req);
+	struct sink sink = { GM_BUF_INIT, false };
+	char errbuf[CURL_ERROR_SIZE] = "", cause[256];
 	CURLcode cc;
 	long oserr = 0;
 	int rc = 0;
@@ -211,11 +284,13 @@ int gm_http_get(struct gm_http_response *resp, const char *url,
 	gm_buf_init(&sink.b, max);
 	if (!h)
 		abort();
-	for (size_t i = 0; headers && headers[i]; i++)
-		hl = curl_slist_append(hl, headers[i]);
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, get_write);
+	if (req->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req->body));
+	}
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -223,14 +298,14 @@ int gm_http_get(struct gm_http_response *resp, const char *url,
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
 	cc = curl_easy_perform(h);
 	if (cc == CURLE_WRITE_ERROR && sink.too_big) {
-		snprintf(resp->cause, sizeof(resp->cause),
-		         "answer larger than %zu bytes", max);
+		gm_error_set("answer larger than %zu bytes", max);
 		rc = GM_ETOOBIG;
 		goto cleanup;
 	}
 	if (cc != CURLE_OK) {
 		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
-		gm_http_cause(resp->cause, sizeof(resp->cause), cc, oserr, errbuf);
+		gm_http_cause(cause, sizeof(cause), cc, oserr, errbuf);
+		gm_error_set("%s", cause);
 		rc = GM_ERROR;
 		goto cleanup;
 	}
@@ -238,7 +313,7 @@ int gm_http_get(struct gm_http_response *resp, const char *url,
 	resp->body = gm_buf_detach(&sink.b, &resp->len);
 cleanup:
 	gm_buf_release(&sink.b);
-	curl_slist_free_all(hl);
+	header_list_free(hl);
 	curl_easy_cleanup(h);
 	return rc;
 }
@@ -256,29 +331,36 @@ void gm_http_response_release(struct gm_http_response *resp)
 
 struct job {
 	struct job *next;
-	struct gm_engine *e;
-	struct gm_backend *b;
+	struct gm_http_multi *m;
+	struct gm_http_pool *pool;
 	struct gm_chat_request req; /* strings owned */
 	void *tag;
 	unsigned attempts, retries;
 	uint64_t start_ms, not_before, last_byte;
-	struct gm_server *server;
+	/* The attempt running, if any. */
+	struct gm_http_server *server;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *url, *body;
-	struct gm_buf resp;
+	struct gm_http_send send;
+	long status;                   /* of the answer arriving; 0 until known */
+	size_t received;               /* its bytes so far (bounded by pool->max_body) */
+	struct gm_buf body;            /* a failing answer, or the first bytes of an untyped one */
+	struct gm_http_answer *answer; /* a 2xx answer being decoded */
+	size_t text_seen;              /* of answer->text, added to pool->streamed */
+	int parse_rc;                  /* the decoder failed; the transfer was stopped */
+	char *parse_cause;
 	char *ra_ms, *ra, *should, *ctype;
 	bool got_byte, too_big;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-struct gm_engine {
+struct gm_http_multi {
 	CURLM *multi;
 	struct job *queue, *queue_tail; /* waiting, FIFO */
 	struct job *active;
 	int pipe[2];
 	volatile sig_atomic_t cancelled;
-	gm_engine_done_fn done;
+	gm_http_done_fn done;
 	void *ctx;
 	int stop_rc;
 	uint64_t rng;
@@ -286,9 +368,9 @@ struct gm_engine {
 
 static bool curl_ready;
 
-int gm_engine_new(struct gm_engine **out)
+int gm_http_multi_new(struct gm_http_multi **out)
 {
-	struct gm_engine *e;
+	struct gm_http_multi *m;
 
 	*out = NULL;
 	if (!curl_ready) {
@@ -298,33 +380,33 @@ int gm_engine_new(struct gm_engine **out)
 		}
 		curl_ready = true;
 	}
-	e = gm_xcalloc(1, sizeof(*e));
-	if (pipe(e->pipe) < 0) {
+	m = gm_xcalloc(1, sizeof(*m));
+	if (pipe(m->pipe) < 0) {
 		gm_error_set("cannot create a pipe: %s", strerror(errno));
-		free(e);
+		free(m);
 		return GM_ERROR;
 	}
 	for (int i = 0; i < 2; i++) {
-		fcntl(e->pipe[i], F_SETFL, fcntl(e->pipe[i], F_GETFL) | O_NONBLOCK);
-		fcntl(e->pipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(m->pipe[i], F_SETFL, fcntl(m->pipe[i], F_GETFL) | O_NONBLOCK);
+		fcntl(m->pipe[i], F_SETFD, FD_CLOEXEC);
 	}
-	if (!(e->multi = curl_multi_init()))
+	if (!(m->multi = curl_multi_init()))
 		abort();
-	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, 256L);
-	e->rng = (gm_now_ms() << 16) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)e;
-	if (!e->rng)
-		e->rng = 1;
-	*out = e;
+	curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, 256L);
+	m->rng = (gm_now_ms() << 16) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)m;
+	if (!m->rng)
+		m->rng = 1;
+	*out = m;
 	return 0;
 }
 
-static double rand01(struct gm_engine *e)
+static double rand01(struct gm_http_multi *m)
 {
 	/* xorshift64: jitter needs no quality, only spread. */
-	e->rng ^= e->rng << 13;
-	e->rng ^= e->rng >> 7;
-	e->rng ^= e->rng << 17;
-	return (double)(e->rng >> 11) / 9007199254740992.0;
+	m->rng ^= m->rng << 13;
+	m->rng ^= m->rng >> 7;
+	m->rng ^= m->rng << 17;
+	return (double)(m->rng >> 11) / 9007199254740992.0;
 }
 
 static char *dup_or_null(const char *s)
@@ -335,24 +417,31 @@ static char *dup_or_null(const char *s)
 static void attempt_release(struct job *j)
 {
 	if (j->easy) {
-		curl_multi_remove_handle(j->e->multi, j->easy);
+		curl_multi_remove_handle(j->m->multi, j->easy);
 		curl_easy_cleanup(j->easy);
 		j->easy = NULL;
+	}
+	if (j->answer) {
+		j->server->proto->answer_free(j->answer);
+		j->answer = NULL;
 	}
 	if (j->server) {
 		j->server->inflight--;
 		j->server = NULL;
 	}
-	curl_slist_free_all(j->headers);
+	header_list_free(j->headers);
 	j->headers = NULL;
-	free(j->url);
-	free(j->body);
+	gm_http_send_release(&j->send);
 	free(j->ra_ms);
 	free(j->ra);
 	free(j->should);
 	free(j->ctype);
-	j->url = j->body = j->ra_ms = j->ra = j->should = j->ctype = NULL;
-	gm_buf_release(&j->resp);
+	free(j->parse_cause);
+	j->ra_ms = j->ra = j->should = j->ctype = j->parse_cause = NULL;
+	gm_buf_release(&j->body);
+	j->status = 0;
+	j->received = j->text_seen = 0;
+	j->parse_rc = 0;
 	j->got_byte = j->too_big = false;
 	j->errbuf[0] = '\0';
 }
@@ -367,27 +456,23 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-static void enqueue(struct gm_engine *e, struct job *j)
+static void enqueue(struct gm_http_multi *m, struct job *j)
 {
 	j->next = NULL;
-	if (e->queue_tail)
-		e->queue_tail->next = j;
+	if (m->queue_tail)
+		m->queue_tail->next = j;
 	else
-		e->queue = j;
-	e->queue_tail = j;
+		m->queue = j;
+	m->queue_tail = j;
 }
 
-int gm_engine_submit(struct gm_engine *e, struct gm_backend *b,
-                     const struct gm_chat_request *req, void *tag)
+void gm_http_multi_add(struct gm_http_multi *m, struct gm_http_pool *pool,
+                       const struct gm_chat_request *req, void *tag)
 {
-	struct job *j;
-	int rc;
+	struct job *j = gm_xcalloc(1, sizeof(*j));
 
-	if (!b->prepared && (rc = gm_backend_prepare(b)) < 0)
-		return rc;
-	j = gm_xcalloc(1, sizeof(*j));
-	j->e = e;
-	j->b = b;
+	j->m = m;
+	j->pool = pool;
 	j->tag = tag;
 	j->req = *req;
 	j->req.system = dup_or_null(req->system);
@@ -395,29 +480,76 @@ int gm_engine_submit(struct gm_engine *e, struct gm_backend *b,
 	j->req.json_schema = dup_or_null(req->json_schema);
 	j->req.schema_name = dup_or_null(req->schema_name);
 	j->start_ms = gm_now_ms();
-	enqueue(e, j);
-	return 0;
+	enqueue(m, j);
 }
 
-size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b)
+size_t gm_http_pool_inflight(const struct gm_http_pool *pool)
 {
 	size_t n = 0;
-	(void)e;
-	for (size_t i = 0; i < b->nservers; i++)
-		n += b->servers[i].inflight;
+	for (size_t i = 0; i < pool->nservers; i++)
+		n += pool->servers[i].inflight;
 	return n;
+}
+
+/* Decode a 2xx answer with the server's protocol, once its type is known. */
+static void answer_start(struct job *j)
+{
+	const char *b = j->body.ptr ? j->body.ptr : "";
+	bool sse = j->ctype ? !strncasecmp(j->ctype, "text/event-stream", 17)
+	                    : !strncmp(b, "data:", 5) || !strncmp(b, "event:", 6);
+	j->answer = j->server->proto->answer_new(&j->req, sse);
+}
+
+static int answer_put(struct job *j, const char *p, size_t len)
+{
+	int rc = 0;
+
+	if (!j->answer) {
+		if (!j->ctype) {
+			/* Untyped: the first bytes tell ("data:", "event:"); hold them till then. */
+			gm_buf_put(&j->body, p, len);
+			if (j->body.len < 6)
+				return 0;
+			p = j->body.ptr;
+			len = j->body.len;
+		}
+		answer_start(j);
+	}
+	if (len)
+		rc = j->server->proto->answer_feed(j->answer, p, len);
+	gm_buf_clear(&j->body);
+	if (j->answer->text > j->text_seen) {
+		j->pool->streamed += j->answer->text - j->text_seen;
+		j->text_seen = j->answer->text;
+	}
+	if (rc < 0) {
+		j->parse_rc = rc;
+		j->parse_cause = gm_xstrdup(gm_error_last());
+	}
+	return rc;
 }
 
 static size_t on_write(char *p, size_t size, size_t n, void *ud)
 {
 	struct job *j = ud;
+	size_t len = size * n;
+
 	j->last_byte = gm_now_ms();
 	j->got_byte = true;
-	if (gm_buf_put(&j->resp, p, size * n) < 0) {
+	if (len > j->pool->max_body - j->received) {
 		j->too_big = true;
 		return 0;
 	}
-	return size * n;
+	j->received += len;
+	if (!j->status)
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+	if (j->status < 200 || j->status >= 300) {
+		/* Kept whole for the error's cause; bounded by the check above. */
+		gm_buf_put(&j->body, p, len);
+		return len;
+	}
+	/* Every frame is checked as it comes: an error ends the attempt now. */
+	return answer_put(j, p, len) < 0 ? 0 : len;
 }
 
 static void header_value(char **dst, const char *v, size_t n)
@@ -452,6 +584,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 			free(*dst);
 			*dst = NULL;
 		}
+		j->status = 0;
 		return len;
 	}
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -465,19 +598,19 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 }
 
 /* The least busy server with a free slot; servers that are down only when all are. */
-static struct gm_server *pick_server(struct gm_backend *b, uint64_t now)
+static struct gm_http_server *pick_server(struct gm_http_pool *pool, uint64_t now)
 {
-	struct gm_server *best = NULL;
+	struct gm_http_server *best = NULL;
 	bool any_up = false;
 
-	for (size_t i = 0; i < b->nservers; i++)
-		if (b->servers[i].down_until <= now)
+	for (size_t i = 0; i < pool->nservers; i++)
+		if (pool->servers[i].down_until <= now)
 			any_up = true;
-	for (size_t i = 0; i < b->nservers; i++) {
-		struct gm_server *s = &b->servers[i];
+	for (size_t i = 0; i < pool->nservers; i++) {
+		struct gm_http_server *s = &pool->servers[i];
 		if (any_up && s->down_until > now)
 			continue;
-		if (s->inflight >= b->concurrency)
+		if (s->inflight >= s->slots)
 			continue;
 		if (!best || s->inflight < best->inflight)
 			best = s;
@@ -495,8 +628,16 @@ static void result_release(struct gm_chat_result *r)
 	free(r->server);
 }
 
+/* One line naming the attempt's server, the key scrubbed out of it. */
+static char *message(const struct job *j, bool unreachable, const char *cause)
+{
+	char *m = gm_http_describe(j->server->proto, j->server->url, unreachable, cause);
+	gm_http_scrub(m, j->pool->api_key);
+	return m;
+}
+
 /* Hand the job's result to the caller and free the job (already unlinked). */
-static void complete(struct gm_engine *e, struct job *j, struct gm_chat_result *res)
+static void complete(struct gm_http_multi *m, struct job *j, struct gm_chat_result *res)
 {
 	int rc;
 
@@ -504,53 +645,58 @@ static void complete(struct gm_engine *e, struct job *j, struct gm_chat_result *
 	res->elapsed_ms = gm_now_ms() - j->start_ms;
 	if (!res->server && j->server)
 		res->server = gm_xstrdup(j->server->url);
-	if (!res->model && j->b->model)
-		res->model = gm_xstrdup(j->b->model);
+	if (!res->model && j->pool->model)
+		res->model = gm_xstrdup(j->pool->model);
 	if (res->error && !res->error_message)
 		res->error_message = gm_xstrdup("request failed");
-	gm_http_scrub(res->error_message, j->b->api_key);
+	gm_http_scrub(res->error_message, j->pool->api_key);
 	attempt_release(j);
-	if (e->done) {
-		rc = e->done(e->ctx, j->tag, res);
-		if (rc && !e->stop_rc)
-			e->stop_rc = rc;
+	if (m->done) {
+		rc = m->done(m->ctx, j->pool, j->tag, res);
+		if (rc && !m->stop_rc)
+			m->stop_rc = rc;
 	}
 	result_release(res);
 	job_free(j);
 }
 
-static void fail(struct gm_engine *e, struct job *j, int code, char *msg)
+static void fail(struct gm_http_multi *m, struct job *j, int code, char *msg)
 {
 	struct gm_chat_result res = { 0 };
 	res.error = code;
 	res.error_message = msg;
-	complete(e, j, &res);
+	complete(m, j, &res);
 }
 
 /*
  * Start job `j` (unlinked) on `s`.  On a local failure (a request that cannot
  * be built) the job completes, is freed, and the result is negative.
  */
-static int start(struct gm_engine *e, struct job *j, struct gm_server *s)
+static int start(struct gm_http_multi *m, struct job *j, struct gm_http_server *s)
 {
+	const struct gm_http_pool *pool = j->pool;
+	struct gm_http_target t = { s->url, pool->model, pool->api_key, pool->stream };
 	CURL *h;
 	int rc;
 
-	if ((rc = gm_backend_build(j->b, &j->req, s, &j->url, &j->headers, &j->body)) < 0) {
-		fail(e, j, rc, gm_xstrdup(gm_error_last()));
+	if ((rc = s->proto->build(&j->send, &t, &j->req)) < 0) {
+		fail(m, j, rc, gm_xstrdup(gm_error_last()));
 		return rc;
 	}
 	if (!(h = curl_easy_init()))
 		abort();
+	j->headers = header_list(&j->send);
 	j->easy = h;
 	j->server = s;
 	s->inflight++;
 	j->attempts++;
-	gm_buf_init(&j->resp, j->b->max_body);
+	gm_buf_init(&j->body, pool->max_body);
 	j->last_byte = gm_now_ms();
-	curl_easy_setopt(h, CURLOPT_URL, j->url);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+	curl_easy_setopt(h, CURLOPT_URL, j->send.url);
+	if (j->send.body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->send.body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(j->send.body));
+	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, j);
@@ -560,37 +706,37 @@ static int start(struct gm_engine *e, struct job *j, struct gm_server *s)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, j->errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)GM_HTTP_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, j->b->timeout_s * 1000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, pool->timeout_s * 1000L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_multi_add_handle(e->multi, h);
+	curl_multi_add_handle(m->multi, h);
 	return 0;
 }
 
 /* Start every waiting job that is due and has a free slot; FIFO otherwise. */
-static void top_up(struct gm_engine *e, uint64_t now)
+static void top_up(struct gm_http_multi *m, uint64_t now)
 {
-	struct job **pp = &e->queue, *j, *prev = NULL;
+	struct job **pp = &m->queue, *j, *prev = NULL;
 
 	while ((j = *pp)) {
-		struct gm_server *s;
-		if (j->not_before > now || !(s = pick_server(j->b, now))) {
+		struct gm_http_server *s;
+		if (j->not_before > now || !(s = pick_server(j->pool, now))) {
 			prev = j;
 			pp = &j->next;
 			continue;
 		}
 		*pp = j->next;
-		if (e->queue_tail == j)
-			e->queue_tail = prev;
-		if (start(e, j, s) == 0) {
-			j->next = e->active;
-			e->active = j;
+		if (m->queue_tail == j)
+			m->queue_tail = prev;
+		if (start(m, j, s) == 0) {
+			j->next = m->active;
+			m->active = j;
 		}
 	}
 }
 
-static void unlink_active(struct gm_engine *e, struct job *j)
+static void unlink_active(struct gm_http_multi *m, struct job *j)
 {
-	for (struct job **pp = &e->active; *pp; pp = &(*pp)->next) {
+	for (struct job **pp = &m->active; *pp; pp = &(*pp)->next) {
 		if (*pp == j) {
 			*pp = j->next;
 			return;
@@ -598,81 +744,99 @@ static void unlink_active(struct gm_engine *e, struct job *j)
 	}
 }
 
-static bool other_server_up(const struct gm_backend *b, const struct gm_server *s,
+static bool other_server_up(const struct gm_http_pool *pool, const struct gm_http_server *s,
                             uint64_t now)
 {
-	for (size_t i = 0; i < b->nservers; i++)
-		if (&b->servers[i] != s && b->servers[i].down_until <= now)
+	for (size_t i = 0; i < pool->nservers; i++)
+		if (&pool->servers[i] != s && pool->servers[i].down_until <= now)
 			return true;
 	return false;
 }
 
 /* Schedule another attempt, or complete with `res` (its error set). */
-static void retry_or_fail(struct gm_engine *e, struct job *j, struct gm_chat_result *res,
+static void retry_or_fail(struct gm_http_multi *m, struct job *j, struct gm_chat_result *res,
                           const struct gm_http_outcome *o)
 {
 	uint64_t delay, now = gm_now_ms();
 	bool connect_failed = o->curl_code == CURLE_COULDNT_CONNECT ||
 	                      o->curl_code == CURLE_COULDNT_RESOLVE_HOST;
-	struct gm_server *s = j->server;
+	struct gm_http_server *s = j->server;
 
 	if (connect_failed && s)
-		s->down_until = now + GM_SERVER_DOWN_MS;
-	if (connect_failed && s && other_server_up(j->b, s, now) &&
-	    j->attempts < j->b->max_retries + 1 + j->b->nservers) {
+		s->down_until = now + GM_HTTP_SERVER_DOWN_MS;
+	if (connect_failed && s && other_server_up(j->pool, s, now) &&
+	    j->attempts < j->pool->max_retries + 1 + j->pool->nservers) {
 		/* Another server can take it now; this does not use up a retry. */
 		delay = 0;
-	} else if (gm_http_retry_decide(&delay, o, j->retries, j->b->max_retries,
-	                                rand01(e), time(NULL))) {
+	} else if (gm_http_retry_decide(&delay, o, j->retries, j->pool->max_retries,
+	                                rand01(m), time(NULL))) {
 		j->retries++;
 	} else {
-		complete(e, j, res);
+		complete(m, j, res);
 		return;
 	}
 	result_release(res);
 	attempt_release(j);
 	j->not_before = now + delay;
-	enqueue(e, j);
+	enqueue(m, j);
 }
 
-static void finished(struct gm_engine *e, struct job *j, CURLcode cc, bool stalled)
+/* A 2xx answer that failed (an error inside it, or one that cannot be read). */
+static void answer_failed(struct gm_http_multi *m, struct job *j, struct gm_chat_result *res)
 {
+	struct gm_http_outcome o = { 0 };
+	bool retry = j->answer && j->answer->retry;
+
+	o.status = retry ? 500 : 400;
+	o.should_retry = retry ? "true" : "false";
+	retry_or_fail(m, j, res, &o);
+}
+
+static void finished(struct gm_http_multi *m, struct job *j, CURLcode cc, bool stalled)
+{
+	const struct gm_http_pool *pool = j->pool;
 	struct gm_chat_result res = { 0 };
 	struct gm_http_outcome o = { 0 };
 	long status = 0, oserr = 0;
 	char cause[256];
+	int rc;
 
-	unlink_active(e, j);
+	unlink_active(m, j);
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (j->too_big) {
 		res.error = GM_ETOOBIG;
-		snprintf(cause, sizeof(cause), "answer larger than %zu bytes", j->b->max_body);
-		res.error_message = gm_backend_transfer_error(j->b, j->server, false, cause);
-		complete(e, j, &res);
+		snprintf(cause, sizeof(cause), "answer larger than %zu bytes", pool->max_body);
+		res.error_message = message(j, false, cause);
+		complete(m, j, &res);
+		return;
+	}
+	if (j->parse_rc) {
+		res.error = j->parse_rc;
+		res.error_message = message(j, false, j->parse_cause);
+		answer_failed(m, j, &res);
 		return;
 	}
 	if (cc != CURLE_OK || stalled) {
 		curl_easy_getinfo(j->easy, CURLINFO_OS_ERRNO, &oserr);
 		if (stalled)
 			snprintf(cause, sizeof(cause), "stream stalled: no data for %ld s",
-			         j->b->stall_s);
+			         pool->stall_s);
 		else if (cc == CURLE_OPERATION_TIMEDOUT && !j->got_byte &&
 		         strstr(j->errbuf, "onnect"))
 			snprintf(cause, sizeof(cause), "connect timed out after %d s",
 			         GM_HTTP_CONNECT_TIMEOUT_S);
 		else if (cc == CURLE_OPERATION_TIMEDOUT)
-			snprintf(cause, sizeof(cause), "timed out after %ld s", j->b->timeout_s);
+			snprintf(cause, sizeof(cause), "timed out after %ld s", pool->timeout_s);
 		else
 			gm_http_cause(cause, sizeof(cause), cc, oserr, j->errbuf);
 		res.error = GM_ERROR;
-		res.error_message = gm_backend_transfer_error(
-			j->b, j->server,
-			!stalled && !j->got_byte && (cc == CURLE_COULDNT_CONNECT ||
-			                             cc == CURLE_COULDNT_RESOLVE_HOST ||
-			                             strstr(cause, "connect timed out")),
+		res.error_message = message(
+			j, !stalled && !j->got_byte && (cc == CURLE_COULDNT_CONNECT ||
+			                                cc == CURLE_COULDNT_RESOLVE_HOST ||
+			                                strstr(cause, "connect timed out")),
 			cause);
 		o.curl_code = stalled ? CURLE_OPERATION_TIMEDOUT : (int)cc;
-		retry_or_fail(e, j, &res, &o);
+		retry_or_fail(m, j, &res, &o);
 		return;
 	}
 	o.status = status;
@@ -680,62 +844,62 @@ static void finished(struct gm_engine *e, struct job *j, CURLcode cc, bool stall
 	o.retry_after = j->ra;
 	o.should_retry = j->should;
 	if (status >= 200 && status < 300) {
-		bool retry = false;
-		const char *body = j->resp.ptr ? j->resp.ptr : "";
-		int rc = gm_backend_parse(j->b, j->server, &j->req, &res, &retry,
-		                          j->ctype, body, j->resp.len);
-		if (!rc) {
-			res.cost_usd = j->b->kind == GM_BACKEND_CLAUDE
-				? gm_price_cost(res.model ? res.model : j->b->model,
-				                res.input_tokens, res.output_tokens,
-				                res.cache_write_tokens, res.cache_read_tokens)
-				: 0.0;
-			complete(e, j, &res);
+		if (!j->answer)
+			answer_start(j);
+		if (j->body.len && (rc = answer_put(j, j->body.ptr, j->body.len)) < 0) {
+			res.error = rc;
+			res.error_message = message(j, false, j->parse_cause);
+			answer_failed(m, j, &res);
 			return;
 		}
-		res.error = rc;
-		o.status = retry ? 500 : 400; /* a failure inside a 200 */
-		o.should_retry = retry ? "true" : "false";
-		o.retry_after = o.retry_after_ms = NULL;
-		retry_or_fail(e, j, &res, &o);
+		if ((rc = j->server->proto->answer_end(j->answer, &res)) < 0) {
+			res.error = rc;
+			res.error_message = message(j, false, gm_error_last());
+			answer_failed(m, j, &res);
+			return;
+		}
+		complete(m, j, &res);
 		return;
 	}
-	res.error = GM_ERROR;
-	res.error_message = gm_backend_http_error(j->b, j->server, status,
-	                                          j->resp.ptr, j->resp.len);
-	retry_or_fail(e, j, &res, &o);
+	{
+		char *c = j->server->proto->error_cause(status, j->body.ptr, j->body.len);
+		res.error = GM_ERROR;
+		res.error_message = message(j, false, c);
+		free(c);
+	}
+	retry_or_fail(m, j, &res, &o);
 }
 
-static bool drain(struct gm_engine *e)
+static bool drain(struct gm_http_multi *m)
 {
-	CURLMsg *m;
+	CURLMsg *msg;
 	int left;
 	bool any = false;
 
-	while ((m = curl_multi_info_read(e->multi, &left))) {
+	while ((msg = curl_multi_info_read(m->multi, &left))) {
 		struct job *j = NULL;
-		if (m->msg != CURLMSG_DONE)
+		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		finished(e, j, m->data.result, false);
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		finished(m, j, msg->data.result, false);
 		any = true;
 	}
 	return any;
 }
 
 /* Streams that went quiet; returns the ms until the next could go quiet. */
-static long check_stalls(struct gm_engine *e, uint64_t now)
+static long check_stalls(struct gm_http_multi *m, uint64_t now)
 {
 	long next = 1000;
-	struct job *j = e->active;
+	struct job *j = m->active;
 
 	while (j) {
 		struct job *nx = j->next;
-		if (j->b->stream && j->got_byte && j->b->stall_s > 0) {
-			uint64_t limit = (uint64_t)j->b->stall_s * 1000;
+		if (j->pool->stream && j->got_byte && j->pool->stall_s > 0) {
+			uint64_t limit = (uint64_t)j->pool->stall_s * 1000;
 			uint64_t quiet = now - j->last_byte;
 			if (quiet >= limit)
-				finished(e, j, CURLE_OK, true);
+				finished(m, j, CURLE_OK, true);
 			else if ((long)(limit - quiet) < next)
 				next = (long)(limit - quiet);
 		}
@@ -744,88 +908,88 @@ static long check_stalls(struct gm_engine *e, uint64_t now)
 	return next;
 }
 
-static void abort_all(struct gm_engine *e)
+static void abort_all(struct gm_http_multi *m)
 {
 	struct job *j;
 
-	while ((j = e->active) || (j = e->queue)) {
-		if (j == e->active) {
-			e->active = j->next;
+	while ((j = m->active) || (j = m->queue)) {
+		if (j == m->active) {
+			m->active = j->next;
 		} else {
-			e->queue = j->next;
-			if (!e->queue)
-				e->queue_tail = NULL;
+			m->queue = j->next;
+			if (!m->queue)
+				m->queue_tail = NULL;
 		}
-		fail(e, j, GM_EINTERRUPTED, gm_xstrdup("interrupted"));
+		fail(m, j, GM_EINTERRUPTED, gm_xstrdup("interrupted"));
 	}
 }
 
-int gm_engine_run(struct gm_engine *e, gm_engine_done_fn done, void *ctx)
+int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 {
 	int running, rc = 0;
 
-	e->done = done;
-	e->ctx = ctx;
-	e->stop_rc = 0;
+	m->done = done;
+	m->ctx = ctx;
+	m->stop_rc = 0;
 	for (;;) {
 		uint64_t now;
 		long timeout;
 		char sink[64];
-		struct curl_waitfd wfd = { e->pipe[0], CURL_WAIT_POLLIN, 0 };
+		struct curl_waitfd wfd = { m->pipe[0], CURL_WAIT_POLLIN, 0 };
 
-		if (e->cancelled || e->stop_rc)
+		if (m->cancelled || m->stop_rc)
 			break;
-		top_up(e, gm_now_ms());
-		curl_multi_perform(e->multi, &running);
-		if (drain(e))
+		top_up(m, gm_now_ms());
+		curl_multi_perform(m->multi, &running);
+		if (drain(m))
 			continue; /* slots freed: top up before waiting */
-		if (e->stop_rc)
+		if (m->stop_rc)
 			break;
-		if (!e->active && !e->queue)
+		if (!m->active && !m->queue)
 			break;
 		now = gm_now_ms();
-		timeout = check_stalls(e, now);
-		for (struct job *j = e->queue; j; j = j->next) {
+		timeout = check_stalls(m, now);
+		for (struct job *j = m->queue; j; j = j->next) {
 			if (j->not_before > now && (long)(j->not_before - now) < timeout)
 				timeout = (long)(j->not_before - now);
-			else if (j->not_before <= now && pick_server(j->b, now))
+			else if (j->not_before <= now && pick_server(j->pool, now))
 				timeout = 0;
 		}
 		if (timeout > 0)
-			curl_multi_poll(e->multi, &wfd, 1, (int)timeout, NULL);
-		while (read(e->pipe[0], sink, sizeof(sink)) > 0)
+			curl_multi_poll(m->multi, &wfd, 1, (int)timeout, NULL);
+		while (read(m->pipe[0], sink, sizeof(sink)) > 0)
 			;
 	}
-	if (e->cancelled || e->stop_rc) {
-		rc = e->stop_rc ? e->stop_rc : GM_EINTERRUPTED;
-		abort_all(e); /* each gets its callback, with GM_EINTERRUPTED */
+	if (m->cancelled || m->stop_rc) {
+		rc = m->stop_rc ? m->stop_rc : GM_EINTERRUPTED;
+		abort_all(m); /* each gets its callback, with GM_EINTERRUPTED */
 		if (rc == GM_EINTERRUPTED)
 			gm_error_set("interrupted");
 	}
-	e->done = NULL;
+	m->done = NULL;
 	return rc;
 }
 
-void gm_engine_cancel(struct gm_engine *e)
+void gm_http_multi_cancel(struct gm_http_multi *m)
 {
 	int saved = errno;
-	e->cancelled = 1;
-	if (write(e->pipe[1], "c", 1) < 0) {
+	m->cancelled = 1;
+	if (write(m->pipe[1], "c", 1) < 0) {
 		/* full pipe: a wake-up is pending anyway */
 	}
 	errno = saved;
 }
 
-void gm_engine_free(struct gm_engine *e)
+void gm_http_multi_free(struct gm_http_multi *m)
 {
-	if (!e)
+	if (!m)
 		return;
-	e->done = NULL;
-	abort_all(e);
-	curl_multi_cleanup(e->multi);
-	close(e->pipe[0]);
-	close(e->pipe[1]);
-	free(e);
+	m->done = NULL;
+	abort_all(m);
+	curl_multi_cleanup(m->multi);
+	close(m->pipe[0]);
+	close(m->pipe[1]);
+	free(m);
 }
 
 bool gm_http_url_is_local(const char *url, const char **host, size_t *len)

@@ -60,7 +60,7 @@ static struct gm_lang langs[] = {
 	{ .name = "python", .extensions = ext_python, .grammar = tree_sitter_python, .scope_sep = ".",
 	  .import_kinds = imp_python, .aliases = al_python, .family = "python",
 	  .helper_rule = GM_HELPER_SELF_PARAM, .self_words = self_python,
-	  .method_decorators = deco_python },
+	  .method_decorators = deco_python, .indent_blocks = true },
 	{ .name = "javascript", .extensions = ext_javascript, .grammar = tree_sitter_javascript,
 	  .scope_sep = ".", .import_kinds = imp_js, .aliases = al_js, .family = "js",
 	  .helper_rule = GM_HELPER_SYNTAX },

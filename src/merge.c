@@ -1,10 +1,13 @@
 /*
- * merge.c: the accepted edits of one file together (merge.h).
+ * merge.c: one file's accepted edits in one pass, dropping those that break
+ * the parse, and the merge stage over many files (merge.h).
  */
 #include "monitor/merge.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <git2.h>
 
 #include "monitor/error.h"
 #include "monitor/scan.h"
@@ -174,4 +177,86 @@ void gm_merge_result_release(struct gm_merge_result *r)
 	free(r->reason);
 	free(r->applied);
 	memset(r, 0, sizeof(*r));
+}
+
+int gm_merge_files(struct gm_merged *out, char **dropped, const struct gm_merge_file *files,
+                   size_t nfiles, const bool *on, TSParser *parser)
+{
+	size_t cap = 0, first = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t f = 0; f < nfiles && rc == 0; first += files[f++].nedits) {
+		const struct gm_merge_file *mf = &files[f];
+		const struct gm_edit **ev = gm_xcalloc(mf->nedits + 1, sizeof(*ev));
+		size_t *which = gm_xcalloc(mf->nedits + 1, sizeof(size_t)), m = 0;
+		struct gm_merge_result mr = { 0 };
+
+		for (size_t k = 0; k < mf->nedits; k++)
+			if (!on || on[first + k]) {
+				ev[m] = mf->edits[k];
+				which[m++] = first + k;
+			}
+		if (m && (rc = gm_merge(&mr, mf->lang, mf->src, mf->len, mf->errors, ev, m, parser)) == 0) {
+			for (size_t k = 0; dropped && k < m; k++)
+				if (!mr.applied[k])
+					dropped[which[k]] = gm_xstrdup(mr.reason[k] ? mr.reason[k] : "dropped at merge");
+			if (mr.n - mr.ndropped > 0) {
+				GM_GROW(out->changes, cap, out->nchanges + 1);
+				out->changes[out->nchanges].path = mf->path;
+				out->changes[out->nchanges].data = mr.text;
+				out->changes[out->nchanges].len = mr.len;
+				out->nchanges++;
+				mr.text = NULL;
+			}
+		}
+		gm_merge_result_release(&mr);
+		free(ev);
+		free(which);
+	}
+	if (rc < 0)
+		gm_merged_release(out);
+	return rc;
+}
+
+void gm_merged_release(struct gm_merged *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nchanges; i++)
+		free((char *)m->changes[i].data);
+	free(m->changes);
+	memset(m, 0, sizeof(*m));
+}
+
+static int count_line(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
+                      void *payload)
+{
+	int *counts = payload;
+	(void)d;
+	(void)h;
+	if (l->origin == GIT_DIFF_LINE_ADDITION)
+		counts[0]++;
+	else if (l->origin == GIT_DIFF_LINE_DELETION)
+		counts[1]++;
+	return 0;
+}
+
+void gm_merge_count_lines(int *added, int *removed, const char *src, const struct gm_edit *e)
+{
+	int counts[2] = { 0, 0 };
+	git_diff_options o;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.context_lines = 0;
+	/* The function and the helpers beside it, and helpers before its class. */
+	for (size_t i = 0; i < e->nsplices; i++) {
+		const struct gm_splice *sp = &e->splices[i];
+		if (git_diff_buffers(src + sp->start, sp->end - sp->start, NULL, sp->text, sp->len, NULL,
+		                     &o, NULL, NULL, NULL, count_line, counts) < 0)
+			git_error_clear();
+	}
+	counts[0] += (int)e->nimports;
+	*added = counts[0];
+	*removed = counts[1];
 }

@@ -1,3 +1,7 @@
+/*
+ * openai.c: the wire format of LM Studio and other OpenAI-compatible servers
+ * (openai.h): requests, answers decoded as they arrive, errors, model lists.
+ */
 #include "monitor/openai.h"
 
 #include <cjson/cJSON.h>
@@ -282,74 +286,174 @@ void gm_openai_split_think(char **content, char **reasoning)
 	free(c);
 }
 
-int gm_openai_parse(struct gm_chat_result *res, bool *retry, const char *body,
-                    size_t len, bool sse, bool structured)
+/* ---- decoding an answer as it arrives ------------------------------------ */
+
+struct answer {
+	struct gm_http_answer base; /* first: the engine sees this */
+	struct acc a;
+	bool sse, structured;
+	struct gm_sse events;       /* sse: the stream's framing */
+	struct gm_buf json;         /* else: the one JSON object, whole */
+};
+
+static struct answer *answer_make(bool sse, bool structured)
 {
-	struct acc a = { 0 };
-	cJSON *root = NULL;
+	struct answer *p = gm_xcalloc(1, sizeof(*p));
+
+	p->sse = sse;
+	p->structured = structured;
+	gm_buf_init(&p->a.content, ANSWER_MAX);
+	gm_buf_init(&p->a.reasoning, ANSWER_MAX);
+	gm_buf_init(&p->json, ANSWER_MAX);
+	gm_sse_init(&p->events, ANSWER_MAX, on_event, &p->a);
+	return p;
+}
+
+static struct gm_http_answer *answer_new(const struct gm_chat_request *req, bool sse)
+{
+	return &answer_make(sse, req->json_schema != NULL)->base;
+}
+
+static int answer_feed(struct gm_http_answer *base, const char *buf, size_t n)
+{
+	struct answer *p = (struct answer *)base;
+	int rc;
+
+	if (!p->sse) {
+		if (gm_buf_put(&p->json, buf, n) < 0) {
+			gm_error_set("answer larger than %u bytes", ANSWER_MAX);
+			return GM_ETOOBIG;
+		}
+		return 0;
+	}
+	rc = gm_sse_feed(&p->events, buf, n);
+	p->base.text = p->a.content.len + p->a.reasoning.len;
+	return rc;
+}
+
+static int answer_end(struct gm_http_answer *base, struct gm_chat_result *res)
+{
+	struct answer *p = (struct answer *)base;
+	struct acc *a = &p->a;
 	char *content = NULL, *reasoning = NULL;
+	cJSON *root = NULL;
 	int rc = 0;
 
-	if (retry)
-		*retry = false;
-	gm_buf_init(&a.content, ANSWER_MAX);
-	gm_buf_init(&a.reasoning, ANSWER_MAX);
-	if (sse) {
-		rc = gm_sse_parse_all(body, len, ANSWER_MAX, on_event, &a);
-		if (rc)
+	if (p->sse) {
+		if ((rc = gm_sse_finish(&p->events)))
 			goto cleanup;
-		if (!a.done && !a.finish) {
+		if (!a->done && !a->finish) {
 			gm_error_set("answer stream ended early (no finish_reason, no [DONE])");
-			if (retry)
-				*retry = true;
+			p->base.retry = true;
 			rc = GM_EINVALID;
 			goto cleanup;
 		}
 	} else {
-		if (!(root = cJSON_ParseWithLength(body, len))) {
+		if (!(root = cJSON_ParseWithLength(p->json.ptr ? p->json.ptr : "", p->json.len))) {
 			gm_error_set("malformed answer: not JSON");
 			rc = GM_EINVALID;
 			goto cleanup;
 		}
-		if ((rc = acc_object(&a, root, false)) < 0)
+		if ((rc = acc_object(a, root, false)) < 0)
 			goto cleanup;
 	}
-	content = gm_buf_detach(&a.content, NULL);
-	if (a.reasoning.len)
-		reasoning = gm_buf_detach(&a.reasoning, NULL);
+	content = gm_buf_detach(&a->content, NULL);
+	if (a->reasoning.len)
+		reasoning = gm_buf_detach(&a->reasoning, NULL);
 	gm_openai_split_think(&content, &reasoning);
-	if (!*content && structured && reasoning && reasoning[0] == '{') {
+	if (!*content && p->structured && reasoning && reasoning[0] == '{') {
 		/* LM Studio bug #1698: the JSON lands in reasoning_content. */
 		free(content);
 		content = gm_xstrdup(reasoning);
 	}
 	if (!*content) {
-		if (a.finish && !strcmp(a.finish, "length"))
+		if (a->finish && !strcmp(a->finish, "length"))
 			gm_error_set("empty answer: max_tokens reached%s",
 			             reasoning ? " while reasoning" : "");
 		else
 			gm_error_set("empty answer (finish_reason %s)",
-			             a.finish ? a.finish : "missing");
+			             a->finish ? a->finish : "missing");
 		rc = GM_EINVALID;
 		goto cleanup;
 	}
 	res->content = content;
 	res->reasoning = reasoning;
-	res->finish_reason = a.finish ? a.finish : gm_xstrdup("stop");
-	res->model = a.model;
-	res->input_tokens = a.in;
-	res->output_tokens = a.out;
-	content = reasoning = a.finish = a.model = NULL;
+	res->finish_reason = a->finish ? a->finish : gm_xstrdup("stop");
+	res->model = a->model;
+	res->input_tokens = a->in;
+	res->output_tokens = a->out;
+	content = reasoning = a->finish = a->model = NULL;
 cleanup:
 	free(content);
 	free(reasoning);
-	free(a.finish);
-	free(a.model);
-	gm_buf_release(&a.content);
-	gm_buf_release(&a.reasoning);
 	cJSON_Delete(root);
 	return rc;
 }
+
+static void answer_free(struct gm_http_answer *base)
+{
+	struct answer *p = (struct answer *)base;
+
+	if (!p)
+		return;
+	gm_sse_release(&p->events);
+	gm_buf_release(&p->json);
+	gm_buf_release(&p->a.content);
+	gm_buf_release(&p->a.reasoning);
+	free(p->a.finish);
+	free(p->a.model);
+	free(p);
+}
+
+int gm_openai_parse(struct gm_chat_result *res, bool *retry, const char *body,
+                    size_t len, bool sse, bool structured)
+{
+	struct answer *p = answer_make(sse, structured);
+	int rc = answer_feed(&p->base, body, len);
+
+	if (!rc)
+		rc = answer_end(&p->base, res);
+	if (retry)
+		*retry = p->base.retry;
+	answer_free(&p->base);
+	return rc;
+}
+
+/* ---- the ops instance ---------------------------------------------------- */
+
+static void auth(struct gm_http_send *out, const struct gm_http_target *t)
+{
+	if (t->api_key)
+		gm_http_send_header(out, "Authorization: Bearer %s", t->api_key);
+}
+
+static int build(struct gm_http_send *out, const struct gm_http_target *t,
+                 const struct gm_chat_request *req)
+{
+	int rc = gm_openai_request(&out->body, req, t->model, t->stream);
+
+	if (rc < 0)
+		return rc;
+	out->url = gm_xasprintf("%s/chat/completions", t->url);
+	gm_http_send_header(out, "Content-Type: application/json");
+	gm_http_send_header(out, "Accept: %s", t->stream ? "text/event-stream" : "application/json");
+	auth(out, t);
+	return 0;
+}
+
+const struct gm_http_proto gm_openai_proto = {
+	.name = "LM Studio",
+	.url_in_name = true,
+	.build = build,
+	.auth = auth,
+	.answer_new = answer_new,
+	.answer_feed = answer_feed,
+	.answer_end = answer_end,
+	.answer_free = answer_free,
+	.error_cause = gm_openai_error_cause,
+};
+
+/* ---- model lists ------------------------------------------------------------ */
 
 static bool is_embedding(const char *id, const cJSON *v0)
 {
@@ -446,4 +550,24 @@ int64_t gm_openai_context_length(const char *model, const char *v0_models,
 	}
 	cJSON_Delete(root);
 	return n;
+}
+
+int gm_openai_count_models(const char *models)
+{
+	cJSON *root = models ? cJSON_Parse(models) : NULL;
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+	int n = cJSON_IsArray(data) ? cJSON_GetArraySize(data) : -1;
+
+	cJSON_Delete(root);
+	return n;
+}
+
+char *gm_openai_answer_model(const char *body, size_t len)
+{
+	cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+	char *s = cJSON_IsString(m) ? gm_xstrdup(m->valuestring) : NULL;
+
+	cJSON_Delete(root);
+	return s;
 }

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/backend.h" /* gm_price_cost */
 #include "monitor/error.h"
+#include "monitor/price.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -70,31 +72,43 @@ int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const 
 	return 0;
 }
 
-int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
-                          const struct gm_route_opts *opts)
-{
-	size_t *units = gm_xcalloc(idx->nunits + 1, sizeof(*units)), n = 0;
-	int rc;
-	for (size_t id = 0; id < idx->nunits; id++)
-		if (idx->units[id].cluster >= 0 && (size_t)idx->units[id].cluster == cluster)
-			units[n++] = id;
-	if (n == 0) {
-		memset(out, 0, sizeof(*out));
-		gm_error_set("cluster %zu has no units", cluster);
-		free(units);
-		return GM_EINVALID;
-	}
-	rc = gm_plan_route_units(out, idx, units, n, opts);
-	free(units);
-	return rc;
-}
-
 void gm_route_release(struct gm_route *r)
 {
 	if (!r)
 		return;
 	free(r->reason);
 	r->reason = NULL;
+}
+
+void gm_plan_group(struct gm_plan_groups *out, const struct gm_index *idx, const size_t *targets,
+                   size_t n)
+{
+	size_t *fill = gm_xcalloc(idx->nclusters + 1, sizeof(size_t));
+
+	out->nclusters = idx->nclusters;
+	out->units = gm_xcalloc(n + 1, sizeof(size_t));
+	out->start = gm_xcalloc(idx->nclusters + 2, sizeof(size_t));
+	/* A counting sort: stable, linear. */
+	for (size_t i = 0; i < n; i++)
+		if (idx->units[targets[i]].cluster >= 0)
+			out->start[idx->units[targets[i]].cluster + 1]++;
+	for (size_t k = 0; k < idx->nclusters; k++)
+		out->start[k + 1] += out->start[k];
+	for (size_t i = 0; i < n; i++) {
+		long k = idx->units[targets[i]].cluster;
+		if (k >= 0)
+			out->units[out->start[k] + fill[k]++] = targets[i];
+	}
+	free(fill);
+}
+
+void gm_plan_groups_release(struct gm_plan_groups *g)
+{
+	if (!g)
+		return;
+	free(g->units);
+	free(g->start);
+	memset(g, 0, sizeof(*g));
 }
 
 bool gm_plan_match_function(const struct gm_unit *u, const char *const *globs, size_t n)
@@ -107,13 +121,16 @@ bool gm_plan_match_function(const struct gm_unit *u, const char *const *globs, s
 	return false;
 }
 
-bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *ranges, size_t n)
+bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
+                          const struct gm_line_range *ranges, size_t n)
 {
+	bool open_end = lang && lang->indent_blocks;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct gm_line_range *r = &ranges[i];
 		if (r->end < r->start) {
-			/* Deleted after line start - 1: inside the unit, not at its edge. */
-			if (r->start > u->start_line && r->start <= u->end_line)
+			uint32_t after = r->start - 1; /* removed after this line */
+			if (after >= u->start_line && (after < u->end_line || (open_end && after == u->end_line)))
 				return true;
 		} else if (r->start <= u->end_line && r->end >= u->start_line) {
 			return true;
@@ -122,33 +139,42 @@ bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *r
 	return false;
 }
 
-size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx, const char *path,
-                              const struct gm_line_range *ranges, size_t n)
+size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
+                              const struct gm_changed_lines *changes)
 {
 	size_t *ids = NULL, nids = 0, cap = 0;
 
-	for (size_t f = 0; f < idx->nfiles; f++) {
+	for (size_t f = 0; f < idx->nfiles && changes->n; f++) {
 		const struct gm_file *file = &idx->files[f];
-		if (strcmp(file->path, path) != 0)
+		const struct gm_file_lines *fl = gm_changed_lines_find(changes, file->path);
+		if (!fl)
 			continue;
 		for (size_t u = 0; u < file->scan.n; u++) {
-			if (!gm_plan_unit_touched(&file->scan.units[u], ranges, n))
+			if (!gm_plan_unit_touched(&file->scan.units[u], file->lang, fl->ranges, fl->n))
 				continue;
 			GM_GROW(ids, cap, nids + 1);
 			ids[nids++] = file->first_unit + u;
 		}
-		break;
 	}
 	*out = ids;
 	return nids;
 }
 
-void gm_plan_estimate(struct gm_token_estimate *out, size_t prompt_bytes, size_t unit_bytes)
+void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
+                      size_t prompt_bytes, size_t code_bytes)
 {
+	size_t answer_bytes = kind == GM_ESTIMATE_ANALYSIS ? code_bytes / 2 : code_bytes;
 	out->prompt = (prompt_bytes + 3) / 4;
-	/* unit_bytes / 4 * 1.2, rounded up */
-	out->output = (unit_bytes * 12 + 39) / 40;
+	/* answer_bytes / 4 * 1.2, rounded up */
+	out->output = (answer_bytes * 12 + 39) / 40;
 	out->total = out->prompt + out->output;
+}
+
+double gm_plan_cost(const struct gm_token_estimate *e, const char *model)
+{
+	if (!model)
+		return 0.0;
+	return gm_price_cost(model, (int64_t)e->prompt, (int64_t)e->output, 0, 0);
 }
 
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len)

@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "monitor/backend.h"
 #include "monitor/banned.h"
 
 /* PROTOCOLS.md B10, captured 2026-09-22.  Keep sorted by family. */

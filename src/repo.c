@@ -46,6 +46,20 @@ int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *r
 	return 0;
 }
 
+int gm_repo_resolve_tree(git_tree **out, git_repository *repo, const char *rev)
+{
+	git_commit *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gm_repo_resolve_commit(&c, repo, rev)) < 0)
+		return rc;
+	if (git_commit_tree(out, c) < 0)
+		rc = gm_error_git(GM_EFATAL, "cannot read '%s'", rev);
+	git_commit_free(c);
+	return rc;
+}
+
 /*
  * git's semantics: a path matches when it matches one include pattern (or
  * there are none) and no exclude pattern.  libgit2's own negation is
@@ -245,4 +259,115 @@ int gm_repo_attr(char **out, git_repository *repo, const git_oid *commit,
 	default: break;
 	}
 	return 0;
+}
+
+/* ---- changed lines ------------------------------------------------------------- */
+
+static int on_hunk(const git_diff_delta *delta, const git_diff_hunk *hunk, void *payload)
+{
+	struct gm_changed_lines *c = payload;
+	struct gm_file_lines *f;
+	struct gm_line_range *g;
+
+	if (delta->status == GIT_DELTA_DELETED || !delta->new_file.path)
+		return 0;
+	/* Deltas come one path at a time; a path seen again (a type change) is merged below. */
+	if (!c->n || strcmp(c->files[c->n - 1].path, delta->new_file.path) != 0) {
+		GM_GROW(c->files, c->cap, c->n + 1);
+		memset(&c->files[c->n], 0, sizeof(c->files[c->n]));
+		c->files[c->n++].path = gm_xstrdup(delta->new_file.path);
+	}
+	f = &c->files[c->n - 1];
+	GM_GROW(f->ranges, f->cap, f->n + 1);
+	g = &f->ranges[f->n++];
+	/* -U0: a pure deletion's new_start is the line after which lines went. */
+	g->start = (uint32_t)hunk->new_start + (hunk->new_lines == 0);
+	g->end = (uint32_t)(hunk->new_start + hunk->new_lines - (hunk->new_lines > 0));
+	return 0;
+}
+
+static int cmp_file_lines(const void *a, const void *b)
+{
+	return strcmp(((const struct gm_file_lines *)a)->path, ((const struct gm_file_lines *)b)->path);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct gm_line_range *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Sort by path and fold entries of the same path into one. */
+static void normalize_files(struct gm_changed_lines *c)
+{
+	size_t w = 0;
+
+	qsort(c->files, c->n, sizeof(*c->files), cmp_file_lines);
+	for (size_t i = 0; i < c->n; i++) {
+		struct gm_file_lines *f = &c->files[i];
+		if (w && strcmp(c->files[w - 1].path, f->path) == 0) {
+			struct gm_file_lines *d = &c->files[w - 1];
+			GM_GROW(d->ranges, d->cap, d->n + f->n);
+			memcpy(d->ranges + d->n, f->ranges, f->n * sizeof(*f->ranges));
+			d->n += f->n;
+			qsort(d->ranges, d->n, sizeof(*d->ranges), cmp_range);
+			free(f->path);
+			free(f->ranges);
+			continue;
+		}
+		c->files[w++] = *f;
+	}
+	c->n = w;
+}
+
+int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, git_tree *old_tree,
+                          git_tree *new_tree, git_index *index)
+{
+	git_diff_options o;
+	git_diff *diff = NULL;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.context_lines = 0;
+	o.interhunk_lines = 0;
+	o.flags = GIT_DIFF_SKIP_BINARY_CHECK;
+	if (new_tree)
+		err = git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &o);
+	else
+		err = git_diff_tree_to_index(&diff, repo, old_tree, index, &o);
+	if (err < 0)
+		return gm_error_git(GM_EFATAL, new_tree ? "cannot diff two trees" : "cannot diff the index");
+	err = git_diff_foreach(diff, NULL, NULL, on_hunk, NULL, out);
+	git_diff_free(diff);
+	if (err < 0) {
+		gm_changed_lines_release(out);
+		return gm_error_git(GM_EFATAL, new_tree ? "cannot diff two trees" : "cannot diff the index");
+	}
+	normalize_files(out);
+	return 0;
+}
+
+const struct gm_file_lines *gm_changed_lines_find(const struct gm_changed_lines *c,
+                                                  const char *path)
+{
+	struct gm_file_lines key;
+	key.path = (char *)path;
+	if (!c->n)
+		return NULL;
+	return bsearch(&key, c->files, c->n, sizeof(*c->files), cmp_file_lines);
+}
+
+void gm_changed_lines_release(struct gm_changed_lines *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->files[i].path);
+		free(c->files[i].ranges);
+	}
+	free(c->files);
+	memset(c, 0, sizeof(*c));
 }

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <git2.h>
 
 #include "monitor/commit.h"
 #include "monitor/error.h"
 #include "monitor/lang.h"
 #include "monitor/notes.h"
+#include "monitor/report.h"
 #include "monitor/scan.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -32,6 +32,7 @@ struct review_int {
 	struct gm_review pub;
 	struct fn_range *ranges; /* parallel to pub.fns */
 	size_t cap;
+	struct gm_run_report *record; /* the note, read (report.h); NULL without one */
 };
 
 static char *oid_hex(char buf[GIT_OID_HEXSZ + 1], const git_oid *id)
@@ -288,12 +289,6 @@ static bool has_run_trailer(const git_commit *c)
 	return msg && (strncmp(msg, "Monitor-Run: ", 13) == 0 || strstr(msg, "\nMonitor-Run: "));
 }
 
-static bool parse_oid(git_oid *out, const cJSON *s)
-{
-	return cJSON_IsString(s) && strlen(s->valuestring) == GIT_OID_HEXSZ &&
-	       git_oid_fromstr(out, s->valuestring) == 0;
-}
-
 /* `anc` is `desc` or one of its ancestors. */
 static bool reaches(git_repository *repo, const git_oid *desc, const git_oid *anc)
 {
@@ -305,8 +300,9 @@ static bool reaches(git_repository *repo, const git_oid *desc, const git_oid *an
 	return false;
 }
 
-static int find_monitor_commit(struct gm_review *r, git_repository *repo)
+static int find_monitor_commit(struct review_int *ri, git_repository *repo)
 {
+	struct gm_review *r = &ri->pub;
 	git_commit *c = NULL, *parent = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
 	int rc = 0;
@@ -351,30 +347,25 @@ static int find_monitor_commit(struct gm_review *r, git_repository *repo)
 	else
 		memset(&r->base, 0, sizeof(r->base));
 
-	if (r->note) {
+	if (r->note && gm_run_report_parse(&ri->record, r->note) < 0)
+		gm_error_clear(); /* an unreadable note adds nothing; the diff still counts */
+	if (ri->record) {
 		/* The note names the run's commit and base (a drop commit carries a copy). */
-		cJSON *j = cJSON_Parse(r->note);
-		git_oid mon, base;
-		if (j) {
-			const cJSON *run = cJSON_GetObjectItemCaseSensitive(j, "run");
-			if (cJSON_IsString(run))
-				r->run_id = gm_xstrdup(run->valuestring);
-			if (parse_oid(&mon, cJSON_GetObjectItemCaseSensitive(j, "commit")) &&
-			    reaches(repo, &r->monitor_commit, &mon))
-				git_oid_cpy(&r->monitor_commit, &mon);
-			if (parse_oid(&base, cJSON_GetObjectItemCaseSensitive(j, "base")) &&
-			    reaches(repo, &r->monitor_commit, &base) && !git_oid_equal(&base, &r->monitor_commit))
-				git_oid_cpy(&r->base, &base);
-			else if (!git_oid_equal(&r->monitor_commit, git_commit_id(c))) {
-				git_commit *m = NULL;
-				if (git_commit_lookup(&m, repo, &r->monitor_commit) == 0 &&
-				    git_commit_parentcount(m) > 0)
-					git_oid_cpy(&r->base, git_commit_parent_id(m, 0));
-				git_commit_free(m);
-			}
-			cJSON_Delete(j);
+		const struct gm_run_report *rec = ri->record;
+		r->run_id = gm_xstrdup(rec->run_id);
+		if (rec->has_commit && reaches(repo, &r->monitor_commit, &rec->commit))
+			git_oid_cpy(&r->monitor_commit, &rec->commit);
+		if (!git_oid_is_zero(&rec->base) && reaches(repo, &r->monitor_commit, &rec->base) &&
+		    !git_oid_equal(&rec->base, &r->monitor_commit)) {
+			git_oid_cpy(&r->base, &rec->base);
+		} else if (!git_oid_equal(&r->monitor_commit, git_commit_id(c))) {
+			git_commit *m = NULL;
+			if (git_commit_lookup(&m, repo, &r->monitor_commit) == 0 &&
+			    git_commit_parentcount(m) > 0)
+				git_oid_cpy(&r->base, git_commit_parent_id(m, 0));
+			git_commit_free(m);
 		}
-	} else {
+	} else if (!r->note) {
 		const char *msg = git_commit_message(c);
 		const char *t = strncmp(msg, "Monitor-Run: ", 13) == 0 ? msg : strstr(msg, "\nMonitor-Run: ");
 		if (t) {
@@ -409,12 +400,6 @@ static void set_str(char **dst, const char *s)
 	*dst = s ? gm_xstrdup(s) : NULL;
 }
 
-static const char *jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int cmp_fn(const void *a, const void *b)
 {
 	const struct gm_review_fn *x = a, *y = b;
@@ -429,38 +414,32 @@ static int cmp_fn(const void *a, const void *b)
 static void apply_note(struct review_int *ri)
 {
 	struct gm_review *r = &ri->pub;
-	cJSON *j = cJSON_Parse(r->note);
-	const cJSON *tasks = j ? cJSON_GetObjectItemCaseSensitive(j, "tasks") : NULL, *t;
 
-	cJSON_ArrayForEach(t, tasks) {
-		const char *path = jstr(t, "path"), *name = jstr(t, "name"), *kind = jstr(t, "kind");
-		const char *status = jstr(t, "status");
-		const cJSON *att = cJSON_GetObjectItemCaseSensitive(t, "attempts");
+	for (size_t k = 0; k < ri->record->ntasks; k++) {
+		const struct gm_run_task *t = &ri->record->tasks[k];
 		struct gm_review_fn *fn = NULL;
 
-		if (!path || !name || (kind && strcmp(kind, "rewrite") != 0))
+		if (t->kind && strcmp(t->kind, "rewrite") != 0)
 			continue;
 		for (size_t i = 0; i < r->n && !fn; i++)
-			if (strcmp(r->fns[i].path, path) == 0 && strcmp(r->fns[i].name, name) == 0)
+			if (strcmp(r->fns[i].path, t->path) == 0 && strcmp(r->fns[i].name, t->name) == 0)
 				fn = &r->fns[i];
 		if (!fn) {
 			/* A function the run wrote that the range no longer changes (dropped, reverted). */
-			const cJSON *sl = cJSON_GetObjectItemCaseSensitive(t, "start_line");
-			if (!status || (strcmp(status, "applied") != 0 && strcmp(status, "dropped") != 0))
+			if (t->status != GM_TASK_APPLIED && t->status != GM_TASK_DROPPED)
 				continue;
-			fn = add_fn(ri, path, name);
+			fn = add_fn(ri, t->path, t->name);
 			fn->in_base = fn->in_tip = true;
-			fn->tip_start_line = cJSON_IsNumber(sl) ? (uint32_t)sl->valuedouble : 0;
+			fn->tip_start_line = t->start_line;
 		}
 		fn->in_note = true;
-		set_str(&fn->route, jstr(t, "route"));
-		set_str(&fn->model, jstr(t, "model"));
-		set_str(&fn->status, status);
-		set_str(&fn->reason, jstr(t, "reason"));
-		set_str(&fn->rationale, jstr(t, "rationale"));
-		fn->attempts = cJSON_IsNumber(att) ? (unsigned)att->valuedouble : 0;
+		set_str(&fn->route, t->route);
+		set_str(&fn->model, t->model);
+		set_str(&fn->status, gm_task_status_name(t->status));
+		set_str(&fn->reason, t->reason);
+		set_str(&fn->rationale, t->rationale);
+		fn->attempts = t->attempts;
 	}
-	cJSON_Delete(j);
 }
 
 /* Body lines "path: name (route:model, N attempts)" written by gm_commit_message. */
@@ -589,7 +568,7 @@ int gm_review_load(struct gm_review **out, git_repository *repo, const char *bra
 		goto cleanup;
 	}
 	git_oid_cpy(&r->tip, git_commit_id(tipc));
-	if ((rc = find_monitor_commit(r, repo)) < 0)
+	if ((rc = find_monitor_commit(ri, repo)) < 0)
 		goto cleanup;
 	if ((rc = gm_lang_init()) < 0)
 		goto cleanup;
@@ -614,9 +593,9 @@ int gm_review_load(struct gm_review **out, git_repository *repo, const char *bra
 		if ((rc = map_file(ri, repo, path, parser)) < 0)
 			goto cleanup;
 	}
-	if (r->has_note) {
+	if (ri->record) {
 		apply_note(ri);
-	} else if (git_commit_lookup(&monc, repo, &r->monitor_commit) == 0) {
+	} else if (!r->has_note && git_commit_lookup(&monc, repo, &r->monitor_commit) == 0) {
 		apply_message(r, git_commit_message(monc));
 	}
 	for (size_t i = 0; i < r->n; i++) {
@@ -679,6 +658,7 @@ void gm_review_free(struct gm_review *r)
 	}
 	free(r->fns);
 	free(ri->ranges);
+	gm_run_report_free(ri->record);
 	free(r->branch);
 	free(r->refname);
 	free(r->note);
@@ -830,31 +810,18 @@ static char *splice(const char *text, size_t len, struct edit *edits, size_t n, 
 	return cur;
 }
 
-/* Mark the dropped tasks in a copy of the note. */
+/* A copy of the note with the dropped tasks marked (report.h). */
 static char *dropped_note(const struct gm_review *r, const struct gm_review_fn **fns, size_t n)
 {
-	cJSON *j = cJSON_Parse(r->note), *t;
-	const cJSON *tasks;
+	const char **paths = gm_xcalloc(n + 1, sizeof(*paths)), **names = gm_xcalloc(n + 1, sizeof(*names));
 	char *text;
-
-	if (!j)
-		return NULL;
-	tasks = cJSON_GetObjectItemCaseSensitive(j, "tasks");
-	cJSON_ArrayForEach(t, tasks) {
-		const char *path = jstr(t, "path"), *name = jstr(t, "name");
-		for (size_t i = 0; path && name && i < n; i++) {
-			if (strcmp(fns[i]->path, path) || strcmp(fns[i]->name, name))
-				continue;
-			cJSON_DeleteItemFromObjectCaseSensitive(t, "status");
-			cJSON_AddStringToObject(t, "status", "dropped");
-			cJSON_DeleteItemFromObjectCaseSensitive(t, "reason");
-			cJSON_AddStringToObject(t, "reason", "dropped in review");
-			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_added");
-			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_removed");
-		}
+	for (size_t i = 0; i < n; i++) {
+		paths[i] = fns[i]->path;
+		names[i] = fns[i]->name;
 	}
-	text = cJSON_Print(j);
-	cJSON_Delete(j);
+	text = gm_run_report_note_drop(r->note, paths, names, n);
+	free(paths);
+	free(names);
 	return text;
 }
 

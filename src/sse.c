@@ -1,3 +1,4 @@
+/* sse.c: the incremental Server-Sent Events parser of sse.h. */
 #include "monitor/sse.h"
 
 #include <string.h>
@@ -128,17 +129,4 @@ int gm_sse_finish(struct gm_sse *p)
 			return rc;
 	}
 	return dispatch(p);
-}
-
-int gm_sse_parse_all(const char *body, size_t len, size_t max, gm_sse_fn fn, void *ctx)
-{
-	struct gm_sse p;
-	int rc;
-
-	gm_sse_init(&p, max, fn, ctx);
-	rc = gm_sse_feed(&p, body, len);
-	if (!rc)
-		rc = gm_sse_finish(&p);
-	gm_sse_release(&p);
-	return rc;
 }

@@ -1443,9 +1443,8 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	v.parser = in->parser;
 	v.out = out;
 
-	if (in->finish_reason && (!strcmp(in->finish_reason, "length") ||
-	                          !strcmp(in->finish_reason, "max_tokens"))) {
-		reject(out, GM_VERDICT_REJECT, "answer was cut off (finish_reason %s)", in->finish_reason);
+	if ((text = gm_validate_cut_off(in->finish_reason)) != NULL) {
+		reject(out, GM_VERDICT_REJECT, "%s", text);
 		goto cleanup;
 	}
 	text = gm_extract_strip_think(in->answer ? in->answer : "", in->answer ? in->answer_len : 0,
@@ -1848,6 +1847,14 @@ cleanup:
 	free(final);
 	free(free_text);
 	return rc;
+}
+
+char *gm_validate_cut_off(const char *finish_reason)
+{
+	if (!finish_reason ||
+	    (strcmp(finish_reason, "length") != 0 && strcmp(finish_reason, "max_tokens") != 0))
+		return NULL;
+	return gm_xasprintf("answer was cut off (finish_reason %s)", finish_reason);
 }
 
 void gm_validate_result_release(struct gm_validate_result *r)

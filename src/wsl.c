@@ -1,5 +1,5 @@
 /* wsl.c: finding the Windows host from inside WSL2 (PROTOCOLS.md C10). */
-#include "monitor/openai.h"
+#include "monitor/wsl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

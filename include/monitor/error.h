@@ -37,4 +37,11 @@ void gm_error_clear(void);
  */
 int gm_error_git(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * git style for a message taken from elsewhere (libgit2, libcurl, strerror):
+ * lowercase its first letter, unless the first word is an acronym ("HTTP",
+ * "SSL") and must stay as it is.
+ */
+void gm_error_lowercase_first(char *msg);
+
 #endif

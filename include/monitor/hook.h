@@ -45,14 +45,16 @@ enum gm_hook_result {
  * commit time.  Without `force`, a hook that cannot be chained (a symlink,
  * a directory, or a chained file already there) is GM_EEXISTS with a
  * message saying what to do; with `force` it is chained anyway (renamed,
- * never deleted).  `*hook_path` (may be NULL) is the script's path.
+ * never deleted).  `*hook_path` (may be NULL) is the script's path, the
+ * caller's to free.
  */
 int gm_hook_install(enum gm_hook_result *out, char **hook_path, git_repository *repo,
                     const char *self_exe, bool force);
 
 /*
  * Remove our script and rename the chained hook back.  A pre-commit that is
- * not ours is left alone: GM_EEXISTS naming it.
+ * not ours is left alone: GM_EEXISTS naming it.  `*hook_path` (may be NULL)
+ * is the script's path, the caller's to free, also on failure.
  */
 int gm_hook_uninstall(enum gm_hook_result *out, char **hook_path, git_repository *repo);
 
@@ -73,6 +75,8 @@ struct gm_hook_findings {
  * $GIT_INDEX_FILE as git sets it for `commit -a` / `commit <paths>`) that
  * the staged diff against HEAD touches (every unit of staged files on an
  * unborn HEAD), with complexity over `max`, in path and line order.
+ * "Touches" is plan.h's rule, the one `refactor --staged` selects by.
+ * `out` owns its strings: release it with gm_hook_findings_release().
  */
 int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned max);
 void gm_hook_findings_release(struct gm_hook_findings *f);

@@ -1,9 +1,18 @@
 /*
- * http.h: transfers.  The engine of backend.h (gm_engine_*) lives in http.c
- * on the libcurl multi interface; this header adds what can be used, and
- * tested, on its own: the retry rules of the official SDKs (PROTOCOLS.md B5)
- * as a pure function, a blocking GET for set-up and `doctor`, and turning a
+ * http.h: transfers.  A chat engine on the libcurl multi interface (curl's
+ * src/tool_operate.c is the model: a queue topped up to each server's slots,
+ * one error buffer per easy handle, retries with a start time) that knows a
+ * protocol only through a `const struct gm_http_proto` (like curl's struct
+ * Curl_protocol, one instance per protocol): openai.c and anthropic.c each
+ * export one.  Besides: the retry rules of the official SDKs (PROTOCOLS.md
+ * B5) as a pure function, a blocking request for set-up, and turning a
  * transfer failure into a short cause.
+ *
+ * Nothing here knows a backend, a model table or a price; backend.c is the
+ * only caller.  Error messages follow two channels: a function that fails
+ * puts its message into the error slot (error.h); a request that fails
+ * carries its own message in its result (like curl's per-handle
+ * CURLOPT_ERRORBUFFER), so many can fail at once.
  */
 #ifndef MONITOR_HTTP_H
 #define MONITOR_HTTP_H
@@ -20,6 +29,176 @@
 #define GM_HTTP_RETRY_AFTER_CAP_MS 60000   /* server-asked delays are capped */
 #define GM_HTTP_BACKOFF_BASE_MS 500
 #define GM_HTTP_BACKOFF_CAP_MS 8000
+#define GM_HTTP_SERVER_DOWN_MS 30000       /* an unreachable server is passed over */
+#define GM_HTTP_MAX_HEADERS 8
+
+/* ---- what is asked and what comes back ---------------------------------- */
+
+struct gm_chat_request {
+	const char *system;      /* system prompt (Claude: cached prefix) */
+	const char *user;        /* the user message */
+	const char *json_schema; /* NULL, or JSON Schema text: structured output */
+	const char *schema_name; /* name for the schema / forced tool */
+	int max_tokens;          /* 0: backend default */
+	bool has_temperature;
+	double temperature;
+};
+
+/*
+ * One request's outcome.  Every string is allocated and owned by whoever
+ * filled it: the engine frees a result after its completion callback
+ * returns; the parse functions of openai.h and anthropic.h give theirs to
+ * the caller.
+ */
+struct gm_chat_result {
+	int error;            /* 0, or a GM_E* code; message in error_message */
+	char *error_message;  /* one line, names the server and cause; no secrets */
+	char *content;        /* answer text, reasoning removed (NULL on error) */
+	char *reasoning;      /* reasoning_content / reasoning / <think> text, or NULL */
+	char *finish_reason;  /* normalized: "stop", "length", "tool_calls", "refusal", ... */
+	char *model;          /* model that answered */
+	char *server;         /* base URL that answered */
+	int64_t input_tokens, output_tokens, cache_write_tokens, cache_read_tokens;
+	double cost_usd;      /* set by the backend (0 for local) */
+	unsigned attempts;    /* HTTP attempts made, retries included */
+	uint64_t elapsed_ms;
+};
+
+/* ---- the protocol ops ------------------------------------------------------ */
+
+/*
+ * One HTTP request as a protocol builds it.  Owns its strings;
+ * gm_http_send_release() wipes the headers (they may hold a key) and frees.
+ */
+struct gm_http_send {
+	char *url;                              /* absolute */
+	char *body;                             /* NULL: GET, else POST this */
+	char *headers[GM_HTTP_MAX_HEADERS];     /* "Name: value" */
+	size_t nheaders;
+};
+
+/* Append a header line; aborts past GM_HTTP_MAX_HEADERS (a programming error). */
+void gm_http_send_header(struct gm_http_send *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void gm_http_send_release(struct gm_http_send *s);
+
+/* Where one request goes and as whom: what a protocol needs besides it. */
+struct gm_http_target {
+	const char *url;     /* the server's base URL, no trailing slash */
+	const char *model;   /* NULL: name none (the server chooses) */
+	const char *api_key; /* NULL: none; only ever put into a header */
+	bool stream;         /* ask for an event stream */
+};
+
+/*
+ * The state of one answer being decoded; a protocol's own state embeds it
+ * first.  `retry`: a failure inside a 2xx answer that is worth another
+ * attempt (the protocol's retry rule: a stream cut short, an overloaded
+ * error event); failing statuses and transfers follow gm_http_retry_decide().
+ * `text`: bytes of answer text (content and reasoning) decoded so far.
+ */
+struct gm_http_answer {
+	bool retry;
+	size_t text;
+};
+
+struct gm_http_proto {
+	/* Names the server in messages: "LM Studio at <url>: …" when `url_in_name`,
+	 * else "Claude API: …"; a server that cannot be reached is always named
+	 * by its URL. */
+	const char *name;
+	bool url_in_name;
+
+	/* The chat request to `t`: 0, or negative with the cause in the error slot. */
+	int (*build)(struct gm_http_send *out, const struct gm_http_target *t,
+	             const struct gm_chat_request *req);
+	/* Headers that authenticate a set-up request to `t` (model lists, key checks). */
+	void (*auth)(struct gm_http_send *out, const struct gm_http_target *t);
+
+	/*
+	 * Decode a 2xx answer as it arrives: new (never fails; the state is the
+	 * caller's until answer_free), feed the bytes in pieces of any size, end
+	 * once the transfer is over; after a failed feed only free.  feed and end
+	 * return 0 or negative with the cause alone in the error slot; end fills
+	 * content, reasoning, finish_reason, model and usage of `res` (allocated,
+	 * the caller's) on success.  `sse`: an event stream (every frame is
+	 * checked as it comes: an error event fails the feed at once), else one
+	 * JSON object.
+	 */
+	struct gm_http_answer *(*answer_new)(const struct gm_chat_request *req, bool sse);
+	int (*answer_feed)(struct gm_http_answer *a, const char *buf, size_t n);
+	int (*answer_end)(struct gm_http_answer *a, struct gm_chat_result *res);
+	void (*answer_free)(struct gm_http_answer *a);
+
+	/* One-line cause of a non-2xx answer ("HTTP <status>" at worst); allocated. */
+	char *(*error_cause)(long status, const char *body, size_t len);
+};
+
+/* ---- servers and the engine --------------------------------------------- */
+
+/*
+ * A server requests can go to.  Its owner (backend.c) sets url, proto and
+ * slots; the engine keeps inflight and down_until.
+ */
+struct gm_http_server {
+	char *url;                         /* base URL, no trailing slash */
+	const struct gm_http_proto *proto; /* how to talk to it */
+	size_t slots;                      /* transfers at once */
+	size_t inflight;                   /* transfers running on it now */
+	uint64_t down_until;               /* gm_now_ms() before which it is passed over */
+};
+
+/*
+ * Servers sharing one queue of requests (a backend), and how to ask them.
+ * Owned by the caller; it must outlive every request submitted on it.  A
+ * request goes to the least busy server with a free slot; one that cannot
+ * be reached is passed over for GM_HTTP_SERVER_DOWN_MS while another is up,
+ * and its requests go to the others without using up a retry.
+ */
+struct gm_http_pool {
+	struct gm_http_server *servers;
+	size_t nservers;
+	const char *model;     /* as in gm_http_target; the owner's strings */
+	const char *api_key;   /* as in gm_http_target; scrubbed from every message */
+	bool stream;
+	long timeout_s;        /* per attempt, in all */
+	long stall_s;          /* a stream silent this long fails the attempt; 0: never */
+	unsigned max_retries;  /* retries after the first attempt */
+	size_t max_body;       /* bound of one answer in bytes */
+	uint64_t streamed;     /* engine: answer text received so far, in bytes, all attempts */
+};
+
+/* Requests running on `pool` right now. */
+size_t gm_http_pool_inflight(const struct gm_http_pool *pool);
+
+struct gm_http_multi;
+
+int gm_http_multi_new(struct gm_http_multi **out);
+/* Aborts what is queued or running without calling back; NULL is fine. */
+void gm_http_multi_free(struct gm_http_multi *m);
+
+/* Queue `req` (copied) on `pool`; `tag` comes back with its result. */
+void gm_http_multi_add(struct gm_http_multi *m, struct gm_http_pool *pool,
+                       const struct gm_chat_request *req, void *tag);
+
+/*
+ * The completion callback: `res` belongs to the engine and is freed after
+ * the callback returns (the callback may change it first).  It may queue
+ * more requests.  A non-zero return stops the run.
+ */
+typedef int (*gm_http_done_fn)(void *ctx, struct gm_http_pool *pool, void *tag,
+                               struct gm_chat_result *res);
+
+/*
+ * Run until every queued request has completed, or until
+ * gm_http_multi_cancel() or a non-zero return from `done`.  Returns 0,
+ * GM_EINTERRUPTED when cancelled (in-flight transfers are aborted and their
+ * callbacks get error GM_EINTERRUPTED), or what `done` returned.
+ */
+int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx);
+void gm_http_multi_cancel(struct gm_http_multi *m); /* async-signal-safe */
+
+/* ---- retry rules (PROTOCOLS.md B5) --------------------------------------- */
 
 /* How one attempt ended, as far as retrying is concerned. */
 struct gm_http_outcome {
@@ -54,9 +233,20 @@ bool gm_http_retry_decide(uint64_t *delay_ms, const struct gm_http_outcome *o,
                           unsigned retries_done, unsigned max_retries,
                           double rand01, time_t now);
 
+/* ---- small tools ---------------------------------------------------------- */
+
 /* Short lowercase cause of a transfer failure ("connection refused"). */
 void gm_http_cause(char *buf, size_t size, int curl_code, long os_errno,
                    const char *errbuf);
+
+/*
+ * One line naming a server of protocol `p` at `url`, as the messages of
+ * this module do: "cannot reach LM Studio at <url>: <cause>" when
+ * `unreachable`, else "LM Studio at <url>: <cause>" / "Claude API: <cause>"
+ * (see url_in_name).  Allocated; scrub keys out of it before showing it.
+ */
+char *gm_http_describe(const struct gm_http_proto *p, const char *url, bool unreachable,
+                       const char *cause);
 
 /* Overwrite every occurrence of `secret` in `msg` with '*' (NULL/"": no-op). */
 void gm_http_scrub(char *msg, const char *secret);
@@ -67,22 +257,23 @@ void gm_http_scrub(char *msg, const char *secret);
  */
 bool gm_http_url_is_local(const char *url, const char **host, size_t *len);
 
+/* ---- blocking requests (set-up, probes) ---------------------------------- */
+
 struct gm_http_response {
-	long status;     /* 0 when no response */
-	char *body;      /* NUL-terminated, or NULL */
+	long status;     /* the HTTP status */
+	char *body;      /* NUL-terminated, or NULL; owned, see release */
 	size_t len;
-	char cause[256]; /* on failure: gm_http_cause() text */
 };
 
 /*
- * Blocking GET with `headers` (NULL-terminated "Name: value" strings, may be
- * NULL), a connect timeout of GM_HTTP_CONNECT_TIMEOUT_S and a total of
- * `timeout_s`; the body is bounded by `max`.  0 when a response arrived
- * (whatever its status), else GM_ERROR with resp->cause set and nothing in
- * the error slot (the caller knows which server it was), GM_ETOOBIG past `max`.
+ * Send `req` (GET, or POST when it has a body) and wait, with a connect
+ * timeout of GM_HTTP_CONNECT_TIMEOUT_S and a total of `timeout_s`; the body
+ * is bounded by `max`.  0 when a response arrived, whatever its status;
+ * else GM_ERROR, or GM_ETOOBIG past `max`, with the cause alone in the error
+ * slot ("connection refused": the caller knows which server it asked).
  */
-int gm_http_get(struct gm_http_response *resp, const char *url,
-                const char *const *headers, long timeout_s, size_t max);
+int gm_http_fetch(struct gm_http_response *resp, const struct gm_http_send *req,
+                  long timeout_s, size_t max);
 void gm_http_response_release(struct gm_http_response *resp);
 
 #endif

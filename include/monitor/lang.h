@@ -65,6 +65,10 @@ struct gm_lang {
 	/* Whose query files (grammars/<dir>/) to use, NULL: its own name.  TSX
 	 * has TypeScript's node types, so it shares TypeScript's files. */
 	const char *query_dir;
+	/* Blocks end where the indentation does (Python): a unit has no closing
+	 * line, so lines removed right after its last line may have been its
+	 * tail (plan.h, gm_plan_unit_touched). */
+	bool indent_blocks;
 	/*
 	 * For edits: node types of whole import statements (a declaration that
 	 * calls `require` counts as one in JS/TS), aliases a fenced block may

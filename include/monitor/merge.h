@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor/commit.h"
 #include "monitor/edit.h"
 #include "monitor/lang.h"
 
@@ -42,5 +43,42 @@ int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char
              size_t len, unsigned errors, const struct gm_edit *const *edits, size_t n,
              TSParser *parser);
 void gm_merge_result_release(struct gm_merge_result *r);
+
+/*
+ * The merge stage of a run: the accepted edits of many files, each file
+ * merged as gm_merge does.  Edits are numbered across the files in order
+ * (files[0]'s first is 0), which is how `on` and `dropped` index them.
+ */
+struct gm_merge_file {
+	const char *path;
+	const struct gm_lang *lang;
+	const char *src;  /* the base text */
+	size_t len;
+	unsigned errors;  /* its ERROR/MISSING count (gm_file_scan.errors) */
+	const struct gm_edit *const *edits;
+	size_t nedits;
+};
+
+/*
+ * The files that keep an edit, ready for gm_commit_create: the texts are
+ * owned here, the paths are the input files' (borrowed).
+ */
+struct gm_merged {
+	struct gm_change *changes; /* in the order of the input files */
+	size_t nchanges;
+};
+
+/*
+ * Merge the edits with on[k] set (`on` NULL: all).  `dropped` (NULL: not
+ * wanted) has one slot per edit: for an edit that was merged but dropped,
+ * why (the caller frees it); NULL otherwise.  Release `out` with
+ * gm_merged_release().
+ */
+int gm_merge_files(struct gm_merged *out, char **dropped, const struct gm_merge_file *files,
+                   size_t nfiles, const bool *on, TSParser *parser);
+void gm_merged_release(struct gm_merged *m);
+
+/* Lines `e` adds to and removes from `src` (the file it edits), as `git diff` counts them. */
+void gm_merge_count_lines(int *added, int *removed, const char *src, const struct gm_edit *e);
 
 #endif

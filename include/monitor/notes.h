@@ -26,7 +26,10 @@ int gm_notes_read(char **out, git_repository *repo, const git_oid *commit);
  */
 int gm_notes_update(git_repository *repo, const git_oid *commit, const char *text);
 
-/* Remove the note on `commit`; GM_ENOTFOUND when there is none. */
+/*
+ * Remove the note on `commit` (a run that wrote the note but not its
+ * branch takes it back); GM_ENOTFOUND when there is none.
+ */
 int gm_notes_remove(git_repository *repo, const git_oid *commit);
 
 #endif

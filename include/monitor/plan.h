@@ -1,8 +1,8 @@
 /*
  * plan.h: which units are targets and where each cluster's analysis goes.
  * Pure decisions over an index (index.h) and options; no git, no network.
- * The caller computes what needs git (the changed line ranges of a diff)
- * or a server (the context length) and passes it in.
+ * The caller computes what needs git (the changed lines of a diff,
+ * gm_repo_changed_lines) or a server (the context length) and passes it in.
  *
  * Routing (DESIGN.md "Routing"): a cluster is analysed first when one of
  * its units reaches the complexity threshold, or always with --plan;
@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "monitor/index.h"
+#include "monitor/lang.h"
+#include "monitor/repo.h"
 #include "monitor/scan.h"
 
 enum gm_analysis_route {
@@ -42,16 +44,29 @@ struct gm_route {
 };
 
 /*
- * Route a set of units (global ids), e.g. the selected targets of one
- * cluster; linear in n.  GM_EINVALID for an empty set.  Release `out` with
+ * Route a set of units (global ids): the selected targets of one cluster
+ * (gm_plan_group); linear in n.  GM_EINVALID for an empty set.  Release `out` with
  * gm_route_release().
  */
 int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const size_t *units,
                         size_t n, const struct gm_route_opts *opts);
-/* The same for every unit of cluster `cluster` (0 <= cluster < idx->nclusters). */
-int gm_plan_route_cluster(struct gm_route *out, const struct gm_index *idx, size_t cluster,
-                          const struct gm_route_opts *opts);
 void gm_route_release(struct gm_route *r);
+
+/*
+ * Targets grouped by cluster (index.h), the sets routing decides on: the
+ * members of cluster k are units[start[k] .. start[k + 1]), in the order
+ * of `targets`; targets outside every cluster are left out.  Release with
+ * gm_plan_groups_release().
+ */
+struct gm_plan_groups {
+	size_t *units;
+	size_t *start; /* nclusters + 1 entries */
+	size_t nclusters;
+};
+
+void gm_plan_group(struct gm_plan_groups *out, const struct gm_index *idx, const size_t *targets,
+                   size_t n);
+void gm_plan_groups_release(struct gm_plan_groups *g);
 
 /*
  * -f/--function: does `u` match one of `globs` (fnmatch on the qualified
@@ -60,32 +75,61 @@ void gm_route_release(struct gm_route *r);
 bool gm_plan_match_function(const struct gm_unit *u, const char *const *globs, size_t n);
 
 /*
- * Changed lines of one file, new side, 1-based inclusive.  A pure deletion
- * is given as end = start - 1: lines were removed after line `start - 1`.
+ * Which units a diff touches: the one rule of `refactor --since/--staged`
+ * and the pre-commit hook.  Ranges are repo.h's (new side; a pure deletion
+ * after line s is {s + 1, s}).
+ *
+ * - A range of changed or added lines touches every unit it overlaps.
+ * - A pure deletion after line s touches a unit when s lies inside it,
+ *   before its last line (start_line <= s < end_line).
+ * - Lines removed right after the unit's last line (s == end_line): in a
+ *   brace language the last line closes the unit, so what went came after
+ *   it and the unit is not touched; in an indentation language
+ *   (lang->indent_blocks: Python) nothing closes the unit, the removed
+ *   lines may have been its tail (its last statements), so it is touched.
+ * - Lines removed right above the first line (s == start_line - 1) never
+ *   touch it: the unit's range already starts at its leading comment or
+ *   decorator.
+ * `lang` NULL: a brace language.
  */
-struct gm_line_range {
-	uint32_t start, end;
+bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
+                          const struct gm_line_range *ranges, size_t n);
+
+/*
+ * Global ids (index.h) of the units `changes` touches, in index order
+ * (files by path, units in file order).  `*out` is the caller's to free
+ * (NULL when none).
+ */
+size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
+                              const struct gm_changed_lines *changes);
+
+/*
+ * The one estimate of a task before it is sent, by bytes of the request it
+ * sends (a dry run builds the same requests, so --dry-run, --max-cost and
+ * the context check agree): the prompt at 4 bytes a token; the answer of a
+ * rewrite is the unit again, its size at 4 bytes a token plus 20%; the
+ * answer of an analysis is a plan, about half the size of the code it
+ * covers, at the same rate.
+ */
+enum gm_estimate_kind {
+	GM_ESTIMATE_REWRITE,
+	GM_ESTIMATE_ANALYSIS,
 };
 
-/* Does a changed range touch `u`? */
-bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_line_range *ranges, size_t n);
-
-/*
- * Global ids (index.h) of the units of file `path` touched by `ranges`, in
- * file order; `*out` is the caller's.  0 when the path is not in the index.
- */
-size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx, const char *path,
-                              const struct gm_line_range *ranges, size_t n);
-
-/*
- * Token estimate of a task, by bytes: the prompt at 4 bytes a token, the
- * answer as the unit's size at 4 bytes a token plus 20%.
- */
 struct gm_token_estimate {
 	size_t prompt, output, total;
 };
 
-void gm_plan_estimate(struct gm_token_estimate *out, size_t prompt_bytes, size_t unit_bytes);
+void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
+                      size_t prompt_bytes, size_t code_bytes);
+
+/*
+ * What `e` costs on Claude model `model` (price.h's table; the prompt is
+ * input, the answer output, no cache): dollars, 0 for an unknown model or
+ * NULL (the local model is free).  A budget check of the worst case passes
+ * an estimate whose output is the request's token limit.
+ */
+double gm_plan_cost(const struct gm_token_estimate *e, const char *model);
 
 /* Does the task fit a context of `context_len` tokens (0: unknown, fits)? */
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len);

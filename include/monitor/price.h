@@ -20,6 +20,11 @@ struct gm_price {
 /* The row for `model` (exact id, else the longest id that prefixes it), or NULL. */
 const struct gm_price *gm_price_lookup(const char *model);
 
-/* gm_price_cost() is declared in backend.h; unknown models cost 0. */
+/*
+ * Dollars for the given usage of `model` (gm_price_lookup); unknown models,
+ * and NULL, cost 0.
+ */
+double gm_price_cost(const char *model, int64_t input, int64_t output,
+                     int64_t cache_write, int64_t cache_read);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * repo.h: reading a repository through libgit2: opening, resolving
  * revisions, listing the blobs of a commit or of the index under pathspecs,
- * and reading attributes as of a commit.  Nothing here writes.
+ * reading attributes as of a commit, and the changed lines of a diff.
+ * Nothing here writes.
  */
 #ifndef MONITOR_REPO_H
 #define MONITOR_REPO_H
@@ -12,17 +13,20 @@
 
 #include <git2.h>
 
-/* Discover the repository containing `path` (NULL: the current directory). */
+/* Discover the repository containing `path` (NULL: the current directory); git_repository_free it. */
 int gm_repo_open(git_repository **out, const char *path);
 
 /*
  * Resolve `rev` to a commit.  A revision that does not exist is GM_EFATAL
  * with "bad revision 'X'"; an unborn HEAD is GM_EFATAL too, with a message
  * saying it has no commits yet (git's `log` exits 128 there as well).
+ * The caller frees `*out` with git_commit_free.
  */
 int gm_repo_resolve_commit(git_commit **out, git_repository *repo, const char *rev);
+/* The tree of that commit (the same errors); the caller frees it with git_tree_free. */
+int gm_repo_resolve_tree(git_tree **out, git_repository *repo, const char *rev);
 
-/* Pathspecs as git takes them: prefixes, globs, ":!x" / ":(exclude)x". */
+/* Pathspecs as git takes them: prefixes, globs, ":!x" / ":(exclude)x"; gm_pathspec_free frees. */
 struct gm_pathspec;
 int gm_pathspec_new(struct gm_pathspec **out, const char *const *specs, size_t n);
 bool gm_pathspec_matches(const struct gm_pathspec *ps, const char *path);
@@ -39,7 +43,7 @@ struct gm_entries {
 	size_t n, cap;
 };
 
-/* Blobs (and links/submodules, by mode) of a tree, sorted by path. */
+/* Blobs (and links/submodules, by mode) of a tree, sorted by path; gm_entries_release frees. */
 int gm_repo_list_tree(struct gm_entries *out, git_repository *repo, git_tree *tree,
                       const struct gm_pathspec *ps);
 /* Stage-0 entries of the index, sorted by path. */
@@ -55,5 +59,43 @@ void gm_entries_release(struct gm_entries *e);
  */
 int gm_repo_attr(char **out, git_repository *repo, const git_oid *commit,
                  const char *path, const char *name);
+
+/*
+ * Changed lines of one file, new side, 1-based inclusive.  A pure deletion
+ * is given as end = start - 1: lines were removed after line `start - 1`
+ * (start 1: at the top of the file).  plan.h decides which units a range
+ * touches.
+ */
+struct gm_line_range {
+	uint32_t start, end;
+};
+
+struct gm_file_lines {
+	char *path;                   /* new side */
+	struct gm_line_range *ranges; /* in file order, one per hunk */
+	size_t n, cap;
+};
+
+/* Per-file changed lines, sorted by path (strcmp), one entry per path. */
+struct gm_changed_lines {
+	struct gm_file_lines *files;
+	size_t n, cap;
+};
+
+/*
+ * The lines changed from `old_tree` (NULL: the empty tree, everything is
+ * new) to `new_tree`, or, when `new_tree` is NULL, to the index `index`
+ * (NULL: the repository's, git_repository_set_index respected).  Hunks
+ * without context, as `git diff -U0` shows them; every file is diffed as
+ * text (whether it is source is the scanner's call).  Files deleted on the
+ * new side have no lines and are left out.  Release with
+ * gm_changed_lines_release().
+ */
+int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, git_tree *old_tree,
+                          git_tree *new_tree, git_index *index);
+/* The entry of `path`, or NULL when the diff did not change it (pointer into `c`). */
+const struct gm_file_lines *gm_changed_lines_find(const struct gm_changed_lines *c,
+                                                  const char *path);
+void gm_changed_lines_release(struct gm_changed_lines *c);
 
 #endif

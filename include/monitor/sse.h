@@ -1,13 +1,15 @@
 /*
  * sse.h: a Server-Sent Events (text/event-stream) parser that accepts the
- * stream in arbitrary pieces, as they come off the socket.
+ * stream in arbitrary pieces, as they come off the socket (the decoders of
+ * openai.c and anthropic.c are fed from the engine's write callback).
  *
  * Lines end with CRLF, LF or CR (a CRLF split across two feeds is one line
  * end).  `event:` names the event, `data:` lines are joined with "\n",
  * lines starting with ':' are comments, other fields are ignored; a blank
  * line dispatches the event (when it has data).  The callback gets the event
- * name ("message" when none was given) and the data, NUL-terminated; a
- * non-zero return stops the parse and is returned by gm_sse_feed().
+ * name ("message" when none was given) and the data, NUL-terminated, both
+ * owned by the parser and valid during the call only; a non-zero return
+ * stops the parse and is returned by gm_sse_feed().
  *
  * Every buffer is bounded by `max` bytes (a line or an event's data); past
  * it the parse fails with GM_ETOOBIG.
@@ -43,8 +45,5 @@ int gm_sse_feed(struct gm_sse *p, const char *buf, size_t n);
  */
 int gm_sse_finish(struct gm_sse *p);
 void gm_sse_release(struct gm_sse *p);
-
-/* Feed a whole body and finish: init, feed, finish and release in one. */
-int gm_sse_parse_all(const char *body, size_t len, size_t max, gm_sse_fn fn, void *ctx);
 
 #endif

@@ -97,6 +97,17 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 void gm_validate_result_release(struct gm_validate_result *r);
 
 /*
+/*
+ * The one "answer was cut off" rule: `finish_reason` "length" (OpenAI,
+ * and what backends normalize Anthropic's stop_reason to) or "max_tokens"
+ * means the answer hit its token limit.  Returns the rejection reason
+ * ("answer was cut off (finish_reason length)"), the caller's to free, or
+ * NULL when the answer ended by itself (or `finish_reason` is NULL).
+ * gm_validate applies it first.
+ */
+char *gm_validate_cut_off(const char *finish_reason);
+
+/*
  * Placeholder kinds (bits) found in `text`: "..." alone on a line or as a
  * comment, and comments such as "rest of the code", "existing code".
  * Python's Ellipsis inside an expression and JS spread are not counted.

@@ -144,15 +144,16 @@ static int do_run(git_repository *repo)
 
 	if ((rc = gm_config_load(&cfg, repo)) < 0)
 		return cli_error(rc);
-	mode = gm_config_string(cfg, "monitor.hook.mode", "warn");
-	prefix = gm_config_string(cfg, "monitor.branchPrefix", "monitor/");
+	mode = gm_config_string(cfg, "monitor.hook.mode", gm_config_default("monitor.hook.mode"));
+	prefix = gm_config_string(cfg, "monitor.branchPrefix",
+	                          gm_config_default("monitor.branchPrefix"));
 	if (strcmp(mode, "warn") && strcmp(mode, "block") && strcmp(mode, "suggest")) {
 		fprintf(stderr, "warning: monitor.hook.mode '%s' is not warn, block or suggest; using warn\n",
 		        mode);
 		mode = "warn";
 	}
 	block = strcmp(mode, "block") == 0;
-	if ((rc = gm_config_int(&max, cfg, "monitor.hook.maxComplexity", 15)) < 0 ||
+	if ((rc = gm_config_int(&max, cfg, "monitor.hook.maxComplexity")) < 0 ||
 	    (rc = gm_hook_check(&f, repo, max > 0 ? (unsigned)max : 0)) < 0) {
 		/* our own failure stops a commit only when the user asked us to block */
 		exit_code = block ? cli_error(rc) : (cli_error(rc), CLI_OK);

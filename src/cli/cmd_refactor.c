@@ -4,27 +4,8 @@
  * code.  stdout: the branch name first, then the table (or --json); all
  * else on stderr.
  *
- * --json (also the note under refs/notes/monitor), version 1:
- * {
- *   "version": 1, "run": "<id>", "dry_run": bool,
- *   "base": "<oid>", "commit": "<oid>" | null, "branch": "<name>" | null,
- *   "local_model": "<id>", "claude_model": "<id>" (when a key is set),
- *   "analysis_local": bool, "analysis_note": "<why>" (when analysis_local),
- *   "tasks": [ { "path", "name", "kind": "rewrite" | "analysis",
- *                "route": "local" | "claude", "route_reason", "model",
- *                "status": "applied" | "unchanged" | "rejected" | "failed" |
- *                          "skipped" | "dropped" | "pending",
- *                "reason", "rationale", "instructions", "attempts",
- *                "start_line", "end_line", "input_tokens", "output_tokens",
- *                "estimated_tokens", "cost_usd", "cached",
- *                "lines_added", "lines_removed", "helpers": [<qualified name>],
- *                "imports": [<line>], "complexity": { "before", "after",
- *                "after_sum" } (applied rewrites) } ],
- *   "totals": { "requests", "input_tokens", "output_tokens", "cost_usd",
- *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms" },
- *   "warnings": [ "<text>", ... ]
- * }
- * Optional fields are absent when they do not apply.
+ * --json prints the run record, the same JSON as the note under
+ * refs/notes/monitor; its schema is in include/monitor/report.h.
  */
 #include <errno.h>
 #include <math.h>

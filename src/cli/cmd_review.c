@@ -302,7 +302,8 @@ int cmd_review(int argc, char **argv)
 	if (rest.n)
 		branch = gm_xstrdup(rest.items[0]);
 	else if ((rc = gm_review_default_branch(&branch, repo,
-	                                        gm_config_string(cfg, "monitor.branchPrefix", "monitor/"))) < 0) {
+	                                        gm_config_string(cfg, "monitor.branchPrefix",
+	                                                         gm_config_default("monitor.branchPrefix")))) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}

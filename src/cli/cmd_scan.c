@@ -42,43 +42,33 @@ static const char usage_text[] =
 	"with their metrics, cross-file callers/callees and the route a refactor\n"
 	"would take. Reads git objects only, never the working tree.";
 
-/* A cluster is complex when one of its units is. */
 /*
- * Which clusters a refactor would send to Claude: the same decision as the
- * refactor's (plan.h), so the preview cannot disagree with the run.
+ * Which clusters a refactor would send to Claude: the same grouping and
+ * decision as the refactor's (plan.h), so the preview cannot disagree with
+ * the run.
  */
 static int claude_clusters(bool **out, const struct gm_index *idx, bool have_key)
 {
 	struct gm_route_opts ro = { 0 };
-	size_t *order = gm_xcalloc(idx->nunits + 1, sizeof(size_t));
-	size_t *start = gm_xcalloc(idx->nclusters + 2, sizeof(size_t));
-	size_t *fill = gm_xcalloc(idx->nclusters + 1, sizeof(size_t));
+	struct gm_plan_groups g;
+	size_t *all = gm_xcalloc(idx->nunits + 1, sizeof(size_t));
 	bool *c = gm_xcalloc(idx->nclusters + 1, sizeof(bool));
 	int rc = 0;
 
-	/* Members of each cluster, grouped by a counting sort (linear). */
 	for (size_t i = 0; i < idx->nunits; i++)
-		if (idx->units[i].cluster >= 0)
-			start[idx->units[i].cluster + 1]++;
-	for (size_t k = 0; k < idx->nclusters; k++)
-		start[k + 1] += start[k];
-	for (size_t i = 0; i < idx->nunits; i++) {
-		long k = idx->units[i].cluster;
-		if (k >= 0)
-			order[start[k] + fill[k]++] = i;
-	}
+		all[i] = i;
+	gm_plan_group(&g, idx, all, idx->nunits);
 	ro.have_claude_key = have_key;
-	for (size_t k = 0; k < idx->nclusters && rc == 0; k++) {
+	for (size_t k = 0; k < g.nclusters && rc == 0; k++) {
 		struct gm_route route;
-		if (start[k + 1] == start[k])
+		if (g.start[k + 1] == g.start[k])
 			continue;
-		rc = gm_plan_route_units(&route, idx, order + start[k], start[k + 1] - start[k], &ro);
+		rc = gm_plan_route_units(&route, idx, g.units + g.start[k], g.start[k + 1] - g.start[k], &ro);
 		c[k] = rc == 0 && route.route == GM_ANALYSIS_CLAUDE;
 		gm_route_release(&route);
 	}
-	free(order);
-	free(start);
-	free(fill);
+	gm_plan_groups_release(&g);
+	free(all);
 	if (rc < 0) {
 		free(c);
 		return rc;
@@ -323,8 +313,8 @@ int cmd_scan(int argc, char **argv)
 		goto cleanup;
 	}
 	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
-	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity", 10)) < 0 ||
-	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize", 1024 * 1024)) < 0) {
+	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize")) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}

@@ -737,8 +737,13 @@ class FakeHandler(BaseHTTPRequestHandler):
                 if fail == "event_error":
                     if reply.error_frame is not None:
                         self._chunk(reply.error_frame)
-                    self._end_chunks()
                     ctx.outcome = "event_error"
+                    if spec.get("hold_seconds"):
+                        # keep the stream open: a client must stop at the error
+                        if not self.wait(ctx, spec["hold_seconds"]):
+                            self.close_connection = True
+                            return None
+                    self._end_chunks()
                     return None
                 if fail == "malformed":
                     self._chunk(reply.malformed)

@@ -1,5 +1,6 @@
 """git monitor hook: install/uninstall in real repositories, and the
 pre-commit check driven by real `git commit` runs."""
+import json
 import os
 import stat
 import sys
@@ -339,6 +340,49 @@ class HookTest(gmtest.TestCase):
         p = self.r.run("hook", "-h")
         self.assertEqual(p.returncode, 0)
         self.assertIn("hook install", p.stdout)
+
+
+
+def complex_c(name="big", n=20):
+    body = "".join("\tif (x == %d)\n\t\treturn %d;\n" % (i, i) for i in range(n))
+    return "int %s(int x)\n{\n%s\treturn -1;\n}\n" % (name, body)
+
+
+class HookAgreesWithRefactorTest(gmtest.TestCase):
+    """The hook and `refactor --staged` ask the same question (which units
+    the staged diff touches) and must give the same answer, also for lines
+    removed right below a function."""
+
+    def touched_by_hook(self, r):
+        p = r.run("hook", "run", "pre-commit")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return sorted(l.split(": ")[1] for l in p.stderr.splitlines() if ": complexity " in l)
+
+    def touched_by_refactor(self, r):
+        p = r.run("refactor", "--staged", "--dry-run", "--json",
+                  env={"MONITOR_LOCAL_URL": "http://127.0.0.1:9/v1"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return sorted(t["name"] for t in json.loads(p.stdout)["tasks"] if t["kind"] == "rewrite")
+
+    def staged_deletion(self, path, base, staged):
+        r = self.repo()
+        r.commit({path: base}, "base")
+        r.write(path, staged)
+        r.git("add", path)
+        return r
+
+    def test_lines_removed_below_a_c_function_are_outside_it(self):
+        # The closing brace ends `big`: the global after it is not part of it.
+        r = self.staged_deletion("m.c", complex_c() + "int after;\n", complex_c())
+        self.assertEqual(self.touched_by_hook(r), [])
+        self.assertEqual(self.touched_by_refactor(r), [])
+
+    def test_lines_removed_below_a_python_function_may_be_its_tail(self):
+        # Nothing closes `big`: the removed lines were the end of its body.
+        base = complex_fn() + "    x = x + 1\n    return x\n"
+        r = self.staged_deletion("m.py", base, complex_fn())
+        self.assertEqual(self.touched_by_hook(r), ["big"])
+        self.assertEqual(self.touched_by_refactor(r), ["big"])
 
 
 if __name__ == "__main__":

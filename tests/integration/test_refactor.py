@@ -181,6 +181,30 @@ class ParallelTest(RefactorTest):
             self.assertEqual(p3.returncode, 0, p3.stderr)
             srv.wait_requests(2 * n, path="/v1/chat/completions")
 
+    def test_fifo_in_the_cache_is_a_miss_not_a_hang(self):
+        r = self.repo()
+        r.commit({"m.py": "def f(a):\n    return a\n\n\ndef g(a):\n    return a\n"})
+        cache = os.path.join(r.path, ".git", "monitor", "cache")
+        with FakeLMStudio(latency=0.01) as srv:
+            env = {"MONITOR_LOCAL_URL": srv.url}
+            p = self.refactor(r, "-g", "tidy", "-b", "first", env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            n = len(srv.wait_requests(2, path="/v1/chat/completions"))
+            # Every entry (model answers and scanned units) becomes a FIFO with no writer.
+            entries = [os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs]
+            self.assertTrue(any("/model/" in e for e in entries), entries)
+            self.assertTrue(any("/scan/" in e for e in entries), entries)
+            for e in entries:
+                os.unlink(e)
+                os.mkfifo(e)
+            # Opening one for reading would block forever; the run must finish.
+            p = self.refactor(r, "-g", "tidy", "-b", "second", "--json", env=env, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            rep = json.loads(p.stdout)
+            self.assertEqual(rep["totals"]["requests"], n)
+            self.assertFalse(any(t["cached"] for t in rep["tasks"]))
+            self.assertEqual(r.git("rev-parse", "first^{tree}"), r.git("rev-parse", "second^{tree}"))
+
     def test_branch_names_never_overwrite(self):
         r = self.repo()
         r.commit(self.FILES)
@@ -191,6 +215,19 @@ class ParallelTest(RefactorTest):
             self.assertEqual(self.refactor(r, "-b", "feature", "-f", "one", env=env).stdout.splitlines()[0], "feature-2")
             self.assertEqual(self.refactor(r, "-b", "feature", "-f", "two", env=env).stdout.splitlines()[0], "feature-3")
         self.assertEqual(r.git("rev-parse", "feature"), feature)
+
+    def test_a_branch_that_cannot_be_written_leaves_no_note(self):
+        r = self.repo()
+        r.commit({"m.py": "def f(a):\n    return a\n"})
+        # Another git holds the ref's lock: the note is written, the branch cannot be.
+        lock = os.path.join(r.path, ".git", "refs", "heads", "feature.lock")
+        os.makedirs(os.path.dirname(lock), exist_ok=True)
+        open(lock, "w").close()
+        with FakeLMStudio(latency=0.01) as srv:
+            p = self.refactor(r, "-q", "-g", "tidy", "-b", "feature", env={"MONITOR_LOCAL_URL": srv.url})
+        self.assertOneLineError(p, 1, "cannot create branch 'feature'")
+        self.assertEqual(self.monitor_branches(r) + r.git("branch", "--list", "feature").split(), [])
+        self.assertEqual(r.git("notes", "--ref=monitor", "list"), "")
 
     def test_dry_run_calls_nothing_and_writes_nothing(self):
         r = self.repo()

@@ -113,6 +113,44 @@ static void test_stream_error_event_is_retryable_when_overloaded(void **state)
 	assert_false(retry);
 }
 
+static void test_stream_decoded_the_same_however_it_arrives(void **state)
+{
+	struct gm_chat_request req = { 0 };
+	size_t n = strlen(stream_text);
+	(void)state;
+	for (size_t step = 1; step <= n; step += step < 8 ? 1 : 97) {
+		struct gm_http_answer *a = gm_anthropic_proto.answer_new(&req, true);
+		struct gm_chat_result r = { 0 };
+		for (size_t i = 0; i < n; i += step)
+			assert_int_equal(gm_anthropic_proto.answer_feed(a, stream_text + i,
+			                                                i + step > n ? n - i : step), 0);
+		assert_int_equal(gm_anthropic_proto.answer_end(a, &r), 0);
+		assert_string_equal(r.content, "Hi there");
+		assert_string_equal(r.reasoning, "hmm");
+		assert_int_equal(r.output_tokens, 7);
+		/* what a progress line would count: thinking and text */
+		assert_int_equal(a->text, strlen("hmmHi there"));
+		gm_anthropic_proto.answer_free(a);
+		release(&r);
+	}
+}
+
+static void test_error_event_fails_as_soon_as_it_arrives(void **state)
+{
+	struct gm_chat_request req = { 0 };
+	const char *head =
+		EV("message_start", "{\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"content\":[]}}");
+	const char *err =
+		EV("error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
+	struct gm_http_answer *a = gm_anthropic_proto.answer_new(&req, true);
+	(void)state;
+	assert_int_equal(gm_anthropic_proto.answer_feed(a, head, strlen(head)), 0);
+	assert_int_equal(gm_anthropic_proto.answer_feed(a, err, strlen(err)), GM_ERROR);
+	assert_string_equal(gm_error_last(), "overloaded_error: Overloaded");
+	assert_true(a->retry);
+	gm_anthropic_proto.answer_free(a);
+}
+
 static void test_stream_without_message_stop_fails(void **state)
 {
 	struct gm_chat_result r;
@@ -273,6 +311,8 @@ int main(void)
 		cmocka_unit_test(test_stream_text_thinking_first_cumulative_usage),
 		cmocka_unit_test(test_stream_tool_use_partial_json),
 		cmocka_unit_test(test_stream_error_event_is_retryable_when_overloaded),
+		cmocka_unit_test(test_stream_decoded_the_same_however_it_arrives),
+		cmocka_unit_test(test_error_event_fails_as_soon_as_it_arrives),
 		cmocka_unit_test(test_stream_without_message_stop_fails),
 		cmocka_unit_test(test_message_with_thinking_block_first),
 		cmocka_unit_test(test_message_tool_use_input_as_json),

@@ -22,7 +22,6 @@
 
 #include <cmocka.h>
 
-#include "monitor/anthropic.h"
 #include "monitor/backend.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
@@ -352,6 +351,68 @@ static void test_client_errors_not_retried_and_named(void **state)
 	fake_stop(&f);
 }
 
+static void test_error_event_ends_the_attempt_at_once(void **state)
+{
+	struct fake f = { 0 };
+	struct run r = { 0 };
+	struct gm_backend *b;
+	cJSON *log, *it;
+	bool closed = false;
+	(void)state;
+
+	/* The server keeps the stream open after the error frame: waiting for
+	 * its end would fail the attempt as a stall (2 s) and retry it. */
+	fake_start(&f, "fake_lmstudio.py",
+	           "[{\"match\":{\"user\":\"overflow\"},\"response\":{\"fail\":\"event_error\","
+	           "\"error\":\"context_overflow_stream\",\"hold_seconds\":60}}]", NULL);
+	b = local((const char *[]){ f.url }, 1, 1, 2, 0);
+	assert_int_equal(submit_n(&r, b, 1, "overflow"), 0);
+	assert_int_equal(r.res[0].error, GM_ERROR);
+	assert_int_equal(r.res[0].attempts, 1);
+	assert_non_null(strstr(r.msg[0], "Input does not fit in context length"));
+	assert_null(strstr(r.msg[0], "stalled"));
+	/* and the connection was let go, not read to its end */
+	log = fake_log(&f, 1);
+	cJSON_ArrayForEach(it, log)
+		closed |= cJSON_IsTrue(cJSON_GetObjectItem(it, "client_closed"));
+	assert_true(closed);
+	cJSON_Delete(log);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	run_release(&r);
+	fake_stop(&f);
+}
+
+static void test_streamed_text_is_counted_per_backend(void **state)
+{
+	struct fake f = { 0 };
+	struct run r = { 0 };
+	struct gm_backend *b, *other;
+	size_t text = 0;
+	(void)state;
+
+	fake_start(&f, "fake_lmstudio.py", "[]", NULL);
+	b = local((const char *[]){ f.url }, 1, 2, 0, 0);
+	other = local((const char *[]){ f.url }, 1, 2, 0, 0);
+	assert_int_equal(gm_engine_new(&r.e), 0);
+	assert_int_equal(gm_engine_streamed(r.e, b), 0);
+	gm_engine_free(r.e);
+	assert_int_equal(submit_n(&r, b, 4, "hello"), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(r.res[i].error, 0);
+		text += strlen(r.content[i]);
+	}
+	/* at least the answers' text (reasoning counts too), from this backend only */
+	assert_true(text > 0);
+	assert_true(gm_engine_streamed(r.e, b) >= text);
+	assert_int_equal(gm_engine_streamed(r.e, other), 0);
+	gm_engine_free(r.e);
+	gm_backend_free(b);
+	gm_backend_free(other);
+	run_release(&r);
+	fake_stop(&f);
+}
+
 static void test_stall_reset_and_oversize(void **state)
 {
 	struct fake f = { 0 };
@@ -523,6 +584,18 @@ static struct gm_backend *claude(const char *url, const char *model, const char 
 	return b;
 }
 
+/* Is `key` accepted?  What doctor asks: the probe of a Claude backend. */
+static int check_key(const char *url, const char *key)
+{
+	struct gm_backend *b = claude(url, NULL, key, 1);
+	struct gm_backend_probe p;
+	int rc = gm_backend_probe(&p, b, 0);
+
+	gm_backend_probe_release(&p);
+	gm_backend_free(b);
+	return rc;
+}
+
 static const cJSON *logged_body(const cJSON *log, int i)
 {
 	int n = 0;
@@ -675,10 +748,10 @@ static void test_claude_errors_and_retries(void **state)
 	gm_backend_free(b);
 	run_release(&r);
 
-	assert_int_equal(gm_anthropic_check_key(f.url, "sk-test-secret", 10), 0);
-	assert_int_equal(gm_anthropic_check_key(f.url, "sk-wrong-key-123", 10), GM_ERROR);
+	assert_int_equal(check_key(f.url, "sk-test-secret"), 0);
+	assert_int_equal(check_key(f.url, "sk-wrong-key-123"), GM_ERROR);
 	assert_string_equal(gm_error_last(), "Claude API: authentication_error: invalid x-api-key");
-	assert_int_equal(gm_anthropic_check_key(f.url, NULL, 10), GM_ENOTFOUND);
+	assert_int_equal(check_key(f.url, NULL), GM_ENOTFOUND);
 	fake_stop(&f);
 }
 
@@ -781,8 +854,8 @@ static void test_wsl_falls_back_to_windows_host(void **state)
 	setenv("GM_PROC_ROOT", root, 1);
 	b = local((const char *[]){ url }, 1, 1, 0, 0);
 	assert_int_equal(gm_backend_prepare(b), 0);
-	assert_string_equal(gm_backend_wsl_host(b), "127.0.0.1");
-	assert_string_equal(gm_backend_server(b, 0), f.url);
+	assert_string_equal(gm_backend_server(b, 0)->wsl_host, "127.0.0.1");
+	assert_string_equal(gm_backend_server(b, 0)->url, f.url);
 	assert_string_equal(gm_backend_model(b), "qwen2.5-7b-instruct");
 	gm_backend_free(b);
 
@@ -792,7 +865,7 @@ static void test_wsl_falls_back_to_windows_host(void **state)
 	assert_int_equal(gm_backend_prepare(b), GM_ERROR);
 	want = gm_xasprintf("cannot reach LM Studio at %s: ", url);
 	assert_int_equal(strncmp(gm_error_last(), want, strlen(want)), 0);
-	assert_null(gm_backend_wsl_host(b));
+	assert_null(gm_backend_server(b, 0)->wsl_host);
 	free(want);
 	gm_backend_free(b);
 	cmd = gm_xasprintf("rm -rf '%s'", root);
@@ -808,6 +881,8 @@ int main(void)
 		cmocka_unit_test(test_server_errors_retried_with_backoff),
 		cmocka_unit_test(test_client_errors_not_retried_and_named),
 		cmocka_unit_test(test_stall_reset_and_oversize),
+		cmocka_unit_test(test_error_event_ends_the_attempt_at_once),
+		cmocka_unit_test(test_streamed_text_is_counted_per_backend),
 		cmocka_unit_test(test_unreachable_server_message),
 		cmocka_unit_test(test_dead_server_does_not_stop_the_run),
 		cmocka_unit_test(test_two_servers_share_the_load),

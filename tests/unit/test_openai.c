@@ -12,6 +12,7 @@
 #include "monitor/error.h"
 #include "monitor/openai.h"
 #include "monitor/util.h"
+#include "monitor/wsl.h"
 
 static void release(struct gm_chat_result *r)
 {
@@ -100,6 +101,62 @@ static void test_stream_cut_short_fails(void **state)
 	assert_non_null(strstr(gm_error_last(), "ended early"));
 	assert_true(retry);
 	assert_int_equal(parse(&r, "data: {\"choices\":[{\"delta\":{\"con", true), GM_EINVALID);
+}
+
+/* Feed `s` through the engine's decoder in pieces of `step` bytes. */
+static int feed_pieces(struct gm_chat_result *r, size_t *text, const char *s, size_t step)
+{
+	struct gm_chat_request req = { 0 };
+	struct gm_http_answer *a = gm_openai_proto.answer_new(&req, true);
+	size_t n = strlen(s);
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < n && !rc; i += step)
+		rc = gm_openai_proto.answer_feed(a, s + i, i + step > n ? n - i : step);
+	if (!rc)
+		rc = gm_openai_proto.answer_end(a, r);
+	*text = a->text;
+	gm_openai_proto.answer_free(a);
+	return rc;
+}
+
+static void test_stream_decoded_the_same_however_it_arrives(void **state)
+{
+	struct gm_chat_result r;
+	const char *s =
+		CHUNK("{\"role\":\"assistant\",\"reasoning_content\":\"so\"}", "null")
+		CHUNK("{\"role\":\"assistant\",\"content\":\"Hel\"}", "null")
+		CHUNK("{\"role\":\"assistant\",\"content\":\"lo.\"}", "\"stop\"")
+		"data: [DONE]\n\n";
+	size_t text;
+	(void)state;
+	for (size_t step = 1; step <= strlen(s); step += step < 8 ? 1 : 61) {
+		assert_int_equal(feed_pieces(&r, &text, s, step), 0);
+		assert_string_equal(r.content, "Hello.");
+		assert_string_equal(r.reasoning, "so");
+		assert_string_equal(r.finish_reason, "stop");
+		/* what a progress line would count: the text, not the framing */
+		assert_int_equal(text, strlen("soHello."));
+		release(&r);
+	}
+}
+
+static void test_error_event_fails_as_soon_as_it_arrives(void **state)
+{
+	struct gm_chat_request req = { 0 };
+	const char *head = CHUNK("{\"content\":\"par\"}", "null");
+	const char *err =
+		"event: error\n"
+		"data: {\"error\":{\"message\":\"Input does not fit in context length.\"}}\n\n";
+	struct gm_http_answer *a = gm_openai_proto.answer_new(&req, true);
+	(void)state;
+	assert_int_equal(gm_openai_proto.answer_feed(a, head, strlen(head)), 0);
+	/* the frame alone, nothing after it: the server may keep the stream open */
+	assert_int_equal(gm_openai_proto.answer_feed(a, err, strlen(err)), GM_ERROR);
+	assert_string_equal(gm_error_last(), "Input does not fit in context length.");
+	assert_false(a->retry);
+	gm_openai_proto.answer_free(a);
 }
 
 static void test_reasoning_content_and_reasoning_fields(void **state)
@@ -370,6 +427,8 @@ int main(void)
 		cmocka_unit_test(test_stream_error_event_after_200),
 		cmocka_unit_test(test_stream_bare_error_data),
 		cmocka_unit_test(test_stream_cut_short_fails),
+		cmocka_unit_test(test_stream_decoded_the_same_however_it_arrives),
+		cmocka_unit_test(test_error_event_fails_as_soon_as_it_arrives),
 		cmocka_unit_test(test_reasoning_content_and_reasoning_fields),
 		cmocka_unit_test(test_think_tags_stripped_across_chunks),
 		cmocka_unit_test(test_split_think_forms),

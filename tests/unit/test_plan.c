@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "monitor/error.h"
+#include "monitor/lang.h"
 #include "monitor/plan.h"
 
 /*
@@ -63,11 +64,21 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Route every unit of `cluster`, as the run routes a cluster's targets. */
+static int route_cluster(struct gm_route *r, size_t cluster, const struct gm_route_opts *o)
+{
+	size_t units[3], n = 0;
+	for (size_t id = 0; id < idx.nunits; id++)
+		if (idx.units[id].cluster >= 0 && (size_t)idx.units[id].cluster == cluster)
+			units[n++] = id;
+	return gm_plan_route_units(r, &idx, units, n, o);
+}
+
 static void expect_route(size_t cluster, struct gm_route_opts o, enum gm_analysis_route want,
                          const char *reason)
 {
 	struct gm_route r;
-	assert_int_equal(gm_plan_route_cluster(&r, &idx, cluster, &o), 0);
+	assert_int_equal(route_cluster(&r, cluster, &o), 0);
 	assert_string_equal(gm_analysis_route_name(r.route), gm_analysis_route_name(want));
 	assert_string_equal(r.reason, reason);
 	gm_route_release(&r);
@@ -115,7 +126,7 @@ static void unknown_cluster_is_an_error(void **state)
 	(void)state;
 	struct gm_route r;
 	struct gm_route_opts o = { 0 };
-	assert_int_equal(gm_plan_route_cluster(&r, &idx, 7, &o), GM_EINVALID);
+	assert_int_equal(route_cluster(&r, 7, &o), GM_EINVALID);
 	assert_null(r.reason);
 }
 
@@ -135,6 +146,17 @@ static void function_globs_match_qualified_or_short_names(void **state)
 	assert_true(gm_plan_match_function(&foobar, NULL, 0));
 }
 
+/* A diff that changed one file. */
+static struct gm_file_lines one_file_lines;
+static struct gm_changed_lines one_changes;
+
+static const struct gm_changed_lines *one_file(const char *path, struct gm_line_range *r, size_t n)
+{
+	one_file_lines = (struct gm_file_lines){ .path = (char *)path, .ranges = r, .n = n };
+	one_changes = (struct gm_changed_lines){ .files = &one_file_lines, .n = 1 };
+	return &one_changes;
+}
+
 static void diff_ranges_select_the_units_they_touch(void **state)
 {
 	(void)state;
@@ -142,43 +164,115 @@ static void diff_ranges_select_the_units_they_touch(void **state)
 	const struct gm_line_range before = { 5, 9 }, edge = { 9, 10 }, last = { 40, 45 },
 	                           after = { 41, 50 }, del_in = { 15, 14 }, del_before = { 10, 9 },
 	                           del_after = { 41, 40 };
-	assert_false(gm_plan_unit_touched(run, &before, 1));
-	assert_true(gm_plan_unit_touched(run, &edge, 1));
-	assert_true(gm_plan_unit_touched(run, &last, 1));
-	assert_false(gm_plan_unit_touched(run, &after, 1));
-	assert_true(gm_plan_unit_touched(run, &del_in, 1));
-	assert_false(gm_plan_unit_touched(run, &del_before, 1));
-	assert_false(gm_plan_unit_touched(run, &del_after, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &before, 1));
+	assert_true(gm_plan_unit_touched(run, NULL, &edge, 1));
+	assert_true(gm_plan_unit_touched(run, NULL, &last, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &after, 1));
+	assert_true(gm_plan_unit_touched(run, NULL, &del_in, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &del_before, 1));
+	assert_false(gm_plan_unit_touched(run, NULL, &del_after, 1));
 
-	const struct gm_line_range r[] = { { 3, 3 }, { 50, 52 } };
+	struct gm_line_range r[] = { { 3, 3 }, { 50, 52 } };
 	size_t *ids;
-	size_t n = gm_plan_select_touched(&ids, &idx, "a.py", r, 2);
+	size_t n = gm_plan_select_touched(&ids, &idx, one_file("a.py", r, 2));
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 0);
 	free(ids);
-	const struct gm_line_range all = { 1, 100 };
-	n = gm_plan_select_touched(&ids, &idx, "a.py", &all, 1);
+	struct gm_line_range all = { 1, 100 };
+	n = gm_plan_select_touched(&ids, &idx, one_file("a.py", &all, 1));
 	assert_int_equal(n, 2);
 	assert_int_equal(ids[1], 1);
 	free(ids);
-	assert_int_equal(gm_plan_select_touched(&ids, &idx, "c.py", &all, 1), 0);
+	assert_int_equal(gm_plan_select_touched(&ids, &idx, one_file("c.py", &all, 1)), 0);
 	assert_null(ids);
+}
+
+/*
+ * Lines removed right below a function: outside it when a closing line
+ * ends it (C), possibly its tail when indentation does (Python).  Inside,
+ * both are touched; right above, neither.
+ */
+static void deletion_below_a_function_depends_on_the_block_style(void **state)
+{
+	(void)state;
+	const struct gm_lang *c = gm_lang_by_name("c"), *python = gm_lang_by_name("python");
+	struct gm_unit f = { .name = (char *)"f", .short_name = (char *)"f", .start_line = 3,
+	                     .end_line = 6 };
+	const struct gm_line_range below = { 7, 6 }, inside = { 5, 4 }, above = { 3, 2 },
+	                           at_top = { 1, 0 }, further = { 8, 7 }, changed_below = { 7, 7 };
+
+	assert_non_null(c);
+	assert_non_null(python);
+	assert_false(c->indent_blocks);
+	assert_true(python->indent_blocks);
+	assert_false(gm_plan_unit_touched(&f, c, &below, 1));
+	assert_true(gm_plan_unit_touched(&f, python, &below, 1));
+	for (int i = 0; i < 2; i++) {
+		const struct gm_lang *l = i ? python : c;
+		assert_true(gm_plan_unit_touched(&f, l, &inside, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &above, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &at_top, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &further, 1));
+		assert_false(gm_plan_unit_touched(&f, l, &changed_below, 1));
+	}
+
+	/* Selection follows the file's language. */
+	files[0].lang = python;
+	struct gm_line_range below_parse_args = { 9, 8 }; /* parse_args is L1-8 */
+	size_t *ids;
+	assert_int_equal(gm_plan_select_touched(&ids, &idx, one_file("a.py", &below_parse_args, 1)), 1);
+	assert_int_equal(ids[0], 0);
+	free(ids);
+	files[0].lang = c;
+	assert_int_equal(gm_plan_select_touched(&ids, &idx, one_file("a.py", &below_parse_args, 1)), 0);
+	files[0].lang = NULL;
 }
 
 static void task_that_does_not_fit_the_context_is_detected(void **state)
 {
 	(void)state;
 	struct gm_token_estimate e;
-	gm_plan_estimate(&e, 1000, 400);
+	gm_plan_estimate(&e, GM_ESTIMATE_REWRITE, 1000, 400);
 	assert_int_equal(e.prompt, 250);
 	assert_int_equal(e.output, 120);
 	assert_int_equal(e.total, 370);
 	assert_true(gm_plan_fits_context(&e, 370));
 	assert_false(gm_plan_fits_context(&e, 369));
 	assert_true(gm_plan_fits_context(&e, 0));
-	gm_plan_estimate(&e, 1, 1);
+	gm_plan_estimate(&e, GM_ESTIMATE_REWRITE, 1, 1);
 	assert_int_equal(e.prompt, 1);
 	assert_int_equal(e.output, 1);
+}
+
+static void one_estimate_gives_tokens_and_claude_cost(void **state)
+{
+	(void)state;
+	struct gm_token_estimate e;
+	/* An analysis answers with a plan about half the code's size. */
+	gm_plan_estimate(&e, GM_ESTIMATE_ANALYSIS, 1000, 800);
+	assert_int_equal(e.prompt, 250);
+	assert_int_equal(e.output, 120);
+	/* claude-sonnet-5: $2 per million in, $10 out. */
+	assert_true(gm_plan_cost(&e, "claude-sonnet-5") > 0.0016999 &&
+	            gm_plan_cost(&e, "claude-sonnet-5") < 0.0017001);
+	assert_true(gm_plan_cost(&e, NULL) == 0.0);
+	assert_true(gm_plan_cost(&e, "no-such-model") == 0.0);
+}
+
+static void targets_group_by_cluster_in_their_order(void **state)
+{
+	(void)state;
+	const size_t targets[] = { 2, 1, 0 };
+	struct gm_plan_groups g;
+	gm_plan_group(&g, &idx, targets, 3);
+	assert_int_equal(g.nclusters, 2);
+	/* cluster 0: helper (2) then parse_args (0), as given; cluster 1: Cli.run. */
+	assert_int_equal(g.start[1] - g.start[0], 2);
+	assert_int_equal(g.units[g.start[0]], 2);
+	assert_int_equal(g.units[g.start[0] + 1], 0);
+	assert_int_equal(g.start[2] - g.start[1], 1);
+	assert_int_equal(g.units[g.start[1]], 1);
+	gm_plan_groups_release(&g);
 }
 
 int main(void)
@@ -191,7 +285,10 @@ int main(void)
 		cmocka_unit_test(unknown_cluster_is_an_error),
 		cmocka_unit_test(function_globs_match_qualified_or_short_names),
 		cmocka_unit_test(diff_ranges_select_the_units_they_touch),
+		cmocka_unit_test(deletion_below_a_function_depends_on_the_block_style),
 		cmocka_unit_test(task_that_does_not_fit_the_context_is_detected),
+		cmocka_unit_test(one_estimate_gives_tokens_and_claude_cost),
+		cmocka_unit_test(targets_group_by_cluster_in_their_order),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,896 @@
+/*
+ * task.c: the tasks of a refactor run and their state machine (task.h):
+ * building each request, submitting it (or answering it from the cache),
+ * judging the answer, and retrying, escalating or releasing what a plan
+ * unlocked, all from the engine's completion callback.
+ */
+#include "monitor/task.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/error.h"
+#include "monitor/extract.h"
+#include "monitor/prompt.h"
+#include "monitor/util.h"
+#include "monitor/validate.h"
+#include "monitor/banned.h"
+
+#define MAX_LOCAL_ATTEMPTS 3  /* the first answer and two retries */
+#define MAX_CLAUDE_ATTEMPTS 2
+#define MAX_ANALYSIS_ATTEMPTS 2
+#define MAX_CALLEES 24        /* signatures of called functions in a rewrite prompt */
+#define MAX_SIGNATURES 64     /* callers' and callees' signatures in an analysis prompt */
+#define MAX_IMPORTS 40
+#define ANALYSIS_MAX_TOKENS 8192
+#define CLAUDE_MAX_TOKENS 32000
+
+enum task_type { T_REWRITE, T_ANALYSIS };
+
+struct task {
+	enum task_type type;
+	size_t row;         /* its row in the report */
+	size_t unit;        /* rewrite: global unit id */
+	size_t *cluster;    /* analysis: unit ids */
+	size_t ncluster;
+	bool held;          /* rewrite waiting for its cluster's plan */
+	bool planned;       /* the plan named it (instructions gathered) */
+	bool on_claude;
+	bool allow_shrink;
+	char *new_name, *new_signature;
+	char *prev_error;
+	unsigned tries;     /* on the current backend */
+	char *cache_key;
+	struct gm_token_estimate est; /* of the last request */
+	struct gm_validate_result vr; /* accepted answer */
+	bool accepted;
+};
+
+/* The base text of a file, read once from its blob. */
+struct source {
+	char *data;
+	size_t len;
+	bool loaded;
+};
+
+/* An answer from the cache, handled once the current one is. */
+struct ready {
+	struct task *t;
+	struct gm_cache_answer a;
+};
+
+struct gm_tasks {
+	struct gm_tasks_config cfg;
+	struct task **tasks;
+	size_t ntasks, ctasks;
+	long *task_of_unit; /* unit id -> task index, -1 */
+	struct source *src; /* per file of the index */
+	struct ready *ready;
+	size_t nready, cready;
+	struct gm_engine *engine; /* during gm_tasks_run */
+	struct gm_cache *cache;
+	TSParser *parser;
+	uint64_t t0, last_progress;
+	size_t done;
+	bool claude_blocked; /* --max-cost reached */
+};
+
+/* ---- the set ---------------------------------------------------------------- */
+
+struct gm_tasks *gm_tasks_new(const struct gm_tasks_config *cfg)
+{
+	struct gm_tasks *ts = gm_xcalloc(1, sizeof(*ts));
+	ts->cfg = *cfg;
+	ts->task_of_unit = gm_xcalloc(cfg->idx->nunits + 1, sizeof(long));
+	for (size_t i = 0; i < cfg->idx->nunits; i++)
+		ts->task_of_unit[i] = -1;
+	ts->src = gm_xcalloc(cfg->idx->nfiles + 1, sizeof(*ts->src));
+	ts->t0 = gm_now_ms();
+	return ts;
+}
+
+void gm_tasks_free(struct gm_tasks *ts)
+{
+	if (!ts)
+		return;
+	for (size_t i = 0; i < ts->nready; i++)
+		gm_cache_answer_release(&ts->ready[i].a);
+	free(ts->ready);
+	for (size_t i = 0; i < ts->ntasks; i++) {
+		struct task *t = ts->tasks[i];
+		gm_validate_result_release(&t->vr);
+		free(t->cluster);
+		free(t->new_name);
+		free(t->new_signature);
+		free(t->prev_error);
+		free(t->cache_key);
+		free(t);
+	}
+	free(ts->tasks);
+	for (size_t i = 0; i < ts->cfg.idx->nfiles; i++)
+		free(ts->src[i].data);
+	free(ts->src);
+	free(ts->task_of_unit);
+	free(ts);
+}
+
+size_t gm_tasks_count(const struct gm_tasks *ts)
+{
+	return ts->ntasks;
+}
+
+int gm_tasks_source(const char **out, size_t *len, struct gm_tasks *ts, size_t file)
+{
+	struct source *s = &ts->src[file];
+	const struct gm_file *f = &ts->cfg.idx->files[file];
+	git_blob *blob = NULL;
+
+	if (!s->loaded) {
+		if (git_blob_lookup(&blob, ts->cfg.repo, &f->oid) < 0)
+			return gm_error_git(GM_EFATAL, "cannot read '%s'", f->path);
+		s->len = (size_t)git_blob_rawsize(blob);
+		s->data = gm_xstrndup(git_blob_rawcontent(blob), s->len);
+		s->loaded = true;
+		git_blob_free(blob);
+	}
+	*out = s->data;
+	*len = s->len;
+	return 0;
+}
+
+static struct gm_run_task *row(struct gm_tasks *ts, const struct task *t)
+{
+	return &ts->cfg.rep->tasks[t->row];
+}
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s ? gm_xstrdup(s) : NULL;
+}
+
+static struct task *new_task(struct gm_tasks *ts, enum task_type type)
+{
+	struct task *t = gm_xcalloc(1, sizeof(*t));
+	t->type = type;
+	t->row = gm_run_report_add_task(ts->cfg.rep);
+	GM_GROW(ts->tasks, ts->ctasks, ts->ntasks + 1);
+	ts->tasks[ts->ntasks++] = t;
+	return t;
+}
+
+static struct task *new_rewrite(struct gm_tasks *ts, size_t unit)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	const struct gm_unit *u = gm_index_unit(idx, unit);
+	struct task *t = new_task(ts, T_REWRITE);
+	struct gm_run_task *rt = row(ts, t);
+
+	t->unit = unit;
+	ts->task_of_unit[unit] = (long)(ts->ntasks - 1);
+	rt->path = gm_xstrdup(idx->files[idx->units[unit].file].path);
+	rt->name = u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+	rt->kind = gm_xstrdup("rewrite");
+	rt->route = gm_xstrdup("local");
+	rt->start_line = u->start_line;
+	rt->end_line = u->end_line;
+	return t;
+}
+
+void gm_tasks_add_rewrite(struct gm_tasks *ts, size_t unit, bool held, const char *route_reason)
+{
+	struct task *t = new_rewrite(ts, unit);
+	t->held = held;
+	set_str(&row(ts, t)->route_reason, route_reason);
+}
+
+void gm_tasks_add_analysis(struct gm_tasks *ts, const size_t *units, size_t n,
+                           const struct gm_route *route)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	const struct gm_unit *first = gm_index_unit(idx, units[0]);
+	struct task *t = new_task(ts, T_ANALYSIS);
+	struct gm_run_task *rt = row(ts, t);
+
+	t->cluster = gm_xcalloc(n, sizeof(size_t));
+	memcpy(t->cluster, units, n * sizeof(size_t));
+	t->ncluster = n;
+	t->on_claude = route->route == GM_ANALYSIS_CLAUDE;
+	rt->path = gm_xstrdup(idx->files[idx->units[units[0]].file].path);
+	rt->name = n > 1 ? gm_xasprintf("%s (+%zu)", first->name, n - 1) : gm_xstrdup(first->name);
+	rt->kind = gm_xstrdup("analysis");
+	rt->start_line = first->start_line;
+	rt->route = gm_xstrdup(t->on_claude ? "claude" : "local");
+	set_str(&rt->route_reason, route->reason);
+}
+
+static void finish(struct gm_tasks *ts, struct task *t, enum gm_task_status st, const char *reason)
+{
+	struct gm_run_task *rt = row(ts, t);
+	rt->status = st;
+	set_str(&rt->reason, reason);
+	ts->done++;
+}
+
+static void report_progress(struct gm_tasks *ts, bool force)
+{
+	const struct gm_tasks_config *c = &ts->cfg;
+	struct gm_progress p;
+	uint64_t now = gm_now_ms();
+	double secs;
+
+	if (!c->progress || (!force && now - ts->last_progress < 100))
+		return;
+	ts->last_progress = now;
+	secs = (double)(now - ts->t0) / 1000.0;
+	p.done = ts->done;
+	p.total = ts->ntasks;
+	p.running_local = ts->engine && c->local ? gm_engine_inflight(ts->engine, c->local) : 0;
+	p.running_claude = ts->engine && c->claude ? gm_engine_inflight(ts->engine, c->claude) : 0;
+	p.tokens_per_s = secs > 0 ? (double)c->rep->output_tokens / secs : 0;
+	p.cost_usd = c->rep->cost_usd;
+	c->progress(c->progress_ctx, &p);
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+static bool path_local_only(const struct gm_tasks *ts, size_t unit)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	return ts->cfg.local_only || idx->files[idx->units[unit].file].local_only;
+}
+
+bool gm_tasks_claude_allowed(struct gm_tasks *ts, const struct gm_token_estimate *e)
+{
+	const struct gm_tasks_config *c = &ts->cfg;
+	double cost;
+
+	if (!c->claude || ts->claude_blocked)
+		return false;
+	if (!c->has_max_cost)
+		return true;
+	cost = e ? gm_plan_cost(e, gm_backend_model(c->claude)) : 0.0;
+	/* A budget of 0 means nothing at all goes to Claude. */
+	if (c->rep->cost_usd + cost >= c->max_cost) {
+		gm_run_report_warn(c->rep, "--max-cost $%.4f reached: no more requests to Claude", c->max_cost);
+		ts->claude_blocked = true;
+		return false;
+	}
+	return true;
+}
+
+/* Move a rewrite to Claude (its tries start again there). */
+static void escalate(struct gm_tasks *ts, struct task *t, const char *why)
+{
+	set_str(&row(ts, t)->route_reason, why);
+	t->on_claude = true;
+	t->tries = 0;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+struct request {
+	struct gm_chat_request q;
+	char *user;
+	struct gm_token_estimate est;
+};
+
+static void request_release(struct request *req)
+{
+	free(req->user);
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **callee_signatures(const struct gm_index *idx, size_t unit, size_t *n)
+{
+	char **v = NULL;
+	size_t cap = 0;
+	*n = 0;
+	for (size_t i = 0; i < idx->nedges && *n < MAX_CALLEES; i++) {
+		const struct gm_edge *e = &idx->edges[i];
+		if (e->caller != unit)
+			continue;
+		GM_GROW(v, cap, *n + 1);
+		v[(*n)++] = gm_xstrdup(gm_index_unit(idx, e->callee)->signature);
+	}
+	return v;
+}
+
+/* The rewrite request of `t` as it stands (plan, previous error), before any context check. */
+static int rewrite_request(struct request *out, struct gm_tasks *ts, struct task *t)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	size_t file = idx->units[t->unit].file;
+	const struct gm_file *f = &idx->files[file];
+	const struct gm_unit *u = gm_index_unit(idx, t->unit);
+	struct gm_rewrite_prompt p = { 0 };
+	char **imports = NULL, **callees = NULL, *code, *scope;
+	size_t nimports, ncallees, code_len, len;
+	const char *src;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = gm_tasks_source(&src, &len, ts, file)) < 0)
+		return rc;
+	code = gm_prompt_unit_code(src, len, u, &code_len);
+	scope = gm_prompt_scope_header(src, len, u, f->lang);
+	nimports = gm_prompt_import_lines(&imports, f->lang, src, len, MAX_IMPORTS);
+	callees = callee_signatures(idx, t->unit, &ncallees);
+	p.goal = ts->cfg.goal;
+	p.instructions = row(ts, t)->instructions;
+	p.new_name = t->new_name;
+	p.new_signature = t->new_signature;
+	p.path = f->path;
+	p.lang = f->lang;
+	p.scope_header = scope;
+	p.imports = (const char *const *)imports;
+	p.nimports = nimports;
+	p.callees = (const char *const *)callees;
+	p.ncallees = ncallees;
+	p.code = code;
+	p.code_len = code_len;
+	p.previous_error = t->prev_error;
+	out->user = gm_prompt_rewrite_user(&p);
+	free(code);
+	free(scope);
+	free_strv(imports, nimports);
+	free_strv(callees, ncallees);
+
+	out->q.system = gm_prompt_rewrite_system();
+	out->q.user = out->user;
+	gm_plan_estimate(&out->est, GM_ESTIMATE_REWRITE, strlen(out->q.system) + strlen(out->user),
+	                 u->end_byte - u->start_byte);
+	/* Room for the whole function again, some growth and a little reasoning. */
+	out->q.max_tokens = (int)(out->est.output * 3 + 2048);
+	return 0;
+}
+
+/* The analysis request of `t`: the cluster's code and the signatures around it. */
+static int analysis_request(struct request *out, struct gm_tasks *ts, struct task *t)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	struct gm_plan_prompt_unit *units = gm_xcalloc(t->ncluster, sizeof(*units));
+	char **sigs = NULL, **codes = gm_xcalloc(t->ncluster, sizeof(char *));
+	size_t nsigs = 0, csigs = 0, bytes = 0, len;
+	const char *src;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < t->ncluster; i++) {
+		size_t id = t->cluster[i], file = idx->units[id].file;
+		const struct gm_unit *u = gm_index_unit(idx, id);
+		if ((rc = gm_tasks_source(&src, &len, ts, file)) < 0)
+			goto cleanup;
+		codes[i] = gm_prompt_unit_code(src, len, u, &units[i].code_len);
+		units[i].code = codes[i];
+		units[i].path = idx->files[file].path;
+		units[i].name = u->name;
+		units[i].lang = idx->files[file].lang;
+		bytes += units[i].code_len;
+		/* Callers and callees outside the cluster, by signature. */
+		for (size_t e = 0; e < idx->nedges && nsigs < MAX_SIGNATURES; e++) {
+			const struct gm_edge *ed = &idx->edges[e];
+			size_t other;
+			bool inside = false;
+			if (ed->caller == id)
+				other = ed->callee;
+			else if (ed->callee == id)
+				other = ed->caller;
+			else
+				continue;
+			for (size_t k = 0; k < t->ncluster; k++)
+				inside |= t->cluster[k] == other;
+			if (inside)
+				continue;
+			GM_GROW(sigs, csigs, nsigs + 1);
+			sigs[nsigs++] = gm_xasprintf("%s: %s", idx->files[idx->units[other].file].path,
+			                             gm_index_unit(idx, other)->signature);
+		}
+	}
+	out->user = gm_prompt_plan_user(ts->cfg.goal, units, t->ncluster, (const char *const *)sigs,
+	                                nsigs);
+	out->q.system = gm_prompt_plan_system();
+	out->q.user = out->user;
+	out->q.json_schema = gm_prompt_plan_schema;
+	out->q.schema_name = "refactor_plan";
+	out->q.max_tokens = ANALYSIS_MAX_TOKENS;
+	gm_plan_estimate(&out->est, GM_ESTIMATE_ANALYSIS, strlen(out->q.system) + strlen(out->user),
+	                 bytes);
+cleanup:
+	for (size_t i = 0; i < t->ncluster; i++)
+		free(codes[i]);
+	free(codes);
+	free(units);
+	free_strv(sigs, nsigs);
+	return rc;
+}
+
+/* Send `req` for `t`, or take its answer from the cache (handled in drain_ready). */
+static int send_request(struct gm_tasks *ts, struct task *t, const struct request *req)
+{
+	struct gm_backend *b = t->on_claude ? ts->cfg.claude : ts->cfg.local;
+	struct gm_run_task *rt = row(ts, t);
+	struct gm_cache_answer a;
+
+	t->est = req->est;
+	rt->est_tokens = (int64_t)req->est.total;
+	free(t->cache_key);
+	t->tries++;
+	rt->attempts++;
+	t->cache_key = gm_cache_answer_key(GM_PROMPT_VERSION, t->on_claude ? "claude" : "local",
+	                                   gm_backend_model(b), &req->q, t->tries);
+	if (ts->cfg.no_cache || !gm_cache_answer_get(&a, ts->cache, t->cache_key))
+		return gm_engine_submit(ts->engine, b, &req->q, t);
+	GM_GROW(ts->ready, ts->cready, ts->nready + 1);
+	ts->ready[ts->nready].t = t;
+	ts->ready[ts->nready].a = a;
+	ts->nready++;
+	rt->cached = true;
+	return 0;
+}
+
+static int submit_rewrite(struct gm_tasks *ts, struct task *t)
+{
+	struct gm_run_task *rt = row(ts, t);
+	struct request req;
+	int64_t ctx;
+	int rc;
+
+	if ((rc = rewrite_request(&req, ts, t)) < 0)
+		return rc;
+	rt->est_tokens = (int64_t)req.est.total;
+	if (!t->on_claude) {
+		ctx = gm_backend_context_length(ts->cfg.local);
+		if (!gm_plan_fits_context(&req.est, ctx > 0 ? (size_t)ctx : 0)) {
+			if (!path_local_only(ts, t->unit) && gm_tasks_claude_allowed(ts, &req.est)) {
+				escalate(ts, t, "too large for the local model's context");
+			} else {
+				char *why = gm_xasprintf("too large for the local model's context (~%zu tokens > %lld)",
+				                         req.est.total, (long long)ctx);
+				finish(ts, t, GM_TASK_SKIPPED, why);
+				free(why);
+				request_release(&req);
+				return 0;
+			}
+		} else if (ctx > 0 && (int64_t)req.q.max_tokens > ctx - (int64_t)req.est.prompt) {
+			req.q.max_tokens = (int)(ctx - (int64_t)req.est.prompt); /* never more than fits */
+		}
+	}
+	if (t->on_claude && req.q.max_tokens > CLAUDE_MAX_TOKENS)
+		req.q.max_tokens = CLAUDE_MAX_TOKENS;
+	set_str(&rt->route, t->on_claude ? "claude" : "local");
+	rc = send_request(ts, t, &req);
+	request_release(&req);
+	return rc;
+}
+
+static int submit_analysis(struct gm_tasks *ts, struct task *t)
+{
+	struct request req;
+	int rc;
+
+	if ((rc = analysis_request(&req, ts, t)) < 0)
+		return rc;
+	rc = send_request(ts, t, &req);
+	request_release(&req);
+	return rc;
+}
+
+int gm_tasks_estimate(struct gm_tasks *ts)
+{
+	const char *claude = ts->cfg.claude ? gm_backend_model(ts->cfg.claude) : NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < ts->ntasks && rc == 0; i++) {
+		struct task *t = ts->tasks[i];
+		struct gm_run_task *rt = row(ts, t);
+		struct request req;
+		rc = t->type == T_REWRITE ? rewrite_request(&req, ts, t) : analysis_request(&req, ts, t);
+		if (rc < 0)
+			break;
+		rt->est_tokens = (int64_t)req.est.total;
+		rt->cost_usd = t->on_claude ? gm_plan_cost(&req.est, claude) : 0.0;
+		ts->cfg.rep->cost_usd += rt->cost_usd;
+		request_release(&req);
+	}
+	return rc;
+}
+
+/* ---- answers -------------------------------------------------------------------- */
+
+static int release_held(struct gm_tasks *ts, struct task *analysis, const char *why);
+
+/* A rejected answer: retry with the reason, escalate, or give up. */
+static int retry_or_give_up(struct gm_tasks *ts, struct task *t, const char *reason)
+{
+	unsigned max = t->on_claude ? MAX_CLAUDE_ATTEMPTS : MAX_LOCAL_ATTEMPTS;
+	set_str(&t->prev_error, reason);
+	if (t->tries < max)
+		return submit_rewrite(ts, t);
+	if (!t->on_claude && !path_local_only(ts, t->unit) && gm_tasks_claude_allowed(ts, &t->est)) {
+		char *why = gm_xasprintf("escalated after %u rejected local answers (last: %s)", t->tries, reason);
+		escalate(ts, t, why);
+		free(why);
+		return submit_rewrite(ts, t);
+	}
+	finish(ts, t, GM_TASK_REJECTED, reason);
+	return 0;
+}
+
+/*
+ * Another accepted rewrite of the same file whose helpers share a name with
+ * the helpers of `vr`: that helper's name, and the function it came with.
+ */
+static const char *helper_taken(const struct gm_tasks *ts, const struct task *t,
+                                const struct gm_validate_result *vr, const char **owner)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	size_t file = idx->units[t->unit].file;
+	for (size_t i = 0; i < ts->ntasks; i++) {
+		const struct task *o = ts->tasks[i];
+		if (o == t || !o->accepted || o->type != T_REWRITE || idx->units[o->unit].file != file)
+			continue;
+		for (size_t a = 0; a < vr->nhelpers; a++)
+			for (size_t b = 0; b < o->vr.nhelpers; b++)
+				if (!strcmp(vr->helpers[a], o->vr.helpers[b])) {
+					*owner = ts->cfg.rep->tasks[o->row].name;
+					return vr->helpers[a];
+				}
+	}
+	return NULL;
+}
+
+static char **copy_strv(char *const *v, size_t n)
+{
+	char **c = gm_xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		c[i] = gm_xstrdup(v[i]);
+	return c;
+}
+
+static int on_rewrite_answer(struct gm_tasks *ts, struct task *t, const char *content,
+                             const char *finish_reason)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	size_t file = idx->units[t->unit].file;
+	const struct gm_file *f = &idx->files[file];
+	const struct gm_unit *u = gm_index_unit(idx, t->unit);
+	struct gm_validate_in in = { 0 };
+	struct gm_validate_result vr = { 0 };
+	const char *taken, *owner = NULL;
+	char *why;
+	int rc;
+
+	in.lang = f->lang;
+	if ((rc = gm_tasks_source(&in.src, &in.len, ts, file)) < 0)
+		return rc;
+	in.scan = &f->scan;
+	in.unit = u;
+	in.answer = content;
+	in.answer_len = strlen(content);
+	in.finish_reason = finish_reason;
+	in.new_name = t->new_name;
+	in.allow_shrink = t->allow_shrink;
+	in.parser = ts->parser;
+	if ((rc = gm_validate(&vr, &in)) < 0)
+		return rc;
+	if (vr.verdict == GM_VERDICT_ACCEPT && (taken = helper_taken(ts, t, &vr, &owner))) {
+		/* Two functions' helpers of one name would clash in the file: ask again. */
+		why = gm_xasprintf("helper name '%s' is already taken by a helper of '%s': choose another "
+		                   "name", taken, owner);
+		gm_validate_result_release(&vr);
+		rc = retry_or_give_up(ts, t, why);
+		free(why);
+		return rc;
+	}
+	switch (vr.verdict) {
+	case GM_VERDICT_ACCEPT: {
+		struct gm_run_task *rt = &ts->cfg.rep->tasks[t->row];
+		rt->helpers = copy_strv(vr.helpers, vr.nhelpers);
+		rt->nhelpers = vr.nhelpers;
+		rt->imports = copy_strv(vr.imports, vr.nimports);
+		rt->nimports = vr.nimports;
+		rt->cc_before = vr.cc_before;
+		rt->cc_after = vr.cc_after;
+		rt->cc_after_sum = vr.cc_after_sum;
+		t->vr = vr;
+		t->accepted = true;
+		finish(ts, t, GM_TASK_APPLIED, NULL);
+		return 0;
+	}
+	case GM_VERDICT_UNCHANGED:
+		gm_validate_result_release(&vr);
+		finish(ts, t, GM_TASK_UNCHANGED, "the model returned the function unchanged");
+		return 0;
+	case GM_VERDICT_REJECT:
+	default:
+		why = gm_xstrdup(vr.reason ? vr.reason : "rejected");
+		gm_validate_result_release(&vr);
+		rc = retry_or_give_up(ts, t, why);
+		free(why);
+		return rc;
+	}
+}
+
+/* The rewrite task of unit `name` of `path` (created when it has none), or NULL. */
+static struct task *task_for(struct gm_tasks *ts, const char *path, const char *name)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	for (size_t id = 0; id < idx->nunits; id++) {
+		const struct gm_unit *u = gm_index_unit(idx, id);
+		if (strcmp(idx->files[idx->units[id].file].path, path) != 0 ||
+		    (strcmp(u->name, name) != 0 && strcmp(u->short_name, name) != 0))
+			continue;
+		if (ts->task_of_unit[id] >= 0)
+			return ts->tasks[ts->task_of_unit[id]];
+		return new_rewrite(ts, id);
+	}
+	return NULL;
+}
+
+static void append_instructions(struct gm_run_task *rt, const char *more)
+{
+	char *s;
+	if (!more || !*more)
+		return;
+	s = rt->instructions ? gm_xasprintf("%s\n%s", rt->instructions, more) : gm_xstrdup(more);
+	free(rt->instructions);
+	rt->instructions = s;
+}
+
+/* Take the plan's word for one unit: keep it, or gather its instructions. */
+static void apply_plan_unit(struct gm_tasks *ts, const struct gm_plan_unit *pu, const char *rationale)
+{
+	struct task *w = task_for(ts, pu->path, pu->name);
+	struct gm_run_task *wt;
+
+	if (!w || w->type != T_REWRITE || !w->held || w->planned)
+		return;
+	wt = row(ts, w);
+	w->planned = true;
+	set_str(&wt->rationale, rationale);
+	if (!pu->rewrite) {
+		char *why = gm_xasprintf("kept by the plan%s%s", *pu->instructions ? ": " : "",
+		                         pu->instructions);
+		w->held = false;
+		finish(ts, w, GM_TASK_SKIPPED, why);
+		free(why);
+		return;
+	}
+	append_instructions(wt, pu->instructions);
+	set_str(&w->new_name, pu->new_name);
+	set_str(&w->new_signature, pu->new_signature);
+	w->allow_shrink = pu->new_signature != NULL || pu->new_name != NULL;
+}
+
+/* A call site the plan names follows it in the same run, unless it was sent already. */
+static void apply_plan_site(struct gm_tasks *ts, const struct gm_plan_site *site)
+{
+	struct task *w = task_for(ts, site->path, site->name);
+	struct gm_run_task *wt;
+
+	if (!w || w->type != T_REWRITE)
+		return;
+	wt = row(ts, w);
+	if (wt->status != GM_TASK_PENDING || wt->attempts) {
+		gm_run_report_warn(ts->cfg.rep,
+		                   "plan: call site %s %s was already sent; its instructions were not applied",
+		                   site->path, site->name);
+		return;
+	}
+	if (!w->planned) {
+		w->planned = true;
+		w->held = true; /* a new task, or one not yet sent: sent with the others */
+		set_str(&wt->route_reason, "call site named by the plan");
+	}
+	append_instructions(wt, site->instructions);
+}
+
+static int on_analysis_answer(struct gm_tasks *ts, struct task *t, const char *content)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	struct gm_plan_prompt_unit *known = gm_xcalloc(t->ncluster, sizeof(*known));
+	struct gm_analysis a = { 0 };
+	cJSON *json = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < t->ncluster; i++) {
+		size_t id = t->cluster[i];
+		known[i].path = idx->files[idx->units[id].file].path;
+		known[i].name = gm_index_unit(idx, id)->name;
+		known[i].lang = idx->files[idx->units[id].file].lang;
+	}
+	if (gm_extract_json(&json, content, strlen(content)) < 0 ||
+	    gm_prompt_analysis_parse(&a, json, known, t->ncluster) < 0) {
+		char *why = gm_xasprintf("unusable plan: %s", gm_error_last());
+		cJSON_Delete(json);
+		free(known);
+		if (t->tries < MAX_ANALYSIS_ATTEMPTS) {
+			free(why);
+			return submit_analysis(ts, t);
+		}
+		finish(ts, t, GM_TASK_FAILED, why);
+		rc = release_held(ts, t, why);
+		free(why);
+		return rc;
+	}
+	cJSON_Delete(json);
+	free(known);
+	set_str(&row(ts, t)->rationale, a.rationale);
+	finish(ts, t, GM_TASK_APPLIED, NULL);
+	for (size_t i = 0; i < a.nwarnings; i++)
+		gm_run_report_warn(ts->cfg.rep, "plan: %s", a.warnings[i]);
+	/*
+	 * Gather every instruction for a unit first (it may be named both as a
+	 * unit and as a call site), then send each unit once.
+	 */
+	for (size_t i = 0; i < a.nunits; i++)
+		apply_plan_unit(ts, &a.units[i], a.rationale);
+	for (size_t i = 0; i < a.nsites; i++)
+		apply_plan_site(ts, &a.sites[i]);
+	for (size_t i = 0; i < ts->ntasks && rc == 0; i++) {
+		struct task *w = ts->tasks[i];
+		if (w->type != T_REWRITE || !w->planned || !w->held || row(ts, w)->status != GM_TASK_PENDING)
+			continue;
+		w->held = false;
+		rc = submit_rewrite(ts, w);
+	}
+	/* Units of the cluster the plan did not mention get the plain goal. */
+	if (rc == 0)
+		rc = release_held(ts, t, NULL);
+	gm_prompt_analysis_release(&a);
+	return rc;
+}
+
+/* Release the rewrites an analysis was holding, with the plain goal. */
+static int release_held(struct gm_tasks *ts, struct task *analysis, const char *why)
+{
+	int rc = 0;
+	for (size_t i = 0; i < analysis->ncluster && rc == 0; i++) {
+		long k = ts->task_of_unit[analysis->cluster[i]];
+		struct task *w = k >= 0 ? ts->tasks[k] : NULL;
+		if (!w || !w->held)
+			continue;
+		w->held = false;
+		if (why)
+			gm_run_report_warn(ts->cfg.rep, "%s %s: rewritten without a plan (%s)", row(ts, w)->path,
+			                   row(ts, w)->name, why);
+		rc = submit_rewrite(ts, w);
+	}
+	return rc;
+}
+
+static int handle_answer(struct gm_tasks *ts, struct task *t, const char *content,
+                         const char *finish_reason, const char *model)
+{
+	if (model && *model)
+		set_str(&row(ts, t)->model, model);
+	if (t->type == T_ANALYSIS)
+		return on_analysis_answer(ts, t, content);
+	return on_rewrite_answer(ts, t, content, finish_reason);
+}
+
+/* Handle the answers the cache gave, newest first. */
+static int drain_ready(struct gm_tasks *ts)
+{
+	int rc = 0;
+	while (ts->nready && rc == 0 && !*ts->cfg.interrupted) {
+		struct ready it = ts->ready[--ts->nready];
+		rc = handle_answer(ts, it.t, it.a.content, it.a.finish_reason, it.a.model);
+		gm_cache_answer_release(&it.a);
+		report_progress(ts, false);
+	}
+	return rc;
+}
+
+/* A request failed: retry what can be, escalate, or record the failure. */
+static int on_failure(struct gm_tasks *ts, struct task *t, const struct gm_chat_result *res)
+{
+	const char *msg = res->error_message;
+
+	if (res->error == GM_EINVALID && t->type == T_REWRITE) {
+		/* The server answered, but nothing usable: a rejected answer. */
+		return retry_or_give_up(ts, t, msg ? msg : "unusable answer");
+	}
+	if (t->type == T_ANALYSIS) {
+		if (res->error == GM_EINVALID && t->tries < MAX_ANALYSIS_ATTEMPTS)
+			return submit_analysis(ts, t);
+		finish(ts, t, GM_TASK_FAILED, msg);
+		return release_held(ts, t, msg);
+	}
+	if (!t->on_claude && !path_local_only(ts, t->unit) && gm_tasks_claude_allowed(ts, &t->est)) {
+		char *why = gm_xasprintf("escalated: %s", msg ? msg : "local model failed");
+		escalate(ts, t, why);
+		free(why);
+		return submit_rewrite(ts, t);
+	}
+	finish(ts, t, GM_TASK_FAILED, msg ? msg : "request failed");
+	return 0;
+}
+
+/* The engine's completion callback. */
+static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
+{
+	struct gm_tasks *ts = ctx;
+	struct task *t = tag;
+	struct gm_run_task *rt = row(ts, t);
+	struct gm_run_report *rep = ts->cfg.rep;
+	int64_t in = res->input_tokens + res->cache_read_tokens + res->cache_write_tokens;
+	int rc;
+
+	rep->requests += res->attempts ? res->attempts : 1;
+	rep->model_ms += res->elapsed_ms;
+	rt->input_tokens += in;
+	rt->output_tokens += res->output_tokens;
+	rt->cost_usd += res->cost_usd;
+	rep->input_tokens += in;
+	rep->output_tokens += res->output_tokens;
+	rep->cost_usd += res->cost_usd;
+
+	if (res->error) {
+		if (res->error == GM_EINTERRUPTED || *ts->cfg.interrupted)
+			return GM_EINTERRUPTED;
+		rc = on_failure(ts, t, res);
+	} else {
+		gm_cache_answer_put(ts->cache, t->cache_key, res);
+		rc = handle_answer(ts, t, res->content ? res->content : "", res->finish_reason, res->model);
+	}
+	if (rc == 0)
+		rc = drain_ready(ts);
+	report_progress(ts, false);
+	return rc;
+}
+
+int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache *cache,
+                 TSParser *parser)
+{
+	int rc = 0;
+
+	ts->engine = engine;
+	ts->cache = cache;
+	ts->parser = parser;
+	/* Analyses first, so plans arrive while simple rewrites run. */
+	for (size_t pass = 0; pass < 2 && rc == 0; pass++)
+		for (size_t i = 0; i < ts->ntasks && rc == 0; i++) {
+			struct task *t = ts->tasks[i];
+			if (pass == 0 && t->type == T_ANALYSIS)
+				rc = submit_analysis(ts, t);
+			else if (pass == 1 && t->type == T_REWRITE && !t->held && row(ts, t)->attempts == 0)
+				rc = submit_rewrite(ts, t);
+		}
+	if (rc == 0)
+		rc = drain_ready(ts);
+	if (rc == 0)
+		rc = gm_engine_run(engine, on_done, ts);
+	if (*ts->cfg.interrupted)
+		rc = GM_EINTERRUPTED;
+	if (rc == 0)
+		report_progress(ts, true);
+	ts->engine = NULL;
+	ts->cache = NULL;
+	ts->parser = NULL;
+	return rc;
+}
+
+size_t gm_tasks_edits(struct gm_task_edit **out, const struct gm_tasks *ts)
+{
+	struct gm_task_edit *v = gm_xcalloc(ts->ntasks + 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < ts->ntasks; i++) {
+		const struct task *t = ts->tasks[i];
+		if (!t->accepted)
+			continue;
+		v[n].row = t->row;
+		v[n].unit = t->unit;
+		v[n].edit = &t->vr.edit;
+		n++;
+	}
+	*out = v;
+	return n;
+}
