@@ -344,7 +344,6 @@ static int merge(struct run *r)
 	r->keep = gm_xcalloc(n + 1, sizeof(bool));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t file = r->idx->units[te[i].unit].file;
-		const struct gm_unit *u = gm_index_unit(r->idx, te[i].unit);
 		const struct gm_file *f = &r->idx->files[file];
 		struct gm_merge_file *mf;
 

@@ -97,7 +97,6 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 void gm_validate_result_release(struct gm_validate_result *r);
 
 /*
-/*
  * The one "answer was cut off" rule: `finish_reason` "length" (OpenAI,
  * and what backends normalize Anthropic's stop_reason to) or "max_tokens"
  * means the answer hit its token limit.  Returns the rejection reason
