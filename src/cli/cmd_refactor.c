@@ -87,7 +87,8 @@ static void print_table(const struct gm_run_report *r)
 		struct gm_buf what = GM_BUF_INIT;
 		if (r->dry_run)
 			reason = t->route_reason ? t->route_reason : "";
-		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite")) {
+		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite") &&
+		    (t->nhelpers || t->nimports || t->cc_before != t->cc_after)) {
 			/* What a split achieved: complexity before -> after, and what came with it. */
 			gm_buf_printf(&what, "cc %u -> %u", t->cc_before, t->cc_after);
 			for (size_t k = 0; k < t->nhelpers; k++)
