@@ -51,6 +51,7 @@ struct source {
 	char *data;
 	size_t len;
 	bool loaded;
+	struct gm_validate_file *vf; /* its parse for validation, made on the first answer */
 };
 
 /* An answer from the cache, handled once the current one is. */
@@ -107,8 +108,10 @@ void gm_tasks_free(struct gm_tasks *ts)
 		free(t);
 	}
 	free(ts->tasks);
-	for (size_t i = 0; i < ts->cfg.idx->nfiles; i++)
+	for (size_t i = 0; i < ts->cfg.idx->nfiles; i++) {
+		gm_validate_file_free(ts->src[i].vf);
 		free(ts->src[i].data);
+	}
 	free(ts->src);
 	free(ts->task_of_unit);
 	free(ts);
@@ -578,6 +581,11 @@ static int on_rewrite_answer(struct gm_tasks *ts, struct task *t, const char *co
 	in.new_name = t->new_name;
 	in.allow_shrink = t->allow_shrink;
 	in.parser = ts->parser;
+	/* The file is parsed once for all the answers about its functions. */
+	if (!ts->src[file].vf &&
+	    (rc = gm_validate_file_new(&ts->src[file].vf, f->lang, in.src, in.len, ts->parser)) < 0)
+		return rc;
+	in.file = ts->src[file].vf;
 	if ((rc = gm_validate(&vr, &in)) < 0)
 		return rc;
 	if (vr.verdict == GM_VERDICT_ACCEPT && (taken = helper_taken(ts, t, &vr, &owner))) {

@@ -555,6 +555,45 @@ static char *reindent(const char *text, uint32_t s, uint32_t e, const struct spa
 
 /* ---- the original file -------------------------------------------------- */
 
+struct gm_validate_file {
+	TSTree *tree;
+	struct gm_file_scan scan;
+	struct gm_edit_imports *imports;
+	struct style style; /* the file's indentation unit */
+};
+
+int gm_validate_file_new(struct gm_validate_file **out, const struct gm_lang *lang, const char *src,
+                         size_t len, TSParser *parser)
+{
+	struct gm_validate_file *f = gm_xcalloc(1, sizeof(*f));
+	int rc;
+
+	*out = NULL;
+	if (!(f->tree = gm_scan_parse(lang, src, len, parser))) {
+		free(f);
+		return GM_ERROR;
+	}
+	if ((rc = gm_scan_tree(&f->scan, lang, src, len, f->tree)) < 0 ||
+	    (rc = gm_edit_imports_new(&f->imports, lang, src, len, f->tree)) < 0) {
+		gm_validate_file_free(f);
+		return rc;
+	}
+	f->style = style_of(src, 0, (uint32_t)len);
+	*out = f;
+	return 0;
+}
+
+void gm_validate_file_free(struct gm_validate_file *f)
+{
+	if (!f)
+		return;
+	gm_edit_imports_free(f->imports);
+	gm_file_scan_release(&f->scan);
+	if (f->tree)
+		ts_tree_delete(f->tree);
+	free(f);
+}
+
 struct vctx {
 	const struct gm_validate_in *in;
 	const struct gm_lang *lang;
@@ -563,8 +602,10 @@ struct vctx {
 	TSParser *parser;
 	struct gm_validate_result *out;
 
-	TSTree *otree;
-	struct gm_file_scan fo; /* a fresh scan of src (scopes, leads) */
+	const struct gm_validate_file *file; /* the original's parse, scan and imports */
+	struct gm_validate_file *own;        /* when the caller had none */
+	TSTree *otree;                       /* file's */
+	const struct gm_file_scan *fo;       /* a fresh scan of src (scopes, leads) */
 	const struct gm_unit *u;
 	size_t ui;
 	uint32_t item;          /* start of the unit's item (`export function f`: `export`) */
@@ -655,14 +696,17 @@ static int prepare_original(struct vctx *v)
 	TSNode root, n;
 	int rc;
 
-	if (!(v->otree = gm_scan_parse(v->lang, v->src, v->len, v->parser)))
-		return GM_ERROR;
-	if ((rc = gm_scan_tree(&v->fo, v->lang, v->src, v->len, v->otree)) < 0)
-		return rc;
-	for (size_t i = 0; i < v->fo.n && !v->u; i++)
-		if (same_unit(&v->fo.units[i], cu) ||
-		    (!strcmp(v->fo.units[i].name, cu->name) && v->fo.units[i].ordinal == cu->ordinal))
-			v->u = &v->fo.units[v->ui = i];
+	if (!v->file) {
+		if ((rc = gm_validate_file_new(&v->own, v->lang, v->src, v->len, v->parser)) < 0)
+			return rc;
+		v->file = v->own;
+	}
+	v->otree = v->file->tree;
+	v->fo = &v->file->scan;
+	for (size_t i = 0; i < v->fo->n && !v->u; i++)
+		if (same_unit(&v->fo->units[i], cu) ||
+		    (!strcmp(v->fo->units[i].name, cu->name) && v->fo->units[i].ordinal == cu->ordinal))
+			v->u = &v->fo->units[v->ui = i];
 	if (!v->u) {
 		gm_error_set("'%s' is not in the file any more", cu->name);
 		return GM_ERROR;
@@ -679,9 +723,9 @@ static int prepare_original(struct vctx *v)
 	v->eol = gm_edit_eol(v->src, v->len);
 	v->fstyle = style_of(v->src, line_start(v->src, v->u->start_byte), v->u->end_byte);
 	if (!v->fstyle.width) /* a one-line function: the file's own */
-		v->fstyle = style_of(v->src, 0, (uint32_t)v->len);
-	for (size_t i = 0; i < v->fo.nscopes && v->nchain < 32; i++) {
-		const struct gm_scope *s = &v->fo.scopes[i];
+		v->fstyle = v->file->style;
+	for (size_t i = 0; i < v->fo->nscopes && v->nchain < 32; i++) {
+		const struct gm_scope *s = &v->fo->scopes[i];
 		if (s->start_byte <= v->u->start_byte && s->end_byte >= v->u->end_byte &&
 		    !(s->start_byte == v->u->start_byte && s->end_byte == v->u->end_byte))
 			v->chain[v->nchain++] = s;
@@ -1417,7 +1461,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 {
 	struct vctx v;
 	struct pieces ps = { 0 };
-	struct gm_edit_imports *im = NULL;
+	const struct gm_edit_imports *im = NULL;
 	char *text = NULL, *inner = NULL, *t1 = NULL, *final = NULL, *free_text = NULL;
 	size_t tlen, inner_len = 0, t1_len = 0, final_len = 0, nfound = 0, cfound = 0, nimp = 0, cimp = 0;
 	TSTree *t1tree = NULL, *ftree = NULL;
@@ -1442,6 +1486,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	v.len = in->len;
 	v.parser = in->parser;
 	v.out = out;
+	v.file = in->file;
 
 	if ((text = gm_validate_cut_off(in->finish_reason)) != NULL) {
 		reject(out, GM_VERDICT_REJECT, "%s", text);
@@ -1510,7 +1555,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	if ((rc = gm_scan_tree(&f1, v.lang, t1, t1_len, t1tree)) < 0)
 		goto cleanup;
 	f1_ok = true;
-	if (f1.errors > v.fo.errors) {
+	if (f1.errors > v.fo->errors) {
 		parse_reason(&v, t1, t1_len, v.head);
 		goto cleanup;
 	}
@@ -1536,9 +1581,9 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 			t_item = item;
 		} else {
 			const struct gm_unit *ou = NULL;
-			for (size_t k = 0; k < v.fo.n && !ou; k++)
-				if (k != v.ui && !strcmp(v.fo.units[k].name, x->name))
-					ou = &v.fo.units[k];
+			for (size_t k = 0; k < v.fo->n && !ou; k++)
+				if (k != v.ui && !strcmp(v.fo->units[k].name, x->name))
+					ou = &v.fo->units[k];
 			if (ou) {
 				if (!same_code(t1 + fd.from, x->end_byte - fd.from, v.src + ou->lead_byte,
 				               ou->end_byte - ou->lead_byte) &&
@@ -1620,7 +1665,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	}
 
 	/* The function's splice: its helpers, a blank line as the file has them, the function. */
-	sep = spacing(&v.fo, v.src, v.u->start_col,
+	sep = spacing(v.fo, v.src, v.u->start_col,
 	              !strcmp(v.lang->name, "python") && v.u->start_col == 0 ? 2 : 1);
 	for (size_t i = 0; i < nfound; i++) {
 		if (found[i].echo || found[i].x == T)
@@ -1662,7 +1707,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 		size_t cind_len = 0, fl;
 		uint32_t cp = class_point(&v, &cind, &cind_len);
 		struct reindent r = { cind, cind_len, v.eol, v.fstyle, true };
-		unsigned sep_top = spacing(&v.fo, v.src, (uint32_t)cind_len,
+		unsigned sep_top = spacing(v.fo, v.src, (uint32_t)cind_len,
 		                           !strcmp(v.lang->name, "python") && !cind_len ? 2 : 1);
 		struct gm_buf b = GM_BUF_INIT;
 		char *t = join_pieces(&v, &ps, P_FREE, &r, false, &fl);
@@ -1675,8 +1720,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	}
 
 	/* Imports into the file's import block. */
-	if ((rc = gm_edit_imports_new(&im, v.lang, v.src, v.len, v.otree)) < 0)
-		goto cleanup;
+	im = v.file->imports;
 	for (size_t i = 0; i < ps.n; i++)
 		if (ps.v[i].kind == P_IMPORT)
 			add_imports(&v, im, ps.v[i].node, &out->edit, &imp_lines, &nimp, &cimp);
@@ -1694,7 +1738,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	if ((rc = gm_scan_tree(&ff, v.lang, final, final_len, ftree)) < 0)
 		goto cleanup;
 	ff_ok = true;
-	if (ff.errors > v.fo.errors) {
+	if (ff.errors > v.fo->errors) {
 		parse_reason(&v, final, final_len, v.head);
 		goto cleanup;
 	}
@@ -1711,11 +1755,11 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 				k++;
 				continue;
 			}
-			if (k >= v.fo.n || strcmp(x->name, v.fo.units[k].name) != 0)
+			if (k >= v.fo->n || strcmp(x->name, v.fo->units[k].name) != 0)
 				same_rest = false;
 			k++;
 		}
-		if (!FT || ntarget != 1 || !same_rest || k != v.fo.n) {
+		if (!FT || ntarget != 1 || !same_rest || k != v.fo->n) {
 			reject(out, GM_VERDICT_REJECT, "answer changes the other functions of the file");
 			goto cleanup;
 		}
@@ -1827,16 +1871,14 @@ cleanup:
 		gm_file_scan_release(&f1);
 	if (fc_ok)
 		gm_file_scan_release(&v.fc);
-	gm_file_scan_release(&v.fo);
+	gm_validate_file_free(v.own);
 	if (ftree)
 		ts_tree_delete(ftree);
 	if (t1tree)
 		ts_tree_delete(t1tree);
 	if (v.ctree)
 		ts_tree_delete(v.ctree);
-	if (v.otree)
-		ts_tree_delete(v.otree);
-	gm_edit_imports_free(im);
+
 	spans_release(&v.csp);
 	free(ps.v);
 	free(v.code);

@@ -55,6 +55,16 @@ enum gm_verdict {
 	GM_VERDICT_REJECT,    /* reason says why, in one line */
 };
 
+/*
+ * What validation needs of an original file (its parse, a fresh scan with
+ * scopes and leads, its imports), computed once for the many answers about
+ * its functions.  Borrows `src`, which must outlive it.
+ */
+struct gm_validate_file;
+int gm_validate_file_new(struct gm_validate_file **out, const struct gm_lang *lang, const char *src,
+                         size_t len, TSParser *parser);
+void gm_validate_file_free(struct gm_validate_file *f);
+
 struct gm_validate_in {
 	const struct gm_lang *lang;
 	const char *src; /* the original file */
@@ -68,6 +78,7 @@ struct gm_validate_in {
 	const char *new_signature; /* the plan's new signature, or NULL: the name in it is allowed */
 	bool allow_shrink;         /* the plan says the function may shrink */
 	TSParser *parser;          /* the thread's parser, or NULL */
+	const struct gm_validate_file *file; /* of src, or NULL: made here for this answer */
 };
 
 struct gm_validate_result {
