@@ -130,7 +130,7 @@ static void check_grammars(struct gm_doctor_report *r)
 		nlang++;
 		gm_buf_printf(&names, "%s%s", i ? ", " : "", all[i]->name);
 		for (int k = 0; k < GM_QUERY__COUNT; k++)
-			nq += all[i]->queries[k] != NULL;
+			nq += gm_lang_has_query(all[i], (enum gm_query_kind)k);
 	}
 	add(r, "grammars", GM_DOCTOR_OK,
 	    gm_xasprintf("%zu languages (%s), %zu queries compiled", nlang,

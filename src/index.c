@@ -9,11 +9,11 @@
 #include "monitor/cache.h"
 #include "monitor/error.h"
 #include "monitor/repo.h"
+#include "monitor/scan_cache.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
 #define DEFAULT_MAX_FILE_SIZE (1024 * 1024)
-#define CACHE_ENTRY_MAX (64u * 1024 * 1024)
 
 static const char *const skip_names[GM_SKIP__COUNT] = {
 	"none", "binary", "too_large", "unknown_language", "submodule", "symlink", "unreadable"
@@ -37,74 +37,6 @@ struct work {
 	char error[1024];
 };
 
-static void cache_key(char out[41], const struct gm_file *f)
-{
-	char oid[GIT_OID_HEXSZ + 1];
-	char *s;
-	git_oid_tostr(oid, sizeof(oid), &f->oid);
-	s = gm_xasprintf("scan2\n%s\n%s\n%s", gm_query_digest, f->lang->name, oid);
-	gm_cache_digest(out, s, strlen(s));
-	free(s);
-}
-
-/* FNV-1a, 64 bits: catches a damaged entry that still decodes. */
-static uint64_t checksum(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-/*
- * An entry is the key (so that an entry copied over another is not taken
- * for it), a checksum of the rest in hex, and the compact encoding of the
- * scan: "<key>\n<16 hex>\n<encoding>".
- */
-#define ENTRY_HEAD (40 + 1 + 16 + 1)
-
-static bool cache_load(struct work *w, struct gm_file *f, const char *key)
-{
-	char *data = NULL, sum[17];
-	size_t len;
-	bool ok = false;
-
-	if (!w->cache || gm_cache_get(&data, &len, w->cache, "scan", key, CACHE_ENTRY_MAX) < 0)
-		return false;
-	/* The cache is not trusted: a damaged entry is re-parsed. */
-	if (len >= ENTRY_HEAD && memcmp(data, key, 40) == 0 && data[40] == '\n' &&
-	    data[ENTRY_HEAD - 1] == '\n') {
-		snprintf(sum, sizeof(sum), "%016llx",
-		         (unsigned long long)checksum(data + ENTRY_HEAD, len - ENTRY_HEAD));
-		ok = memcmp(sum, data + 41, 16) == 0 &&
-		     gm_file_scan_decode(&f->scan, data + ENTRY_HEAD, len - ENTRY_HEAD) == 0;
-	}
-	gm_error_clear();
-	free(data);
-	return ok;
-}
-
-static void cache_store(struct work *w, const struct gm_file *f, const char *key)
-{
-	struct gm_buf b = GM_BUF_INIT;
-	char sum[17];
-
-	if (!w->cache)
-		return;
-	gm_buf_put(&b, key, 40);
-	gm_buf_put(&b, "\n0000000000000000\n", 18);
-	gm_file_scan_encode(&b, &f->scan);
-	snprintf(sum, sizeof(sum), "%016llx",
-	         (unsigned long long)checksum(b.ptr + ENTRY_HEAD, b.len - ENTRY_HEAD));
-	memcpy(b.ptr + 41, sum, 16);
-	/* A cache that cannot be written only costs speed. */
-	if (gm_cache_put(w->cache, "scan", key, b.ptr, b.len) < 0)
-		gm_error_clear();
-	gm_buf_release(&b);
-}
-
 static void fail(struct work *w, const char *msg)
 {
 	pthread_mutex_lock(&w->lock);
@@ -118,10 +50,11 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
                     struct gm_file *f)
 {
 	char key[41];
-	size_t size;
+	const char *src;
+	size_t size, len;
 	git_object_t type;
 	git_blob *blob = NULL;
-	int rc;
+	int rc = 0;
 
 	if (git_odb_read_header(&size, &type, odb, &f->oid) < 0)
 		return gm_error_git(GM_EFATAL, "cannot read '%s'", f->path);
@@ -129,36 +62,37 @@ static int scan_one(struct work *w, git_repository *repo, git_odb *odb, TSParser
 		f->skip = GM_SKIP_TOO_LARGE;
 		return 0;
 	}
-	cache_key(key, f);
-	if (!w->parse_only && cache_load(w, f, key)) {
-		f->cached = true;
-		atomic_fetch_add(&w->hits, 1);
-		return 0;
-	}
 	if (git_blob_lookup(&blob, repo, &f->oid) < 0)
 		return gm_error_git(GM_EFATAL, "cannot read '%s'", f->path);
 	if (git_blob_is_binary(blob)) {
 		f->skip = GM_SKIP_BINARY;
-		git_blob_free(blob);
-		return 0;
+		goto cleanup;
 	}
+	src = git_blob_rawcontent(blob);
+	len = (size_t)git_blob_rawsize(blob);
 	if (w->parse_only) {
 		/* The floor of any tree-sitter tool: read and parse, nothing else. */
-		TSTree *t = gm_scan_parse(f->lang, git_blob_rawcontent(blob),
-		                          (size_t)git_blob_rawsize(blob), parser);
-		git_blob_free(blob);
+		TSTree *t = gm_scan_parse(f->lang, src, len, parser);
 		ts_tree_delete(t);
-		return t ? 0 : GM_EFATAL;
+		rc = t ? 0 : GM_EFATAL;
+		goto cleanup;
 	}
-	rc = gm_scan_source(&f->scan, f->lang, git_blob_rawcontent(blob),
-	                    (size_t)git_blob_rawsize(blob), parser);
-	git_blob_free(blob);
-	if (rc < 0) {
+	/* A cached scan is checked against the blob's text, hence read first. */
+	gm_scan_cache_key(key, f->lang, &f->oid);
+	if (gm_scan_cache_load(&f->scan, w->cache, key, src, len)) {
+		f->cached = true;
+		atomic_fetch_add(&w->hits, 1);
+		goto cleanup;
+	}
+	if ((rc = gm_scan_source(&f->scan, f->lang, src, len, parser)) < 0) {
 		gm_error_set("cannot parse '%s': %s", f->path, gm_error_last());
-		return GM_EFATAL;
+		rc = GM_EFATAL;
+		goto cleanup;
 	}
-	cache_store(w, f, key);
-	return 0;
+	gm_scan_cache_store(w->cache, key, &f->scan);
+cleanup:
+	git_blob_free(blob);
+	return rc;
 }
 
 static void *worker(void *arg)
@@ -236,301 +170,6 @@ static int scan_files(struct gm_index *idx, const struct gm_index_opts *opts)
 	return rc;
 }
 
-/* ---- cross-file resolution ---------------------------------------------- */
-
-struct key_ref {
-	const char *key;
-	size_t id;
-};
-
-static int cmp_key_ref(const void *a, const void *b)
-{
-	const struct key_ref *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-	if (c)
-		return c;
-	return x->id < y->id ? -1 : (x->id > y->id);
-}
-
-/* First element with `key`, or n. */
-static size_t lower_bound(const struct key_ref *v, size_t n, const char *key)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(v[mid].key, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* First element of [lo, n) whose key is after `key` (v sorted). */
-static size_t upper_bound(const struct key_ref *v, size_t lo, size_t n, const char *key)
-{
-	size_t hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(v[mid].key, key) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* First element of [lo, hi) (one key, ids ascending) with id >= `id`. */
-static size_t id_bound(const struct key_ref *v, size_t lo, size_t hi, size_t id)
-{
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (v[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static char *file_stem(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	const char *dot = strrchr(base, '.');
-	return gm_xstrndup(base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
-}
-
-static char *file_dirname(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	const char *start;
-	if (!slash)
-		return gm_xstrdup("");
-	start = slash;
-	while (start > path && start[-1] != '/')
-		start--;
-	return gm_xstrndup(start, (size_t)(slash - start));
-}
-
-/* The last two components of an import, extension dropped. */
-static size_t import_tails(char *out[2], const char *imp)
-{
-	char *s = gm_xstrdup(imp);
-	char *parts[64];
-	size_t n = 0, k = 0;
-	char *p = s;
-
-	for (char *q = s;; q++) {
-		if (*q == '/' || *q == '.' || *q == ':' || *q == '\\' || *q == '\0') {
-			char c = *q;
-			*q = '\0';
-			if (*p && n < 64)
-				parts[n++] = p;
-			p = q + 1;
-			if (!c)
-				break;
-		}
-	}
-	/* A trailing source extension ("foo.h", "./x.js") is not a component. */
-	if (n >= 2) {
-		static const char *const exts[] = { "h", "hh", "hpp", "hxx", "c", "cc", "cpp", "js", "mjs",
-			"cjs", "jsx", "ts", "tsx", "py", "go", "rs", "java", NULL };
-		for (const char *const *e = exts; *e; e++)
-			if (strcmp(parts[n - 1], *e) == 0 && strchr(imp, '.')) {
-				n--;
-				break;
-			}
-	}
-	for (size_t i = n; i-- > 0 && k < 2;)
-		out[k++] = gm_xstrdup(parts[i]);
-	free(s);
-	return k;
-}
-
-static void resolve_imports(struct gm_index *idx)
-{
-	struct key_ref *stems = gm_xcalloc(idx->nfiles * 2 + 1, sizeof(*stems));
-	char **owned = gm_xcalloc(idx->nfiles * 2 + 1, sizeof(char *));
-	size_t *seen = gm_xcalloc(idx->nfiles + 1, sizeof(*seen));
-	size_t n = 0;
-
-	for (size_t i = 0; i < idx->nfiles; i++) {
-		if (!idx->files[i].lang || idx->files[i].skip)
-			continue;
-		owned[n] = file_stem(idx->files[i].path);
-		stems[n].key = owned[n];
-		stems[n].id = i;
-		n++;
-		owned[n] = file_dirname(idx->files[i].path);
-		stems[n].key = owned[n];
-		stems[n].id = i;
-		n++;
-	}
-	qsort(stems, n, sizeof(*stems), cmp_key_ref);
-
-	for (size_t i = 0; i < idx->nfiles; i++) {
-		struct gm_file *f = &idx->files[i];
-		size_t cap = 0;
-		for (size_t k = 0; k < f->scan.nimports; k++) {
-			char *tails[2];
-			size_t nt = import_tails(tails, f->scan.imports[k]);
-			for (size_t t = 0; t < nt; t++) {
-				for (size_t j = lower_bound(stems, n, tails[t]);
-				     j < n && strcmp(stems[j].key, tails[t]) == 0; j++) {
-					/* seen[g] == i + 1: g is already in f->imported */
-					if (stems[j].id == i || seen[stems[j].id] == i + 1)
-						continue;
-					seen[stems[j].id] = i + 1;
-					GM_GROW(f->imported, cap, f->nimported + 1);
-					f->imported[f->nimported++] = stems[j].id;
-				}
-				free(tails[t]);
-			}
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		free(owned[i]);
-	free(owned);
-	free(stems);
-	free(seen);
-}
-
-static void add_edge(struct gm_index *idx, size_t *cap, size_t caller, size_t callee, bool cross)
-{
-	GM_GROW(idx->edges, *cap, idx->nedges + 1);
-	idx->edges[idx->nedges].caller = caller;
-	idx->edges[idx->nedges].callee = callee;
-	idx->edges[idx->nedges].cross_file = cross;
-	idx->nedges++;
-}
-
-static int cmp_edge(const void *a, const void *b)
-{
-	const struct gm_edge *x = a, *y = b;
-	if (x->caller != y->caller)
-		return x->caller < y->caller ? -1 : 1;
-	return x->callee < y->callee ? -1 : (x->callee > y->callee);
-}
-
-static size_t uf_find(size_t *parent, size_t x)
-{
-	while (parent[x] != x) {
-		parent[x] = parent[parent[x]];
-		x = parent[x];
-	}
-	return x;
-}
-
-static void build_edges(struct gm_index *idx)
-{
-	struct key_ref *names = gm_xcalloc(idx->nunits + 1, sizeof(*names));
-	size_t *imported = gm_xcalloc(idx->nfiles + 1, sizeof(*imported));
-	size_t cap = 0, marked = SIZE_MAX, *parent, *cluster_of;
-
-	for (size_t id = 0; id < idx->nunits; id++) {
-		names[id].key = gm_index_unit(idx, id)->short_name;
-		names[id].id = id;
-	}
-	qsort(names, idx->nunits, sizeof(*names), cmp_key_ref);
-
-	for (size_t id = 0; id < idx->nunits; id++) {
-		const struct gm_unit *u = gm_index_unit(idx, id);
-		size_t file = idx->units[id].file;
-		const struct gm_file *f = &idx->files[file];
-		for (size_t c = 0; c < u->ncalls; c++) {
-			size_t lo = lower_bound(names, idx->nunits, u->calls[c]);
-			size_t hi = upper_bound(names, lo, idx->nunits, u->calls[c]);
-			bool found = false;
-			if (lo == hi)
-				continue;
-			/* Names are sorted by (name, id) and ids run in file order,
-			 * so a file's units of one name are one stretch of [lo, hi):
-			 * find it by bisection (a common name like __init__ has
-			 * thousands of units; edges are sorted below). */
-			for (size_t j = id_bound(names, lo, hi, f->first_unit);
-			     j < hi && names[j].id < f->first_unit + f->scan.n; j++) {
-				if (names[j].id != id)
-					add_edge(idx, &cap, id, names[j].id, false);
-				found = true;
-			}
-			if (found)
-				continue;
-			if (file != marked) {
-				/* imported[g] == file + 1: the caller's file imports g */
-				for (size_t k = 0; k < f->nimported; k++)
-					imported[f->imported[k]] = file + 1;
-				marked = file;
-			}
-			if (hi - lo <= 8 * f->nimported) {
-				for (size_t j = lo; j < hi; j++)
-					if (imported[idx->units[names[j].id].file] == file + 1) {
-						add_edge(idx, &cap, id, names[j].id, true);
-						found = true;
-					}
-			} else {
-				for (size_t k = 0; k < f->nimported; k++) {
-					const struct gm_file *g = &idx->files[f->imported[k]];
-					for (size_t j = id_bound(names, lo, hi, g->first_unit);
-					     j < hi && names[j].id < g->first_unit + g->scan.n; j++) {
-						add_edge(idx, &cap, id, names[j].id, true);
-						found = true;
-					}
-				}
-			}
-			if (!found && hi - lo == 1)
-				add_edge(idx, &cap, id, names[lo].id, true);
-		}
-	}
-	free(names);
-	free(imported);
-	if (idx->nedges)
-		qsort(idx->edges, idx->nedges, sizeof(*idx->edges), cmp_edge);
-
-	/* Fan-in/out over distinct cross-file neighbours (edges are sorted and
-	 * unique per caller/callee after this pass). */
-	{
-		size_t w = 0;
-		for (size_t i = 0; i < idx->nedges; i++)
-			if (w == 0 || cmp_edge(&idx->edges[w - 1], &idx->edges[i]) != 0)
-				idx->edges[w++] = idx->edges[i];
-		idx->nedges = w;
-	}
-	parent = gm_xcalloc(idx->nunits + 1, sizeof(*parent));
-	for (size_t id = 0; id < idx->nunits; id++)
-		parent[id] = id;
-	for (size_t i = 0; i < idx->nedges; i++) {
-		const struct gm_edge *e = &idx->edges[i];
-		if (!e->cross_file)
-			continue;
-		idx->units[e->caller].fan_out++;
-		idx->units[e->callee].fan_in++;
-		if (idx->files[idx->units[e->caller].file].target &&
-		    idx->files[idx->units[e->callee].file].target) {
-			size_t a = uf_find(parent, e->caller), b = uf_find(parent, e->callee);
-			if (a != b)
-				parent[a > b ? a : b] = a < b ? a : b;
-		}
-	}
-	/* Number clusters in order of their first unit. */
-	cluster_of = gm_xcalloc(idx->nunits + 1, sizeof(*cluster_of));
-	for (size_t id = 0; id < idx->nunits; id++)
-		cluster_of[id] = SIZE_MAX;
-	for (size_t id = 0; id < idx->nunits; id++) {
-		size_t r;
-		if (!idx->files[idx->units[id].file].target) {
-			idx->units[id].cluster = -1;
-			continue;
-		}
-		r = uf_find(parent, id);
-		if (cluster_of[r] == SIZE_MAX)
-			cluster_of[r] = idx->nclusters++;
-		idx->units[id].cluster = (long)cluster_of[r];
-	}
-	free(cluster_of);
-	free(parent);
-}
-
 /* ---- building ------------------------------------------------------------ */
 
 static bool has_attributes(const struct gm_entries *e, git_repository *repo)
@@ -554,19 +193,15 @@ static bool has_attributes(const struct gm_entries *e, git_repository *repo)
 	return found;
 }
 
+/* Whether `.h` means C++ here: lang decides from the other paths. */
 static bool h_means_cpp(const struct gm_entries *e)
 {
-	bool cpp = false;
-	for (size_t i = 0; i < e->n; i++) {
-		const struct gm_lang *l = gm_lang_for_path(e->items[i].path, false);
-		const char *dot = strrchr(e->items[i].path, '.');
-		if (!l || (dot && strcmp(dot, ".h") == 0))
-			continue;
-		if (strcmp(l->name, "c") == 0)
-			return false;
-		if (strcmp(l->name, "cpp") == 0)
-			cpp = true;
-	}
+	const char **paths = gm_xcalloc(e->n + 1, sizeof(*paths));
+	bool cpp;
+	for (size_t i = 0; i < e->n; i++)
+		paths[i] = e->items[i].path;
+	cpp = gm_lang_h_is_cpp(paths, e->n);
+	free(paths);
 	return cpp;
 }
 
@@ -673,11 +308,10 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 			memset(ui, 0, sizeof(*ui));
 			ui->file = i;
 			ui->unit = u;
+			ui->cluster = -1; /* until resolve.h says */
 			ui->complex = f->scan.units[u].complexity >= idx->threshold;
 		}
 	}
-	resolve_imports(idx);
-	build_edges(idx);
 
 cleanup:
 	gm_entries_release(&entries);

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -52,7 +53,7 @@ static const char *const al_go[] = { "golang", NULL };
 static const char *const al_rust[] = { "rs", NULL };
 static const char *const al_java[] = { NULL };
 
-static struct gm_lang langs[] = {
+static const struct gm_lang langs[] = {
 	{ .name = "c", .extensions = ext_c, .grammar = tree_sitter_c, .scope_sep = "::",
 	  .import_kinds = imp_c, .aliases = al_c, .family = "c", .helper_rule = GM_HELPER_SIBLING },
 	{ .name = "cpp", .extensions = ext_cpp, .grammar = tree_sitter_cpp, .scope_sep = "::",
@@ -81,6 +82,23 @@ static struct gm_lang langs[] = {
 };
 #define NLANGS (sizeof(langs) / sizeof(langs[0]))
 
+/*
+ * What gm_lang_load() compiles for a row, kept apart from the immutable row
+ * (state[i] belongs to langs[i]).  `query` holds every pattern of the four
+ * files, those of kind k being [first_pattern[k], first_pattern[k + 1]);
+ * `captures` gives the meaning of each capture id.  Written once under
+ * load_lock before `loaded` is released, read-only afterwards.
+ */
+struct lang_state {
+	TSQuery *query;
+	bool has[GM_QUERY__COUNT];
+	uint32_t first_pattern[GM_QUERY__COUNT + 1];
+	enum gm_capture *captures;
+	atomic_bool loaded;
+};
+
+static struct lang_state state[NLANGS];
+
 static const struct gm_lang *all[NLANGS + 1];
 
 static const char *const kind_names[GM_QUERY__COUNT] = {
@@ -88,6 +106,14 @@ static const char *const kind_names[GM_QUERY__COUNT] = {
 };
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct lang_state *state_of(const struct gm_lang *lang)
+{
+	size_t i = (size_t)(lang - langs);
+	if (i >= NLANGS)
+		abort(); /* not a row of the registry */
+	return &state[i];
+}
 
 const char *gm_query_kind_name(enum gm_query_kind kind)
 {
@@ -107,11 +133,36 @@ static const char *query_error_name(TSQueryError e)
 	}
 }
 
+static enum gm_capture capture_of(const char *name, size_t len)
+{
+	static const struct { const char *n; enum gm_capture c; } map[] = {
+		{ "definition.function", GM_CAP_DEF_FUNCTION },
+		{ "definition.method", GM_CAP_DEF_METHOD },
+		{ "definition.constructor", GM_CAP_DEF_CONSTRUCTOR },
+		{ "name", GM_CAP_NAME },
+		{ "params", GM_CAP_PARAMS },
+		{ "body", GM_CAP_BODY },
+		{ "decl", GM_CAP_DECL },
+		{ "receiver", GM_CAP_RECEIVER },
+		{ "scope.class", GM_CAP_SCOPE_CLASS },
+		{ "scope.namespace", GM_CAP_SCOPE_NAMESPACE },
+		{ "decision", GM_CAP_DECISION },
+		{ "nesting", GM_CAP_NESTING },
+		{ "parameter", GM_CAP_PARAMETER },
+		{ "reference.call", GM_CAP_CALL },
+		{ "import", GM_CAP_IMPORT },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strlen(map[i].n) == len && memcmp(map[i].n, name, len) == 0)
+			return map[i].c;
+	return GM_CAP_NONE;
+}
+
 /*
  * Compile the query files of `l` into one query (one tree walk per file
- * instead of four); called with load_lock held.
+ * instead of four) and fill `st`; called with load_lock held.
  */
-static int compile_lang(struct gm_lang *l)
+static int compile_lang(const struct gm_lang *l, struct lang_state *st)
 {
 	const struct gm_query_text *parts[GM_QUERY__COUNT] = { 0 };
 	uint32_t start[GM_QUERY__COUNT + 1];
@@ -142,8 +193,8 @@ static int compile_lang(struct gm_lang *l)
 	start[GM_QUERY__COUNT] = (uint32_t)b.len;
 	if (!any)
 		goto cleanup;
-	l->query = ts_query_new(l->grammar(), b.ptr, (uint32_t)b.len, &off, &err);
-	if (!l->query) {
+	st->query = ts_query_new(l->grammar(), b.ptr, (uint32_t)b.len, &off, &err);
+	if (!st->query) {
 		int k = 0;
 		uint32_t line = 1;
 		while (k < GM_QUERY__COUNT - 1 && off >= start[k + 1])
@@ -156,26 +207,103 @@ static int compile_lang(struct gm_lang *l)
 		goto cleanup;
 	}
 	/* Patterns come in text order: find where each file's begin. */
-	n = ts_query_pattern_count(l->query);
+	n = ts_query_pattern_count(st->query);
 	for (int k = 0, p = 0; k <= GM_QUERY__COUNT; k++) {
-		while ((uint32_t)p < n && ts_query_start_byte_for_pattern(l->query, (uint32_t)p) < start[k])
+		while ((uint32_t)p < n && ts_query_start_byte_for_pattern(st->query, (uint32_t)p) < start[k])
 			p++;
-		l->first_pattern[k] = (uint32_t)p;
+		st->first_pattern[k] = (uint32_t)p;
 	}
-	l->first_pattern[GM_QUERY__COUNT] = n;
+	st->first_pattern[GM_QUERY__COUNT] = n;
 	for (int k = 0; k < GM_QUERY__COUNT; k++)
-		l->queries[k] = parts[k] ? l->query : NULL;
+		st->has[k] = parts[k] != NULL;
+	n = ts_query_capture_count(st->query);
+	st->captures = gm_xcalloc(n ? n : 1, sizeof(*st->captures));
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len;
+		const char *name = ts_query_capture_name_for_id(st->query, i, &len);
+		st->captures[i] = capture_of(name, len);
+	}
 cleanup:
 	gm_buf_release(&b);
 	return rc;
 }
 
+const TSQuery *gm_lang_query(const struct gm_lang *lang)
+{
+	return state_of(lang)->query;
+}
+
+bool gm_lang_has_query(const struct gm_lang *lang, enum gm_query_kind kind)
+{
+	return state_of(lang)->has[kind];
+}
+
 enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pattern)
 {
+	const struct lang_state *st = state_of(lang);
 	int k = GM_QUERY__COUNT - 1;
-	while (k > 0 && pattern < lang->first_pattern[k])
+	while (k > 0 && pattern < st->first_pattern[k])
 		k--;
 	return (enum gm_query_kind)k;
+}
+
+enum gm_capture gm_lang_capture(const struct gm_lang *lang, uint32_t id)
+{
+	const struct lang_state *st = state_of(lang);
+	return st->query && id < ts_query_capture_count(st->query) ? st->captures[id] : GM_CAP_NONE;
+}
+
+/* The first node captured as `id` in the match; NULL when it is absent. */
+static const TSNode *capture_node(const TSQueryMatch *m, uint32_t id)
+{
+	for (uint16_t i = 0; i < m->capture_count; i++)
+		if (m->captures[i].index == id)
+			return &m->captures[i].node;
+	return NULL;
+}
+
+static bool node_text_is(TSNode n, const char *src, const char *s, size_t len)
+{
+	uint32_t b = ts_node_start_byte(n), e = ts_node_end_byte(n);
+	return e - b == len && memcmp(src + b, s, len) == 0;
+}
+
+bool gm_lang_match_passes(const struct gm_lang *lang, const TSQueryMatch *m, const char *src)
+{
+	const TSQuery *q = state_of(lang)->query;
+	uint32_t n, len;
+	const TSQueryPredicateStep *st = ts_query_predicates_for_pattern(q, m->pattern_index, &n);
+
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i;
+		while (j < n && st[j].type != TSQueryPredicateStepTypeDone)
+			j++;
+		if (j - i >= 3 && st[i].type == TSQueryPredicateStepTypeString &&
+		    st[i + 1].type == TSQueryPredicateStepTypeCapture) {
+			const char *op = ts_query_string_value_for_id(q, st[i].value_id, &len);
+			bool eq = strcmp(op, "eq?") == 0, neq = strcmp(op, "not-eq?") == 0;
+			bool any = strcmp(op, "any-of?") == 0, hit = false;
+			const TSNode *a = capture_node(m, st[i + 1].value_id);
+			if (a && (eq || neq || any)) {
+				for (uint32_t k = i + 2; k < j && !hit; k++) {
+					if (st[k].type == TSQueryPredicateStepTypeString) {
+						const char *v = ts_query_string_value_for_id(q, st[k].value_id, &len);
+						hit = node_text_is(*a, src, v, len);
+					} else {
+						const TSNode *b = capture_node(m, st[k].value_id);
+						uint32_t bs = b ? ts_node_start_byte(*b) : 0;
+						hit = b && node_text_is(*a, src, src + bs, ts_node_end_byte(*b) - bs);
+					}
+					if (!any)
+						break;
+				}
+				if (hit == neq)
+					return false;
+			}
+		}
+		i = j + 1;
+	}
+	return true;
 }
 
 int gm_lang_init(void)
@@ -186,16 +314,16 @@ int gm_lang_init(void)
 
 int gm_lang_load(const struct gm_lang *lang)
 {
-	struct gm_lang *l = (struct gm_lang *)lang; /* one of langs[] */
+	struct lang_state *st = state_of(lang);
 	int rc = 0;
 
-	if (atomic_load_explicit(&l->loaded, memory_order_acquire))
+	if (atomic_load_explicit(&st->loaded, memory_order_acquire))
 		return 0;
 	pthread_mutex_lock(&load_lock);
-	if (!atomic_load_explicit(&l->loaded, memory_order_relaxed)) {
-		rc = compile_lang(l);
+	if (!atomic_load_explicit(&st->loaded, memory_order_relaxed)) {
+		rc = compile_lang(lang, st);
 		if (rc == 0)
-			atomic_store_explicit(&l->loaded, true, memory_order_release);
+			atomic_store_explicit(&st->loaded, true, memory_order_release);
 	}
 	pthread_mutex_unlock(&load_lock);
 	return rc;
@@ -215,12 +343,14 @@ void gm_lang_shutdown(void)
 {
 	pthread_mutex_lock(&load_lock);
 	for (size_t i = 0; i < NLANGS; i++) {
-		ts_query_delete(langs[i].query);
-		langs[i].query = NULL;
-		for (int k = 0; k < GM_QUERY__COUNT; k++)
-			langs[i].queries[k] = NULL;
-		memset(langs[i].first_pattern, 0, sizeof(langs[i].first_pattern));
-		atomic_store(&langs[i].loaded, false);
+		struct lang_state *st = &state[i];
+		ts_query_delete(st->query);
+		free(st->captures);
+		st->query = NULL;
+		st->captures = NULL;
+		memset(st->has, 0, sizeof(st->has));
+		memset(st->first_pattern, 0, sizeof(st->first_pattern));
+		atomic_store(&st->loaded, false);
 	}
 	pthread_mutex_unlock(&load_lock);
 }
@@ -241,20 +371,49 @@ const struct gm_lang *gm_lang_by_name(const char *name)
 	return NULL;
 }
 
-const struct gm_lang *gm_lang_for_path(const char *path, bool h_is_cpp)
+const struct gm_lang *gm_lang_for_extension(const char *ext, bool h_is_cpp)
+{
+	/* `.h` is both C's and C++'s: the caller knows which this repository means. */
+	if (strcmp(ext, "h") == 0)
+		return gm_lang_by_name(h_is_cpp ? "cpp" : "c");
+	for (size_t i = 0; i < NLANGS; i++)
+		for (const char *const *e = langs[i].extensions; *e; e++)
+			if (strcasecmp(ext, *e + 1) == 0 && strcmp(*e, ".h") != 0)
+				return &langs[i];
+	return NULL;
+}
+
+/* The extension of the last component of `path`, without its dot; NULL: none. */
+static const char *extension_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	const char *dot = strrchr(base, '.');
-	if (!dot || dot == base)
-		return NULL;
-	if (strcmp(dot, ".h") == 0)
-		return gm_lang_by_name(h_is_cpp ? "cpp" : "c");
-	for (size_t i = 0; i < NLANGS; i++)
-		for (const char *const *e = langs[i].extensions; *e; e++)
-			if (strcasecmp(dot, *e) == 0 && strcmp(*e, ".h") != 0)
-				return &langs[i];
-	return NULL;
+	return dot && dot != base ? dot + 1 : NULL;
+}
+
+const struct gm_lang *gm_lang_for_path(const char *path, bool h_is_cpp)
+{
+	const char *ext = extension_of(path);
+	return ext ? gm_lang_for_extension(ext, h_is_cpp) : NULL;
+}
+
+bool gm_lang_h_is_cpp(const char *const *paths, size_t n)
+{
+	const struct gm_lang *c = gm_lang_by_name("c"), *cxx = gm_lang_by_name("cpp");
+	bool cpp = false;
+	for (size_t i = 0; i < n; i++) {
+		const char *ext = extension_of(paths[i]);
+		const struct gm_lang *l;
+		if (!ext || strcmp(ext, "h") == 0)
+			continue;
+		l = gm_lang_for_extension(ext, false);
+		if (l == c)
+			return false;
+		if (l == cxx)
+			cpp = true;
+	}
+	return cpp;
 }
 
 /* ---- node kinds and block tags for edits --------------------------------- */

@@ -31,6 +31,7 @@
 #include "monitor/notes.h"
 #include "monitor/plan.h"
 #include "monitor/repo.h"
+#include "monitor/resolve.h"
 #include "monitor/task.h"
 #include "monitor/util.h"
 #include "monitor/verify.h"
@@ -121,7 +122,8 @@ static int scan(struct run *r)
 	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
 	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
 	t = gm_now_ms();
-	rc = gm_index_build(&r->idx, r->repo, &io);
+	if ((rc = gm_index_build(&r->idx, r->repo, &io)) == 0)
+		gm_resolve_index(r->idx); /* cross-file calls: clusters and routes need them */
 	r->rep->scan_ms = gm_now_ms() - t;
 	return rc;
 }

@@ -8,81 +8,111 @@
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
-/* What a capture name means to us. */
-enum role {
-	R_NONE,
-	R_DEF_FUNCTION,
-	R_DEF_METHOD,
-	R_DEF_CONSTRUCTOR,
-	R_NAME,
-	R_PARAMS,
-	R_BODY,
-	R_DECL,
-	R_RECEIVER,
-	R_SCOPE_CLASS,
-	R_SCOPE_NAMESPACE,
-	R_DECISION,
-	R_NESTING,
-	R_PARAMETER,
-	R_CALL,
-	R_IMPORT,
-};
+const char *const gm_unit_kinds[3] = { "function", "method", "constructor" };
 
-static enum role role_of(const char *name)
-{
-	static const struct { const char *n; enum role r; } map[] = {
-		{ "definition.function", R_DEF_FUNCTION },
-		{ "definition.method", R_DEF_METHOD },
-		{ "definition.constructor", R_DEF_CONSTRUCTOR },
-		{ "name", R_NAME },
-		{ "params", R_PARAMS },
-		{ "body", R_BODY },
-		{ "decl", R_DECL },
-		{ "receiver", R_RECEIVER },
-		{ "scope.class", R_SCOPE_CLASS },
-		{ "scope.namespace", R_SCOPE_NAMESPACE },
-		{ "decision", R_DECISION },
-		{ "nesting", R_NESTING },
-		{ "parameter", R_PARAMETER },
-		{ "reference.call", R_CALL },
-		{ "import", R_IMPORT },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i].n, name) == 0)
-			return map[i].r;
-	return R_NONE;
-}
-
-static enum role *roles_for(const TSQuery *q)
-{
-	uint32_t n = ts_query_capture_count(q);
-	enum role *r = gm_xcalloc(n ? n : 1, sizeof(*r));
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len;
-		const char *name = ts_query_capture_name_for_id(q, i, &len);
-		char *s = gm_xstrndup(name, len);
-		r[i] = role_of(s);
-		free(s);
-	}
-	return r;
-}
+/* Deepest nesting counted; deeper levels count as this. */
+#define MAX_NESTING 256
 
 struct def {
 	TSNode node, name, params, body, decl, receiver;
 	bool has_params, has_body, has_decl, has_receiver;
-	enum role kind;
+	enum gm_capture kind;
 	uint32_t start, end;
 };
 
 struct scope {
 	uint32_t start, end;
 	char *name;
-	enum role kind;
+	enum gm_capture kind;
 };
 
 struct span {
 	uint32_t start, end;
 };
+
+/* ---- a hash table of references, for linear-time grouping by name ------ */
+
+/*
+ * Open addressing over (hash, ref) pairs, ref 0 meaning a free slot; the
+ * caller knows what a ref stands for and compares the keys itself:
+ *
+ *	htab_reserve(&t, t.n + 1);
+ *	for (i = htab_start(&t, h); t.slot[i].ref; i = htab_step(&t, i))
+ *		if (t.slot[i].hash == h && <key of ref> equals <key>)
+ *			found;
+ *	htab_put(&t, i, h, ref);
+ */
+struct htab {
+	struct hslot {
+		uint64_t hash;
+		uint64_t ref;
+	} *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static size_t htab_start(const struct htab *t, uint64_t h)
+{
+	return (size_t)h & (t->cap - 1);
+}
+
+static size_t htab_step(const struct htab *t, size_t i)
+{
+	return (i + 1) & (t->cap - 1);
+}
+
+/* Room for `need` refs at a load of at most one half. */
+static void htab_reserve(struct htab *t, size_t need)
+{
+	struct hslot *old = t->slot;
+	size_t ocap = t->cap, cap = t->cap ? t->cap : 16;
+
+	while (cap / 2 < need)
+		cap *= 2;
+	if (cap == ocap)
+		return;
+	t->slot = gm_xcalloc(cap, sizeof(*t->slot));
+	t->cap = cap;
+	for (size_t i = 0; i < ocap; i++) {
+		size_t j;
+		if (!old[i].ref)
+			continue;
+		for (j = htab_start(t, old[i].hash); t->slot[j].ref; j = htab_step(t, j))
+			;
+		t->slot[j] = old[i];
+	}
+	free(old);
+}
+
+static void htab_put(struct htab *t, size_t i, uint64_t h, uint64_t ref)
+{
+	t->slot[i].hash = h;
+	t->slot[i].ref = ref;
+	t->n++;
+}
+
+static void htab_release(struct htab *t)
+{
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
+static bool str_is(const char *s, const char *p, size_t n)
+{
+	return strlen(s) == n && memcmp(s, p, n) == 0;
+}
+
+/* ---- text ---------------------------------------------------------------- */
 
 static char *node_text(TSNode n, const char *src)
 {
@@ -147,16 +177,6 @@ static long unit_at(const struct gm_file_scan *fs, uint32_t s, uint32_t e)
 	return -1;
 }
 
-static void add_call(struct gm_unit *u, size_t *cap, const char *src, TSNode n)
-{
-	uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
-	for (size_t i = 0; i < u->ncalls; i++)
-		if (strlen(u->calls[i]) == e - s && memcmp(u->calls[i], src + s, e - s) == 0)
-			return;
-	GM_GROW(u->calls, *cap, u->ncalls + 1);
-	u->calls[u->ncalls++] = gm_xstrndup(src + s, e - s);
-}
-
 static char *strip_import(const char *s)
 {
 	size_t n = strlen(s);
@@ -167,63 +187,6 @@ static char *strip_import(const char *s)
 	while (n && (s[n - 1] == '"' || s[n - 1] == '\'' || s[n - 1] == '>' || s[n - 1] == '`'))
 		n--;
 	return gm_xstrndup(s, n);
-}
-
-/* The first node captured as `id` in the match; NULL when it is absent. */
-static const TSNode *capture_node(const TSQueryMatch *m, uint32_t id)
-{
-	for (uint16_t i = 0; i < m->capture_count; i++)
-		if (m->captures[i].index == id)
-			return &m->captures[i].node;
-	return NULL;
-}
-
-static bool node_text_is(TSNode n, const char *src, const char *s, size_t len)
-{
-	uint32_t b = ts_node_start_byte(n), e = ts_node_end_byte(n);
-	return e - b == len && memcmp(src + b, s, len) == 0;
-}
-
-/*
- * The C runtime leaves text predicates to the caller: evaluate #eq?,
- * #not-eq? (capture against a string or a capture) and #any-of?.  Other
- * predicates pass; an absent (optional) capture passes.
- */
-static bool match_passes(const TSQuery *q, const TSQueryMatch *m, const char *src)
-{
-	uint32_t n, len;
-	const TSQueryPredicateStep *st = ts_query_predicates_for_pattern(q, m->pattern_index, &n);
-
-	for (uint32_t i = 0; i < n;) {
-		uint32_t j = i;
-		while (j < n && st[j].type != TSQueryPredicateStepTypeDone)
-			j++;
-		if (j - i >= 3 && st[i].type == TSQueryPredicateStepTypeString &&
-		    st[i + 1].type == TSQueryPredicateStepTypeCapture) {
-			const char *op = ts_query_string_value_for_id(q, st[i].value_id, &len);
-			bool eq = strcmp(op, "eq?") == 0, neq = strcmp(op, "not-eq?") == 0;
-			bool any = strcmp(op, "any-of?") == 0, hit = false;
-			const TSNode *a = capture_node(m, st[i + 1].value_id);
-			if (a && (eq || neq || any)) {
-				for (uint32_t k = i + 2; k < j && !hit; k++) {
-					if (st[k].type == TSQueryPredicateStepTypeString) {
-						const char *v = ts_query_string_value_for_id(q, st[k].value_id, &len);
-						hit = node_text_is(*a, src, v, len);
-					} else {
-						const TSNode *b = capture_node(m, st[k].value_id);
-						uint32_t bs = b ? ts_node_start_byte(*b) : 0;
-						hit = b && node_text_is(*a, src, src + bs, ts_node_end_byte(*b) - bs);
-					}
-					if (!any)
-						break;
-				}
-				if (hit == neq)
-					return false;
-			}
-		}
-		i = j + 1;
-	}
-	return true;
 }
 
 TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, TSParser *parser)
@@ -276,176 +239,212 @@ unsigned gm_scan_count_errors(TSNode node)
 /* A metrics or calls capture, kept until the units are known. */
 struct hit {
 	TSNode node;
-	enum role role; /* R_DECISION, R_NESTING, R_PARAMETER or R_CALL */
+	enum gm_capture role; /* GM_CAP_DECISION, _NESTING, _PARAMETER or _CALL */
 };
 
-static void add_import(struct gm_file_scan *fs, size_t *cap, TSNode node, const char *src)
+/* What collect() gathers in its walk of the tree. */
+struct captures {
+	struct def *defs;
+	size_t ndefs, cdefs;
+	struct scope *scopes;
+	size_t nscopes, cscopes;
+	struct hit *hits;
+	size_t nhits, chits;
+	size_t cimports;
+	struct htab imports; /* ref: 1 + index into fs->imports */
+};
+
+static void add_import(struct gm_file_scan *fs, struct captures *c, TSNode node, const char *src)
 {
 	char *t = node_text(node, src), *s = strip_import(t);
-	bool dup = false;
+	size_t n = strlen(s), i;
+	uint64_t h = hash_bytes(s, n, 0);
 
 	free(t);
-	for (size_t k = 0; k < fs->nimports && !dup; k++)
-		dup = strcmp(fs->imports[k], s) == 0;
-	if (dup || !*s) {
+	if (!*s) {
 		free(s);
 		return;
 	}
-	GM_GROW(fs->imports, *cap, fs->nimports + 1);
+	htab_reserve(&c->imports, c->imports.n + 1);
+	for (i = htab_start(&c->imports, h); c->imports.slot[i].ref; i = htab_step(&c->imports, i))
+		if (c->imports.slot[i].hash == h &&
+		    strcmp(fs->imports[c->imports.slot[i].ref - 1], s) == 0) {
+			free(s);
+			return;
+		}
+	GM_GROW(fs->imports, c->cimports, fs->nimports + 1);
 	fs->imports[fs->nimports++] = s;
+	htab_put(&c->imports, i, h, fs->nimports);
+}
+
+static void add_hit(struct captures *c, TSNode node, enum gm_capture role)
+{
+	GM_GROW(c->hits, c->chits, c->nhits + 1);
+	c->hits[c->nhits].node = node;
+	c->hits[c->nhits++].role = role;
+}
+
+/* A units match: a definition or a scope (with its name), else nothing. */
+static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
+                             const TSQueryMatch *m, const char *src)
+{
+	struct def d;
+	bool is_def = false, is_scope = false, has_name = false;
+	TSNode scope_node = { 0 }, name = { 0 };
+	enum gm_capture scope_kind = GM_CAP_NONE;
+
+	memset(&d, 0, sizeof(d));
+	for (uint16_t i = 0; i < m->capture_count; i++) {
+		TSNode n = m->captures[i].node;
+		enum gm_capture role = gm_lang_capture(lang, m->captures[i].index);
+		switch (role) {
+		case GM_CAP_DEF_FUNCTION:
+		case GM_CAP_DEF_METHOD:
+		case GM_CAP_DEF_CONSTRUCTOR:
+			d.node = n;
+			d.kind = role;
+			is_def = true;
+			break;
+		case GM_CAP_NAME:
+			if (!has_name)
+				name = n;
+			has_name = true;
+			break;
+		case GM_CAP_PARAMS:
+			if (!d.has_params)
+				d.params = n;
+			d.has_params = true;
+			break;
+		case GM_CAP_BODY:
+			if (!d.has_body)
+				d.body = n;
+			d.has_body = true;
+			break;
+		case GM_CAP_DECL:
+			d.decl = n;
+			d.has_decl = true;
+			break;
+		case GM_CAP_RECEIVER:
+			d.receiver = n;
+			d.has_receiver = true;
+			break;
+		case GM_CAP_SCOPE_CLASS:
+		case GM_CAP_SCOPE_NAMESPACE:
+			scope_node = n;
+			scope_kind = role;
+			is_scope = true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (!has_name)
+		return;
+	if (is_def) {
+		d.name = name;
+		d.start = ts_node_start_byte(d.node);
+		d.end = ts_node_end_byte(d.node);
+		GM_GROW(c->defs, c->cdefs, c->ndefs + 1);
+		c->defs[c->ndefs++] = d;
+	} else if (is_scope) {
+		struct scope *s;
+		GM_GROW(c->scopes, c->cscopes, c->nscopes + 1);
+		s = &c->scopes[c->nscopes++];
+		s->start = ts_node_start_byte(scope_node);
+		s->end = ts_node_end_byte(scope_node);
+		s->name = node_text(name, src);
+		s->kind = scope_kind;
+	}
 }
 
 /*
  * One walk of the tree with the language's combined query: definitions
- * and scopes, the metrics and calls captures (for after the units are
- * known, in match order) and the imports.
+ * and scopes (sorted, outer first), the metrics and calls captures (for
+ * after the units are known, in match order) and the imports.
  */
-static void collect(const struct gm_lang *lang, TSNode root, const char *src,
-                    struct gm_file_scan *fs, struct def **defs_out, size_t *ndefs_out,
-                    struct scope **scopes_out, size_t *nscopes_out,
-                    struct hit **hits_out, size_t *nhits_out)
+static void collect(struct captures *c, const struct gm_lang *lang, TSNode root, const char *src,
+                    struct gm_file_scan *fs)
 {
-	const TSQuery *q = lang->query;
-	enum role *roles = roles_for(q);
 	TSQueryCursor *cur = ts_query_cursor_new();
 	TSQueryMatch m;
-	struct def *defs = NULL;
-	struct scope *scopes = NULL;
-	struct hit *hits = NULL;
-	size_t ndefs = 0, cdefs = 0, nscopes = 0, cscopes = 0, nhits = 0, chits = 0, cimports = 0;
 
-	ts_query_cursor_exec(cur, q, root);
+	ts_query_cursor_exec(cur, gm_lang_query(lang), root);
 	while (ts_query_cursor_next_match(cur, &m)) {
-		struct def d;
-		bool is_def = false, is_scope = false, has_name = false;
-		TSNode scope_node = { 0 }, name = { 0 };
-		enum role scope_kind = R_NONE;
-		enum gm_query_kind kind = gm_lang_pattern_kind(lang, m.pattern_index);
-
-		if (!match_passes(q, &m, src))
+		if (!gm_lang_match_passes(lang, &m, src))
 			continue;
-
-		if (kind == GM_QUERY_METRICS) {
+		switch (gm_lang_pattern_kind(lang, m.pattern_index)) {
+		case GM_QUERY_METRICS:
 			for (uint16_t i = 0; i < m.capture_count; i++) {
-				enum role r = roles[m.captures[i].index];
-				if (r != R_DECISION && r != R_NESTING && r != R_PARAMETER)
-					continue;
-				GM_GROW(hits, chits, nhits + 1);
-				hits[nhits].node = m.captures[i].node;
-				hits[nhits++].role = r;
+				enum gm_capture r = gm_lang_capture(lang, m.captures[i].index);
+				if (r == GM_CAP_DECISION || r == GM_CAP_NESTING ||
+				    r == GM_CAP_PARAMETER)
+					add_hit(c, m.captures[i].node, r);
 			}
-			continue;
-		}
-		if (kind == GM_QUERY_CALLS) {
-			for (uint16_t i = 0; i < m.capture_count; i++) {
-				if (roles[m.captures[i].index] != R_NAME)
-					continue;
-				GM_GROW(hits, chits, nhits + 1);
-				hits[nhits].node = m.captures[i].node;
-				hits[nhits++].role = R_CALL;
-				break;
-			}
-			continue;
-		}
-		if (kind == GM_QUERY_IMPORTS) {
+			break;
+		case GM_QUERY_CALLS:
 			for (uint16_t i = 0; i < m.capture_count; i++)
-				if (roles[m.captures[i].index] == R_IMPORT)
-					add_import(fs, &cimports, m.captures[i].node, src);
-			continue;
-		}
-
-		memset(&d, 0, sizeof(d));
-		for (uint16_t i = 0; i < m.capture_count; i++) {
-			TSNode n = m.captures[i].node;
-			switch (roles[m.captures[i].index]) {
-			case R_DEF_FUNCTION:
-			case R_DEF_METHOD:
-			case R_DEF_CONSTRUCTOR:
-				d.node = n;
-				d.kind = roles[m.captures[i].index];
-				is_def = true;
-				break;
-			case R_NAME:
-				if (!has_name)
-					name = n;
-				has_name = true;
-				break;
-			case R_PARAMS:
-				if (!d.has_params)
-					d.params = n;
-				d.has_params = true;
-				break;
-			case R_BODY:
-				if (!d.has_body)
-					d.body = n;
-				d.has_body = true;
-				break;
-			case R_DECL:
-				d.decl = n;
-				d.has_decl = true;
-				break;
-			case R_RECEIVER:
-				d.receiver = n;
-				d.has_receiver = true;
-				break;
-			case R_SCOPE_CLASS:
-			case R_SCOPE_NAMESPACE:
-				scope_node = n;
-				scope_kind = roles[m.captures[i].index];
-				is_scope = true;
-				break;
-			default:
-				break;
-			}
-		}
-		if (!has_name)
-			continue;
-		if (is_def) {
-			d.name = name;
-			d.start = ts_node_start_byte(d.node);
-			d.end = ts_node_end_byte(d.node);
-			GM_GROW(defs, cdefs, ndefs + 1);
-			defs[ndefs++] = d;
-		} else if (is_scope) {
-			GM_GROW(scopes, cscopes, nscopes + 1);
-			scopes[nscopes].start = ts_node_start_byte(scope_node);
-			scopes[nscopes].end = ts_node_end_byte(scope_node);
-			scopes[nscopes].name = node_text(name, src);
-			scopes[nscopes].kind = scope_kind;
-			nscopes++;
+				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_NAME) {
+					add_hit(c, m.captures[i].node, GM_CAP_CALL);
+					break;
+				}
+			break;
+		case GM_QUERY_IMPORTS:
+			for (uint16_t i = 0; i < m.capture_count; i++)
+				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_IMPORT)
+					add_import(fs, c, m.captures[i].node, src);
+			break;
+		default:
+			add_def_or_scope(c, lang, &m, src);
+			break;
 		}
 	}
 	ts_query_cursor_delete(cur);
-	free(roles);
 
 	/* qsort(NULL, 0) is undefined: a language may have no scopes (Go). */
-	if (ndefs > 1)
-		qsort(defs, ndefs, sizeof(*defs), cmp_def);
-	if (nscopes > 1)
-		qsort(scopes, nscopes, sizeof(*scopes), cmp_scope);
-	*defs_out = defs;
-	*ndefs_out = ndefs;
-	*scopes_out = scopes;
-	*nscopes_out = nscopes;
-	*hits_out = hits;
-	*nhits_out = nhits;
+	if (c->ndefs > 1)
+		qsort(c->defs, c->ndefs, sizeof(*c->defs), cmp_def);
+	if (c->nscopes > 1)
+		qsort(c->scopes, c->nscopes, sizeof(*c->scopes), cmp_scope);
+}
+
+/*
+ * The scopes around each unit, in one pass: units come sorted and
+ * disjoint, scopes sorted by start, outer first.  `active` holds, in that
+ * order, the scopes begun so far that may still enclose a unit: one that
+ * ends before a unit's end ends before every later unit's too.
+ */
+struct scope_walk {
+	const struct scope *scopes;
+	size_t n, next;
+	size_t *active;
+	size_t nactive;
+};
+
+static void scope_walk_to(struct scope_walk *w, const struct def *d)
+{
+	size_t j = 0;
+	while (w->next < w->n && w->scopes[w->next].start <= d->start)
+		w->active[w->nactive++] = w->next++;
+	for (size_t i = 0; i < w->nactive; i++)
+		if (w->scopes[w->active[i]].end >= d->end)
+			w->active[j++] = w->active[i];
+	w->nactive = j;
 }
 
 static char *qualify(const struct gm_lang *lang, const struct def *d, const char *src,
-                     const struct scope *scopes, size_t nscopes, bool *in_class)
+                     struct scope_walk *w, bool *in_class)
 {
 	struct gm_buf b = GM_BUF_INIT;
 	char *name = node_text(d->name, src);
 
 	*in_class = false;
-	for (size_t i = 0; i < nscopes; i++) {
-		const struct scope *s = &scopes[i];
-		if (s->start > d->start)
-			break;
-		if (s->end < d->end || (s->start == d->start && s->end == d->end))
-			continue;
+	scope_walk_to(w, d);
+	for (size_t i = 0; i < w->nactive; i++) {
+		const struct scope *s = &w->scopes[w->active[i]];
+		if (s->start == d->start && s->end == d->end)
+			continue; /* the definition itself */
 		gm_buf_printf(&b, "%s%s", s->name, lang->scope_sep);
-		if (s->kind == R_SCOPE_CLASS)
+		if (s->kind == GM_CAP_SCOPE_CLASS)
 			*in_class = true;
 	}
 	if (d->has_receiver) {
@@ -468,7 +467,7 @@ static char *qualify(const struct gm_lang *lang, const struct def *d, const char
 static void nesting_depths(struct gm_file_scan *fs, struct span **spans, size_t *nspans)
 {
 	for (size_t u = 0; u < fs->n; u++) {
-		uint32_t stack[256];
+		uint32_t stack[MAX_NESTING];
 		size_t depth = 0;
 		unsigned max = 0;
 		/* Spans arrive in document order: starts ascending, outer first. */
@@ -476,7 +475,7 @@ static void nesting_depths(struct gm_file_scan *fs, struct span **spans, size_t 
 			struct span s = spans[u][i];
 			while (depth && stack[depth - 1] <= s.start)
 				depth--;
-			if (depth < sizeof(stack) / sizeof(stack[0]))
+			if (depth < MAX_NESTING)
 				stack[depth++] = s.end;
 			if (depth > max)
 				max = (unsigned)depth;
@@ -495,12 +494,51 @@ static int cmp_span(const void *a, const void *b)
 	return 0;
 }
 
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The nodes whose parent or grandparent is `params`, by id and sorted: a
+ * @parameter counts when it is one of them.  (ts_node_parent() walks down
+ * from the root, through every earlier sibling: quadratic in a flat file.)
+ */
+static const void **params_children(TSNode params, size_t *n_out)
+{
+	TSTreeCursor c = ts_tree_cursor_new(params);
+	const void **ids = NULL;
+	size_t n = 0, cap = 0;
+
+	if (ts_tree_cursor_goto_first_child(&c)) {
+		do {
+			GM_GROW(ids, cap, n + 1);
+			ids[n++] = ts_tree_cursor_current_node(&c).id;
+			if (ts_tree_cursor_goto_first_child(&c)) {
+				do {
+					GM_GROW(ids, cap, n + 1);
+					ids[n++] = ts_tree_cursor_current_node(&c).id;
+				} while (ts_tree_cursor_goto_next_sibling(&c));
+				ts_tree_cursor_goto_parent(&c);
+			}
+		} while (ts_tree_cursor_goto_next_sibling(&c));
+	}
+	ts_tree_cursor_delete(&c);
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), cmp_ptr);
+	*n_out = n;
+	return ids;
+}
+
 /* Metrics and calls of the units, from the captures of collect(). */
 static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const char *src,
                        const struct hit *hits, size_t nhits)
 {
 	struct span **spans;
-	size_t *nspans, *cspans, *ccalls;
+	size_t *nspans, *cspans, *ccalls, *nparams;
+	const void ***params;
+	struct htab calls = { 0 }; /* ref: 1 + index of the unit; hash: unit and name */
 
 	if (fs->n == 0)
 		return;
@@ -508,6 +546,8 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 	nspans = gm_xcalloc(fs->n, sizeof(*nspans));
 	cspans = gm_xcalloc(fs->n, sizeof(*cspans));
 	ccalls = gm_xcalloc(fs->n, sizeof(*ccalls));
+	params = gm_xcalloc(fs->n, sizeof(*params));
+	nparams = gm_xcalloc(fs->n, sizeof(*nparams));
 	for (size_t i = 0; i < nhits; i++) {
 		TSNode n = hits[i].node;
 		uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
@@ -515,27 +555,46 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 		if (u < 0)
 			continue;
 		switch (hits[i].role) {
-		case R_DECISION:
+		case GM_CAP_DECISION:
 			fs->units[u].complexity++;
 			break;
-		case R_NESTING:
+		case GM_CAP_NESTING:
 			GM_GROW(spans[u], cspans[u], nspans[u] + 1);
 			spans[u][nspans[u]].start = s;
 			spans[u][nspans[u]].end = e;
 			nspans[u]++;
 			break;
-		case R_PARAMETER: {
-			TSNode p = ts_node_parent(n);
+		case GM_CAP_PARAMETER:
 			if (!kept[u].has_params)
 				break;
-			if (ts_node_eq(p, kept[u].params) ||
-			    (!ts_node_is_null(p) && ts_node_eq(ts_node_parent(p), kept[u].params)))
+			if (!params[u])
+				params[u] = params_children(kept[u].params, &nparams[u]);
+			if (nparams[u] &&
+			    bsearch(&n.id, params[u], nparams[u], sizeof(*params[u]), cmp_ptr))
 				fs->units[u].params++;
 			break;
-		}
-		case R_CALL:
-			add_call(&fs->units[u], &ccalls[u], src, n);
+		case GM_CAP_CALL: {
+			struct gm_unit *unit = &fs->units[u];
+			const char *name = src + s;
+			uint64_t h = hash_bytes(name, e - s, (uint64_t)u * 0x9e3779b97f4a7c15ull);
+			size_t j;
+			htab_reserve(&calls, calls.n + 1);
+			j = htab_start(&calls, h);
+			for (; calls.slot[j].ref; j = htab_step(&calls, j)) {
+				const struct hslot *sl = &calls.slot[j];
+				/* ref packs (unit, call): unit + 1 in the high half */
+				if (sl->hash == h && (sl->ref >> 32) == (uint64_t)u + 1 &&
+				    str_is(unit->calls[sl->ref & 0xffffffffu], name, e - s))
+					break;
+			}
+			if (calls.slot[j].ref)
+				break;
+			GM_GROW(unit->calls, ccalls[u], unit->ncalls + 1);
+			unit->calls[unit->ncalls] = gm_xstrndup(name, e - s);
+			htab_put(&calls, j, h, ((uint64_t)u + 1) << 32 | unit->ncalls);
+			unit->ncalls++;
 			break;
+		}
 		default:
 			break;
 		}
@@ -544,26 +603,63 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 		if (nspans[u] > 1)
 			qsort(spans[u], nspans[u], sizeof(struct span), cmp_span);
 	nesting_depths(fs, spans, nspans);
-	for (size_t u = 0; u < fs->n; u++)
+	for (size_t u = 0; u < fs->n; u++) {
 		free(spans[u]);
+		free(params[u]);
+	}
+	htab_release(&calls);
 	free(spans);
 	free(nspans);
 	free(cspans);
 	free(ccalls);
+	free(params);
+	free(nparams);
+}
+
+/*
+ * Ordinals as gm_scan_source numbers them, into `ord`: 0 for a name no
+ * other unit of the file has, else 1, 2, ... in file order.  Linear: the
+ * units are grouped by hashing their names.
+ */
+static void number_ordinals(const struct gm_file_scan *fs, unsigned *ord)
+{
+	struct htab t = { 0 }; /* ref: 1 + index of the first unit of a name */
+	size_t *first = gm_xcalloc(fs->n + 1, sizeof(*first));
+	unsigned *count = gm_xcalloc(fs->n + 1, sizeof(*count));
+	unsigned *next = gm_xcalloc(fs->n + 1, sizeof(*next));
+
+	htab_reserve(&t, fs->n);
+	for (size_t i = 0; i < fs->n; i++) {
+		const char *name = fs->units[i].name;
+		uint64_t h = hash_bytes(name, strlen(name), 0);
+		size_t j;
+		for (j = htab_start(&t, h); t.slot[j].ref; j = htab_step(&t, j))
+			if (t.slot[j].hash == h &&
+			    strcmp(fs->units[t.slot[j].ref - 1].name, name) == 0)
+				break;
+		if (t.slot[j].ref) {
+			first[i] = (size_t)t.slot[j].ref - 1;
+		} else {
+			first[i] = i;
+			htab_put(&t, j, h, i + 1);
+		}
+		count[first[i]]++;
+	}
+	for (size_t i = 0; i < fs->n; i++)
+		ord[i] = count[first[i]] > 1 ? ++next[first[i]] : 0;
+	htab_release(&t);
+	free(first);
+	free(count);
+	free(next);
 }
 
 static void assign_ordinals(struct gm_file_scan *fs)
 {
-	for (size_t i = 0; i < fs->n; i++) {
-		unsigned k = 0;
-		if (fs->units[i].ordinal)
-			continue;
-		for (size_t j = i + 1; j < fs->n; j++)
-			if (strcmp(fs->units[i].name, fs->units[j].name) == 0)
-				fs->units[j].ordinal = ++k + 1;
-		if (k)
-			fs->units[i].ordinal = 1;
-	}
+	unsigned *ord = gm_xcalloc(fs->n + 1, sizeof(*ord));
+	number_ordinals(fs, ord);
+	for (size_t i = 0; i < fs->n; i++)
+		fs->units[i].ordinal = ord[i];
+	free(ord);
 }
 
 TSNode gm_scan_item(TSNode n, TSNode root)
@@ -641,33 +737,37 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
                  size_t len, TSTree *tree)
 {
-	TSNode root;
-	struct def *defs = NULL, *kept;
-	struct scope *scopes = NULL;
-	struct hit *hits = NULL;
-	size_t ndefs = 0, nscopes = 0, nkept = 0, nhits = 0;
+	TSNode root = ts_tree_root_node(tree);
+	struct captures c;
+	struct scope_walk w;
+	struct def *kept;
+	size_t nkept = 0;
 
 	(void)len;
 	memset(out, 0, sizeof(*out));
 	if (gm_lang_load(lang) < 0)
 		return GM_ERROR;
-	if (!lang->queries[GM_QUERY_UNITS]) {
+	if (!gm_lang_has_query(lang, GM_QUERY_UNITS)) {
 		gm_error_set("grammars/%s/units.scm is missing", lang->query_dir ? lang->query_dir : lang->name);
 		return GM_ERROR;
 	}
-	root = ts_tree_root_node(tree);
 	out->errors = gm_scan_count_errors(root);
 
-	collect(lang, root, src, out, &defs, &ndefs, &scopes, &nscopes, &hits, &nhits);
+	memset(&c, 0, sizeof(c));
+	collect(&c, lang, ts_tree_root_node(tree), src, out);
 
 	/* Keep outermost definitions only: units never overlap. */
-	kept = gm_xcalloc(ndefs ? ndefs : 1, sizeof(*kept));
-	for (size_t i = 0; i < ndefs; i++) {
-		if (nkept && defs[i].start < kept[nkept - 1].end)
+	kept = gm_xcalloc(c.ndefs ? c.ndefs : 1, sizeof(*kept));
+	for (size_t i = 0; i < c.ndefs; i++) {
+		if (nkept && c.defs[i].start < kept[nkept - 1].end)
 			continue;
-		kept[nkept++] = defs[i];
+		kept[nkept++] = c.defs[i];
 	}
 
+	memset(&w, 0, sizeof(w));
+	w.scopes = c.scopes;
+	w.n = c.nscopes;
+	w.active = gm_xcalloc(c.nscopes + 1, sizeof(*w.active));
 	out->units = gm_xcalloc(nkept ? nkept : 1, sizeof(*out->units));
 	out->n = nkept;
 	for (size_t i = 0; i < nkept; i++) {
@@ -678,10 +778,14 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 		uint32_t sig_end = d->has_body ? ts_node_start_byte(d->body) : d->end;
 		bool in_class;
 
-		u->name = qualify(lang, d, src, scopes, nscopes, &in_class);
+		u->name = qualify(lang, d, src, &w, &in_class);
 		u->short_name = node_text(d->name, src);
-		u->kind = d->kind == R_DEF_CONSTRUCTOR ? "constructor" :
-		          (d->kind == R_DEF_METHOD || in_class) ? "method" : "function";
+		if (d->kind == GM_CAP_DEF_CONSTRUCTOR)
+			u->kind = gm_unit_kinds[2];
+		else if (d->kind == GM_CAP_DEF_METHOD || in_class)
+			u->kind = gm_unit_kinds[1];
+		else
+			u->kind = gm_unit_kinds[0];
 		u->start_byte = d->start;
 		u->end_byte = d->end;
 		u->start_col = sp.column;
@@ -701,23 +805,25 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 		u->signature = fold_space(src + sig_start, sig_end - sig_start);
 		u->complexity = 1;
 	}
-	apply_hits(out, kept, src, hits, nhits);
+	apply_hits(out, kept, src, c.hits, c.nhits);
 	assign_ordinals(out);
 	for (size_t i = 0; i < nkept; i++)
 		find_lead(&out->units[i], root, src);
 
-	out->scopes = gm_xcalloc(nscopes ? nscopes : 1, sizeof(*out->scopes));
-	out->nscopes = nscopes;
-	for (size_t i = 0; i < nscopes; i++) {
-		out->scopes[i].name = scopes[i].name;
-		out->scopes[i].is_class = scopes[i].kind == R_SCOPE_CLASS;
-		out->scopes[i].start_byte = scopes[i].start;
-		out->scopes[i].end_byte = scopes[i].end;
+	out->scopes = gm_xcalloc(c.nscopes ? c.nscopes : 1, sizeof(*out->scopes));
+	out->nscopes = c.nscopes;
+	for (size_t i = 0; i < c.nscopes; i++) {
+		out->scopes[i].name = c.scopes[i].name; /* now the scan's */
+		out->scopes[i].is_class = c.scopes[i].kind == GM_CAP_SCOPE_CLASS;
+		out->scopes[i].start_byte = c.scopes[i].start;
+		out->scopes[i].end_byte = c.scopes[i].end;
 	}
-	free(scopes);
-	free(defs);
+	free(c.scopes);
+	free(c.defs);
+	free(c.hits);
+	htab_release(&c.imports);
+	free(w.active);
 	free(kept);
-	free(hits);
 	return 0;
 }
 
@@ -744,279 +850,78 @@ void gm_file_scan_release(struct gm_file_scan *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
-static const char *const kinds[] = { "function", "method", "constructor" };
+/* ---- checking a scan that comes from elsewhere ---------------------------- */
 
-cJSON *gm_file_scan_to_json(const struct gm_file_scan *fs)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *units = cJSON_AddArrayToObject(root, "units");
-	cJSON *imports = cJSON_AddArrayToObject(root, "imports");
-
-	cJSON_AddNumberToObject(root, "errors", fs->errors);
-	for (size_t i = 0; i < fs->n; i++) {
-		const struct gm_unit *u = &fs->units[i];
-		cJSON *o = cJSON_CreateObject();
-		cJSON *calls;
-		cJSON_AddStringToObject(o, "name", u->name);
-		cJSON_AddStringToObject(o, "short", u->short_name);
-		cJSON_AddStringToObject(o, "kind", u->kind);
-		cJSON_AddNumberToObject(o, "sb", u->start_byte);
-		cJSON_AddNumberToObject(o, "eb", u->end_byte);
-		cJSON_AddNumberToObject(o, "sl", u->start_line);
-		cJSON_AddNumberToObject(o, "el", u->end_line);
-		cJSON_AddNumberToObject(o, "sc", u->start_col);
-		cJSON_AddStringToObject(o, "sig", u->signature);
-		cJSON_AddNumberToObject(o, "cc", u->complexity);
-		cJSON_AddNumberToObject(o, "nest", u->nesting);
-		cJSON_AddNumberToObject(o, "params", u->params);
-		cJSON_AddNumberToObject(o, "ord", u->ordinal);
-		calls = cJSON_AddArrayToObject(o, "calls");
-		for (size_t j = 0; j < u->ncalls; j++)
-			cJSON_AddItemToArray(calls, cJSON_CreateString(u->calls[j]));
-		cJSON_AddItemToArray(units, o);
-	}
-	for (size_t i = 0; i < fs->nimports; i++)
-		cJSON_AddItemToArray(imports, cJSON_CreateString(fs->imports[i]));
-	return root;
-}
-
-static int get_u32(const cJSON *o, const char *k, uint32_t *v)
-{
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, k);
-	if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > 4294967295.0)
-		return -1;
-	*v = (uint32_t)n->valuedouble;
-	return 0;
-}
-
-static int get_str(const cJSON *o, const char *k, char **v)
-{
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, k);
-	if (!cJSON_IsString(n))
-		return -1;
-	*v = gm_xstrdup(n->valuestring);
-	return 0;
-}
-
-int gm_file_scan_from_json(struct gm_file_scan *out, const cJSON *json)
-{
-	const cJSON *units = cJSON_GetObjectItemCaseSensitive(json, "units");
-	const cJSON *imports = cJSON_GetObjectItemCaseSensitive(json, "imports");
-	const cJSON *it;
-	uint32_t errors;
-	size_t i = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!cJSON_IsArray(units) || !cJSON_IsArray(imports) || get_u32(json, "errors", &errors) < 0)
-		goto bad;
-	out->errors = errors;
-	out->n = (size_t)cJSON_GetArraySize(units);
-	out->units = gm_xcalloc(out->n ? out->n : 1, sizeof(*out->units));
-	cJSON_ArrayForEach(it, units) {
-		struct gm_unit *u = &out->units[i++];
-		const cJSON *calls = cJSON_GetObjectItemCaseSensitive(it, "calls");
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
-		const cJSON *c;
-		uint32_t cc, nest, params, ord;
-		u->kind = NULL;
-		for (size_t j = 0; cJSON_IsString(k) && j < 3; j++)
-			if (strcmp(k->valuestring, kinds[j]) == 0)
-				u->kind = kinds[j];
-		if (!u->kind || get_str(it, "name", &u->name) || get_str(it, "short", &u->short_name) ||
-		    get_str(it, "sig", &u->signature) || get_u32(it, "sb", &u->start_byte) ||
-		    get_u32(it, "eb", &u->end_byte) || get_u32(it, "sl", &u->start_line) ||
-		    get_u32(it, "el", &u->end_line) || get_u32(it, "sc", &u->start_col) ||
-		    get_u32(it, "cc", &cc) || get_u32(it, "nest", &nest) ||
-		    get_u32(it, "params", &params) || get_u32(it, "ord", &ord) || !cJSON_IsArray(calls) ||
-		    u->end_byte < u->start_byte || u->end_line < u->start_line)
-			goto bad;
-		u->complexity = cc;
-		u->nesting = nest;
-		u->params = params;
-		u->ordinal = ord;
-		u->lines = u->end_line - u->start_line + 1;
-		u->calls = gm_xcalloc((size_t)cJSON_GetArraySize(calls) + 1, sizeof(char *));
-		cJSON_ArrayForEach(c, calls) {
-			if (!cJSON_IsString(c))
-				goto bad;
-			u->calls[u->ncalls++] = gm_xstrdup(c->valuestring);
-		}
-	}
-	out->imports = gm_xcalloc((size_t)cJSON_GetArraySize(imports) + 1, sizeof(char *));
-	cJSON_ArrayForEach(it, imports) {
-		if (!cJSON_IsString(it))
-			goto bad;
-		out->imports[out->nimports++] = gm_xstrdup(it->valuestring);
-	}
-	return 0;
-bad:
-	gm_file_scan_release(out);
-	gm_error_set("malformed scan cache entry");
-	return GM_EINVALID;
-}
-
-/* ---- compact cache encoding ------------------------------------------- */
-
-static const char scan_magic[8] = { 'g', 'm', 's', 'c', 'a', 'n', '2', '\n' };
-
-static void put_num(struct gm_buf *b, uint64_t v)
-{
-	unsigned char t[10];
-	size_t n = 0;
-	do {
-		t[n] = (unsigned char)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			t[n] |= 0x80;
-		n++;
-	} while (v);
-	gm_buf_put(b, t, n);
-}
-
-static void put_str(struct gm_buf *b, const char *s)
-{
-	size_t n = strlen(s);
-	put_num(b, n);
-	gm_buf_put(b, s, n);
-}
-
-void gm_file_scan_encode(struct gm_buf *out, const struct gm_file_scan *fs)
-{
-	gm_buf_put(out, scan_magic, sizeof(scan_magic));
-	put_num(out, fs->errors);
-	put_num(out, fs->n);
-	put_num(out, fs->nimports);
-	for (size_t i = 0; i < fs->n; i++) {
-		const struct gm_unit *u = &fs->units[i];
-		unsigned k = 0;
-		while (k < 2 && strcmp(u->kind, kinds[k]) != 0)
-			k++;
-		put_str(out, u->name);
-		put_str(out, u->short_name);
-		put_num(out, k);
-		put_num(out, u->start_byte);
-		put_num(out, u->end_byte);
-		put_num(out, u->start_line);
-		put_num(out, u->end_line);
-		put_num(out, u->start_col);
-		put_num(out, u->lead_byte);
-		put_num(out, u->lead_line);
-		put_str(out, u->signature);
-		put_num(out, u->complexity);
-		put_num(out, u->nesting);
-		put_num(out, u->params);
-		put_num(out, u->ordinal);
-		put_num(out, u->ncalls);
-		for (size_t j = 0; j < u->ncalls; j++)
-			put_str(out, u->calls[j]);
-	}
-	for (size_t i = 0; i < fs->nimports; i++)
-		put_str(out, fs->imports[i]);
-}
-
-struct reader {
-	const unsigned char *p, *end;
-	bool bad;
+/* Where a forward walk over the source is: `pos`, on line `line`, which starts at `bol`. */
+struct cursor {
+	const char *src;
+	size_t pos, line, bol;
 };
 
-static uint32_t get_num(struct reader *r)
+static void cursor_to(struct cursor *c, size_t pos)
 {
-	uint64_t v = 0;
-	for (unsigned shift = 0; !r->bad; shift += 7) {
-		unsigned char c;
-		if (r->p == r->end || shift > 28) {
-			r->bad = true;
-			break;
-		}
-		c = *r->p++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			break;
+	const char *p = c->src + c->pos, *end = c->src + pos, *nl;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		c->line++;
+		p = nl + 1;
+		c->bol = (size_t)(p - c->src);
 	}
-	if (v > UINT32_MAX)
-		r->bad = true;
-	return r->bad ? 0 : (uint32_t)v;
+	c->pos = pos;
 }
 
-/* A count of items each taking at least one byte: no larger than what is left. */
-static size_t get_count(struct reader *r)
+static bool unit_fits(const struct gm_unit *u, struct cursor *c, size_t len)
 {
-	uint32_t n = get_num(r);
-	if (n > (size_t)(r->end - r->p))
-		r->bad = true;
-	return r->bad ? 0 : n;
+	size_t sline, end_line;
+
+	if (!u->name || !u->short_name || !u->signature || (u->ncalls && !u->calls))
+		return false;
+	if (u->kind != gm_unit_kinds[0] && u->kind != gm_unit_kinds[1] &&
+	    u->kind != gm_unit_kinds[2])
+		return false;
+	for (size_t j = 0; j < u->ncalls; j++)
+		if (!u->calls[j])
+			return false;
+	/* Sorted and disjoint: the cursor stands at the previous unit's end. */
+	if (u->lead_byte < c->pos || u->lead_byte > u->start_byte || u->start_byte > u->end_byte ||
+	    u->end_byte > len)
+		return false;
+	cursor_to(c, u->lead_byte);
+	if (u->lead_line != c->line)
+		return false;
+	cursor_to(c, u->start_byte);
+	if (u->start_line != c->line || u->start_col != u->start_byte - c->bol)
+		return false;
+	sline = c->line;
+	cursor_to(c, u->end_byte);
+	end_line = c->line;
+	if (c->bol == u->end_byte && end_line > sline)
+		end_line--; /* ends at a line's start: the line before is its last */
+	if (u->end_line != end_line || u->lines != u->end_line - u->start_line + 1)
+		return false;
+	if (u->complexity < 1 || u->nesting > MAX_NESTING)
+		return false;
+	return memmem(c->src + u->start_byte, u->end_byte - u->start_byte, u->short_name,
+	              strlen(u->short_name)) != NULL;
 }
 
-static char *get_text(struct reader *r)
+bool gm_file_scan_check(const struct gm_file_scan *fs, const char *src, size_t len)
 {
-	uint32_t n = get_num(r);
-	char *s;
-	if (r->bad || n > (size_t)(r->end - r->p) || memchr(r->p, '\0', n)) {
-		r->bad = true;
-		return NULL;
-	}
-	s = gm_xstrndup((const char *)r->p, n);
-	r->p += n;
-	return s;
-}
+	struct cursor c = { src, 0, 1, 0 };
+	unsigned *ord;
+	bool ok = true;
 
-int gm_file_scan_decode(struct gm_file_scan *out, const char *data, size_t len)
-{
-	struct reader r = { (const unsigned char *)data, (const unsigned char *)data + len, false };
-	size_t nimports;
-
-	memset(out, 0, sizeof(*out));
-	if (len < sizeof(scan_magic) || memcmp(data, scan_magic, sizeof(scan_magic)) != 0)
-		goto bad;
-	r.p += sizeof(scan_magic);
-	out->errors = get_num(&r);
-	out->n = get_count(&r);
-	nimports = get_count(&r);
-	if (r.bad)
-		goto bad;
-	out->units = gm_xcalloc(out->n ? out->n : 1, sizeof(*out->units));
-	for (size_t i = 0; i < out->n && !r.bad; i++) {
-		struct gm_unit *u = &out->units[i];
-		uint32_t k;
-		u->name = get_text(&r);
-		u->short_name = get_text(&r);
-		k = get_num(&r);
-		u->kind = k < 3 ? kinds[k] : NULL;
-		u->start_byte = get_num(&r);
-		u->end_byte = get_num(&r);
-		u->start_line = get_num(&r);
-		u->end_line = get_num(&r);
-		u->start_col = get_num(&r);
-		u->lead_byte = get_num(&r);
-		u->lead_line = get_num(&r);
-		u->signature = get_text(&r);
-		u->complexity = get_num(&r);
-		u->nesting = get_num(&r);
-		u->params = get_num(&r);
-		u->ordinal = get_num(&r);
-		u->ncalls = get_count(&r);
-		if (r.bad || !u->kind || u->end_byte < u->start_byte || u->end_line < u->start_line ||
-		    u->lead_byte > u->start_byte || u->lead_line > u->start_line) {
-			u->ncalls = 0;
-			goto bad;
-		}
-		u->lines = u->end_line - u->start_line + 1;
-		u->calls = gm_xcalloc(u->ncalls + 1, sizeof(char *));
-		for (size_t j = 0; j < u->ncalls; j++)
-			if (!(u->calls[j] = get_text(&r))) {
-				u->ncalls = j;
-				goto bad;
-			}
-	}
-	out->imports = gm_xcalloc(nimports + 1, sizeof(char *));
-	for (; out->nimports < nimports; out->nimports++)
-		if (!(out->imports[out->nimports] = get_text(&r)))
-			goto bad;
-	if (r.bad || r.p != r.end)
-		goto bad;
-	return 0;
-bad:
-	gm_file_scan_release(out);
-	gm_error_set("malformed scan cache entry");
-	return GM_EINVALID;
+	if (len > UINT32_MAX || (fs->n && !fs->units) || (fs->nimports && !fs->imports))
+		return false;
+	for (size_t i = 0; i < fs->n && ok; i++)
+		ok = unit_fits(&fs->units[i], &c, len);
+	for (size_t i = 0; i < fs->nimports && ok; i++)
+		ok = fs->imports[i] && fs->imports[i][0];
+	if (!ok)
+		return false;
+	ord = gm_xcalloc(fs->n + 1, sizeof(*ord));
+	number_ordinals(fs, ord);
+	for (size_t i = 0; i < fs->n && ok; i++)
+		ok = fs->units[i].ordinal == ord[i];
+	free(ord);
+	return ok;
 }

@@ -1,20 +1,16 @@
 /*
  * index.h: the repository-wide view.  Reads the blobs of a commit (or of
- * the index) through libgit2, scans them on all cores with a parser per
- * thread (units cached by blob id + query digest), and resolves calls
- * across files to give each unit fan-in, fan-out and a cluster.
+ * the index) through libgit2, decides each file's language (lang.h, and the
+ * attribute monitor-language), scans the files on all cores with a parser
+ * per thread, units cached by blob id + query digest (scan_cache.h).
+ * Calls across files (edges, fan-in, fan-out, clusters) are resolve.h's:
+ * until gm_resolve_index runs on the view, there are no edges, every fan is
+ * 0 and every cluster -1.
  *
- * Call resolution, by the called name (the identifier, not the receiver):
- *   1. a unit of that name in the same file (not a cross-file edge);
- *   2. else units of that name in files the caller's file imports: a file
- *      counts as imported when its stem or its directory name equals one of
- *      the last two components of an import (`#include "foo.h"` -> foo.c,
- *      `from pkg.mod import f` -> pkg/mod.py, `import "x/y"` -> the .go files of y);
- *   3. else the one unit of that name in the whole repository, if unique;
- *   4. else unresolved (no edge).
- * Fan-out counts distinct units in other files a unit calls; fan-in counts
- * distinct units in other files that call it.  A cluster is a connected set
- * of *target* units joined by cross-file edges.
+ * Invariants: a skipped file has no units, and a NULL lang unless it was
+ * skipped as binary or too large; idx->units lists every unit of every
+ * scanned file, file by file, and files[f].first_unit is the global id of
+ * files[f].scan.units[0].
  */
 #ifndef MONITOR_INDEX_H
 #define MONITOR_INDEX_H

@@ -4,24 +4,27 @@
  * of grammars/<lang>/ (embedded at build time):
  *
  *   units.scm       @definition.function / .method / .constructor with @name
- *                   (and optional @params, @receiver); @scope.class /
- *                   @scope.namespace with @name for qualified names
+ *                   (and optional @params, @body, @decl, @receiver);
+ *                   @scope.class / @scope.namespace with @name for
+ *                   qualified names
  *   metrics.scm     @decision (adds 1 to cyclomatic complexity),
  *                   @nesting (a level of nesting), @parameter
  *   calls.scm       @reference.call with @name
  *   imports.scm     @import: an imported module, header or path
  *
- * Queries are compiled on a language's first use (gm_lang_load, called by
- * the scanner; C++'s alone takes long enough to matter for the pre-commit
- * hook), once, under a lock; compiled queries are immutable and shared by
- * all threads.
+ * The rows are immutable (`const struct gm_lang`); what is compiled from
+ * them lives in lang.c, one state per row, reached through the functions
+ * below.  Queries are compiled on a language's first use (gm_lang_load,
+ * called by the scanner; C++'s alone takes long enough to matter for the
+ * pre-commit hook), once, under a lock; compiled queries are immutable and
+ * shared by all threads.
  */
 #ifndef MONITOR_LANG_H
 #define MONITOR_LANG_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <tree_sitter/api.h>
 
@@ -57,6 +60,27 @@ enum gm_helper_rule {
 	                         function declaration outside the class), else a sibling */
 };
 
+/* What a capture name of the query files means (GM_CAP_NONE: nothing). */
+enum gm_capture {
+	GM_CAP_NONE,
+	GM_CAP_DEF_FUNCTION,    /* @definition.function */
+	GM_CAP_DEF_METHOD,      /* @definition.method */
+	GM_CAP_DEF_CONSTRUCTOR, /* @definition.constructor */
+	GM_CAP_NAME,            /* @name */
+	GM_CAP_PARAMS,          /* @params */
+	GM_CAP_BODY,            /* @body */
+	GM_CAP_DECL,            /* @decl: where the signature starts */
+	GM_CAP_RECEIVER,        /* @receiver (Go) */
+	GM_CAP_SCOPE_CLASS,     /* @scope.class */
+	GM_CAP_SCOPE_NAMESPACE, /* @scope.namespace */
+	GM_CAP_DECISION,        /* @decision */
+	GM_CAP_NESTING,         /* @nesting */
+	GM_CAP_PARAMETER,       /* @parameter */
+	GM_CAP_CALL,            /* @reference.call */
+	GM_CAP_IMPORT,          /* @import */
+};
+
+/* One row of the registry; never changes. */
 struct gm_lang {
 	const char *name;
 	const char *const *extensions; /* NULL-terminated, with the dot */
@@ -88,38 +112,53 @@ struct gm_lang {
 	const char *const *method_decorators;
 	const char *assoc_prefix;
 	bool no_free_functions; /* Java: every function lives in a class */
-	/*
-	 * Filled by gm_lang_load().  The four files compile into ONE query, so
-	 * that the scanner walks a tree once: `query` holds every pattern, those
-	 * of kind k being [first_pattern[k], first_pattern[k + 1]).  queries[k]
-	 * is that same query when <k>.scm exists (NULL when it is missing): run
-	 * it with the pattern range in mind, or use gm_lang_pattern_kind().
-	 */
-	TSQuery *query;
-	TSQuery *queries[GM_QUERY__COUNT];
-	uint32_t first_pattern[GM_QUERY__COUNT + 1];
-	atomic_bool loaded;
 };
 
 /* Ready the registry (cheap: queries compile on first use). */
 int gm_lang_init(void);
 /* Compile the queries of `lang` unless done; thread-safe; fails naming the bad file. */
 int gm_lang_load(const struct gm_lang *lang);
-/* Kind of pattern `pattern` of lang->query (loaded). */
-enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pattern);
 /* Compile every language's queries (checks, tests). */
 int gm_lang_load_all(void);
+/* Free every compiled query; the next use compiles again. */
 void gm_lang_shutdown(void);
+
+/*
+ * The compiled query of a loaded `lang` (owned by the registry): the four
+ * files compile into ONE query, so that the scanner walks a tree once.
+ * NULL when the language has no query file at all.
+ */
+const TSQuery *gm_lang_query(const struct gm_lang *lang);
+/* Whether <kind>.scm exists for the loaded `lang`. */
+bool gm_lang_has_query(const struct gm_lang *lang, enum gm_query_kind kind);
+/* Which file pattern `pattern` of gm_lang_query(lang) came from (loaded). */
+enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pattern);
+/* Meaning of capture `id` of gm_lang_query(lang) (loaded). */
+enum gm_capture gm_lang_capture(const struct gm_lang *lang, uint32_t id);
+/*
+ * Whether match `m` of gm_lang_query(lang) over `src` satisfies its text
+ * predicates, which the C runtime leaves to the caller: #eq?, #not-eq?
+ * (a capture against a string or another capture) and #any-of?.  Other
+ * predicates pass; a predicate on an absent (optional) capture passes.
+ */
+bool gm_lang_match_passes(const struct gm_lang *lang, const TSQueryMatch *m, const char *src);
 
 /* All languages, NULL-terminated. */
 const struct gm_lang *const *gm_lang_all(void);
 const struct gm_lang *gm_lang_by_name(const char *name);
 
 /*
- * Language of a path by its extension.  `h_is_cpp` decides `.h` (the caller
- * knows whether the repository has C++ and no C sources).  NULL: unknown.
+ * Language of a path by its extension.  `h_is_cpp` decides `.h` (see
+ * gm_lang_h_is_cpp).  NULL: unknown.
  */
 const struct gm_lang *gm_lang_for_path(const char *path, bool h_is_cpp);
+/* The same for an extension without its dot ("py", "h"), any case but `h`'s. */
+const struct gm_lang *gm_lang_for_extension(const char *ext, bool h_is_cpp);
+/*
+ * Whether the `.h` files of a repository whose files are `paths` are C++:
+ * when it has C++ sources and no C sources (headers do not count).
+ */
+bool gm_lang_h_is_cpp(const char *const *paths, size_t n);
 
 /* Is a fenced block's info string (its first word) the language of `lang`? */
 bool gm_lang_tag_matches(const struct gm_lang *lang, const char *tag, size_t len);

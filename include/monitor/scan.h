@@ -2,19 +2,33 @@
  * scan.h: one source text in, its units out.  A unit is a function, method
  * or constructor (classes are not units); a function nested in another
  * belongs to the outer one, so units never overlap and are sorted by byte
- * offset.  Knows nothing of models; the repository-wide driver is index.h.
+ * offset.  Knows nothing of models; the repository-wide driver is index.h,
+ * the cache of scans is scan_cache.h.
+ *
+ * Linear in the size of the source: one parse, one walk of the tree with
+ * the language's combined query (lang.h), then passes over the captures
+ * that are linear in their number (units named by hashing, scopes and
+ * nesting by a stack).
  */
 #ifndef MONITOR_SCAN_H
 #define MONITOR_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
+#include <tree_sitter/api.h>
 
 #include "monitor/lang.h"
-#include "monitor/util.h"
 
+/*
+ * Invariants of a unit of a `len`-byte source, as gm_scan_source makes it
+ * (and gm_file_scan_check checks): start_byte <= end_byte <= len;
+ * start_line is 1 + the newlines before start_byte, start_col the bytes
+ * since the last of them; end_line is 1 + the newlines before end_byte,
+ * less one when end_byte starts a line past start_line's; lines is
+ * end_line - start_line + 1; complexity >= 1.
+ */
 struct gm_unit {
 	char *name;       /* qualified: Class.method, ns::Class::f, (*T).M */
 	char *short_name; /* the defining identifier alone */
@@ -43,7 +57,7 @@ struct gm_scope {
 };
 
 struct gm_file_scan {
-	struct gm_unit *units;
+	struct gm_unit *units; /* sorted by start_byte, disjoint */
 	size_t n;
 	/*
 	 * Scopes, sorted by start (outer first).  Filled by a fresh scan only:
@@ -51,10 +65,13 @@ struct gm_file_scan {
 	 */
 	struct gm_scope *scopes;
 	size_t nscopes;
-	char **imports; /* modules/headers/paths the file imports */
+	char **imports; /* modules/headers/paths the file imports, no duplicates */
 	size_t nimports;
 	unsigned errors; /* ERROR and MISSING nodes in the parse */
 };
+
+/* The kinds of unit; a unit's `kind` is one of these very pointers. */
+extern const char *const gm_unit_kinds[3];
 
 /*
  * Scan `src` (`len` bytes, any encoding; offsets are bytes).  `parser` is
@@ -81,22 +98,18 @@ TSNode gm_scan_item(TSNode n, TSNode root);
 /* Start of the comments/attributes/decorators directly above `item` (its start when none). */
 uint32_t gm_scan_lead(TSNode item, const char *src);
 
+/*
+ * Whether `fs` may be the scan of `src` (`len` bytes): every invariant
+ * above holds, units are sorted and disjoint, each short name lies inside
+ * its unit, ordinals are numbered as gm_scan_source numbers them, imports
+ * are not empty.  For scans that come back from somewhere untrusted (the
+ * scan cache): one pass over `src`, linear in it and in the units.
+ */
+bool gm_file_scan_check(const struct gm_file_scan *fs, const char *src, size_t len);
+
 /* Parse `src`; the caller deletes the tree.  NULL on failure (message set). */
 TSTree *gm_scan_parse(const struct gm_lang *lang, const char *src, size_t len, TSParser *parser);
 /* Number of ERROR and MISSING nodes below (and including) `node`. */
 unsigned gm_scan_count_errors(TSNode node);
-
-/*
- * Compact serialization for the scan cache (a warm scan spent most of its
- * time parsing JSON): `magic` then counts, numbers and length-prefixed
- * strings.  Decoding checks every length and field, and fails with
- * GM_EINVALID on anything else, leaving `out` empty.
- */
-void gm_file_scan_encode(struct gm_buf *out, const struct gm_file_scan *fs);
-int gm_file_scan_decode(struct gm_file_scan *out, const char *data, size_t len);
-
-/* Serialization as JSON (cJSON: the caller owns the result). */
-cJSON *gm_file_scan_to_json(const struct gm_file_scan *fs);
-int gm_file_scan_from_json(struct gm_file_scan *out, const cJSON *json);
 
 #endif

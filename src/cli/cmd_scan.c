@@ -32,6 +32,7 @@
 #include "monitor/index.h"
 #include "monitor/plan.h"
 #include "monitor/repo.h"
+#include "monitor/resolve.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -330,6 +331,7 @@ int cmd_scan(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	gm_resolve_index(idx);
 	key = getenv("ANTHROPIC_API_KEY");
 	if ((rc = claude_clusters(&cx, idx, key && *key)) < 0) {
 		exit_code = cli_error(rc);

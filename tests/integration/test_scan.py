@@ -2,8 +2,12 @@
 import json
 import os
 import subprocess
+import sys
 
 import gmtest
+
+sys.path.insert(0, os.path.join(gmtest.SOURCE_DIR, "tests", "fakes"))
+from fakes import FakeLMStudio  # noqa: E402
 
 PY_A = '''import os
 from util import helper
@@ -24,6 +28,84 @@ class Foo:
 PY_UTIL = '''def helper(x):
     return x * 2
 '''
+
+
+# The scan cache's entry format (src/scan_cache.c), to forge entries whose
+# checksum is right but whose numbers are not: "<key>\n<16 hex>\n" then
+# "gmscan2\n", LEB128 numbers and length-prefixed strings.
+def _fnv1a(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _decode_entry(data):
+    head, body = data[:58], data[58:]
+    assert body.startswith(b"gmscan2\n"), body[:8]
+    pos = [8]
+
+    def num():
+        v = shift = 0
+        while True:
+            c = body[pos[0]]
+            pos[0] += 1
+            v |= (c & 0x7F) << shift
+            shift += 7
+            if not c & 0x80:
+                return v
+
+    def text():
+        n = num()
+        s = body[pos[0]:pos[0] + n]
+        pos[0] += n
+        return s
+
+    errors, n, nimports = num(), num(), num()
+    units = []
+    for _ in range(n):
+        u = {"name": text(), "short": text(), "kind": num(), "sb": num(), "eb": num(),
+             "sl": num(), "el": num(), "sc": num(), "lb": num(), "ll": num(), "sig": text(),
+             "cc": num(), "nest": num(),
+             "params": num(), "ord": num()}
+        u["calls"] = [text() for _ in range(num())]
+        units.append(u)
+    imports = [text() for _ in range(nimports)]
+    return head, {"errors": errors, "units": units, "imports": imports}
+
+
+def _encode_entry(head, scan):
+    out = bytearray(b"gmscan2\n")
+
+    def num(v):
+        while True:
+            c = v & 0x7F
+            v >>= 7
+            out.append(c | (0x80 if v else 0))
+            if not v:
+                return
+
+    def text(s):
+        num(len(s))
+        out.extend(s)
+
+    num(scan["errors"])
+    num(len(scan["units"]))
+    num(len(scan["imports"]))
+    for u in scan["units"]:
+        text(u["name"])
+        text(u["short"])
+        for k in ("kind", "sb", "eb", "sl", "el", "sc", "lb", "ll"):
+            num(u[k])
+        text(u["sig"])
+        for k in ("cc", "nest", "params", "ord"):
+            num(u[k])
+        num(len(u["calls"]))
+        for c in u["calls"]:
+            text(c)
+    for i in scan["imports"]:
+        text(i)
+    return head[:41] + b"%016x" % _fnv1a(out) + b"\n" + bytes(out)
 
 
 def units(proc):
@@ -206,6 +288,90 @@ class ScanTest(gmtest.TestCase):
         again = self.scan()
         self.assertEqual(again["summary"]["files_from_cache"], 0)
         self.assertEqual(again["units"], first["units"])
+
+    def test_a_cache_entry_with_a_good_checksum_and_bad_offsets_is_reparsed(self):
+        # What a truncated write, another version or a hand edit leaves: an
+        # entry that decodes and passes its checksum but does not fit the
+        # blob.  Believed, it crashed (a huge offset), spun at 100% CPU (an
+        # offset just past the blob) or read out of bounds in a prompt.
+        first = self.scan()
+        cache = os.path.join(self.r.path, ".git", "monitor", "cache", "scan")
+        entries = sorted(os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs)
+        self.assertEqual(len(entries), 2)
+        scans = {}
+        for e in entries:
+            with open(e, "rb") as f:
+                scans[e] = _decode_entry(f.read())
+        entry = next(e for e in entries if len(scans[e][1]["units"]) == 2)  # a.py
+        head, good = scans[entry]
+        size = len(PY_A.encode())
+
+        def damage(u):
+            u["eb"] = 0xFFFFFF00  # far past the blob
+
+        def just_past(u):
+            u["eb"] = size + 1
+
+        def start_after_end(u):
+            u["sb"], u["eb"] = u["eb"], u["sb"]
+
+        def wrong_line(u):
+            u["sl"] += 1
+
+        def wrong_column(u):
+            u["sc"] += 4
+
+        def wrong_ordinal(u):
+            u["ord"] = 2
+
+        def overlap(u):
+            u["sb"] = 0
+            u["sl"] = 1
+
+        def forged(forge):
+            bad = {"errors": good["errors"], "imports": good["imports"],
+                   "units": [dict(u) for u in good["units"]]}
+            forge(bad["units"][-1])
+            with open(entry, "wb") as f:
+                f.write(_encode_entry(head, bad))
+
+        plan = self.r.run("refactor", "--dry-run", "--local-only")
+        self.assertEqual(plan.returncode, 0, plan.stderr)
+        with FakeLMStudio(latency=0.01) as srv:
+            for forge in (damage, just_past, start_after_end, wrong_line, wrong_column, wrong_ordinal,
+                          overlap):
+                with self.subTest(forge.__name__):
+                    forged(forge)
+                    p = self.r.run("scan", "--json", timeout=60)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    out = json.loads(p.stdout)
+                    self.assertEqual(out["units"], first["units"])
+                    self.assertEqual(out["summary"]["files_from_cache"], 1)  # util.py only
+                    # The plan estimates from the units' code, the rewrite
+                    # prompts carry it: both must see the re-parsed units.
+                    forged(forge)
+                    p = self.r.run("refactor", "--dry-run", "--local-only", timeout=60)
+                    self.assertEqual((p.returncode, p.stdout, p.stderr),
+                                     (0, plan.stdout, plan.stderr))
+                    forged(forge)
+                    p = self.r.run("refactor", "--local-only", "-q", timeout=60,
+                                   env={"MONITOR_LOCAL_URL": srv.url})
+                    self.assertEqual(p.returncode, 0, p.stderr)
+        with open(entry, "wb") as f:
+            f.write(_encode_entry(head, good))
+        self.assertEqual(self.scan()["summary"]["files_from_cache"], 2)  # the forger is right
+
+    def test_a_trailing_extension_of_any_language_is_not_an_import_component(self):
+        # `#include "sub/x.ipp"` names sub/x (the extensions are lang.h's,
+        # not a list of index.c's own): a file that is merely called after
+        # the extension, ipp/ipp.cpp, is not what it imports.
+        self.r.commit({"main.cpp": '#include "sub/x.ipp"\nint main() { return h(); }\n',
+                       "sub/x.cpp": "int h() { return 2; }\n",
+                       "ipp/ipp.cpp": "int h() { return 3; }\n"}, "cpp")
+        by = {(u["path"], u["name"]): u for u in self.scan()["units"]}
+        self.assertEqual(by[("main.cpp", "main")]["fan_out"], 1)
+        self.assertEqual(by[("sub/x.cpp", "h")]["fan_in"], 1)
+        self.assertEqual(by[("ipp/ipp.cpp", "h")]["fan_in"], 0)
 
     def test_scan_changes_nothing(self):
         self.r.write("a.py", "dirty\n")

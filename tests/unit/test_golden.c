@@ -4,12 +4,19 @@
  * with <case>.<ext>.expected.  GM_UPDATE_GOLDEN=1 rewrites the expected
  * files (review the diff by hand before committing it).
  *
+ * Every language of the registry must have at least one case, and the
+ * directory must exist: a missing fixture is a failure, never zero cases
+ * run.  Each scan must also pass gm_file_scan_check, the check the scan
+ * cache applies to what it reads back, so that check never refuses a true
+ * scan.
+ *
  * Line format:
  *   <kind> <qualified name>[#ordinal] L<start>-<end> cc=<n> nest=<n> params=<n> calls=<a,b>
  * and a last line:  errors=<n> imports=<a,b>
  */
 #include <dirent.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +77,9 @@ static void golden(void **state)
 	assert_int_equal(gm_read_file(&src, &len, gc->path, 1 << 24), 0);
 	if (gm_scan_source(&fs, lang, src, len, NULL) < 0)
 		fail_msg("%s: %s", gc->path, gm_error_last());
+	if (!gm_file_scan_check(&fs, src, len))
+		fail_msg("%s: the scan fails gm_file_scan_check (the cache would refuse it)",
+		         gc->path);
 	got = render(&fs, src);
 	exp_path = gm_xasprintf("%s.expected", gc->path);
 	if (getenv("GM_UPDATE_GOLDEN")) {
@@ -96,9 +106,32 @@ static void every_language_has_its_queries(void **state)
 		fail_msg("%s", gm_error_last());
 	for (const struct gm_lang *const *l = gm_lang_all(); *l; l++)
 		for (int k = 0; k < GM_QUERY__COUNT; k++)
-			if (!(*l)->queries[k])
+			if (!gm_lang_has_query(*l, (enum gm_query_kind)k))
 				fail_msg("grammars/%s/%s.scm is missing", (*l)->name,
 				         gm_query_kind_name((enum gm_query_kind)k));
+}
+
+/* What main() found under fixtures/sources. */
+static struct {
+	const char *root;
+	bool found;
+	const struct golden_case *cases;
+	size_t n;
+} found_fixtures;
+
+static void every_language_has_a_fixture(void **state)
+{
+	(void)state;
+	if (!found_fixtures.found)
+		fail_msg("%s is missing: no golden case can run", found_fixtures.root);
+	for (const struct gm_lang *const *l = gm_lang_all(); *l; l++) {
+		size_t n = 0;
+		for (size_t i = 0; i < found_fixtures.n; i++)
+			n += strcmp(found_fixtures.cases[i].lang, (*l)->name) == 0;
+		if (n == 0)
+			fail_msg("%s/%s/ has no case: every language needs a golden fixture",
+			         found_fixtures.root, (*l)->name);
+	}
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -125,6 +158,7 @@ int main(void)
 	}
 	root = gm_xasprintf("%s/sources", fixtures ? fixtures : "fixtures");
 	if ((d = opendir(root))) {
+		found_fixtures.found = true;
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.')
 				continue;
@@ -133,7 +167,8 @@ int main(void)
 		}
 		closedir(d);
 	}
-	qsort(names, nnames, sizeof(char *), cmp_str);
+	if (nnames > 1)
+		qsort(names, nnames, sizeof(char *), cmp_str);
 	/* Two passes: count, then fill, so the case array does not move. */
 	for (int pass = 0; pass < 2; pass++) {
 		n = 0;
@@ -151,14 +186,15 @@ int main(void)
 			}
 			if (ld)
 				closedir(ld);
-			qsort(files, nf, sizeof(char *), cmp_str);
+			if (nf > 1)
+				qsort(files, nf, sizeof(char *), cmp_str);
 			for (size_t j = 0; j < nf; j++) {
 				if (pass == 1) {
 					cases[n].path = gm_xasprintf("%s/%s", dir, files[j]);
 					cases[n].lang = gm_xstrdup(names[i]);
-					tests[n + 1].name = cases[n].path + strlen(root) + 1;
-					tests[n + 1].test_func = golden;
-					tests[n + 1].initial_state = &cases[n];
+					tests[n + 2].name = cases[n].path + strlen(root) + 1;
+					tests[n + 2].test_func = golden;
+					tests[n + 2].initial_state = &cases[n];
 				}
 				n++;
 				free(files[j]);
@@ -167,7 +203,7 @@ int main(void)
 			free(dir);
 		}
 		if (pass == 0) {
-			cap = n + 1;
+			cap = n + 2;
 			ccap = n ? n : 1;
 			tests = gm_xcalloc(cap, sizeof(*tests));
 			cases = gm_xcalloc(ccap, sizeof(*cases));
@@ -175,7 +211,12 @@ int main(void)
 	}
 	tests[0].name = "every_language_has_its_queries";
 	tests[0].test_func = every_language_has_its_queries;
-	rc = _cmocka_run_group_tests("golden", tests, n + 1, NULL, NULL);
+	tests[1].name = "every_language_has_a_fixture";
+	tests[1].test_func = every_language_has_a_fixture;
+	found_fixtures.root = root;
+	found_fixtures.cases = cases;
+	found_fixtures.n = n;
+	rc = _cmocka_run_group_tests("golden", tests, n + 2, NULL, NULL);
 	for (size_t i = 0; i < n; i++) {
 		free(cases[i].path);
 		free(cases[i].lang);
