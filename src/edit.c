@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "monitor/error.h"
+#include "monitor/scan.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -80,12 +81,201 @@ struct gm_edit_imports {
 	uint32_t any_at;
 	uint32_t header_at; /* none: where they go (after the header) */
 	bool header;        /* something stands before header_at */
-	bool go_block;      /* Go: specs go before the `)` of the last block */
-	uint32_t go_block_at;
+	bool go_block;      /* Go: specs go into the last `import ( … )` block */
+	uint32_t go_block_at; /* the line of its `)` */
+	struct go_spec { uint32_t line; char *path; } *go_specs; /* its specs' lines, in order */
+	size_t ngo_specs;
 	const char *eol;
+	/* Names the file's imports bind, per module (JS/TS import, Python from-import). */
+	struct bound *bound;
+	size_t nbound, cbound;
 };
 
+/* What one import statement binds from one module: "useState", "default:React", "* as p". */
+struct bound {
+	char *module;
+	char **names;
+	size_t n;
+};
+
+static void bound_release(struct bound *b)
+{
+	free(b->module);
+	for (size_t i = 0; i < b->n; i++)
+		free(b->names[i]);
+	free(b->names);
+	memset(b, 0, sizeof(*b));
+}
+
+static char *fold(const char *s, size_t n);
+
+static char *node_str(TSNode n, const char *src)
+{
+	return fold(src + ts_node_start_byte(n), ts_node_end_byte(n) - ts_node_start_byte(n));
+}
+
+static void bind(struct bound *b, char *name)
+{
+	b->names = gm_xrealloc(b->names, (b->n + 1) * sizeof(char *));
+	b->names[b->n++] = name;
+}
+
+/*
+ * The module and names of an import that binds names one by one (JS/TS
+ * `import D, { a, b as c } from "m"`, Python `from m import a, b as c`);
+ * false for the others (`import "m"`, `import type …`, `from m import *`).
+ */
+static bool import_names(struct bound *out, TSNode node, const char *src)
+{
+	const char *type = ts_node_type(node);
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(type, "import_statement")) {
+		TSNode source = ts_node_child_by_field_name(node, "source", 6), clause = { 0 };
+		bool found = false;
+		if (ts_node_is_null(source) || !strncmp(src + ts_node_start_byte(node), "import type", 11))
+			return false;
+		for (uint32_t i = 0; i < ts_node_named_child_count(node); i++)
+			if (!strcmp(ts_node_type(ts_node_named_child(node, i)), "import_clause")) {
+				clause = ts_node_named_child(node, i);
+				found = true;
+			}
+		if (!found)
+			return false;
+		out->module = node_str(source, src);
+		for (uint32_t i = 0; i < ts_node_named_child_count(clause); i++) {
+			TSNode c = ts_node_named_child(clause, i);
+			const char *ct = ts_node_type(c);
+			if (!strcmp(ct, "identifier")) {
+				char *n = node_str(c, src);
+				bind(out, gm_xasprintf("default:%s", n));
+				free(n);
+			} else if (!strcmp(ct, "namespace_import")) {
+				bind(out, node_str(c, src));
+			} else if (!strcmp(ct, "named_imports")) {
+				for (uint32_t k = 0; k < ts_node_named_child_count(c); k++)
+					if (!strcmp(ts_node_type(ts_node_named_child(c, k)), "import_specifier"))
+						bind(out, node_str(ts_node_named_child(c, k), src));
+			}
+		}
+		return out->n > 0;
+	}
+	if (!strcmp(type, "import_from_statement")) {
+		TSNode module = ts_node_child_by_field_name(node, "module_name", 11);
+		if (ts_node_is_null(module))
+			return false;
+		out->module = node_str(module, src);
+		for (uint32_t i = 0; i < ts_node_child_count(node); i++) {
+			const char *f = ts_node_field_name_for_child(node, i);
+			if (f && !strcmp(f, "name"))
+				bind(out, node_str(ts_node_child(node, i), src));
+		}
+		if (!out->n) {
+			bound_release(out); /* from m import * */
+			return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+static bool is_bound(const struct bound *v, size_t n, const char *module, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].module, module) != 0)
+			continue;
+		for (size_t k = 0; k < v[i].n; k++)
+			if (!strcmp(v[i].names[k], name))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * `node` (an import of the answer) without the names `have` already binds
+ * from its module: GM_ENOTFOUND when nothing is left, 1 when it is not an
+ * import of names (the caller compares whole statements), else 0 and
+ * `*out` the statement to add (the caller frees it).
+ */
+static int trim_import(char **out, const struct bound *have, size_t nhave, TSNode node,
+                       const char *src)
+{
+	struct bound b;
+	struct gm_buf t = GM_BUF_INIT;
+	size_t keep = 0, named = 0;
+	bool py;
+
+	*out = NULL;
+	if (!import_names(&b, node, src))
+		return 1;
+	for (size_t i = 0; i < b.n; i++)
+		if (!is_bound(have, nhave, b.module, b.names[i]))
+			keep++;
+	if (!keep) {
+		bound_release(&b);
+		return GM_ENOTFOUND;
+	}
+	if (keep == b.n) {
+		*out = gm_xstrndup(src + ts_node_start_byte(node), ts_node_end_byte(node) - ts_node_start_byte(node));
+		bound_release(&b);
+		return 0;
+	}
+	py = !strcmp(ts_node_type(node), "import_from_statement");
+	if (py) {
+		gm_buf_printf(&t, "from %s import ", b.module);
+		for (size_t i = 0, k = 0; i < b.n; i++)
+			if (!is_bound(have, nhave, b.module, b.names[i]))
+				gm_buf_printf(&t, "%s%s", k++ ? ", " : "", b.names[i]);
+	} else {
+		size_t k = 0;
+		gm_buf_puts(&t, "import ");
+		for (size_t i = 0; i < b.n; i++) {
+			if (is_bound(have, nhave, b.module, b.names[i]))
+				continue;
+			if (!strncmp(b.names[i], "default:", 8))
+				gm_buf_printf(&t, "%s%s", k++ ? ", " : "", b.names[i] + 8);
+			else if (!strncmp(b.names[i], "* as", 4))
+				gm_buf_printf(&t, "%s%s", k++ ? ", " : "", b.names[i]);
+		}
+		for (size_t i = 0; i < b.n; i++) {
+			if (is_bound(have, nhave, b.module, b.names[i]) || !strncmp(b.names[i], "default:", 8) ||
+			    !strncmp(b.names[i], "* as", 4))
+				continue;
+			gm_buf_printf(&t, "%s%s", named++ ? ", " : k ? ", { " : "{ ", b.names[i]);
+		}
+		if (named)
+			gm_buf_puts(&t, " }");
+		gm_buf_printf(&t, " from %s", b.module);
+		if (src[ts_node_end_byte(node) - 1] == ';')
+			gm_buf_puts(&t, ";");
+	}
+	*out = gm_buf_detach(&t, NULL);
+	bound_release(&b);
+	return 0;
+}
+
+int gm_edit_import_trim(char **out, const struct gm_edit_imports *im, TSNode node, const char *src)
+{
+	return trim_import(out, im ? im->bound : NULL, im ? im->nbound : 0, node, src);
+}
+
 /* Whitespace folded, a trailing ';' dropped: `import a  from "b";` == `import a from "b"`. */
+static char *fold(const char *s, size_t n)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	bool sp = false;
+	for (size_t i = 0; i < n; i++) {
+		if (isspace((unsigned char)s[i])) {
+			sp = b.len > 0;
+			continue;
+		}
+		if (sp)
+			gm_buf_puts(&b, " ");
+		sp = false;
+		gm_buf_put(&b, s + i, 1);
+	}
+	return gm_buf_detach(&b, NULL);
+}
+
 static char *normalize(const char *s, size_t n)
 {
 	struct gm_buf b = GM_BUF_INIT;
@@ -170,6 +360,31 @@ static size_t go_specs(TSNode decl, TSNode *out, size_t max)
 	return n;
 }
 
+/* The import path of a Go spec (`f "fmt"` -> `"fmt"`), which gofmt sorts by. */
+static char *go_path(const char *spec, size_t n)
+{
+	const char *q = memchr(spec, '"', n), *r = q ? memchr(q + 1, '"', n - (size_t)(q + 1 - spec)) : NULL;
+	if (!q || !r) {
+		q = memchr(spec, '`', n);
+		r = q ? memchr(q + 1, '`', n - (size_t)(q + 1 - spec)) : NULL;
+	}
+	return q && r ? gm_xstrndup(q, (size_t)(r - q + 1)) : gm_xstrndup(spec, n);
+}
+
+/* Where a new spec goes in the block: before the first spec whose path sorts after its. */
+static uint32_t go_spec_at(const struct gm_edit_imports *im, const char *spec)
+{
+	char *path = go_path(spec, strlen(spec));
+	uint32_t at = im->go_block_at;
+	for (size_t i = 0; i < im->ngo_specs; i++)
+		if (strcmp(im->go_specs[i].path, path) > 0) {
+			at = im->go_specs[i].line;
+			break;
+		}
+	free(path);
+	return at;
+}
+
 static void note_import(struct gm_edit_imports *im, TSNode node, const char *src, size_t len,
                         bool conditional)
 {
@@ -188,6 +403,21 @@ static void note_import(struct gm_edit_imports *im, TSNode node, const char *src
 			add_have(im, src + ts_node_start_byte(specs[i]),
 			         ts_node_end_byte(specs[i]) - ts_node_start_byte(specs[i]));
 		im->go_block = block;
+		for (size_t i = 0; i < im->ngo_specs; i++)
+			free(im->go_specs[i].path);
+		im->ngo_specs = 0;
+		if (block) {
+			im->go_specs = gm_xrealloc(im->go_specs, (n + 1) * sizeof(*im->go_specs));
+			for (size_t i = 0; i < n; i++) {
+				uint32_t ls = ts_node_start_byte(specs[i]);
+				while (ls > 0 && src[ls - 1] != '\n')
+					ls--;
+				im->go_specs[i].line = ls;
+				im->go_specs[i].path = go_path(src + ts_node_start_byte(specs[i]),
+				                               ts_node_end_byte(specs[i]) - ts_node_start_byte(specs[i]));
+			}
+			im->ngo_specs = n;
+		}
 		if (block) {
 			/* The line of the closing parenthesis. */
 			uint32_t p = e ? e - 1 : 0;
@@ -196,7 +426,12 @@ static void note_import(struct gm_edit_imports *im, TSNode node, const char *src
 			im->go_block_at = p;
 		}
 	} else {
+		struct bound b;
 		add_have(im, src + s, e - s);
+		if (import_names(&b, node, src)) {
+			GM_GROW(im->bound, im->cbound, im->nbound + 1);
+			im->bound[im->nbound++] = b;
+		}
 	}
 	if (!conditional) {
 		set_point(im, kind, after);
@@ -318,6 +553,12 @@ void gm_edit_imports_free(struct gm_edit_imports *im)
 	for (size_t i = 0; i < im->npoints; i++)
 		free(im->points[i].kind);
 	free(im->points);
+	for (size_t i = 0; i < im->nbound; i++)
+		bound_release(&im->bound[i]);
+	free(im->bound);
+	for (size_t i = 0; i < im->ngo_specs; i++)
+		free(im->go_specs[i].path);
+	free(im->go_specs);
 	free(im);
 }
 
@@ -385,14 +626,60 @@ static void import_text(struct gm_buf *b, const struct gm_edit_imports *im, cons
 		gm_buf_puts(b, eol);
 }
 
+/*
+ * An import `text` of an edit against the file's names and those the
+ * edits before it added: true when it adds nothing new; else `*text_out`
+ * is NULL (keep it as it is) or the statement with only the new names, and
+ * its names join `added`.
+ */
+static bool trim_added(char **text_out, const struct gm_lang *lang, const struct gm_edit_imports *im,
+                       struct bound **added, size_t *nadded, size_t *cadded, const char *text)
+{
+	TSTree *t = gm_scan_parse(lang, text, strlen(text), NULL);
+	TSNode node;
+	struct bound *all, b;
+	size_t nall;
+	char *trimmed = NULL;
+	int rc;
+
+	*text_out = NULL;
+	if (!t) {
+		gm_error_clear();
+		return false;
+	}
+	node = ts_node_named_child(ts_tree_root_node(t), 0);
+	nall = (im ? im->nbound : 0) + *nadded;
+	all = gm_xcalloc(nall + 1, sizeof(*all));
+	for (size_t i = 0; im && i < im->nbound; i++)
+		all[i] = im->bound[i];
+	for (size_t i = 0; i < *nadded; i++)
+		all[(im ? im->nbound : 0) + i] = (*added)[i];
+	rc = ts_node_is_null(node) ? 1 : trim_import(&trimmed, all, nall, node, text);
+	free(all);
+	if (rc == 0 && import_names(&b, node, text)) {
+		GM_GROW(*added, *cadded, *nadded + 1);
+		(*added)[(*nadded)++] = b;
+	}
+	ts_tree_delete(t);
+	if (rc == GM_ENOTFOUND)
+		return true;
+	if (rc == 0 && strcmp(trimmed, text) != 0)
+		*text_out = trimmed;
+	else
+		free(trimmed);
+	return false;
+}
+
 int gm_edit_apply(char **out, size_t *out_len, const struct gm_lang *lang, const char *src,
                   size_t len, const struct gm_edit_imports *im, const struct gm_edit *const *edits,
                   size_t n, const bool *on)
 {
 	struct op *ops = NULL;
 	size_t nops = 0, cops = 0, seq = 0;
-	char **newi = NULL, **kinds = NULL, **texts = NULL;
-	size_t nnew = 0, cnew = 0, ckinds = 0, ntexts = 0, ctexts = 0;
+	char **newi = NULL, **kinds = NULL, **texts = NULL, **owned = NULL;
+	size_t nnew = 0, cnew = 0, ckinds = 0, ntexts = 0, ctexts = 0, nowned = 0, cowned = 0;
+	struct bound *added = NULL;
+	size_t nadded = 0, cadded = 0;
 	bool go = !strcmp(lang->name, "go");
 	struct gm_buf b = GM_BUF_INIT;
 	uint32_t pos = 0;
@@ -416,7 +703,7 @@ int gm_edit_apply(char **out, size_t *out_len, const struct gm_lang *lang, const
 		}
 		for (size_t k = 0; k < e->nimports; k++) {
 			const struct gm_import *imp = &e->imports[k];
-			char *norm = normalize(imp->text, strlen(imp->text));
+			char *norm = normalize(imp->text, strlen(imp->text)), *text = NULL;
 			bool dup = im && gm_edit_imports_has(im, imp->text, strlen(imp->text));
 			for (size_t j = 0; j < nnew && !dup; j++) {
 				char *o = normalize(newi[j], strlen(newi[j]));
@@ -424,11 +711,16 @@ int gm_edit_apply(char **out, size_t *out_len, const struct gm_lang *lang, const
 				free(o);
 			}
 			free(norm);
+			/* Names another edit of the file brings already are bound once. */
+			if (!dup && (dup = trim_added(&text, lang, im, &added, &nadded, &cadded, imp->text)))
+				free(text);
 			if (dup)
 				continue;
 			GM_GROW(newi, cnew, nnew + 1);
 			GM_GROW(kinds, ckinds, nnew + 1);
-			newi[nnew] = imp->text;
+			GM_GROW(owned, cowned, nowned + 1);
+			owned[nowned++] = text;
+			newi[nnew] = text ? text : imp->text;
 			kinds[nnew++] = imp->kind;
 		}
 	}
@@ -462,7 +754,7 @@ int gm_edit_apply(char **out, size_t *out_len, const struct gm_lang *lang, const
 				if (!strcmp(im->points[p].kind, kinds[i]))
 					at = im->points[p].at;
 			if (go && im->go_block) {
-				at = im->go_block_at;
+				at = go_spec_at(im, newi[i]);
 				go_block = true;
 			}
 			group = gm_xcalloc(nnew, sizeof(char *));
@@ -472,7 +764,7 @@ int gm_edit_apply(char **out, size_t *out_len, const struct gm_lang *lang, const
 					if (!strcmp(im->points[p].kind, kinds[j]))
 						at_j = im->points[p].at;
 				if (go && im->go_block)
-					at_j = im->go_block_at;
+					at_j = go_spec_at(im, newi[j]);
 				if (!done[j] && at_j == at) {
 					group[m++] = newi[j];
 					done[j] = true;
@@ -505,6 +797,12 @@ int gm_edit_apply(char **out, size_t *out_len, const struct gm_lang *lang, const
 	*out = gm_buf_detach(&b, out_len);
 cleanup:
 	gm_buf_release(&b);
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(owned);
+	for (size_t i = 0; i < nadded; i++)
+		bound_release(&added[i]);
+	free(added);
 	for (size_t i = 0; i < ntexts; i++)
 		free(texts[i]);
 	free(texts);

@@ -512,5 +512,8 @@ bool gm_lang_node_is_lead(TSNode node)
 bool gm_lang_node_is_string(TSNode node)
 {
 	const char *type = ts_node_type(node);
+	/* "a" "b" across lines is several literals: between them is code. */
+	if (!strcmp(type, "concatenated_string"))
+		return false;
 	return strstr(type, "string") != NULL || !strcmp(type, "text_block");
 }

@@ -711,7 +711,7 @@ static void find_lead(struct gm_unit *u, TSNode root, const char *src)
 		n = ts_node_parent(n);
 	n = gm_scan_item(n, root);
 	lead = gm_scan_lead(n, src);
-	if (lead < u->start_byte && ts_node_start_point(n).column == u->start_col) {
+	if (lead < u->start_byte) {
 		u->lead_byte = lead;
 		for (uint32_t p = lead; p < u->start_byte; p++)
 			u->lead_line -= src[p] == '\n';

@@ -311,13 +311,15 @@ struct spans {
 	size_t n, cap, ecap;
 };
 
-static void collect_strings(struct spans *sp, TSNode root)
+/* Multi-line string literals (`comments`: block comments instead) of the tree at `root`. */
+static void collect_strings(struct spans *sp, TSNode root, bool comments)
 {
 	TSTreeCursor c = ts_tree_cursor_new(root);
 	for (;;) {
 		TSNode n = ts_tree_cursor_current_node(&c);
 		bool descend = true;
-		if (gm_lang_node_is_string(n) && ts_node_start_point(n).row < ts_node_end_point(n).row) {
+		if ((comments ? gm_lang_node_is_comment(n) : gm_lang_node_is_string(n)) &&
+		    ts_node_start_point(n).row < ts_node_end_point(n).row) {
 			GM_GROW(sp->s, sp->cap, sp->n + 1);
 			GM_GROW(sp->e, sp->ecap, sp->n + 1);
 			sp->s[sp->n] = ts_node_start_byte(n);
@@ -366,51 +368,55 @@ struct style {
 /* How a piece indents: its space-indented lines by `spaces`, its tab-indented ones by tabs. */
 struct styles {
 	struct style spaces, tabs;
+	bool exact; /* every space-indented line is a whole number of levels */
 };
 
 /*
- * The indentation units of the lines of [s, e) of `text` beyond `base`:
- * for the lines indented with spaces only, the smallest such indentation
- * when every one is a whole number of it; tabs count one a level.  A line
- * indented with both is no evidence either way.
+ * The indentation units of the lines of [s, e) of `text` beyond `base`
+ * (strings and block comments aside): for lines indented with spaces only,
+ * the most common step by which a line is indented more than the code line
+ * before it (ties: the smaller); tabs count one a level.  A line indented
+ * with both is no evidence either way.
  */
 static struct styles styles_of(const char *text, uint32_t s, uint32_t e, const struct spans *sp,
-                               size_t base)
+                               const struct spans *cm, size_t base)
 {
-	struct styles st = { { ' ', 0 }, { '\t', 0 } };
+	struct styles st = { { ' ', 0 }, { '\t', 0 }, true };
 	const char *p = text + s, *end = text + e;
-	bool first = true, bad = false;
-	size_t widths[512], nw = 0, ntabs = 0;
+	bool first = true;
+	size_t steps[33] = { 0 }, prev = 0, ntabs = 0, widths[512], nw = 0, best = 0;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
 		size_t w = 0, nsp = 0, ntb = 0;
-		if (!first && !(sp && in_string(sp, (uint32_t)(p - text)))) {
+		if (!first && !(sp && in_string(sp, (uint32_t)(p - text))) &&
+		    !(cm && in_string(cm, (uint32_t)(p - text)))) {
 			while (p + w < le && (p[w] == ' ' || p[w] == '\t'))
 				w++;
-			if (p + w < le && p[w] != '\r' && w > base) {
+			if (p + w < le && p[w] != '\r') {
 				for (size_t k = base; k < w; k++)
 					p[k] == ' ' ? nsp++ : ntb++;
-				if (nsp && !ntb && nw < 512)
-					widths[nw++] = nsp;
-				else if (ntb && !nsp)
+				if (nsp && !ntb) {
+					if (nsp > prev && nsp - prev <= 32)
+						steps[nsp - prev]++;
+					if (nw < 512)
+						widths[nw++] = nsp;
+				} else if (ntb && !nsp) {
 					ntabs++;
+				}
+				prev = nsp;
 			}
 		}
 		first = false;
 		p = nl ? nl + 1 : end;
 	}
-	if (nw) {
-		st.spaces.width = widths[0];
-		for (size_t i = 1; i < nw; i++)
-			if (widths[i] < st.spaces.width)
-				st.spaces.width = widths[i];
-		for (size_t i = 0; i < nw; i++)
-			bad |= widths[i] % st.spaces.width != 0;
-		if (bad)
-			st.spaces.width = 0;
-	}
+	for (size_t k = 1; k <= 32; k++)
+		if (steps[k] > steps[best])
+			best = k;
+	st.spaces.width = best;
+	for (size_t i = 0; best && i < nw; i++)
+		st.exact &= widths[i] % best == 0;
 	st.tabs.width = ntabs ? 1 : 0;
 	return st;
 }
@@ -431,7 +437,8 @@ static struct style style_of(const char *text, uint32_t s, uint32_t e)
 		size_t w = 0;
 		while (p + w < le && (p[w] == ' ' || p[w] == '\t'))
 			w++;
-		if (p + w < le && p[w] != '\r') {
+		/* " * text": a block comment's inner line is no indentation step. */
+		if (p + w < le && p[w] != '\r' && p[w] != '*') {
 			if (w && p[0] == '\t')
 				ntab++;
 			else if (w)
@@ -474,6 +481,7 @@ struct reindent {
 	const char *eol;
 	struct style to;   /* the file's indentation unit (unknown: keep the answer's) */
 	bool first_too;    /* also indent the first line (an insertion at a line start) */
+	bool python;       /* indentation is syntax (lang->indent_blocks) */
 };
 
 /*
@@ -486,13 +494,15 @@ struct reindent {
  * the file's columns (the model copied the function as it stands).
  */
 static char *reindent(const char *text, uint32_t s, uint32_t e, const struct spans *sp,
+                      const struct spans *cm,
                       const struct reindent *r, bool as_in_file, size_t *out_len)
 {
 	struct gm_buf b = GM_BUF_INIT;
 	const char *p = text + s, *end = text + e, *ls = text + s;
 	size_t col, base, rest;
 	struct styles from;
-	bool first = true;
+	bool first = true, widen;
+	size_t level = 0, level_out = 0; /* the last whole-level line: its rel, and what it became */
 	char *res;
 	size_t len;
 
@@ -501,7 +511,16 @@ static char *reindent(const char *text, uint32_t s, uint32_t e, const struct spa
 	col = (size_t)(text + s - ls);
 	rest = rest_indent(text, s, e, sp);
 	base = rest < col ? rest : col;
-	from = styles_of(text, s, e, sp, base);
+	from = styles_of(text, s, e, sp, cm, base);
+	/*
+	 * A line that is not a whole number of levels (an aligned continuation)
+	 * keeps its offset from the last whole-level line; when the unit shrinks,
+	 * that could make two levels one, so then only whole levels are converted
+	 * (in Python, where that would matter, not at all).
+	 */
+	widen = r->to.ch == '\t' || r->to.width >= from.spaces.width;
+	if (!from.exact && !widen && r->python)
+		from.spaces.width = 0; /* levels that could merge: leave the answer's indentation */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
@@ -526,16 +545,27 @@ static char *reindent(const char *text, uint32_t s, uint32_t e, const struct spa
 			} else {
 				size_t strip = w < base ? w : base, rel = w - strip;
 				const struct style *f = NULL;
-				if (rel && memchr(p + strip, '\t', rel) == NULL)
+				/* A block comment's inner lines move with the block, as they are. */
+				if (cm && in_string(cm, (uint32_t)(p - text)))
+					f = NULL;
+				else if (rel && memchr(p + strip, '\t', rel) == NULL)
 					f = &from.spaces;
 				else if (rel && memchr(p + strip, ' ', rel) == NULL)
 					f = &from.tabs;
 				gm_buf_put(&b, r->ind, r->ind_len);
-				if (f && f->width && r->to.width && rel % f->width == 0 &&
-				    (f->ch != r->to.ch || f->width != r->to.width)) {
+				if (f && f->width && r->to.width && (f->ch != r->to.ch || f->width != r->to.width) &&
+				    (rel % f->width == 0 || (widen && rel > level))) {
 					/* Another indentation unit: the same levels in the file's. */
-					for (size_t k = 0; k < rel / f->width * r->to.width; k++)
+					size_t out = rel % f->width == 0 ? rel / f->width * r->to.width : level_out;
+					for (size_t k = 0; k < out; k++)
 						gm_buf_put(&b, &r->to.ch, 1);
+					if (rel % f->width == 0) {
+						level = rel;
+						level_out = out;
+					} else {
+						for (size_t k = level; k < rel; k++)
+							gm_buf_puts(&b, " ");
+					}
 				} else {
 					gm_buf_put(&b, p + strip, rel);
 				}
@@ -560,7 +590,47 @@ struct gm_validate_file {
 	struct gm_file_scan scan;
 	struct gm_edit_imports *imports;
 	struct style style; /* the file's indentation unit */
+	char **idents;      /* the identifiers of its code, sorted, unique */
+	size_t nidents;
 };
+
+static int cmp_idents(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every identifier leaf of the tree (any grammar's *identifier node types). */
+static void collect_idents(struct gm_validate_file *f, const char *src)
+{
+	TSTreeCursor c = ts_tree_cursor_new(ts_tree_root_node(f->tree));
+	size_t cap = 0, k = 0;
+	for (;;) {
+		TSNode n = ts_tree_cursor_current_node(&c);
+		if (ts_node_child_count(n) == 0 && ts_node_is_named(n) &&
+		    strstr(ts_node_type(n), "identifier")) {
+			GM_GROW(f->idents, cap, f->nidents + 1);
+			f->idents[f->nidents++] = gm_xstrndup(src + ts_node_start_byte(n),
+			                                      ts_node_end_byte(n) - ts_node_start_byte(n));
+		}
+		if (ts_tree_cursor_goto_first_child(&c))
+			continue;
+		while (!ts_tree_cursor_goto_next_sibling(&c))
+			if (!ts_tree_cursor_goto_parent(&c))
+				goto done;
+	}
+done:
+	ts_tree_cursor_delete(&c);
+	if (f->nidents > 1)
+		qsort(f->idents, f->nidents, sizeof(char *), cmp_idents);
+	for (size_t i = 0; i < f->nidents; i++) {
+		if (k && !strcmp(f->idents[k - 1], f->idents[i])) {
+			free(f->idents[i]);
+			continue;
+		}
+		f->idents[k++] = f->idents[i];
+	}
+	f->nidents = k;
+}
 
 int gm_validate_file_new(struct gm_validate_file **out, const struct gm_lang *lang, const char *src,
                          size_t len, TSParser *parser)
@@ -579,6 +649,7 @@ int gm_validate_file_new(struct gm_validate_file **out, const struct gm_lang *la
 		return rc;
 	}
 	f->style = style_of(src, 0, (uint32_t)len);
+	collect_idents(f, src);
 	*out = f;
 	return 0;
 }
@@ -588,6 +659,9 @@ void gm_validate_file_free(struct gm_validate_file *f)
 	if (!f)
 		return;
 	gm_edit_imports_free(f->imports);
+	for (size_t i = 0; i < f->nidents; i++)
+		free(f->idents[i]);
+	free(f->idents);
 	gm_file_scan_release(&f->scan);
 	if (f->tree)
 		ts_tree_delete(f->tree);
@@ -624,7 +698,8 @@ struct vctx {
 	size_t code_len;
 	TSTree *ctree;
 	struct gm_file_scan fc;
-	struct spans csp;
+	struct spans csp; /* its multi-line strings */
+	struct spans ccm; /* and block comments */
 };
 
 /* The node of exactly [s, e), or the smallest around it. */
@@ -769,9 +844,15 @@ static bool is_echo(struct vctx *v, const char *t, size_t n, bool lines)
 }
 
 /* Does the name `w` stand anywhere in the original file (a unit, a variable, a call)? */
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Is `w` a name the file's code uses (an identifier: not a word in a string or comment)? */
 static bool name_in_file(const struct vctx *v, const char *w)
 {
-	return has_word_n(v->src, v->len, w, strlen(w));
+	return bsearch(&w, v->file->idents, v->file->nidents, sizeof(char *), cmp_strp) != NULL;
 }
 
 static bool defines_target(const struct vctx *v, const struct gm_unit *x)
@@ -805,15 +886,63 @@ static bool names_match(const struct vctx *v, const struct gm_unit *found)
 static bool prose_line(const struct line *l)
 {
 	size_t i = indent_of(l), n = l->len, words = 1;
+	bool code_char = false, sentence;
 	if (i == n || i > 0 || !isalpha((unsigned char)l->s[0]))
 		return false;
 	for (size_t k = 0; k < n; k++) {
 		char c = l->s[k];
-		if (strchr("(){}[];=<>\"'`#", c))
+		if (strchr("{};=<>\"`#", c))
 			return false;
+		code_char |= strchr("()[]'", c) != NULL;
 		words += c == ' ';
 	}
-	return words >= 3 || (n && (l->s[n - 1] == ':' || l->s[n - 1] == '.') && words >= 2);
+	/* "Here's the refactored method (same behaviour):": a sentence ends it. */
+	sentence = isupper((unsigned char)l->s[0]) && n && (l->s[n - 1] == ':' || l->s[n - 1] == '.');
+	if (code_char)
+		return sentence && words >= 3;
+	return words >= 3 || (sentence && words >= 2);
+}
+
+/*
+ * Does [s, e) read like the definition of `name`: the name (not after '.'
+ * or "->": a call on an object) followed by a parameter list and then a body
+ * ('{', ':', or "=>")?
+ */
+static bool defines_by_text(const char *s, const char *e, const char *name)
+{
+	size_t nl = strlen(name);
+	for (const char *p = s; nl && p < e && (p = memmem(p, (size_t)(e - p), name, nl)); p++) {
+		const char *q = p + nl;
+		int depth = 0;
+		if ((p > s && (is_ident(p[-1]) || p[-1] == '.')) || (p - s >= 2 && p[-2] == '-' && p[-1] == '>'))
+			continue;
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= e || *q != '(')
+			continue;
+		for (; q < e; q++) {
+			if (*q == '(')
+				depth++;
+			else if (*q == ')' && --depth == 0)
+				break;
+		}
+		if (q >= e)
+			continue;
+		/* After the parameters: a return type, then the body. */
+		for (q++; q < e && *q != '\n' && *q != ';'; q++)
+			if (*q == '{' || (*q == ':' && (q + 1 == e || q[1] == '\n' || q[1] == ' ')) ||
+			    (*q == '=' && q + 1 < e && q[1] == '>'))
+				return true;
+		if (q < e && *q == '\n') {
+			/* The body on the next line (C, C++: "{" alone). */
+			const char *r = q + 1;
+			while (r < e && (*r == ' ' || *r == '\t'))
+				r++;
+			if (r < e && *r == '{')
+				return true;
+		}
+	}
+	return false;
 }
 
 struct cand {
@@ -956,17 +1085,30 @@ static int choose_code(struct vctx *v, const char *text, size_t tlen)
 	if (!primary && ncand == 1)
 		primary = &cands[0];
 	if (!primary && ncand > 1) {
-		/* No block parses as the definition alone (a method outside its class): by name. */
-		size_t named = 0;
+		/*
+		 * No block parses as the definition alone (a method outside its
+		 * class): the one that reads like its definition, else the one
+		 * that names it.
+		 */
+		size_t named = 0, defining = 0;
+		struct cand *by_def = NULL, *by_name = NULL;
 		for (size_t i = 0; i < ncand; i++) {
 			const struct gm_code_block *b = cands[i].b;
-			if (!cands[i].only_imports && !cands[i].only_helpers &&
-			    has_word_n(b->start, (size_t)(b->end - b->start), v->u->short_name,
+			if (cands[i].only_imports || cands[i].only_helpers)
+				continue;
+			if (defines_by_text(b->start, b->end, v->u->short_name)) {
+				defining++;
+				by_def = &cands[i];
+			}
+			if (has_word_n(b->start, (size_t)(b->end - b->start), v->u->short_name,
 			               strlen(v->u->short_name))) {
 				named++;
-				primary = &cands[i];
+				by_name = &cands[i];
 			}
 		}
+		primary = defining == 1 ? by_def : named == 1 ? by_name : NULL;
+		if (primary)
+			named = 1;
 		if (named != 1) {
 			reject(v->out, GM_VERDICT_REJECT, "several code blocks and none defines '%s'",
 			       v->u->short_name);
@@ -1140,6 +1282,8 @@ static int decompose_level(struct vctx *v, struct pieces *ps, TSNode parent, siz
 		const struct gm_scope *sc;
 		uint32_t from;
 
+		if (!root_level && !strcmp(ts_node_type(c), "access_specifier"))
+			continue; /* `public:` of a C++ class wrapper: the method keeps its own */
 		if (gm_lang_node_is_comment(c)) {
 			if (pending == UINT32_MAX || ts_node_start_point(c).row > pending_end_row + 1)
 				pending = s;
@@ -1185,6 +1329,14 @@ static int decompose_level(struct vctx *v, struct pieces *ps, TSNode parent, siz
 			add_piece(ps, P_FREE, from, e, c);
 			continue;
 		}
+		/*
+		 * Code the file has already, echoed beside the function (a struct, a
+		 * constant): dropped here, where the block reads whole, rather than
+		 * spliced where the function is, where it may not belong.
+		 */
+		if (root_level && !ps->wrapped && !x && !ts_node_has_error(parent) &&
+		    is_echo(v, v->code + s, e - s, false))
+			continue;
 		add_piece(ps, root_level && ps->wrapped && !(x && defines_target(v, x)) ? P_OUTER : P_CODE,
 		          s, e, c);
 	}
@@ -1253,7 +1405,7 @@ static char *join_pieces(struct vctx *v, const struct pieces *ps, enum piece_kin
 			size_t orig = rest_indent(v->src, v->u->start_byte, v->u->end_byte, NULL);
 			as_in_file = rest != SIZE_MAX && rest == orig && rest >= v->ind_len;
 		}
-		t = reindent(v->code, s, e, &v->csp, r, as_in_file, &tl);
+		t = reindent(v->code, s, e, &v->csp, &v->ccm, r, as_in_file, &tl);
 		if (any) {
 			/* A blank line between them in the answer stays one. */
 			size_t nls = 0;
@@ -1301,10 +1453,23 @@ static void add_imports(struct vctx *v, const struct gm_edit_imports *im, TSNode
 			}
 		}
 	} else {
-		struct reindent r = { "", 0, v->eol, { 0, 0 }, false };
+		struct reindent r = { "", 0, v->eol, { 0, 0 }, false, false };
 		size_t tl;
-		char *t = reindent(v->code, ts_node_start_byte(n), ts_node_end_byte(n), &v->csp, &r, false,
-		                   &tl);
+		char *t = NULL, *trimmed = NULL;
+		int tr = gm_edit_import_trim(&trimmed, im, n, v->code);
+		if (tr == GM_ENOTFOUND) {
+			free(kind);
+			return; /* the file binds every name it brings */
+		}
+		if (tr == 0 && strlen(trimmed) != ts_node_end_byte(n) - ts_node_start_byte(n)) {
+			t = trimmed; /* only the names the file does not import yet */
+			tl = strlen(t);
+			trimmed = NULL;
+		} else {
+			t = reindent(v->code, ts_node_start_byte(n), ts_node_end_byte(n), &v->csp, &v->ccm, &r,
+			             false, &tl);
+		}
+		free(trimmed);
 		if (!gm_edit_imports_has(im, t, tl)) {
 			gm_edit_add_import(edit, t, tl, kind);
 			GM_GROW(*lines, *clines, *nlines + 1);
@@ -1420,12 +1585,14 @@ static void parse_reason(struct vctx *v, const char *text, size_t len, uint32_t 
 	gm_error_clear();
 }
 
-static bool reached(const struct gm_unit *from, const char *name)
+/* Does unit `from` of `text` call `name`, or name it (`.map(format_item)`, a callback)? */
+static bool reached(const struct gm_unit *from, const char *text, const char *name)
 {
 	for (size_t i = 0; i < from->ncalls; i++)
 		if (!strcmp(from->calls[i], name))
 			return true;
-	return false;
+	return has_word_n(text + from->start_byte, from->end_byte - from->start_byte, name,
+	                  strlen(name));
 }
 
 /* ---- the verdict ------------------------------------------------------------ */
@@ -1442,6 +1609,31 @@ static bool in_names(char *const *v, size_t n, const char *s)
 		if (!strcmp(v[i], s))
 			return true;
 	return false;
+}
+
+/* The type a qualifier names: "(*LRU)." and "LRU." are LRU's. */
+static void qualifier(const struct gm_unit *u, const char **q, size_t *n)
+{
+	size_t len = strlen(u->name) - strlen(u->short_name);
+	const char *p = u->name;
+	if (len >= 3 && p[0] == '(' && p[1] == '*') {
+		p += 2;
+		len -= 2;
+		if (len >= 2 && p[len - 2] == ')')
+			len--;
+		len--;
+	}
+	*q = p;
+	*n = len;
+}
+
+static bool same_qualifier(const struct gm_unit *a, const struct gm_unit *b)
+{
+	const char *qa, *qb;
+	size_t na, nb;
+	qualifier(a, &qa, &na);
+	qualifier(b, &qb, &nb);
+	return na && na == nb && !memcmp(qa, qb, na);
 }
 
 /*
@@ -1516,7 +1708,8 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 	if ((rc = gm_scan_tree(&v.fc, v.lang, v.code, v.code_len, v.ctree)) < 0)
 		goto cleanup;
 	fc_ok = true;
-	collect_strings(&v.csp, ts_tree_root_node(v.ctree));
+	collect_strings(&v.csp, ts_tree_root_node(v.ctree), false);
+	collect_strings(&v.ccm, ts_tree_root_node(v.ctree), true);
 	decompose(&v, &ps);
 	if (out->reason)
 		goto cleanup;
@@ -1533,7 +1726,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 
 	/* 3. The rest where the unit is, then what landed there. */
 	{
-		struct reindent r = { v.ind, v.ind_len, v.eol, v.fstyle, false };
+		struct reindent r = { v.ind, v.ind_len, v.eol, v.fstyle, false, v.lang->indent_blocks };
 		inner = join_pieces(&v, &ps, P_CODE, &r, true, &inner_len);
 	}
 	if (!inner_len) {
@@ -1599,6 +1792,8 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 				char *want = scope_prefix(&v);
 				bool beside = strlen(x->name) == strlen(want) + strlen(x->short_name) &&
 				              !strncmp(x->name, want, strlen(want));
+				/* Or qualified as the function is ((*T).M beside (*T).N, T::f beside T::g). */
+				beside |= same_qualifier(x, v.u);
 				free(want);
 				if (!beside) {
 					reject(out, GM_VERDICT_REJECT, "answer adds '%s' outside the function's scope",
@@ -1706,7 +1901,7 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 		const char *cind = "";
 		size_t cind_len = 0, fl;
 		uint32_t cp = class_point(&v, &cind, &cind_len);
-		struct reindent r = { cind, cind_len, v.eol, v.fstyle, true };
+		struct reindent r = { cind, cind_len, v.eol, v.fstyle, true, v.lang->indent_blocks };
 		unsigned sep_top = spacing(v.fo, v.src, (uint32_t)cind_len,
 		                           !strcmp(v.lang->name, "python") && !cind_len ? 2 : 1);
 		struct gm_buf b = GM_BUF_INIT;
@@ -1775,12 +1970,12 @@ int gm_validate(struct gm_validate_result *out, const struct gm_validate_in *in)
 			    in_names(free_names, nfree, ff.units[i].name))
 				hs[m++] = &ff.units[i];
 		for (size_t i = 0; i < m; i++)
-			seen[i] = reached(FT, hs[i]->short_name);
+			seen[i] = reached(FT, final, hs[i]->short_name);
 		while (grew) {
 			grew = false;
 			for (size_t i = 0; i < m; i++)
 				for (size_t j = 0; j < m; j++)
-					if (seen[i] && !seen[j] && reached(hs[i], hs[j]->short_name))
+					if (seen[i] && !seen[j] && reached(hs[i], final, hs[j]->short_name))
 						seen[j] = grew = true;
 		}
 		for (size_t i = 0; i < m && !out->reason; i++)
@@ -1880,6 +2075,7 @@ cleanup:
 		ts_tree_delete(v.ctree);
 
 	spans_release(&v.csp);
+	spans_release(&v.ccm);
 	free(ps.v);
 	free(v.code);
 	free(v.folded_src);

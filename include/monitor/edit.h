@@ -61,6 +61,15 @@ struct gm_edit_imports;
 int gm_edit_imports_new(struct gm_edit_imports **out, const struct gm_lang *lang, const char *src,
                         size_t len, TSTree *tree);
 void gm_edit_imports_free(struct gm_edit_imports *im);
+/*
+ * The import `node` (of the text `src`, an answer) without the names the
+ * file's imports already bind from the same module (JS/TS `import {a, b}
+ * from "m"`, Python `from m import a, b`): 0 and `*out` the statement to add
+ * (the caller frees it), GM_ENOTFOUND when it binds nothing new, 1 when it
+ * is not an import of single names (compare whole statements instead).
+ */
+int gm_edit_import_trim(char **out, const struct gm_edit_imports *im, TSNode node, const char *src);
+
 /* Does the file already have `text` (whitespace-insensitive)? */
 bool gm_edit_imports_has(const struct gm_edit_imports *im, const char *text, size_t len);
 

@@ -34,6 +34,7 @@ from fakes import FakeLMStudio  # noqa: E402
 RUNTIME = os.environ.get("GM_TS_RUNTIME_DIR", "")
 GRAMMAR_LIBS = [p for p in os.environ.get("GM_GRAMMAR_LIBS", "").split(":") if p]
 CC = shutil.which("cc") or shutil.which("gcc")
+CHECKER_CFLAGS = os.environ.get("GM_CHECKER_CFLAGS", "").split()
 
 
 def applied_share(tasks):
@@ -45,10 +46,11 @@ def applied_share(tasks):
 
 class AnswersTest(gmtest.TestCase):
     def refactor(self, repo, *extra):
-        with FakeLMStudio(shapes="mix", concurrency=8) as srv:
+        # Under the sanitizers a run of 600 answers takes minutes: the fake waits.
+        with FakeLMStudio(shapes="mix", concurrency=8, max_lifetime=1500) as srv:
             before = repo.snapshot()
             p = repo.run("refactor", "--local-only", "--json", "-j", "8", *extra,
-                         env={"MONITOR_LOCAL_URL": srv.url}, timeout=600)
+                         env={"MONITOR_LOCAL_URL": srv.url}, timeout=1500)
             after = repo.snapshot()
         for k in ("HEAD", "index", "worktree"):
             self.assertEqual(before[k], after[k], k)
@@ -119,7 +121,7 @@ class AnswersTest(gmtest.TestCase):
         with open(src, "w") as f:
             f.write(CHECKER)
         exe = os.path.join(out, "check")
-        cmd = [CC, "-std=c11", "-O1", "-D_POSIX_C_SOURCE=200112L", "-D_DEFAULT_SOURCE",
+        cmd = [CC, "-std=c11", "-O1", *CHECKER_CFLAGS, "-D_POSIX_C_SOURCE=200112L", "-D_DEFAULT_SOURCE",
                "-I", os.path.join(lib_dir, "include"), "-I", os.path.join(lib_dir, "src"),
                src, os.path.join(lib_dir, "src", "lib.c"), *GRAMMAR_LIBS, "-o", exe]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -215,6 +215,36 @@ static void helpers_and_imports_land_with_their_edit_and_an_import_comes_once(vo
 	gm_file_scan_release(&f2);
 }
 
+static void names_two_edits_import_from_one_module_are_bound_once(void **state)
+{
+	(void)state;
+	const char *js = "import { x } from \"m\";\n\nfunction f() {\n  return x;\n}\n\nfunction g() {\n  return x;\n}\n";
+	const struct gm_lang *lang = gm_lang_by_name("javascript");
+	struct gm_file_scan f3;
+	struct gm_edit e[2] = { { 0 } };
+	const struct gm_edit *ev[2] = { &e[0], &e[1] };
+	struct gm_merge_result r;
+	assert_int_equal(gm_scan_source(&f3, lang, js, strlen(js), NULL), 0);
+	e[0].name = strdup("f");
+	gm_edit_add_splice(&e[0], f3.units[0].start_byte, f3.units[0].end_byte,
+	                   S("function f() {\n  return a(x);\n}"));
+	gm_edit_add_import(&e[0], S("import { a } from \"m\";"), "import");
+	e[1].name = strdup("g");
+	gm_edit_add_splice(&e[1], f3.units[1].start_byte, f3.units[1].end_byte,
+	                   S("function g() {\n  return b(a(x));\n}"));
+	gm_edit_add_import(&e[1], S("import { a, b, x } from \"m\";"), "import");
+	assert_int_equal(gm_merge(&r, lang, js, strlen(js), 0, ev, 2, NULL), 0);
+	assert_string_equal(r.text, "import { x } from \"m\";\n"
+	                            "import { a } from \"m\";\n"
+	                            "import { b } from \"m\";\n\n"
+	                            "function f() {\n  return a(x);\n}\n\n"
+	                            "function g() {\n  return b(a(x));\n}\n");
+	gm_merge_result_release(&r);
+	gm_edit_release(&e[0]);
+	gm_edit_release(&e[1]);
+	gm_file_scan_release(&f3);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -238,6 +268,7 @@ int main(void)
 		cmocka_unit_test(errors_already_in_the_original_do_not_drop_edits),
 		cmocka_unit_test(overlapping_edits_are_refused),
 		cmocka_unit_test(helpers_and_imports_land_with_their_edit_and_an_import_comes_once),
+		cmocka_unit_test(names_two_edits_import_from_one_module_are_bound_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
