@@ -353,7 +353,11 @@ char *gm_commit_message(const struct gm_commit_msg *m)
 	gm_buf_puts(&b, "\n\n");
 	for (size_t i = 0; i < m->nfns; i++) {
 		const struct gm_commit_fn *f = &m->fns[i];
-		gm_buf_printf(&b, "%s: %s (%s:%s, %u attempt%s)\n", f->path, f->name,
+		gm_buf_printf(&b, "%s: %s", f->path, f->name);
+		for (size_t k = 0; k < f->nhelpers; k++)
+			gm_buf_printf(&b, "%s%s", k ? ", " : f->nhelpers > 1 ? " (+ helpers " : " (+ helper ",
+			              f->helpers[k]);
+		gm_buf_printf(&b, "%s (%s:%s, %u attempt%s)\n", f->nhelpers ? ")" : "",
 		              f->route ? f->route : "local", f->model ? f->model : "unknown",
 		              f->attempts, f->attempts == 1 ? "" : "s");
 	}

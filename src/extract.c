@@ -37,10 +37,6 @@ char *gm_extract_strip_think(const char *answer, size_t len, size_t *out_len)
 	return gm_buf_detach(&b, out_len);
 }
 
-struct block {
-	const char *start, *end; /* content, without the fence lines */
-};
-
 static const char *line_end(const char *p, const char *end)
 {
 	const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -54,7 +50,8 @@ static const char *next_line(const char *p, const char *end)
 }
 
 /* A fence line: optional indentation, then 3+ ` or ~.  Sets char and run. */
-static bool is_fence(const char *p, const char *e, char *ch, size_t *run, bool closing)
+static bool is_fence(const char *p, const char *e, char *ch, size_t *run, bool closing,
+                     const char **tag, size_t *tag_len)
 {
 	size_t n = 0;
 
@@ -79,129 +76,65 @@ static bool is_fence(const char *p, const char *e, char *ch, size_t *run, bool c
 		return false;
 	*ch = *p;
 	*run = n;
+	/* The info string's first word: ```python title="x" -> python. */
+	p += n;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	*tag = p;
+	while (p < e && !isspace((unsigned char)*p) && *p != '{' && *p != ',')
+		p++;
+	*tag_len = (size_t)(p - *tag);
 	return true;
 }
 
-static size_t find_blocks(struct block **out, const char *s, const char *end)
+size_t gm_extract_blocks(struct gm_code_block **out, const char *s, size_t len)
 {
-	struct block *blocks = NULL;
+	struct gm_code_block *blocks = NULL;
+	const char *p = s, *end = s + len;
 	size_t n = 0, cap = 0;
-	const char *p = s;
 
 	while (p < end) {
-		const char *e = line_end(p, end);
+		const char *e = line_end(p, end), *tag = NULL;
 		char ch = 0;
-		size_t run = 0;
+		size_t run = 0, tag_len = 0;
 
-		if (!is_fence(p, e, &ch, &run, false)) {
+		if (!is_fence(p, e, &ch, &run, false, &tag, &tag_len)) {
 			p = next_line(p, end);
 			continue;
 		}
 		GM_GROW(blocks, cap, n + 1);
+		memset(&blocks[n], 0, sizeof(blocks[n]));
+		blocks[n].tag = tag;
+		blocks[n].tag_len = tag_len;
+		blocks[n].fenced = true;
 		blocks[n].start = next_line(p, end);
 		blocks[n].end = end; /* unterminated: runs to the end */
 		for (p = blocks[n].start; p < end; p = next_line(p, end)) {
 			e = line_end(p, end);
-			if (is_fence(p, e, &ch, &run, true)) {
+			if (is_fence(p, e, &ch, &run, true, NULL, NULL)) {
 				blocks[n].end = p;
+				blocks[n].closed = true;
 				p = next_line(p, end);
 				break;
 			}
 		}
 		n++;
 	}
+	if (n == 0) {
+		const char *q = s;
+		while (q < end && isspace((unsigned char)*q))
+			q++;
+		if (q < end) {
+			blocks = gm_xcalloc(1, sizeof(*blocks));
+			blocks[0].tag = "";
+			blocks[0].start = s;
+			blocks[0].end = end;
+			blocks[0].closed = true;
+			n = 1;
+		}
+	}
 	*out = blocks;
 	return n;
-}
-
-static bool is_ident(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '$';
-}
-
-/* `name` as a whole word in [s, e). */
-static bool has_word(const char *s, const char *e, const char *name)
-{
-	size_t nl = strlen(name);
-	const char *p = s;
-
-	if (!nl)
-		return false;
-	while (p < e && (p = memmem(p, (size_t)(e - p), name, nl))) {
-		if ((p == s || !is_ident(p[-1])) && (p + nl == e || !is_ident(p[nl])))
-			return true;
-		p++;
-	}
-	return false;
-}
-
-/* The last component of a qualified name: Class.method, ns::f, (*T).M. */
-static const char *last_component(const char *name)
-{
-	const char *r = name;
-	for (const char *p = name; *p; p++)
-		if (*p == '.' || *p == ':')
-			r = p + 1;
-	return r;
-}
-
-int gm_extract_code(char **out, size_t *out_len, const char *answer, size_t len,
-                    const char *unit_name)
-{
-	size_t tlen, nblocks;
-	char *text = gm_extract_strip_think(answer, len, &tlen);
-	struct block *blocks = NULL;
-	const char *s = text, *e = text + tlen, *p;
-	int error = 0;
-
-	*out = NULL;
-	if (out_len)
-		*out_len = 0;
-	nblocks = find_blocks(&blocks, text, text + tlen);
-	if (nblocks == 1) {
-		s = blocks[0].start;
-		e = blocks[0].end;
-	} else if (nblocks > 1) {
-		const char *want = unit_name ? last_component(unit_name) : "";
-		size_t found = 0, which = 0;
-		for (size_t i = 0; i < nblocks; i++) {
-			if (has_word(blocks[i].start, blocks[i].end, want)) {
-				found++;
-				which = i;
-			}
-		}
-		if (found != 1) {
-			gm_error_set("several code blocks");
-			error = GM_EINVALID;
-			goto cleanup;
-		}
-		s = blocks[which].start;
-		e = blocks[which].end;
-	}
-	/* Leading blank lines go; the first line's indentation stays. */
-	for (p = s; p < e; p++) {
-		if (*p == '\n')
-			s = p + 1;
-		else if (!isspace((unsigned char)*p))
-			break;
-	}
-	if (p >= e)
-		s = e;
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	if (e == s) {
-		gm_error_set("answer is empty");
-		error = GM_EINVALID;
-		goto cleanup;
-	}
-	*out = gm_xstrndup(s, (size_t)(e - s));
-	if (out_len)
-		*out_len = (size_t)(e - s);
-
-cleanup:
-	free(blocks);
-	free(text);
-	return error;
 }
 
 /* End of the balanced {...} starting at `p`, or NULL. */

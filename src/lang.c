@@ -31,18 +31,54 @@ static const char *const ext_go[] = { ".go", NULL };
 static const char *const ext_rust[] = { ".rs", NULL };
 static const char *const ext_java[] = { ".java", NULL };
 
+static const char *const imp_c[] = { "preproc_include", NULL };
+static const char *const imp_python[] = { "import_statement", "import_from_statement",
+	"future_import_statement", NULL };
+static const char *const imp_js[] = { "import_statement", NULL };
+static const char *const imp_go[] = { "import_declaration", NULL };
+static const char *const imp_rust[] = { "use_declaration", "extern_crate_declaration", NULL };
+static const char *const imp_java[] = { "import_declaration", NULL };
+
+static const char *const self_python[] = { "self", "cls", NULL };
+static const char *const deco_python[] = { "staticmethod", "classmethod", NULL };
+static const char *const self_rust[] = { "self", NULL };
+
+static const char *const al_c[] = { "h", NULL };
+static const char *const al_cpp[] = { "c++", "cc", "cxx", "hpp", "h++", NULL };
+static const char *const al_python[] = { "py", "python3", "py3", NULL };
+static const char *const al_js[] = { "js", "jsx", "mjs", "cjs", "node", NULL };
+static const char *const al_ts[] = { "ts", NULL };
+static const char *const al_tsx[] = { "typescriptreact", NULL };
+static const char *const al_go[] = { "golang", NULL };
+static const char *const al_rust[] = { "rs", NULL };
+static const char *const al_java[] = { NULL };
+
 static const struct gm_lang langs[] = {
-	{ .name = "c", .extensions = ext_c, .grammar = tree_sitter_c, .scope_sep = "::" },
-	{ .name = "cpp", .extensions = ext_cpp, .grammar = tree_sitter_cpp, .scope_sep = "::" },
+	{ .name = "c", .extensions = ext_c, .grammar = tree_sitter_c, .scope_sep = "::",
+	  .import_kinds = imp_c, .aliases = al_c, .family = "c", .helper_rule = GM_HELPER_SIBLING },
+	{ .name = "cpp", .extensions = ext_cpp, .grammar = tree_sitter_cpp, .scope_sep = "::",
+	  .import_kinds = imp_c, .aliases = al_cpp, .family = "c", .helper_rule = GM_HELPER_SIBLING },
 	{ .name = "python", .extensions = ext_python, .grammar = tree_sitter_python, .scope_sep = ".",
-	  .indent_blocks = true },
-	{ .name = "javascript", .extensions = ext_javascript, .grammar = tree_sitter_javascript, .scope_sep = "." },
-	{ .name = "typescript", .extensions = ext_typescript, .grammar = tree_sitter_typescript, .scope_sep = "." },
+	  .import_kinds = imp_python, .aliases = al_python, .family = "python",
+	  .helper_rule = GM_HELPER_SELF_PARAM, .self_words = self_python,
+	  .method_decorators = deco_python, .indent_blocks = true },
+	{ .name = "javascript", .extensions = ext_javascript, .grammar = tree_sitter_javascript,
+	  .scope_sep = ".", .import_kinds = imp_js, .aliases = al_js, .family = "js",
+	  .helper_rule = GM_HELPER_SYNTAX },
+	{ .name = "typescript", .extensions = ext_typescript, .grammar = tree_sitter_typescript,
+	  .scope_sep = ".", .import_kinds = imp_js, .aliases = al_ts, .family = "js",
+	  .helper_rule = GM_HELPER_SYNTAX },
 	{ .name = "tsx", .extensions = ext_tsx, .grammar = tree_sitter_tsx, .scope_sep = ".",
-	  .query_dir = "typescript" },
-	{ .name = "go", .extensions = ext_go, .grammar = tree_sitter_go, .scope_sep = "." },
-	{ .name = "rust", .extensions = ext_rust, .grammar = tree_sitter_rust, .scope_sep = "::" },
-	{ .name = "java", .extensions = ext_java, .grammar = tree_sitter_java, .scope_sep = "." },
+	  .query_dir = "typescript", .import_kinds = imp_js, .aliases = al_tsx, .family = "js",
+	  .helper_rule = GM_HELPER_SYNTAX },
+	{ .name = "go", .extensions = ext_go, .grammar = tree_sitter_go, .scope_sep = ".",
+	  .import_kinds = imp_go, .aliases = al_go, .family = "go", .helper_rule = GM_HELPER_SIBLING },
+	{ .name = "rust", .extensions = ext_rust, .grammar = tree_sitter_rust, .scope_sep = "::",
+	  .import_kinds = imp_rust, .aliases = al_rust, .family = "rust",
+	  .helper_rule = GM_HELPER_SELF_PARAM, .self_words = self_rust, .assoc_prefix = "Self::" },
+	{ .name = "java", .extensions = ext_java, .grammar = tree_sitter_java, .scope_sep = ".",
+	  .import_kinds = imp_java, .aliases = al_java, .family = "java",
+	  .helper_rule = GM_HELPER_SIBLING, .no_free_functions = true },
 };
 #define NLANGS (sizeof(langs) / sizeof(langs[0]))
 
@@ -378,4 +414,106 @@ bool gm_lang_h_is_cpp(const char *const *paths, size_t n)
 			cpp = true;
 	}
 	return cpp;
+}
+
+/* ---- node kinds and block tags for edits --------------------------------- */
+
+static bool tag_is(const char *tag, size_t len, const char *name)
+{
+	return strlen(name) == len && strncasecmp(tag, name, len) == 0;
+}
+
+static bool tag_names(const struct gm_lang *l, const char *tag, size_t len)
+{
+	if (tag_is(tag, len, l->name))
+		return true;
+	for (const char *const *a = l->aliases; a && *a; a++)
+		if (tag_is(tag, len, *a))
+			return true;
+	for (const char *const *e = l->extensions; *e; e++)
+		if (tag_is(tag, len, *e + 1))
+			return true;
+	return false;
+}
+
+bool gm_lang_tag_matches(const struct gm_lang *lang, const char *tag, size_t len)
+{
+	if (tag_names(lang, tag, len))
+		return true;
+	/* One family reads the same: a ```javascript block for a .ts file. */
+	for (size_t i = 0; i < NLANGS; i++)
+		if (lang->family && langs[i].family && !strcmp(langs[i].family, lang->family) &&
+		    tag_names(&langs[i], tag, len))
+			return true;
+	return false;
+}
+
+bool gm_lang_tag_foreign(const struct gm_lang *lang, const char *tag, size_t len)
+{
+	/* Formats that are never the code of a function. */
+	static const char *const other[] = {
+		"diff", "patch", "udiff", "bash", "sh", "shell", "zsh", "console", "shell-session",
+		"text", "txt", "plaintext", "output", "log", "json", "yaml", "yml", "toml", "ini",
+		"markdown", "md", "xml", "html", "css", "sql", "make", "makefile", "cmake",
+		"dockerfile", "powershell", "ps1", "bat", "cmd", NULL
+	};
+	if (!len || gm_lang_tag_matches(lang, tag, len))
+		return false;
+	for (size_t i = 0; other[i]; i++)
+		if (tag_is(tag, len, other[i]))
+			return true;
+	for (size_t i = 0; i < NLANGS; i++)
+		if (tag_names(&langs[i], tag, len))
+			return true;
+	return false;
+}
+
+static bool has_require_call(TSNode n, const char *src)
+{
+	uint32_t count = ts_node_named_child_count(n);
+	if (!strcmp(ts_node_type(n), "call_expression")) {
+		TSNode f = ts_node_child_by_field_name(n, "function", 8);
+		if (!ts_node_is_null(f) && !strcmp(ts_node_type(f), "identifier") &&
+		    ts_node_end_byte(f) - ts_node_start_byte(f) == 7 &&
+		    !memcmp(src + ts_node_start_byte(f), "require", 7))
+			return true;
+	}
+	for (uint32_t i = 0; i < count; i++)
+		if (has_require_call(ts_node_named_child(n, i), src))
+			return true;
+	return false;
+}
+
+bool gm_lang_node_is_import(const struct gm_lang *lang, TSNode node, const char *src)
+{
+	const char *type = ts_node_type(node);
+	for (const char *const *k = lang->import_kinds; k && *k; k++)
+		if (!strcmp(type, *k))
+			return true;
+	/* const x = require("x"): an import in all but name (JS/TS). */
+	if (lang->helper_rule == GM_HELPER_SYNTAX &&
+	    (!strcmp(type, "lexical_declaration") || !strcmp(type, "variable_declaration")))
+		return has_require_call(node, src);
+	return false;
+}
+
+bool gm_lang_node_is_comment(TSNode node)
+{
+	return strstr(ts_node_type(node), "comment") != NULL;
+}
+
+bool gm_lang_node_is_lead(TSNode node)
+{
+	const char *type = ts_node_type(node);
+	return gm_lang_node_is_comment(node) || !strcmp(type, "attribute_item") ||
+	       !strcmp(type, "decorator");
+}
+
+bool gm_lang_node_is_string(TSNode node)
+{
+	const char *type = ts_node_type(node);
+	/* "a" "b" across lines is several literals: between them is code. */
+	if (!strcmp(type, "concatenated_string"))
+		return false;
+	return strstr(type, "string") != NULL || !strcmp(type, "text_block");
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <git2.h>
+
 #include "monitor/error.h"
 #include "monitor/scan.h"
 #include "monitor/util.h"
@@ -16,35 +18,23 @@ struct ctx {
 	const struct gm_lang *lang;
 	const char *src;
 	size_t len;
-	const struct gm_edit *edits;
-	size_t *order; /* edits by start, ascending */
+	const struct gm_edit *const *edits;
 	size_t n;
+	size_t *order; /* edits by their first splice, ascending */
+	const struct gm_edit_imports *im;
 	TSParser *parser;
 };
 
-static int cmp_edit(const void *a, const void *b, void *arg)
+static uint32_t first_start(const struct gm_edit *e)
 {
-	const struct gm_edit *e = arg;
-	uint32_t x = e[*(const size_t *)a].start, y = e[*(const size_t *)b].start;
-	return x < y ? -1 : x > y;
+	return e->nsplices ? e->splices[0].start : 0;
 }
 
-/* The file with the edits in `on` applied (one pass over the original). */
-static char *apply(const struct ctx *c, const bool *on, size_t *out_len)
+static int cmp_edit(const void *a, const void *b, void *arg)
 {
-	struct gm_buf b = GM_BUF_INIT;
-	size_t pos = 0;
-
-	for (size_t k = 0; k < c->n; k++) {
-		const struct gm_edit *e = &c->edits[c->order[k]];
-		if (!on[c->order[k]])
-			continue;
-		gm_buf_put(&b, c->src + pos, e->start - pos);
-		gm_buf_put(&b, e->text, e->len);
-		pos = e->end;
-	}
-	gm_buf_put(&b, c->src + pos, c->len - pos);
-	return gm_buf_detach(&b, out_len);
+	const struct gm_edit *const *e = arg;
+	uint32_t x = first_start(e[*(const size_t *)a]), y = first_start(e[*(const size_t *)b]);
+	return x < y ? -1 : x > y;
 }
 
 /* ERROR/MISSING nodes of the file with `on` applied; text kept in `keep`. */
@@ -52,10 +42,13 @@ static int errors_with(unsigned *out, const struct ctx *c, const bool *on, char 
                        size_t *keep_len)
 {
 	size_t len;
-	char *text = apply(c, on, &len);
-	TSTree *tree = gm_scan_parse(c->lang, text, len, c->parser);
+	char *text = NULL;
+	TSTree *tree;
+	int rc = gm_edit_apply(&text, &len, c->lang, c->src, c->len, c->im, c->edits, c->n, on);
 
-	if (!tree) {
+	if (rc < 0)
+		return rc;
+	if (!(tree = gm_scan_parse(c->lang, text, len, c->parser))) {
 		free(text);
 		return GM_ERROR;
 	}
@@ -71,45 +64,61 @@ static int errors_with(unsigned *out, const struct ctx *c, const bool *on, char 
 }
 
 int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char *src,
-             size_t len, unsigned errors, const struct gm_edit *edits, size_t n,
+             size_t len, unsigned errors, const struct gm_edit *const *edits, size_t n,
              TSParser *parser)
 {
-	struct ctx c = { lang, src, len, edits, NULL, n, parser };
+	struct ctx c = { lang, src, len, edits, n, NULL, NULL, parser };
+	struct gm_edit_imports *im = NULL;
 	bool *on = gm_xcalloc(n ? n : 1, sizeof(*on));
+	TSTree *tree = NULL;
 	unsigned got;
 	int error = 0;
 
 	memset(out, 0, sizeof(*out));
 	c.order = gm_xcalloc(n ? n : 1, sizeof(*c.order));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		c.order[i] = i;
-		if (edits[i].start > edits[i].end || edits[i].end > len) {
-			gm_error_set("edit of '%s' lies outside the file", edits[i].name);
-			error = GM_EINVALID;
-			goto cleanup;
-		}
-	}
 	qsort_r(c.order, n, sizeof(*c.order), cmp_edit, (void *)edits);
-	for (size_t k = 1; k < n; k++) {
-		const struct gm_edit *a = &edits[c.order[k - 1]], *b = &edits[c.order[k]];
-		if (a->end > b->start) {
-			gm_error_set("edits of '%s' and '%s' overlap", a->name, b->name);
-			error = GM_EINVALID;
-			goto cleanup;
-		}
+	if (!(tree = gm_scan_parse(lang, src, len, parser))) {
+		error = GM_ERROR;
+		goto cleanup;
 	}
+	if ((error = gm_edit_imports_new(&im, lang, src, len, tree)) < 0)
+		goto cleanup;
+	c.im = im;
 
 	out->n = n;
 	out->applied = gm_xcalloc(n ? n : 1, sizeof(*out->applied));
 	out->reason = gm_xcalloc(n ? n : 1, sizeof(*out->reason));
 	for (size_t i = 0; i < n; i++)
 		on[i] = true;
+	/* Two edits bringing a helper of the same name: the later one goes. */
+	for (size_t k = 0; k < n; k++) {
+		const struct gm_edit *e = edits[c.order[k]];
+		for (size_t j = 0; j < k && on[c.order[k]]; j++) {
+			const struct gm_edit *o = edits[c.order[j]];
+			if (!on[c.order[j]])
+				continue;
+			for (size_t a = 0; a < e->nhelpers && on[c.order[k]]; a++)
+				for (size_t b = 0; b < o->nhelpers; b++)
+					if (!strcmp(e->helpers[a], o->helpers[b])) {
+						on[c.order[k]] = false;
+						out->reason[c.order[k]] = gm_xasprintf(
+							"its helper '%s' is also brought by '%s'", e->helpers[a], o->name);
+						break;
+					}
+		}
+	}
 	if ((error = errors_with(&got, &c, on, &out->text, &out->len)) < 0)
 		goto cleanup;
-	if (got > errors) {
+	if (got <= errors) {
+		/* nothing to drop for the parse */
+	} else {
 		bool *alone = gm_xcalloc(n, sizeof(*alone));
 		/* Each edit alone against the original. */
 		for (size_t i = 0; i < n && error == 0; i++) {
+			if (!on[i])
+				continue;
 			alone[i] = true;
 			if ((error = errors_with(&got, &c, alone, NULL, NULL)) == 0 && got > errors) {
 				on[i] = false;
@@ -136,7 +145,9 @@ int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char
 		if (error < 0)
 			goto cleanup;
 		free(out->text);
-		out->text = apply(&c, on, &out->len);
+		out->text = NULL;
+		if ((error = gm_edit_apply(&out->text, &out->len, lang, src, len, im, edits, n, on)) < 0)
+			goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++) {
 		out->applied[i] = on[i];
@@ -147,6 +158,9 @@ int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char
 cleanup:
 	if (error < 0)
 		gm_merge_result_release(out);
+	if (tree)
+		ts_tree_delete(tree);
+	gm_edit_imports_free(im);
 	free(c.order);
 	free(on);
 	return error;
@@ -174,7 +188,7 @@ int gm_merge_files(struct gm_merged *out, char **dropped, const struct gm_merge_
 	memset(out, 0, sizeof(*out));
 	for (size_t f = 0; f < nfiles && rc == 0; first += files[f++].nedits) {
 		const struct gm_merge_file *mf = &files[f];
-		struct gm_edit *ev = gm_xcalloc(mf->nedits + 1, sizeof(*ev));
+		const struct gm_edit **ev = gm_xcalloc(mf->nedits + 1, sizeof(*ev));
 		size_t *which = gm_xcalloc(mf->nedits + 1, sizeof(size_t)), m = 0;
 		struct gm_merge_result mr = { 0 };
 
@@ -235,9 +249,14 @@ void gm_merge_count_lines(int *added, int *removed, const char *src, const struc
 
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	o.context_lines = 0;
-	if (git_diff_buffers(src + e->start, e->end - e->start, NULL, e->text, e->len, NULL, &o, NULL,
-	                     NULL, NULL, count_line, counts) < 0)
-		git_error_clear();
+	/* The function and the helpers beside it, and helpers before its class. */
+	for (size_t i = 0; i < e->nsplices; i++) {
+		const struct gm_splice *sp = &e->splices[i];
+		if (git_diff_buffers(src + sp->start, sp->end - sp->start, NULL, sp->text, sp->len, NULL,
+		                     &o, NULL, NULL, NULL, count_line, counts) < 0)
+			git_error_clear();
+	}
+	counts[0] += (int)e->nimports;
 	*added = counts[0];
 	*removed = counts[1];
 }

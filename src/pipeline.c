@@ -67,7 +67,7 @@ struct run {
 	TSParser *parser;
 	struct gm_merge_file *files;        /* merge: the files with accepted edits */
 	size_t nfiles;
-	struct gm_edit *edits;              /* numbered across files (merge.h) */
+	const struct gm_edit **edits;       /* numbered across files (merge.h) */
 	size_t *edit_row;                   /* edit -> its task's row in the report */
 	size_t nedits;
 	bool *keep;                         /* verify: the edits that survive */
@@ -346,7 +346,6 @@ static int merge(struct run *r)
 	r->keep = gm_xcalloc(n + 1, sizeof(bool));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t file = r->idx->units[te[i].unit].file;
-		const struct gm_unit *u = gm_index_unit(r->idx, te[i].unit);
 		const struct gm_file *f = &r->idx->files[file];
 		struct gm_merge_file *mf;
 
@@ -359,11 +358,7 @@ static int merge(struct run *r)
 			rc = gm_tasks_source(&mf->src, &mf->len, r->tasks, file);
 		}
 		mf = &r->files[r->nfiles - 1];
-		r->edits[i].start = u->start_byte;
-		r->edits[i].end = u->end_byte;
-		r->edits[i].text = te[i].code;
-		r->edits[i].len = te[i].len;
-		r->edits[i].name = u->name;
+		r->edits[i] = te[i].edit;
 		r->edit_row[i] = te[i].row;
 		r->keep[i] = true;
 		mf->nedits++;
@@ -426,12 +421,14 @@ static char *commit_message(struct run *r)
 			first += r->files[f++].nedits;
 		if (rt->status != GM_TASK_APPLIED)
 			continue;
-		gm_merge_count_lines(&rt->added, &rt->removed, r->files[f].src, &r->edits[i]);
+		gm_merge_count_lines(&rt->added, &rt->removed, r->files[f].src, r->edits[i]);
 		fns[nfns].path = rt->path;
 		fns[nfns].name = rt->name;
 		fns[nfns].route = rt->route;
 		fns[nfns].model = rt->model ? rt->model : "unknown";
 		fns[nfns].attempts = rt->attempts;
+		fns[nfns].helpers = (const char *const *)rt->helpers;
+		fns[nfns].nhelpers = rt->nhelpers;
 		nfns++;
 	}
 	m.goal = r->goal;

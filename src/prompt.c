@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/edit.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -11,11 +12,18 @@
 static const char rewrite_system[] =
 	"You rewrite one function of a source file at a time, following the user's goal.\n"
 	"Rules:\n"
-	"- Return the whole function, from its first line (decorators, attributes or "
-	"doc comments included if it had them) to its last, in exactly one fenced code "
-	"block tagged with the language, for example ```python.\n"
-	"- Return only that function: no other functions, classes, imports or "
-	"surrounding code. A helper you need goes inside the function.\n"
+	"- Answer with exactly one fenced code block tagged with the language, for "
+	"example ```python, holding the whole rewritten function from its first line "
+	"(its comments, decorators or attributes included) to its last, at the "
+	"indentation it has in the file.\n"
+	"- You may split the function: new helper functions it calls go in the same "
+	"block, before it, at the same indentation (for a method, new methods of the "
+	"same class; a free function where the language makes that the idiom). Give "
+	"them names that do not exist in the file. Add no other functions or classes.\n"
+	"- Imports or includes the new code needs go at the top of the block; they "
+	"are added to the file's imports. Never put an import inside a function.\n"
+	"- Do not repeat the class around a method, the other functions of the file "
+	"or its existing imports.\n"
 	"- Keep the function's name and signature unless the instructions say to "
 	"change them.\n"
 	"- Keep its behaviour: same results, same side effects, same errors.\n"
@@ -89,7 +97,8 @@ char *gm_prompt_rewrite_user(const struct gm_rewrite_prompt *p)
 	if (p->previous_error && *p->previous_error)
 		gm_buf_printf(&b, "\nYour previous answer was rejected: %s; answer again.\n",
 		              p->previous_error);
-	gm_buf_printf(&b, "\nReturn the whole rewritten function in one ```%s fenced block.\n", tag);
+	gm_buf_printf(&b, "\nAnswer with one ```%s fenced block: the whole rewritten function, with "
+	              "any new helpers before it and new imports at the top.\n", tag);
 	return gm_buf_detach(&b, NULL);
 }
 
@@ -110,25 +119,14 @@ static const char *line_start(const char *src, const char *p)
 
 char *gm_prompt_unit_code(const char *src, size_t len, const struct gm_unit *u, size_t *out_len)
 {
-	const char *ls = line_start(src, src + u->start_byte);
-	size_t ind = blanks(ls, src + u->start_byte);
-	const char *p = src + u->start_byte, *end = src + u->end_byte;
-	struct gm_buf b = GM_BUF_INIT;
+	const char *ls = line_start(src, src + u->lead_byte);
+	size_t n = (size_t)(src + u->end_byte - ls);
 
 	(void)len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl + 1 : end;
-		if (p != src + u->start_byte) {
-			/* Remove the unit's indentation, or the blanks there are. */
-			size_t k = blanks(p, e);
-			if (memcmp(p, ls, k < ind ? k : ind) == 0)
-				p += k < ind ? k : ind;
-		}
-		gm_buf_put(&b, p, (size_t)(e - p));
-		p = e;
-	}
-	return gm_buf_detach(&b, out_len);
+	/* As it stands in the file: indentation, leading comments and all. */
+	if (out_len)
+		*out_len = n;
+	return gm_xstrndup(ls, n);
 }
 
 static bool is_ident(char c)
@@ -182,37 +180,24 @@ char *gm_prompt_scope_header(const char *src, size_t len, const struct gm_unit *
 	return NULL;
 }
 
-size_t gm_prompt_import_lines(char ***out, const char *src, size_t len,
-                              const struct gm_file_scan *fs, size_t max)
+size_t gm_prompt_import_lines(char ***out, const struct gm_lang *lang, const char *src, size_t len,
+                              size_t max)
 {
 	char **lines = NULL;
-	size_t n = 0, cap = 0, unit = 0;
-	const char *p = src, *end = src + len;
-	uint32_t lineno = 1;
+	size_t n = 0;
+	TSTree *tree = gm_scan_parse(lang, src, len, NULL);
 
-	for (; p < end && n < max; lineno++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl : end;
-		size_t k = blanks(p, e);
-		bool inside;
-
-		while (unit < fs->n && fs->units[unit].end_line < lineno)
-			unit++;
-		inside = unit < fs->n && fs->units[unit].start_line <= lineno;
-		for (size_t i = 0; !inside && i < fs->nimports; i++) {
-			const char *imp = fs->imports[i];
-			size_t il = strlen(imp);
-			/* A line that begins with the module's name uses it. */
-			if (!has_word(p + k, (size_t)(e - p - k), imp, il) ||
-			    ((size_t)(e - p - k) >= il && memcmp(p + k, imp, il) == 0))
-				continue;
-			while (e > p && isspace((unsigned char)e[-1]))
-				e--;
-			GM_GROW(lines, cap, n + 1);
-			lines[n++] = gm_xstrndup(p, (size_t)(e - p));
-			break;
-		}
-		p = nl ? nl + 1 : end;
+	if (tree) {
+		TSNode *nodes = gm_xcalloc(max + 1, sizeof(*nodes));
+		size_t k = gm_edit_file_imports(nodes, max, lang, ts_tree_root_node(tree), src);
+		lines = gm_xcalloc(k + 1, sizeof(char *));
+		for (; n < k; n++)
+			lines[n] = gm_xstrndup(src + ts_node_start_byte(nodes[n]),
+			                       ts_node_end_byte(nodes[n]) - ts_node_start_byte(nodes[n]));
+		free(nodes);
+		ts_tree_delete(tree);
+	} else {
+		gm_error_clear(); /* no imports shown: the prompt still works */
 	}
 	*out = lines;
 	return n;

@@ -371,3 +371,47 @@ void gm_changed_lines_release(struct gm_changed_lines *c)
 	free(c->files);
 	memset(c, 0, sizeof(*c));
 }
+
+int gm_repo_read_path(char **out, size_t *len, git_repository *repo, const git_oid *commit,
+                      const char *path, size_t max)
+{
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc = 0;
+
+	*out = NULL;
+	*len = 0;
+	git_oid_tostr(hex, sizeof(hex), commit);
+	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&tree, c) < 0) {
+		rc = gm_error_git(GM_EFATAL, "cannot read commit %s", hex);
+		goto cleanup;
+	}
+	if (git_tree_entry_bypath(&e, tree, path) < 0) {
+		git_error_clear();
+		goto cleanup;
+	}
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		goto cleanup;
+	if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+		rc = gm_error_git(GM_EFATAL, "cannot read '%s' in %s", path, hex);
+		goto cleanup;
+	}
+	if ((size_t)git_blob_rawsize(blob) > max) {
+		gm_error_set("'%s' in %s is larger than %zu bytes", path, hex, max);
+		rc = GM_ETOOBIG;
+		goto cleanup;
+	}
+	*len = (size_t)git_blob_rawsize(blob);
+	*out = gm_xmalloc(*len + 1);
+	memcpy(*out, git_blob_rawcontent(blob), *len);
+	(*out)[*len] = '\0';
+cleanup:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	git_commit_free(c);
+	return rc;
+}

@@ -94,6 +94,12 @@ void gm_run_report_free(struct gm_run_report *r)
 		free(t->reason);
 		free(t->rationale);
 		free(t->instructions);
+		for (size_t k = 0; k < t->nhelpers; k++)
+			free(t->helpers[k]);
+		free(t->helpers);
+		for (size_t k = 0; k < t->nimports; k++)
+			free(t->imports[k]);
+		free(t->imports);
 	}
 	free(r->tasks);
 	for (size_t i = 0; i < r->nwarnings; i++)
@@ -169,8 +175,19 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 		cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
 		cJSON_AddBoolToObject(o, "cached", t->cached);
 		if (t->status == GM_TASK_APPLIED && t->kind && strcmp(t->kind, "rewrite") == 0) {
+			cJSON *h, *im, *cc;
 			cJSON_AddNumberToObject(o, "lines_added", t->added);
 			cJSON_AddNumberToObject(o, "lines_removed", t->removed);
+			h = cJSON_AddArrayToObject(o, "helpers");
+			for (size_t k = 0; k < t->nhelpers; k++)
+				cJSON_AddItemToArray(h, cJSON_CreateString(t->helpers[k]));
+			im = cJSON_AddArrayToObject(o, "imports");
+			for (size_t k = 0; k < t->nimports; k++)
+				cJSON_AddItemToArray(im, cJSON_CreateString(t->imports[k]));
+			cc = cJSON_AddObjectToObject(o, "complexity");
+			cJSON_AddNumberToObject(cc, "before", t->cc_before);
+			cJSON_AddNumberToObject(cc, "after", t->cc_after);
+			cJSON_AddNumberToObject(cc, "after_sum", t->cc_after_sum);
 		}
 		cJSON_AddItemToArray(tasks, o);
 	}
@@ -222,6 +239,29 @@ static void get_str(struct reader *rd, char **out, const cJSON *o, const char *w
 		return;
 	}
 	*out = gm_xstrdup(v->valuestring);
+}
+
+/* An optional array of strings. */
+static void get_strv(struct reader *rd, char ***out, size_t *n, const cJSON *o, const char *where,
+                     const char *key)
+{
+	const cJSON *v = field(o, key), *it;
+	size_t k = 0;
+	if (!v || cJSON_IsNull(v))
+		return;
+	if (!cJSON_IsArray(v)) {
+		bad(rd, where, key, "is not an array");
+		return;
+	}
+	*out = gm_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+	cJSON_ArrayForEach(it, v) {
+		if (!cJSON_IsString(it)) {
+			bad(rd, where, key, "holds a value that is not a string");
+			break;
+		}
+		(*out)[k++] = gm_xstrdup(it->valuestring);
+	}
+	*n = k;
 }
 
 static void get_bool(struct reader *rd, bool *out, const cJSON *o, const char *where, const char *key)
@@ -333,6 +373,20 @@ static void read_task(struct reader *rd, struct gm_run_task *t, const cJSON *o, 
 	get_bool(rd, &t->cached, o, where, "cached");
 	get_int(rd, &t->added, o, where, "lines_added");
 	get_int(rd, &t->removed, o, where, "lines_removed");
+	get_strv(rd, &t->helpers, &t->nhelpers, o, where, "helpers");
+	get_strv(rd, &t->imports, &t->nimports, o, where, "imports");
+	{
+		const cJSON *cc = field(o, "complexity");
+		char w2[64];
+		snprintf(w2, sizeof(w2), "%scomplexity.", where);
+		if (cc && !cJSON_IsObject(cc)) {
+			bad(rd, where, "complexity", "is not an object");
+		} else if (cc) {
+			get_uint(rd, &t->cc_before, cc, w2, "before");
+			get_uint(rd, &t->cc_after, cc, w2, "after");
+			get_uint(rd, &t->cc_after_sum, cc, w2, "after_sum");
+		}
+	}
 }
 
 int gm_run_report_parse(struct gm_run_report **out, const char *json)
@@ -441,6 +495,7 @@ char *gm_run_report_note_drop(const char *note, const char *const *paths,
 			cJSON_AddStringToObject(t, "reason", "dropped in review");
 			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_added");
 			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_removed");
+			cJSON_DeleteItemFromObjectCaseSensitive(t, "complexity");
 		}
 	}
 	text = cJSON_Print(j);

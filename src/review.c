@@ -1,9 +1,10 @@
 /*
- * review.c: a generated branch function by function, and dropping
- * functions from it (review.h).
+ * review.c: a generated branch function by function (review.h); dropping
+ * functions is review_drop.c's.
  */
 #include "monitor/review.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "monitor/lang.h"
 #include "monitor/notes.h"
 #include "monitor/report.h"
+#include "monitor/repo.h"
 #include "monitor/scan.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -23,14 +25,8 @@
 #define MAX_WALK 10000
 #define MAX_BLOB (64u * 1024 * 1024)
 
-/* Byte ranges of a function in the base and tip versions of its file, whole lines. */
-struct fn_range {
-	size_t base_start, base_end, tip_start, tip_end;
-};
-
 struct review_int {
 	struct gm_review pub;
-	struct fn_range *ranges; /* parallel to pub.fns */
 	size_t cap;
 	struct gm_run_report *record; /* the note, read (report.h); NULL without one */
 };
@@ -41,50 +37,6 @@ static char *oid_hex(char buf[GIT_OID_HEXSZ + 1], const git_oid *id)
 }
 
 /* ---- reading ------------------------------------------------------------ */
-
-/* The blob at `path` in `commit`: `*out` NULL when there is none (or not a file). */
-static int read_blob(char **out, size_t *len, git_repository *repo, const git_oid *commit,
-                     const char *path)
-{
-	git_commit *c = NULL;
-	git_tree *tree = NULL;
-	git_tree_entry *e = NULL;
-	git_blob *blob = NULL;
-	char hex[GIT_OID_HEXSZ + 1];
-	int rc = 0;
-
-	*out = NULL;
-	*len = 0;
-	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&tree, c) < 0) {
-		rc = gm_error_git(GM_EFATAL, "cannot read commit %s", oid_hex(hex, commit));
-		goto cleanup;
-	}
-	if (git_tree_entry_bypath(&e, tree, path) < 0) {
-		git_error_clear();
-		goto cleanup;
-	}
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-		goto cleanup;
-	if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
-		rc = gm_error_git(GM_EFATAL, "cannot read '%s' in %s", path, oid_hex(hex, commit));
-		goto cleanup;
-	}
-	if ((size_t)git_blob_rawsize(blob) > MAX_BLOB) {
-		gm_error_set("'%s' in %s is too large to review", path, oid_hex(hex, commit));
-		rc = GM_ETOOBIG;
-		goto cleanup;
-	}
-	*len = (size_t)git_blob_rawsize(blob);
-	*out = gm_xmalloc(*len + 1);
-	memcpy(*out, git_blob_rawcontent(blob), *len);
-	(*out)[*len] = '\0';
-cleanup:
-	git_blob_free(blob);
-	git_tree_entry_free(e);
-	git_tree_free(tree);
-	git_commit_free(c);
-	return rc;
-}
 
 /* A file version and its units; `text` NULL when the file is absent. */
 struct version {
@@ -116,7 +68,7 @@ static int version_load(struct version *v, git_repository *repo, const git_oid *
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	if ((rc = read_blob(&v->text, &v->len, repo, commit, path)) < 0 || !v->text)
+	if ((rc = gm_repo_read_path(&v->text, &v->len, repo, commit, path, MAX_BLOB)) < 0 || !v->text)
 		return rc;
 	if ((rc = gm_scan_source(&v->scan, lang, v->text, v->len, parser)) < 0)
 		return rc;
@@ -134,11 +86,11 @@ static long version_find(const struct version *v, const char *key)
 	return -1;
 }
 
-/* A unit's text as whole lines: from the start of its first line to its end. */
-static void unit_span(size_t *start, size_t *end, const struct version *v, long i)
+/* A unit's text as whole lines: from the start of its first line (its leading comments') to its end. */
+static void unit_span(uint32_t *start, uint32_t *end, const struct version *v, long i)
 {
 	const struct gm_unit *u = &v->scan.units[i];
-	size_t s = u->start_byte;
+	uint32_t s = u->lead_byte;
 	while (s > 0 && v->text[s - 1] != '\n')
 		s--;
 	*start = s;
@@ -147,7 +99,7 @@ static void unit_span(size_t *start, size_t *end, const struct version *v, long 
 
 static bool same_text(const struct version *a, long ia, const struct version *b, long ib)
 {
-	size_t as, ae, bs, be;
+	uint32_t as, ae, bs, be;
 	if (ia < 0 || ib < 0)
 		return ia < 0 && ib < 0;
 	unit_span(&as, &ae, a, ia);
@@ -159,10 +111,9 @@ static struct gm_review_fn *add_fn(struct review_int *ri, const char *path, cons
 {
 	struct gm_review_fn *fn;
 	GM_GROW(ri->pub.fns, ri->cap, ri->pub.n + 1);
-	ri->ranges = gm_xrealloc(ri->ranges, ri->cap * sizeof(*ri->ranges));
-	memset(&ri->ranges[ri->pub.n], 0, sizeof(*ri->ranges));
 	fn = &ri->pub.fns[ri->pub.n++];
 	memset(fn, 0, sizeof(*fn));
+	fn->helper_of = -1;
 	fn->path = gm_xstrdup(path);
 	fn->name = gm_xstrdup(key);
 	return fn;
@@ -236,28 +187,26 @@ static int map_file(struct review_int *ri, git_repository *repo, const char *pat
 			const char *key = v->keys[i];
 			long ib = version_find(&base, key), it = version_find(&tip, key);
 			struct gm_review_fn *fn;
-			struct fn_range *rg;
 
 			if (side == 1 && it >= 0)
 				continue;
 			if (same_text(&base, ib, &tip, it))
 				continue;
 			fn = add_fn(ri, path, key);
-			rg = &ri->ranges[r->n - 1];
 			fn->changed = true;
 			fn->in_base = ib >= 0;
 			fn->in_tip = it >= 0;
 			if (ib >= 0) {
-				unit_span(&rg->base_start, &rg->base_end, &base, ib);
-				fn->base_text = gm_xstrndup(base.text + rg->base_start, rg->base_end - rg->base_start);
-				fn->base_len = rg->base_end - rg->base_start;
+				unit_span(&fn->base_start, &fn->base_end, &base, ib);
+				fn->base_text = gm_xstrndup(base.text + fn->base_start, fn->base_end - fn->base_start);
+				fn->base_len = fn->base_end - fn->base_start;
 				fn->base_start_line = base.scan.units[ib].start_line;
 				fn->base_end_line = base.scan.units[ib].end_line;
 			}
 			if (it >= 0) {
-				unit_span(&rg->tip_start, &rg->tip_end, &tip, it);
-				fn->tip_text = gm_xstrndup(tip.text + rg->tip_start, rg->tip_end - rg->tip_start);
-				fn->tip_len = rg->tip_end - rg->tip_start;
+				unit_span(&fn->tip_start, &fn->tip_end, &tip, it);
+				fn->tip_text = gm_xstrndup(tip.text + fn->tip_start, fn->tip_end - fn->tip_start);
+				fn->tip_len = fn->tip_end - fn->tip_start;
 				fn->tip_start_line = tip.scan.units[it].start_line;
 				fn->tip_end_line = tip.scan.units[it].end_line;
 			}
@@ -411,6 +360,17 @@ static int cmp_fn(const void *a, const void *b)
 	return lx < ly ? -1 : lx > ly;
 }
 
+static char **copy_strv(char *const *v, size_t n)
+{
+	char **c;
+	if (!n)
+		return NULL;
+	c = gm_xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		c[i] = gm_xstrdup(v[i]);
+	return c;
+}
+
 static void apply_note(struct review_int *ri)
 {
 	struct gm_review *r = &ri->pub;
@@ -439,7 +399,37 @@ static void apply_note(struct review_int *ri)
 		set_str(&fn->reason, t->reason);
 		set_str(&fn->rationale, t->rationale);
 		fn->attempts = t->attempts;
+		fn->helpers = copy_strv(t->helpers, t->nhelpers);
+		fn->nhelpers = t->nhelpers;
+		fn->imports = copy_strv(t->imports, t->nimports);
+		fn->nimports = t->nimports;
+		fn->cc_before = t->cc_before;
+		fn->cc_after = t->cc_after;
 	}
+}
+
+/*
+ * Each helper under the function it came with (after sorting: indexes); a
+ * helper the note has no task for takes its function's route and model and
+ * the status "helper".
+ */
+static void link_helpers(struct gm_review *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		for (size_t k = 0; k < r->fns[i].nhelpers; k++)
+			for (size_t j = 0; j < r->n; j++) {
+				struct gm_review_fn *h = &r->fns[j];
+				if (j == i || h->helper_of >= 0 || strcmp(h->path, r->fns[i].path) ||
+				    strcmp(h->name, r->fns[i].helpers[k]))
+					continue;
+				h->helper_of = (long)i;
+				if (!h->in_note) {
+					set_str(&h->status, "helper");
+					set_str(&h->route, r->fns[i].route);
+					set_str(&h->model, r->fns[i].model);
+					h->attempts = r->fns[i].attempts;
+				}
+			}
 }
 
 /* Body lines "path: name (route:model, N attempts)" written by gm_commit_message. */
@@ -607,21 +597,8 @@ int gm_review_load(struct gm_review **out, git_repository *repo, const char *bra
 		if (!fn->status)
 			fn->status = gm_xstrdup("changed");
 	}
-	/* Keep ranges with their functions while sorting: sort pairs. */
-	{
-		struct pair { struct gm_review_fn fn; struct fn_range rg; } *pairs;
-		pairs = gm_xcalloc(r->n + 1, sizeof(*pairs));
-		for (size_t i = 0; i < r->n; i++) {
-			pairs[i].fn = r->fns[i];
-			pairs[i].rg = ri->ranges[i];
-		}
-		qsort(pairs, r->n, sizeof(*pairs), cmp_fn); /* fn is the first member */
-		for (size_t i = 0; i < r->n; i++) {
-			r->fns[i] = pairs[i].fn;
-			ri->ranges[i] = pairs[i].rg;
-		}
-		free(pairs);
-	}
+	qsort(r->fns, r->n, sizeof(*r->fns), cmp_fn);
+	link_helpers(r);
 	*out = r;
 	ri = NULL;
 cleanup:
@@ -655,9 +632,14 @@ void gm_review_free(struct gm_review *r)
 		free(fn->rationale);
 		free(fn->base_text);
 		free(fn->tip_text);
+		for (size_t k = 0; k < fn->nhelpers; k++)
+			free(fn->helpers[k]);
+		free(fn->helpers);
+		for (size_t k = 0; k < fn->nimports; k++)
+			free(fn->imports[k]);
+		free(fn->imports);
 	}
 	free(r->fns);
-	free(ri->ranges);
 	gm_run_report_free(ri->record);
 	free(r->branch);
 	free(r->refname);
@@ -675,6 +657,46 @@ const struct gm_review_fn *gm_review_find(const struct gm_review *r, const char 
 			return fn;
 	}
 	return NULL;
+}
+
+size_t gm_review_match(size_t **out, const struct gm_review *r, const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	char *path;
+	const char *name;
+	size_t *v = gm_xcalloc(r->n + 1, sizeof(*v)), n = 0;
+
+	*out = v;
+	if (!colon)
+		return 0;
+	/* "path:name": the name may hold '::' (C++, Rust), the path no ':' after it. */
+	colon = strchr(spec, ':');
+	while (colon && colon[1] == ':')
+		colon = strchr(colon + 2, ':');
+	if (!colon)
+		return 0;
+	path = gm_xstrndup(spec, (size_t)(colon - spec));
+	name = colon + 1;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct gm_review_fn *fn = &r->fns[i];
+		size_t which = fn->helper_of >= 0 ? (size_t)fn->helper_of : i;
+		bool dup = false;
+		if (!fn->changed || fnmatch(path, fn->path, 0) != 0 || fnmatch(name, fn->name, 0) != 0)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			dup |= v[k] == which;
+		if (!dup)
+			v[n++] = which;
+	}
+	free(path);
+	/* File order, as the review lists them. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && v[k - 1] > v[k]; k--) {
+			size_t t = v[k];
+			v[k] = v[k - 1];
+			v[k - 1] = t;
+		}
+	return n;
 }
 
 /* ---- diff ------------------------------------------------------------------ */
@@ -751,235 +773,3 @@ int gm_review_diff(const struct gm_review_fn *fn, unsigned context, gm_review_li
 	return 0;
 }
 
-/* ---- drop ------------------------------------------------------------------ */
-
-static bool blank_line(const char *s, size_t from, size_t len, size_t *next)
-{
-	size_t i = from;
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
-		i++;
-	if (i < len && s[i] == '\n') {
-		*next = i + 1;
-		return true;
-	}
-	return false;
-}
-
-struct edit {
-	size_t start, end;
-	const char *text; /* NULL: remove */
-	size_t len;
-	const char *name;
-};
-
-static int cmp_edit_desc(const void *a, const void *b)
-{
-	const struct edit *x = a, *y = b;
-	return x->start > y->start ? -1 : x->start < y->start;
-}
-
-/* Apply `edits` (sorted bottom-up) to `text`, a new buffer. */
-static char *splice(const char *text, size_t len, struct edit *edits, size_t n, size_t *out_len)
-{
-	char *cur = gm_xstrndup(text, len);
-	size_t cl = len;
-
-	for (size_t i = 0; i < n; i++) {
-		struct edit *e = &edits[i];
-		size_t start = e->start, end = e->end, next;
-		struct gm_buf b = GM_BUF_INIT;
-		if (!e->text) {
-			/* Removing a function the branch added: its lines and the blank lines after it. */
-			if (end < cl && cur[end] == '\n')
-				end++;
-			while (end < cl && blank_line(cur, end, cl, &next))
-				end = next;
-			/* At the end of the file: the blank lines before it go instead. */
-			if (end == cl)
-				while (start >= 2 && cur[start - 1] == '\n' && cur[start - 2] == '\n')
-					start--;
-		}
-		gm_buf_put(&b, cur, start);
-		if (e->text)
-			gm_buf_put(&b, e->text, e->len);
-		gm_buf_put(&b, cur + end, cl - end);
-		free(cur);
-		cur = gm_buf_detach(&b, &cl);
-	}
-	*out_len = cl;
-	return cur;
-}
-
-/* A copy of the note with the dropped tasks marked (report.h). */
-static char *dropped_note(const struct gm_review *r, const struct gm_review_fn **fns, size_t n)
-{
-	const char **paths = gm_xcalloc(n + 1, sizeof(*paths)), **names = gm_xcalloc(n + 1, sizeof(*names));
-	char *text;
-	for (size_t i = 0; i < n; i++) {
-		paths[i] = fns[i]->path;
-		names[i] = fns[i]->name;
-	}
-	text = gm_run_report_note_drop(r->note, paths, names, n);
-	free(paths);
-	free(names);
-	return text;
-}
-
-int gm_review_drop(git_oid *out, git_repository *repo, const struct gm_review *r,
-                   const char *const *specs, size_t nspecs)
-{
-	const struct review_int *ri = (const struct review_int *)r;
-	const struct gm_review_fn **fns = gm_xcalloc(nspecs + 1, sizeof(*fns));
-	struct gm_change *changes = gm_xcalloc(nspecs + 1, sizeof(*changes));
-	char **texts = gm_xcalloc(nspecs + 1, sizeof(*texts));
-	struct edit *edits = gm_xcalloc(nspecs + 1, sizeof(*edits));
-	struct gm_buf msg = GM_BUF_INIT;
-	git_reference *ref = NULL, *moved = NULL;
-	TSParser *parser = NULL;
-	char *note = NULL, *reflog = NULL;
-	size_t nfns = 0, nch = 0;
-	git_oid commit;
-	int rc = 0, err;
-
-	/* Everything is checked before anything is written. */
-	for (size_t i = 0; i < nspecs; i++) {
-		const struct gm_review_fn *fn = gm_review_find(r, specs[i]);
-		bool dup = false;
-		if (!fn || !fn->changed) {
-			if (!strchr(specs[i], ':'))
-				gm_error_set("'%s' is not <path>:<function>", specs[i]);
-			else if (fn && fn->status && strcmp(fn->status, "dropped") == 0)
-				gm_error_set("'%s' was already dropped from '%s'", specs[i], r->branch);
-			else
-				gm_error_set("'%s' did not change '%s'", r->branch, specs[i]);
-			rc = !strchr(specs[i], ':') ? GM_EUSAGE : GM_ERROR;
-			goto cleanup;
-		}
-		if (!fn->in_tip) {
-			gm_error_set("cannot drop '%s': the branch removed it; restore it by hand", specs[i]);
-			rc = GM_ERROR;
-			goto cleanup;
-		}
-		for (size_t k = 0; k < nfns; k++)
-			dup |= fns[k] == fn;
-		if (!dup)
-			fns[nfns++] = fn;
-	}
-	if (git_reference_lookup(&ref, repo, r->refname) < 0) {
-		git_error_clear();
-		gm_error_set("no branch '%s'", r->branch);
-		rc = GM_EFATAL;
-		goto cleanup;
-	}
-	if (git_branch_is_checked_out(ref) == 1) {
-		gm_error_set("'%s' is checked out; switch to another branch before dropping from it "
-		             "(moving it would leave the working tree behind)", r->branch);
-		rc = GM_ERROR;
-		goto cleanup;
-	}
-	git_error_clear();
-	if (!git_oid_equal(git_reference_target(ref) ? git_reference_target(ref) : &r->tip, &r->tip)) {
-		gm_error_set("'%s' moved while it was being reviewed; run the review again", r->branch);
-		rc = GM_ERROR;
-		goto cleanup;
-	}
-	if ((rc = gm_lang_init()) < 0)
-		goto cleanup;
-	parser = ts_parser_new();
-
-	/* One new text per file: the tip's, with the dropped functions spliced back. */
-	for (size_t i = 0; i < nfns; i++) {
-		const char *path = fns[i]->path;
-		const struct gm_lang *lang = gm_lang_for_path(path, false);
-		struct gm_file_scan before, after;
-		size_t ne = 0, len, nlen;
-		char *text = NULL;
-		bool seen = false;
-
-		for (size_t k = 0; k < i; k++)
-			seen |= strcmp(fns[k]->path, path) == 0;
-		if (seen)
-			continue;
-		for (size_t k = i; k < nfns; k++) {
-			const struct fn_range *rg;
-			if (strcmp(fns[k]->path, path) != 0)
-				continue;
-			rg = &ri->ranges[fns[k] - r->fns];
-			edits[ne].start = rg->tip_start;
-			edits[ne].end = rg->tip_end;
-			edits[ne].text = fns[k]->base_text;
-			edits[ne].len = fns[k]->base_len;
-			edits[ne].name = fns[k]->name;
-			ne++;
-		}
-		qsort(edits, ne, sizeof(*edits), cmp_edit_desc);
-		if ((rc = read_blob(&text, &len, repo, &r->tip, path)) < 0)
-			goto cleanup;
-		if (!text) {
-			gm_error_set("cannot read '%s' on '%s'", path, r->branch);
-			rc = GM_EFATAL;
-			goto cleanup;
-		}
-		texts[nch] = splice(text, len, edits, ne, &nlen);
-		/* The restored file must parse no worse than the branch's version. */
-		memset(&before, 0, sizeof(before));
-		memset(&after, 0, sizeof(after));
-		rc = gm_scan_source(&before, lang, text, len, parser);
-		if (rc == 0)
-			rc = gm_scan_source(&after, lang, texts[nch], nlen, parser);
-		if (rc == 0 && after.errors > before.errors) {
-			gm_error_set("restoring %s in '%s' would not parse; drop them by hand", edits[0].name, path);
-			rc = GM_ERROR;
-		}
-		gm_file_scan_release(&before);
-		gm_file_scan_release(&after);
-		free(text);
-		if (rc < 0) {
-			free(texts[nch]);
-			texts[nch] = NULL;
-			goto cleanup;
-		}
-		changes[nch].path = path;
-		changes[nch].data = texts[nch];
-		changes[nch].len = nlen;
-		nch++;
-	}
-
-	gm_buf_printf(&msg, "review: drop %zu function%s\n\n", nfns, nfns == 1 ? "" : "s");
-	for (size_t i = 0; i < nfns; i++)
-		gm_buf_printf(&msg, "%s: %s\n", fns[i]->path, fns[i]->name);
-	if ((rc = gm_commit_create(&commit, repo, &r->tip, changes, nch, msg.ptr)) < 0)
-		goto cleanup;
-	if (r->note && (note = dropped_note(r, fns, nfns)) != NULL &&
-	    (rc = gm_notes_write(repo, &commit, note)) < 0)
-		goto cleanup;
-	/* Last, and only if the branch is still where we read it. */
-	reflog = gm_xasprintf("git-monitor: review: drop %zu function%s", nfns, nfns == 1 ? "" : "s");
-	err = git_reference_create_matching(&moved, repo, r->refname, &commit, 1, &r->tip, reflog);
-	if (err < 0) {
-		if (err == GIT_EMODIFIED) {
-			git_error_clear();
-			gm_error_set("'%s' moved while it was being reviewed; run the review again", r->branch);
-			rc = GM_ERROR;
-		} else {
-			rc = gm_error_git(GM_ERROR, "cannot update '%s'", r->branch);
-		}
-		goto cleanup;
-	}
-	git_oid_cpy(out, &commit);
-cleanup:
-	if (parser)
-		ts_parser_delete(parser);
-	git_reference_free(moved);
-	git_reference_free(ref);
-	for (size_t i = 0; i < nch; i++)
-		free(texts[i]);
-	free(texts);
-	free(changes);
-	free(edits);
-	free(fns);
-	free(note);
-	free(reflog);
-	gm_buf_release(&msg);
-	return rc;
-}

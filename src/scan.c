@@ -662,15 +662,88 @@ static void assign_ordinals(struct gm_file_scan *fs)
 	free(ord);
 }
 
+TSNode gm_scan_item(TSNode n, TSNode root)
+{
+	for (;;) {
+		TSNode p = ts_node_parent(n);
+		if (ts_node_is_null(p) || ts_node_eq(p, root) || ts_node_end_byte(p) != ts_node_end_byte(n))
+			return n;
+		if (ts_node_start_point(p).row != ts_node_start_point(n).row &&
+		    strcmp(ts_node_type(p), "decorated_definition") != 0)
+			return n;
+		n = p;
+	}
+}
+
+uint32_t gm_scan_lead(TSNode item, const char *src)
+{
+	uint32_t lead = ts_node_start_byte(item), col = ts_node_start_point(item).column;
+	uint32_t row = ts_node_start_point(item).row;
+
+	for (TSNode p = ts_node_prev_sibling(item); !ts_node_is_null(p); p = ts_node_prev_sibling(p)) {
+		uint32_t ls = ts_node_start_byte(p);
+		if (!gm_lang_node_is_lead(p) || ts_node_start_point(p).column != col ||
+		    ts_node_end_point(p).row + 1 < row)
+			break;
+		/* On a line of its own: only blanks before it. */
+		while (ls > 0 && (src[ls - 1] == ' ' || src[ls - 1] == '\t'))
+			ls--;
+		if (ls > 0 && src[ls - 1] != '\n')
+			break;
+		lead = ts_node_start_byte(p);
+		row = ts_node_start_point(p).row;
+	}
+	return lead;
+}
+
+static void find_lead(struct gm_unit *u, TSNode root, const char *src)
+{
+	TSNode n = ts_node_descendant_for_byte_range(root, u->start_byte, u->end_byte);
+	uint32_t lead;
+
+	u->lead_byte = u->start_byte;
+	u->lead_line = u->start_line;
+	if (ts_node_is_null(n))
+		return;
+	while (!ts_node_is_null(ts_node_parent(n)) && !ts_node_eq(ts_node_parent(n), root) &&
+	       ts_node_start_byte(ts_node_parent(n)) == u->start_byte &&
+	       ts_node_end_byte(ts_node_parent(n)) == u->end_byte)
+		n = ts_node_parent(n);
+	n = gm_scan_item(n, root);
+	lead = gm_scan_lead(n, src);
+	if (lead < u->start_byte) {
+		u->lead_byte = lead;
+		for (uint32_t p = lead; p < u->start_byte; p++)
+			u->lead_line -= src[p] == '\n';
+	}
+}
+
 int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
                    const char *src, size_t len, TSParser *parser)
 {
 	TSTree *tree;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (gm_lang_load(lang) < 0)
+		return GM_ERROR;
+	if (!(tree = gm_scan_parse(lang, src, len, parser)))
+		return GM_ERROR;
+	rc = gm_scan_tree(out, lang, src, len, tree);
+	ts_tree_delete(tree);
+	return rc;
+}
+
+int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
+                 size_t len, TSTree *tree)
+{
+	TSNode root = ts_tree_root_node(tree);
 	struct captures c;
 	struct scope_walk w;
 	struct def *kept;
 	size_t nkept = 0;
 
+	(void)len;
 	memset(out, 0, sizeof(*out));
 	if (gm_lang_load(lang) < 0)
 		return GM_ERROR;
@@ -678,9 +751,7 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 		gm_error_set("grammars/%s/units.scm is missing", lang->query_dir ? lang->query_dir : lang->name);
 		return GM_ERROR;
 	}
-	if (!(tree = gm_scan_parse(lang, src, len, parser)))
-		return GM_ERROR;
-	out->errors = gm_scan_count_errors(ts_tree_root_node(tree));
+	out->errors = gm_scan_count_errors(root);
 
 	memset(&c, 0, sizeof(c));
 	collect(&c, lang, ts_tree_root_node(tree), src, out);
@@ -736,16 +807,23 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 	}
 	apply_hits(out, kept, src, c.hits, c.nhits);
 	assign_ordinals(out);
+	for (size_t i = 0; i < nkept; i++)
+		find_lead(&out->units[i], root, src);
 
-	for (size_t i = 0; i < c.nscopes; i++)
-		free(c.scopes[i].name);
+	out->scopes = gm_xcalloc(c.nscopes ? c.nscopes : 1, sizeof(*out->scopes));
+	out->nscopes = c.nscopes;
+	for (size_t i = 0; i < c.nscopes; i++) {
+		out->scopes[i].name = c.scopes[i].name; /* now the scan's */
+		out->scopes[i].is_class = c.scopes[i].kind == GM_CAP_SCOPE_CLASS;
+		out->scopes[i].start_byte = c.scopes[i].start;
+		out->scopes[i].end_byte = c.scopes[i].end;
+	}
 	free(c.scopes);
 	free(c.defs);
 	free(c.hits);
 	htab_release(&c.imports);
 	free(w.active);
 	free(kept);
-	ts_tree_delete(tree);
 	return 0;
 }
 
@@ -763,6 +841,9 @@ void gm_file_scan_release(struct gm_file_scan *fs)
 		free(u->calls);
 	}
 	free(fs->units);
+	for (size_t i = 0; i < fs->nscopes; i++)
+		free(fs->scopes[i].name);
+	free(fs->scopes);
 	for (size_t i = 0; i < fs->nimports; i++)
 		free(fs->imports[i]);
 	free(fs->imports);
@@ -801,7 +882,11 @@ static bool unit_fits(const struct gm_unit *u, struct cursor *c, size_t len)
 		if (!u->calls[j])
 			return false;
 	/* Sorted and disjoint: the cursor stands at the previous unit's end. */
-	if (u->start_byte < c->pos || u->start_byte > u->end_byte || u->end_byte > len)
+	if (u->lead_byte < c->pos || u->lead_byte > u->start_byte || u->start_byte > u->end_byte ||
+	    u->end_byte > len)
+		return false;
+	cursor_to(c, u->lead_byte);
+	if (u->lead_line != c->line)
 		return false;
 	cursor_to(c, u->start_byte);
 	if (u->start_line != c->line || u->start_col != u->start_byte - c->bol)

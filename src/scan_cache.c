@@ -14,7 +14,7 @@
 /* "<key>\n<16 hex>\n" */
 #define ENTRY_HEAD (40 + 1 + 16 + 1)
 
-static const char scan_magic[8] = { 'g', 'm', 's', 'c', 'a', 'n', '1', '\n' };
+static const char scan_magic[8] = { 'g', 'm', 's', 'c', 'a', 'n', '2', '\n' };
 
 void gm_scan_cache_key(char out[41], const struct gm_lang *lang, const git_oid *blob)
 {
@@ -79,6 +79,8 @@ void gm_scan_cache_encode(struct gm_buf *out, const struct gm_file_scan *fs)
 		put_num(out, u->start_line);
 		put_num(out, u->end_line);
 		put_num(out, u->start_col);
+		put_num(out, u->lead_byte);
+		put_num(out, u->lead_line);
 		put_str(out, u->signature);
 		put_num(out, u->complexity);
 		put_num(out, u->nesting);
@@ -169,6 +171,8 @@ int gm_scan_cache_decode(struct gm_file_scan *out, const char *data, size_t len)
 		u->start_line = get_num(&r);
 		u->end_line = get_num(&r);
 		u->start_col = get_num(&r);
+		u->lead_byte = get_num(&r);
+		u->lead_line = get_num(&r);
 		u->signature = get_text(&r);
 		u->complexity = get_num(&r);
 		u->nesting = get_num(&r);

@@ -51,6 +51,7 @@ struct source {
 	char *data;
 	size_t len;
 	bool loaded;
+	struct gm_validate_file *vf; /* its parse for validation, made on the first answer */
 };
 
 /* An answer from the cache, handled once the current one is. */
@@ -107,8 +108,10 @@ void gm_tasks_free(struct gm_tasks *ts)
 		free(t);
 	}
 	free(ts->tasks);
-	for (size_t i = 0; i < ts->cfg.idx->nfiles; i++)
+	for (size_t i = 0; i < ts->cfg.idx->nfiles; i++) {
+		gm_validate_file_free(ts->src[i].vf);
 		free(ts->src[i].data);
+	}
 	free(ts->src);
 	free(ts->task_of_unit);
 	free(ts);
@@ -320,7 +323,7 @@ static int rewrite_request(struct request *out, struct gm_tasks *ts, struct task
 		return rc;
 	code = gm_prompt_unit_code(src, len, u, &code_len);
 	scope = gm_prompt_scope_header(src, len, u, f->lang);
-	nimports = gm_prompt_import_lines(&imports, src, len, &f->scan, MAX_IMPORTS);
+	nimports = gm_prompt_import_lines(&imports, f->lang, src, len, MAX_IMPORTS);
 	callees = callee_signatures(idx, t->unit, &ncallees);
 	p.goal = ts->cfg.goal;
 	p.instructions = row(ts, t)->instructions;
@@ -523,6 +526,37 @@ static int retry_or_give_up(struct gm_tasks *ts, struct task *t, const char *rea
 	return 0;
 }
 
+/*
+ * Another accepted rewrite of the same file whose helpers share a name with
+ * the helpers of `vr`: that helper's name, and the function it came with.
+ */
+static const char *helper_taken(const struct gm_tasks *ts, const struct task *t,
+                                const struct gm_validate_result *vr, const char **owner)
+{
+	const struct gm_index *idx = ts->cfg.idx;
+	size_t file = idx->units[t->unit].file;
+	for (size_t i = 0; i < ts->ntasks; i++) {
+		const struct task *o = ts->tasks[i];
+		if (o == t || !o->accepted || o->type != T_REWRITE || idx->units[o->unit].file != file)
+			continue;
+		for (size_t a = 0; a < vr->nhelpers; a++)
+			for (size_t b = 0; b < o->vr.nhelpers; b++)
+				if (!strcmp(vr->helpers[a], o->vr.helpers[b])) {
+					*owner = ts->cfg.rep->tasks[o->row].name;
+					return vr->helpers[a];
+				}
+	}
+	return NULL;
+}
+
+static char **copy_strv(char *const *v, size_t n)
+{
+	char **c = gm_xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		c[i] = gm_xstrdup(v[i]);
+	return c;
+}
+
 static int on_rewrite_answer(struct gm_tasks *ts, struct task *t, const char *content,
                              const char *finish_reason)
 {
@@ -532,45 +566,52 @@ static int on_rewrite_answer(struct gm_tasks *ts, struct task *t, const char *co
 	const struct gm_unit *u = gm_index_unit(idx, t->unit);
 	struct gm_validate_in in = { 0 };
 	struct gm_validate_result vr = { 0 };
-	char *code = NULL, *why;
-	size_t code_len;
+	const char *taken, *owner = NULL;
+	char *why;
 	int rc;
 
-	/* A cut-off answer is not read at all: its code block may end anywhere. */
-	if ((why = gm_validate_cut_off(finish_reason)) != NULL) {
-		rc = retry_or_give_up(ts, t, why);
-		free(why);
-		return rc;
-	}
-	if (gm_extract_code(&code, &code_len, content, strlen(content), u->short_name) < 0) {
-		why = gm_xstrdup(gm_error_last());
-		rc = retry_or_give_up(ts, t, why);
-		free(why);
-		return rc;
-	}
 	in.lang = f->lang;
-	if ((rc = gm_tasks_source(&in.src, &in.len, ts, file)) < 0) {
-		free(code);
+	if ((rc = gm_tasks_source(&in.src, &in.len, ts, file)) < 0)
 		return rc;
-	}
 	in.scan = &f->scan;
 	in.unit = u;
-	in.code = code;
-	in.code_len = code_len;
+	in.answer = content;
+	in.answer_len = strlen(content);
 	in.finish_reason = finish_reason;
 	in.new_name = t->new_name;
 	in.allow_shrink = t->allow_shrink;
 	in.parser = ts->parser;
-	rc = gm_validate(&vr, &in);
-	free(code);
-	if (rc < 0)
+	/* The file is parsed once for all the answers about its functions. */
+	if (!ts->src[file].vf &&
+	    (rc = gm_validate_file_new(&ts->src[file].vf, f->lang, in.src, in.len, ts->parser)) < 0)
 		return rc;
+	in.file = ts->src[file].vf;
+	if ((rc = gm_validate(&vr, &in)) < 0)
+		return rc;
+	if (vr.verdict == GM_VERDICT_ACCEPT && (taken = helper_taken(ts, t, &vr, &owner))) {
+		/* Two functions' helpers of one name would clash in the file: ask again. */
+		why = gm_xasprintf("helper name '%s' is already taken by a helper of '%s': choose another "
+		                   "name", taken, owner);
+		gm_validate_result_release(&vr);
+		rc = retry_or_give_up(ts, t, why);
+		free(why);
+		return rc;
+	}
 	switch (vr.verdict) {
-	case GM_VERDICT_ACCEPT:
+	case GM_VERDICT_ACCEPT: {
+		struct gm_run_task *rt = &ts->cfg.rep->tasks[t->row];
+		rt->helpers = copy_strv(vr.helpers, vr.nhelpers);
+		rt->nhelpers = vr.nhelpers;
+		rt->imports = copy_strv(vr.imports, vr.nimports);
+		rt->nimports = vr.nimports;
+		rt->cc_before = vr.cc_before;
+		rt->cc_after = vr.cc_after;
+		rt->cc_after_sum = vr.cc_after_sum;
 		t->vr = vr;
 		t->accepted = true;
 		finish(ts, t, GM_TASK_APPLIED, NULL);
 		return 0;
+	}
 	case GM_VERDICT_UNCHANGED:
 		gm_validate_result_release(&vr);
 		finish(ts, t, GM_TASK_UNCHANGED, "the model returned the function unchanged");
@@ -855,8 +896,7 @@ size_t gm_tasks_edits(struct gm_task_edit **out, const struct gm_tasks *ts)
 			continue;
 		v[n].row = t->row;
 		v[n].unit = t->unit;
-		v[n].code = t->vr.code;
-		v[n].len = t->vr.code_len;
+		v[n].edit = &t->vr.edit;
 		n++;
 	}
 	*out = v;

@@ -78,6 +78,8 @@ struct gm_commit_fn {
 	const char *route; /* "local" or "claude" */
 	const char *model;
 	unsigned attempts;
+	const char *const *helpers; /* new functions that came with it */
+	size_t nhelpers;
 };
 
 struct gm_commit_msg {
@@ -92,7 +94,7 @@ struct gm_commit_msg {
 /*
  * The commit message: "refactor: <goal, first line, at most ~60 chars>",
  * a body of one line per function ("path: Class.method (local:m, 1
- * attempt)"), then the trailers Monitor-Run, Monitor-Models and
+ * attempt)"; "path: f (+ helpers g, h) (local:m, 1 attempt)"), then the trailers Monitor-Run, Monitor-Models and
  * Monitor-Cost ("$0.0123").  The caller frees it.
  */
 char *gm_commit_message(const struct gm_commit_msg *m);

@@ -1,6 +1,7 @@
 /*
  * extract.h: the code or the JSON out of a model answer.  Pure functions
- * over text; they know nothing of units beyond a name to choose a block by.
+ * over text; which block is the answer is decided by validate.c, which can
+ * parse them.
  *
  * Reasoning is removed first: every <think>...</think>, a leading
  * "...</think>" whose opening tag was in the prompt template, and an
@@ -9,24 +10,29 @@
 #ifndef MONITOR_EXTRACT_H
 #define MONITOR_EXTRACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
 
+/* A block of code in an answer: a fenced block, or the whole answer when it has none. */
+struct gm_code_block {
+	const char *tag;   /* the info string's first word ("python"), or "" */
+	size_t tag_len;
+	const char *start; /* the content, without the fence lines */
+	const char *end;
+	bool fenced;
+	bool closed;       /* its closing fence was found (an unclosed one runs to the end) */
+};
+
 /*
- * The code of a rewrite answer: the one fenced block (``` or ~~~, with or
- * without a language tag) or, without any fence, the whole answer; prose
- * around a fenced block is ignored.  With several blocks, the one that
- * contains `unit_name` (its last component) is taken; if none or more than
- * one does, the answer is rejected ("several code blocks").
- *
- * `out` (caller frees) has leading blank lines and trailing white space
- * removed; the indentation of the first line is kept.  Fails with
- * GM_EINVALID and a one-line reason ("answer is empty", "several code
- * blocks") when there is no usable code.
+ * The blocks of `text` (reasoning already removed: gm_extract_strip_think),
+ * in order: every ``` or ~~~ fenced block (CommonMark rules: a closing fence
+ * at least as long, of the same character), or, when there is none, the
+ * whole text as one unfenced block.  `*out` points into `text`; the caller
+ * frees the array.  0 blocks only for an empty text.
  */
-int gm_extract_code(char **out, size_t *out_len, const char *answer, size_t len,
-                    const char *unit_name);
+size_t gm_extract_blocks(struct gm_code_block **out, const char *text, size_t len);
 
 /*
  * The JSON object of a plan answer: reasoning and fences removed, the first

@@ -47,6 +47,19 @@ enum gm_query_kind {
 	GM_QUERY__COUNT
 };
 
+/*
+ * Where a new helper of a *method* goes (DESIGN.md "Validation and merge"):
+ * beside it in its class, or before the class as a free function.
+ */
+enum gm_helper_rule {
+	GM_HELPER_SIBLING,    /* always a sibling in the class (Java, C++, C, Go) */
+	GM_HELPER_SELF_PARAM, /* a sibling when it takes self (Python: self/cls or a
+	                         @staticmethod/@classmethod decorator; Rust: a self
+	                         parameter, or called as Self::name), else free */
+	GM_HELPER_SYNTAX,     /* free when written as a free function (JS/TS: a
+	                         function declaration outside the class), else a sibling */
+};
+
 /* What a capture name of the query files means (GM_CAP_NONE: nothing). */
 enum gm_capture {
 	GM_CAP_NONE,
@@ -80,6 +93,25 @@ struct gm_lang {
 	 * line, so lines removed right after its last line may have been its
 	 * tail (plan.h, gm_plan_unit_touched). */
 	bool indent_blocks;
+	/*
+	 * For edits: node types of whole import statements (a declaration that
+	 * calls `require` counts as one in JS/TS), aliases a fenced block may
+	 * be tagged with besides the name ("py", "golang"), the language family
+	 * (blocks tagged with another family's name are not the answer), and
+	 * the helper rule above.  Comments, attributes, decorators and string
+	 * literals are known by node type names that all grammars share
+	 * (gm_lang_node_is_lead, gm_lang_node_is_string).
+	 */
+	const char *const *import_kinds;
+	const char *const *aliases;
+	const char *family;
+	enum gm_helper_rule helper_rule;
+	/* GM_HELPER_SELF_PARAM: first-parameter words and decorators that make
+	 * a method, and the prefix of a call to an associated function. */
+	const char *const *self_words;
+	const char *const *method_decorators;
+	const char *assoc_prefix;
+	bool no_free_functions; /* Java: every function lives in a class */
 };
 
 /* Ready the registry (cheap: queries compile on first use). */
@@ -127,6 +159,19 @@ const struct gm_lang *gm_lang_for_extension(const char *ext, bool h_is_cpp);
  * when it has C++ sources and no C sources (headers do not count).
  */
 bool gm_lang_h_is_cpp(const char *const *paths, size_t n);
+
+/* Is a fenced block's info string (its first word) the language of `lang`? */
+bool gm_lang_tag_matches(const struct gm_lang *lang, const char *tag, size_t len);
+/* Does the tag name another known language (or a non-code format: diff, bash, json …)? */
+bool gm_lang_tag_foreign(const struct gm_lang *lang, const char *tag, size_t len);
+
+/* A whole import / include / use statement of `lang` (`src` is the text it was parsed from). */
+bool gm_lang_node_is_import(const struct gm_lang *lang, TSNode node, const char *src);
+/* A comment, attribute (Rust `#[..]`) or decorator that may stand directly above a unit. */
+bool gm_lang_node_is_lead(TSNode node);
+bool gm_lang_node_is_comment(TSNode node);
+/* A string literal (its inner lines are never re-indented). */
+bool gm_lang_node_is_string(TSNode node);
 
 /* Name of the query kind ("units", "metrics", ...). */
 const char *gm_query_kind_name(enum gm_query_kind kind);

@@ -4,8 +4,9 @@
  * another's offsets), and keep only edits whose file still parses.  Pure:
  * text in, text out.
  *
- * Edits are ranges of the original file (units never overlap, so neither
- * do edits; overlapping edits are refused).  When the merged file has more
+ * Edits are splices of the original file plus imports (edit.h: units never
+ * overlap, so neither do edits; overlapping edits are refused); an edit is
+ * applied or dropped whole, with its helpers and imports.  When the merged file has more
  * ERROR/MISSING nodes than the original, each edit is tried alone against
  * the original and dropped if it alone breaks the parse; if the survivors
  * still break it together, they are added one at a time in file order and
@@ -19,14 +20,9 @@
 #include <stdint.h>
 
 #include "monitor/commit.h"
+#include "monitor/edit.h"
 #include "monitor/lang.h"
 
-struct gm_edit {
-	uint32_t start, end; /* the replaced range of the original file */
-	const char *text;    /* the new bytes (gm_validate_result.code) */
-	size_t len;
-	const char *name;    /* the unit's name, for reasons */
-};
 
 struct gm_merge_result {
 	char *text; /* the merged file */
@@ -44,7 +40,7 @@ struct gm_merge_result {
  * Release `out` with gm_merge_result_release().
  */
 int gm_merge(struct gm_merge_result *out, const struct gm_lang *lang, const char *src,
-             size_t len, unsigned errors, const struct gm_edit *edits, size_t n,
+             size_t len, unsigned errors, const struct gm_edit *const *edits, size_t n,
              TSParser *parser);
 void gm_merge_result_release(struct gm_merge_result *r);
 
@@ -59,7 +55,7 @@ struct gm_merge_file {
 	const char *src;  /* the base text */
 	size_t len;
 	unsigned errors;  /* its ERROR/MISSING count (gm_file_scan.errors) */
-	const struct gm_edit *edits;
+	const struct gm_edit *const *edits;
 	size_t nedits;
 };
 

@@ -6,7 +6,8 @@
  *
  * Two conversations:
  *   rewrite   one function to the local model (or Claude on escalation):
- *             the answer is the whole function in one fenced block;
+ *             the answer is one fenced block: the whole function, possibly
+ *             with new helpers before it and new imports at the top;
  *   analysis  a cluster of functions to Claude (or the local model): the
  *             answer is JSON matching gm_prompt_plan_schema, parsed by
  *             gm_prompt_analysis_parse().
@@ -23,7 +24,7 @@
 #include "monitor/lang.h"
 #include "monitor/scan.h"
 
-#define GM_PROMPT_VERSION "gm-prompt-1"
+#define GM_PROMPT_VERSION "gm-prompt-2"
 
 /* System prompt of a rewrite (the rules). */
 const char *gm_prompt_rewrite_system(void);
@@ -40,7 +41,7 @@ struct gm_rewrite_prompt {
 	size_t nimports;
 	const char *const *callees; /* signatures of the functions it calls */
 	size_t ncallees;
-	const char *code;          /* the function at column 0 (gm_prompt_unit_code) */
+	const char *code;          /* the function as in the file (gm_prompt_unit_code) */
 	size_t code_len;
 	const char *previous_error; /* on retry: why the last answer was rejected */
 };
@@ -48,7 +49,11 @@ struct gm_rewrite_prompt {
 /* User prompt of a rewrite. */
 char *gm_prompt_rewrite_user(const struct gm_rewrite_prompt *p);
 
-/* The unit's text with its line's indentation removed from every line. */
+/*
+ * The unit's text as it stands in the file: from the start of the line of
+ * its leading comments (or of the unit) to its end, indentation kept (so the
+ * lines of a multi-line string are shown as they are).
+ */
 char *gm_prompt_unit_code(const char *src, size_t len, const struct gm_unit *u, size_t *out_len);
 
 /*
@@ -60,12 +65,12 @@ char *gm_prompt_scope_header(const char *src, size_t len, const struct gm_unit *
                              const struct gm_lang *lang);
 
 /*
- * The file's import lines: lines outside every unit that name one of
- * fs->imports, in file order, at most `max`.  `*out` is an array of `n`
- * strings, free each and the array.
+ * The file's import statements (top level, or in a preprocessor
+ * conditional: an include guard), whole, in file order, at most `max`.
+ * `*out` is an array of `n` strings, free each and the array.
  */
-size_t gm_prompt_import_lines(char ***out, const char *src, size_t len,
-                              const struct gm_file_scan *fs, size_t max);
+size_t gm_prompt_import_lines(char ***out, const struct gm_lang *lang, const char *src, size_t len,
+                              size_t max);
 
 /* ---- analysis (plan) ---- */
 

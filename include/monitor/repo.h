@@ -98,4 +98,12 @@ const struct gm_file_lines *gm_changed_lines_find(const struct gm_changed_lines 
                                                   const char *path);
 void gm_changed_lines_release(struct gm_changed_lines *c);
 
+/*
+ * The file at `path` in `commit`, NUL-terminated: `*out` NULL (and 0) when
+ * there is none or it is not a file.  GM_ETOOBIG past `max` bytes, naming
+ * it; the caller frees `*out`.
+ */
+int gm_repo_read_path(char **out, size_t *len, git_repository *repo, const git_oid *commit,
+                      const char *path, size_t max);
+
 #endif

@@ -19,7 +19,9 @@
  *                "reason", "rationale", "instructions", "attempts",
  *                "start_line", "end_line", "input_tokens", "output_tokens",
  *                "estimated_tokens", "cost_usd", "cached",
- *                "lines_added", "lines_removed" (applied rewrites) } ],
+ *                "lines_added", "lines_removed", "helpers": ["<qualified name>"],
+ *                "imports": ["<line>"], "complexity": { "before", "after",
+ *                "after_sum" } (applied rewrites) } ],
  *   "totals": { "requests", "input_tokens", "output_tokens", "cost_usd",
  *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms" },
  *   "warnings": [ "<text>", ... ]
@@ -74,6 +76,12 @@ struct gm_run_task {
 	double cost_usd;
 	bool cached;      /* answered from the cache */
 	int added, removed;
+	char **helpers;   /* applied rewrites: the new functions it brought (qualified) */
+	size_t nhelpers;
+	char **imports;   /* and the import lines new to the file */
+	size_t nimports;
+	unsigned cc_before, cc_after, cc_after_sum; /* cyclomatic complexity: the function
+	                                               before; max and sum with its helpers after */
 };
 
 struct gm_run_report {

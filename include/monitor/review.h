@@ -11,10 +11,14 @@
  * there is one, adds route, model, attempts, status and rationale; without
  * it, route and model come from the commit message.
  *
- * Nothing here writes but gm_review_drop, which adds one commit on top of
- * the branch, copies the note to it and moves that one branch ref (only if
- * it still points where it did).  The working tree, the index, HEAD and
- * other refs are never touched.
+ * A function's text includes the comments, attributes and decorators
+ * directly above it (scan.h's lead).  With a note, the helpers a function
+ * brought are listed under it (helper_of), and its imports with it.
+ *
+ * Nothing here writes but gm_review_drop and gm_review_undo_drop
+ * (review_drop.c), which add one commit on top of the branch, copy the note
+ * to it and move that one branch ref (only if it still points where it
+ * did).  The working tree, the index, HEAD and other refs are never touched.
  */
 #ifndef MONITOR_REVIEW_H
 #define MONITOR_REVIEW_H
@@ -42,8 +46,16 @@ struct gm_review_fn {
 	int added, removed; /* lines, base...tip */
 	uint32_t base_start_line, base_end_line; /* 0 when not in base */
 	uint32_t tip_start_line, tip_end_line;   /* 0 when not in tip */
-	char *base_text, *tip_text;              /* NULL when absent */
+	char *base_text, *tip_text;              /* NULL when absent; whole lines */
 	size_t base_len, tip_len;
+	uint32_t base_start, base_end;           /* where those texts are in the files */
+	uint32_t tip_start, tip_end;
+	long helper_of;      /* a helper: the index in fns of the function it came with; else -1 */
+	char **helpers;      /* the note: the helpers it brought (qualified names) */
+	size_t nhelpers;
+	char **imports;      /* the note: the import lines it brought */
+	size_t nimports;
+	unsigned cc_before, cc_after; /* the note: complexity before -> after (0: unknown) */
 };
 
 struct gm_review {
@@ -73,8 +85,17 @@ int gm_review_default_branch(char **out, git_repository *repo, const char *prefi
 int gm_review_load(struct gm_review **out, git_repository *repo, const char *branch);
 void gm_review_free(struct gm_review *r);
 
-/* The function `spec` ("path:name") names, or NULL. */
+/* The function `spec` ("path:name") names, or NULL; borrowed from `r`. */
 const struct gm_review_fn *gm_review_find(const struct gm_review *r, const char *spec);
+
+/*
+ * The changed functions `spec` names: "path:name" where either part may be a
+ * glob (fnmatch; `*` also crosses '/', so "src/" "**:parse_*" works as
+ * git users expect; 'encoder.py:JSONEncoder.*'); a helper stands for the function it came
+ * with.  `*out` (indexes into r->fns, file order, no duplicates) is the
+ * caller's to free; 0 when none matches.
+ */
+size_t gm_review_match(size_t **out, const struct gm_review *r, const char *spec);
 
 /* One line of a function's diff; `origin` is ' ', '+', '-', 'H' (hunk header) or 'F' (file header). */
 typedef int (*gm_review_line_fn)(void *ctx, char origin, const char *text, size_t len);
@@ -87,16 +108,32 @@ typedef int (*gm_review_line_fn)(void *ctx, char origin, const char *text, size_
 int gm_review_diff(const struct gm_review_fn *fn, unsigned context, gm_review_line_fn cb, void *ctx);
 
 /*
- * Drop the functions `specs` ("path:name", as the review lists them): one
- * commit on top of the tip restoring their base text (a function the branch
- * added is removed), message "review: drop <n> function(s)" with the names
- * in the body; the note copied to it with those tasks marked "dropped";
- * then the branch ref moved, only if it still points at the tip that was
- * read.  A spec naming no changed function is GM_ERROR naming it, and
- * nothing is written; so is a branch checked out in a worktree.
- * `*out` is the new tip.
+ * Drop functions (review_drop.c): one commit on top of the tip restoring
+ * their base text with their leading comments (a function the branch added
+ * is removed), removing the helpers they brought and the imports they
+ * brought that no kept function of the file still lists; every file must
+ * parse no worse than at the tip.  Message "review: drop <n> function(s)"
+ * with the names in the body; the note copied to it with those tasks marked
+ * "dropped"; then the branch ref moved, only if it still points at the tip
+ * that was read.  Nothing is written when a spec matches no changed
+ * function (GM_ERROR naming it), when the branch is checked out in a
+ * worktree, or when a restored file would not parse.  `*out` is the new tip.
+ *
+ * gm_review_drop takes specs as gm_review_match reads them;
+ * gm_review_drop_fns indexes into r->fns (a helper stands for its function).
  */
 int gm_review_drop(git_oid *out, git_repository *repo, const struct gm_review *r,
                    const char *const *specs, size_t nspecs);
+int gm_review_drop_fns(git_oid *out, git_repository *repo, const struct gm_review *r,
+                       const size_t *fns, size_t n);
+
+/*
+ * Undo the last drop: the newest drop commit that no undo has taken back
+ * yet is reverted on top of the tip (libgit2's revert, in memory: later
+ * commits stay; conflicting ones are an error), in one new commit; the
+ * note's tasks that drop marked dropped are as they were before it.
+ * History is kept, nothing rewritten.  GM_ERROR when there is no drop left.
+ */
+int gm_review_undo_drop(git_oid *out, git_repository *repo, const struct gm_review *r);
 
 #endif

@@ -35,6 +35,12 @@ struct gm_unit {
 	const char *kind; /* "function", "method" or "constructor" (static) */
 	uint32_t start_byte, end_byte;
 	uint32_t start_line, end_line; /* 1-based, inclusive */
+	/*
+	 * The comments, attributes (Rust `#[..]`) and decorators standing
+	 * directly above the unit (no blank line between, same column): they
+	 * belong to it in an edit.  lead_byte == start_byte when there are none.
+	 */
+	uint32_t lead_byte, lead_line;
 	uint32_t start_col;            /* byte column of start_byte */
 	char *signature;               /* text up to the body, spaces folded */
 	unsigned lines, complexity, nesting, params;
@@ -43,9 +49,22 @@ struct gm_unit {
 	unsigned ordinal; /* 0, or 1.. among units of the file with this name */
 };
 
+/* A class or namespace around units (what qualifies their names). */
+struct gm_scope {
+	char *name;       /* its own name: "Account", not "pkg.Account" */
+	bool is_class;    /* @scope.class (methods live in it); else a namespace */
+	uint32_t start_byte, end_byte;
+};
+
 struct gm_file_scan {
 	struct gm_unit *units; /* sorted by start_byte, disjoint */
 	size_t n;
+	/*
+	 * Scopes, sorted by start (outer first).  Filled by a fresh scan only:
+	 * the scan cache does not keep them (the edit checks re-scan).
+	 */
+	struct gm_scope *scopes;
+	size_t nscopes;
 	char **imports; /* modules/headers/paths the file imports, no duplicates */
 	size_t nimports;
 	unsigned errors; /* ERROR and MISSING nodes in the parse */
@@ -62,6 +81,22 @@ extern const char *const gm_unit_kinds[3];
 int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
                    const char *src, size_t len, TSParser *parser);
 void gm_file_scan_release(struct gm_file_scan *fs);
+
+/*
+ * The same on a tree the caller parsed from `src` (and still owns), for
+ * callers that need the tree too.
+ */
+int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
+                 size_t len, TSTree *tree);
+
+/*
+ * The item a unit's (or class's) node stands in: the node itself, or a
+ * wrapper that ends where it ends and starts on its line (`export function
+ * f`), or a Python decorated definition; never `root`.
+ */
+TSNode gm_scan_item(TSNode n, TSNode root);
+/* Start of the comments/attributes/decorators directly above `item` (its start when none). */
+uint32_t gm_scan_lead(TSNode item, const char *src);
 
 /*
  * Whether `fs` may be the scan of `src` (`len` bytes): every invariant

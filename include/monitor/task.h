@@ -116,8 +116,8 @@ int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache 
 struct gm_task_edit {
 	size_t row;       /* its row in the report: rep->tasks[row] */
 	size_t unit;      /* global unit id */
-	const char *code; /* the function as it is spliced (validate.h), owned by the task set */
-	size_t len;
+	const struct gm_edit *edit; /* the function, its helpers and imports (validate.h),
+	                               owned by the task set */
 };
 
 /* The accepted rewrites, in the order the tasks were added; `*out` is the caller's to free. */

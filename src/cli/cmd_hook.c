@@ -87,10 +87,12 @@ static bool in_list(const struct cli_list *l, const char *s)
 	return false;
 }
 
-static void suggest(git_repository *repo, const struct gm_hook_findings *f, const char *prefix)
+static void suggest(git_repository *repo, const struct gm_hook_findings *f, const char *prefix,
+                    unsigned max)
 {
 	struct cli_list names = { 0 }, paths = { 0 };
 	const char **argv;
+	char *max_s = NULL;
 	size_t n = 0;
 	char *dir = gm_xasprintf("%smonitor", git_repository_commondir(repo));
 	char *log = gm_xasprintf("%s/hook.log", dir);
@@ -105,10 +107,13 @@ static void suggest(git_repository *repo, const struct gm_hook_findings *f, cons
 			paths.items[paths.n++] = f->items[i].path;
 		}
 	}
-	argv = gm_xcalloc(5 + 2 * names.n + paths.n, sizeof(*argv));
+	argv = gm_xcalloc(7 + 2 * names.n + paths.n, sizeof(*argv));
 	argv[n++] = "git";
 	argv[n++] = "monitor";
 	argv[n++] = "refactor";
+	/* Ask for the split, and have the log say what came under the threshold. */
+	argv[n++] = "--max-complexity";
+	argv[n++] = max_s = gm_xasprintf("%u", max);
 	for (size_t i = 0; i < names.n; i++) {
 		argv[n++] = "--function";
 		argv[n++] = names.items[i];
@@ -127,6 +132,7 @@ static void suggest(git_repository *repo, const struct gm_hook_findings *f, cons
 		        "look for a new branch '%s...' (git branch --list '%s*'); log: %s\n",
 		        names.n, names.n == 1 ? "" : "s", prefix, prefix, log);
 	free(argv);
+	free(max_s);
 	free(names.items);
 	free(paths.items);
 	free(log);
@@ -172,7 +178,7 @@ static int do_run(git_repository *repo)
 		        f.n, f.n == 1 ? "" : "s", (long long)max);
 		exit_code = CLI_FAILED;
 	} else if (strcmp(mode, "suggest") == 0) {
-		suggest(repo, &f, prefix);
+		suggest(repo, &f, prefix, max > 0 ? (unsigned)max : 0);
 	}
 cleanup:
 	gm_hook_findings_release(&f);

@@ -84,11 +84,25 @@ static void print_table(const struct gm_run_report *r)
 		char *fn = t->start_line ? gm_xasprintf("%s:%u %s", t->path, t->start_line, t->name)
 		                         : gm_xasprintf("%s %s", t->path, t->name);
 		const char *reason = t->reason ? t->reason : "";
+		struct gm_buf what = GM_BUF_INIT;
 		if (r->dry_run)
 			reason = t->route_reason ? t->route_reason : "";
+		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite") &&
+		    (t->nhelpers || t->nimports || t->cc_before != t->cc_after)) {
+			/* What a split achieved: complexity before -> after, and what came with it. */
+			gm_buf_printf(&what, "cc %u -> %u", t->cc_before, t->cc_after);
+			for (size_t k = 0; k < t->nhelpers; k++)
+				gm_buf_printf(&what, "%s%s", k ? ", " : " (+ helper ", t->helpers[k]);
+			if (t->nhelpers)
+				gm_buf_puts(&what, ")");
+			if (t->nimports)
+				gm_buf_printf(&what, ", %zu import%s", t->nimports, t->nimports == 1 ? "" : "s");
+			reason = what.ptr;
+		}
 		printf("%-9s  %-8s  %-6s  %-*s  %3u  %-*s  %s\n",
 		       r->dry_run ? "planned" : gm_task_status_name(t->status), t->kind, t->route, wmodel,
 		       short_model(t->model), t->attempts, wfn, fn, reason);
+		gm_buf_release(&what);
 		free(fn);
 	}
 }
@@ -137,10 +151,30 @@ static int parse_cost(double *out, const char *s)
 	return 0;
 }
 
+/* --max-complexity: which functions came under the threshold, and which did not. */
+static void print_threshold(const struct gm_run_report *r, unsigned max)
+{
+	for (size_t i = 0; i < r->ntasks; i++) {
+		const struct gm_run_task *t = &r->tasks[i];
+		if (strcmp(t->kind, "rewrite") != 0)
+			continue;
+		if (t->status == GM_TASK_APPLIED && t->cc_after <= max)
+			fprintf(stderr, "under the threshold: %s:%u %s: complexity %u -> %u (max %u)%s%zu helper%s\n",
+			        t->path, t->start_line, t->name, t->cc_before, t->cc_after, max,
+			        t->nhelpers ? ", with " : "", t->nhelpers, t->nhelpers == 1 ? "" : "s");
+		else if (t->status == GM_TASK_APPLIED)
+			fprintf(stderr, "still over the threshold: %s:%u %s: complexity %u -> %u (max %u)\n",
+			        t->path, t->start_line, t->name, t->cc_before, t->cc_after, max);
+		else
+			fprintf(stderr, "still over the threshold: %s:%u %s: %s\n", t->path, t->start_line,
+			        t->name, t->reason ? t->reason : gm_task_status_name(t->status));
+	}
+}
+
 int cmd_refactor(int argc, char **argv)
 {
 	const char *goal = NULL, *goal_file = NULL, *base = NULL, *since = NULL, *branch = NULL;
-	const char *jobs_s = NULL, *max_cost_s = NULL, *verify = NULL;
+	const char *jobs_s = NULL, *max_cost_s = NULL, *verify = NULL, *max_cc_s = NULL;
 	bool staged = false, local_only = false, plan = false, dry_run = false, json = false;
 	bool no_cache = false, quiet = false;
 	int verbose = 0;
@@ -160,6 +194,8 @@ int cmd_refactor(int argc, char **argv)
 		{ 0, "json", CLI_OPT_FLAG, &json, NULL, "print the report as JSON" },
 		{ 0, "max-cost", CLI_OPT_VALUE, &max_cost_s, "USD", "stop sending to Claude past this cost" },
 		{ 0, "verify", CLI_OPT_VALUE, &verify, "CMD", "run CMD in a temporary checkout; drop edits that break it" },
+		{ 0, "max-complexity", CLI_OPT_VALUE, &max_cc_s, "N",
+		  "split functions into helpers until none is over complexity N; report which are" },
 		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "ask the models again even for cached answers" },
 		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress line, no summary" },
 		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "say why each task took its route" },
@@ -171,7 +207,7 @@ int cmd_refactor(int argc, char **argv)
 	struct gm_run_report *rep = NULL;
 	struct sigaction sa, old_int, old_term;
 	char *goal_text = NULL;
-	int exit_code = 0, rc, jobs = 0;
+	int exit_code = 0, rc, jobs = 0, max_cc = 0;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
 		goto cleanup;
@@ -185,6 +221,10 @@ int cmd_refactor(int argc, char **argv)
 	}
 	if (goal && goal_file) {
 		exit_code = cli_fail(CLI_USAGE, "--goal and --goal-file cannot be used together");
+		goto cleanup;
+	}
+	if (max_cc_s && cli_parse_int(&max_cc, "--max-complexity", max_cc_s, 1, 1000) < 0) {
+		exit_code = CLI_USAGE;
 		goto cleanup;
 	}
 	if (jobs_s && cli_parse_int(&jobs, "--jobs", jobs_s, 1, 256) < 0) {
@@ -212,6 +252,13 @@ int cmd_refactor(int argc, char **argv)
 	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
+	}
+	if (max_cc && !goal && !goal_file) {
+		/* The hook's suggest mode: split what is too complex. */
+		goal_text = gm_xasprintf("split this function into smaller helper functions so that it "
+		                         "and each helper has a cyclomatic complexity of at most %d, "
+		                         "without changing behaviour", max_cc);
+		goal = goal_text;
 	}
 	ro.goal = goal;
 	ro.base = base;
@@ -276,6 +323,8 @@ int cmd_refactor(int argc, char **argv)
 			fprintf(stderr, "nothing to refactor: no function matched\n");
 		else if (!json)
 			print_summary(rep, stderr);
+		if (max_cc && !rep->dry_run)
+			print_threshold(rep, (unsigned)max_cc);
 		git_oid_tostr(base_hex, 13, &rep->base);
 		if (rep->branch)
 			fprintf(stderr, "review it:  git monitor review %s\n            git diff %s...%s\n",

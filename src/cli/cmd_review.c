@@ -28,6 +28,9 @@
  *       "in_base", "in_tip",          false: added / removed by the branch
  *       "start_line", "end_line",     in the tip (in the base when removed)
  *       "lines_added", "lines_removed",
+ *       "helper_of",                  a helper: the function it came with, else null
+ *       "helpers", "imports",         what the function brought (the note's)
+ *       "complexity": {"before", "after"}  when the note says
  *       "diff"                        only with --diff: the unified diff text
  *     }]
  *   }
@@ -50,12 +53,13 @@
 #include "monitor/banned.h"
 
 static const char usage_text[] =
-	"usage: git monitor review [<branch>] [--diff] [--json] [--drop <path>:<function>]...\n"
+	"usage: git monitor review [<branch>] [--diff] [--json] [--drop <path>:<function>]... [--undo-drop]\n"
 	"\n"
 	"Show a branch written by 'git monitor refactor' (default: the newest one)\n"
 	"function by function: route, model, attempts, status, lines changed and the\n"
 	"plan's rationale. --drop adds one commit to that branch restoring the named\n"
-	"functions to their base text; nothing else is changed.";
+	"functions (globs: 'src/*.py:Parser.*') to their base text, with the helpers\n"
+	"and imports they brought; --undo-drop gives back what the last drop took.";
 
 #define C_RESET "\033[m"
 #define C_BOLD "\033[1m"
@@ -169,11 +173,18 @@ static void print_table(const struct gm_review *r)
 		char *lines = fn->changed ? gm_xasprintf("+%d -%d", fn->added, fn->removed) : gm_xstrdup("-");
 		printf("%-*s  %-*s  %-*s  %3u  %9s  %s:%u %s", wstatus, fn->status, wroute, fn->route, wmodel,
 		       fn->model, fn->attempts, lines, fn->path, fn_line(fn, false), fn->name);
+		if (fn->helper_of >= 0)
+			printf("  (helper of %s)", r->fns[fn->helper_of].name);
 		if (fn->changed_after)
 			printf("  [changed after]");
 		if (!fn->changed)
 			printf("  [not changed on the branch]");
+		/* What a split achieved, when it achieved something. */
+		if (fn->changed && (fn->nhelpers || fn->cc_before != fn->cc_after))
+			printf("  cc %u -> %u", fn->cc_before, fn->cc_after);
 		putchar('\n');
+		for (size_t k = 0; k < fn->nimports; k++)
+			printf("    + import: %s\n", fn->imports[k]);
 		if (fn->rationale && *fn->rationale)
 			printf("    rationale: %s\n", fn->rationale);
 		if (fn->reason && *fn->reason && strcmp(fn->status, "applied") != 0)
@@ -250,6 +261,19 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 		cJSON_AddNumberToObject(o, "end_line", fn_line(fn, true));
 		cJSON_AddNumberToObject(o, "lines_added", fn->added);
 		cJSON_AddNumberToObject(o, "lines_removed", fn->removed);
+		add_str_or_null(o, "helper_of", fn->helper_of >= 0 ? r->fns[fn->helper_of].name : NULL);
+		{
+			cJSON *h = cJSON_AddArrayToObject(o, "helpers"), *im = cJSON_AddArrayToObject(o, "imports");
+			for (size_t k = 0; k < fn->nhelpers; k++)
+				cJSON_AddItemToArray(h, cJSON_CreateString(fn->helpers[k]));
+			for (size_t k = 0; k < fn->nimports; k++)
+				cJSON_AddItemToArray(im, cJSON_CreateString(fn->imports[k]));
+			if (fn->cc_before) {
+				cJSON *cc = cJSON_AddObjectToObject(o, "complexity");
+				cJSON_AddNumberToObject(cc, "before", fn->cc_before);
+				cJSON_AddNumberToObject(cc, "after", fn->cc_after);
+			}
+		}
 		if (with_diff) {
 			struct gm_buf b = GM_BUF_INIT;
 			struct printer p = { false, &b };
@@ -266,15 +290,34 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 	cJSON_Delete(root);
 }
 
+/* How many functions the specs name together (a glob may name several). */
+static size_t count_matches(const struct gm_review *r, const struct cli_list *specs)
+{
+	bool *hit = gm_xcalloc(r->n + 1, sizeof(bool));
+	size_t n = 0;
+	for (size_t i = 0; i < specs->n; i++) {
+		size_t *m = NULL, k = gm_review_match(&m, r, specs->items[i]);
+		for (size_t j = 0; j < k; j++)
+			if (!hit[m[j]]) {
+				hit[m[j]] = true;
+				n++;
+			}
+		free(m);
+	}
+	free(hit);
+	return n;
+}
+
 int cmd_review(int argc, char **argv)
 {
-	bool diff = false, json = false, no_color = false;
+	bool diff = false, json = false, no_color = false, undo = false;
 	struct cli_list drops = { 0 }, rest = { 0 };
 	const struct cli_opt opts[] = {
 		{ 0, "diff", CLI_OPT_FLAG, &diff, NULL, "show each function's diff, in file order" },
 		{ 0, "json", CLI_OPT_FLAG, &json, NULL, "print the review as JSON" },
 		{ 0, "drop", CLI_OPT_MULTI, &drops, "PATH:FUNCTION",
 		  "add a commit restoring this function to its base text (repeatable)" },
+		{ 0, "undo-drop", CLI_OPT_FLAG, &undo, NULL, "add a commit giving back what the last drop took" },
 		{ 0, "no-color", CLI_OPT_FLAG, &no_color, NULL, "no colours, even on a terminal" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
@@ -311,9 +354,30 @@ int cmd_review(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	if (undo && drops.n) {
+		exit_code = cli_fail(CLI_USAGE, "--undo-drop and --drop cannot be used together");
+		goto cleanup;
+	}
+	if (undo) {
+		git_oid tip;
+		char hex[GIT_OID_HEXSZ + 1];
+		if ((rc = gm_review_undo_drop(&tip, repo, r)) < 0) {
+			exit_code = cli_error(rc);
+			goto cleanup;
+		}
+		fprintf(stderr, "undid the last drop on '%s' (now %s)\n", r->branch,
+		        git_oid_tostr(hex, 13, &tip));
+		gm_review_free(r);
+		r = NULL;
+		if ((rc = gm_review_load(&r, repo, branch)) < 0) {
+			exit_code = cli_error(rc);
+			goto cleanup;
+		}
+	}
 	if (drops.n) {
 		git_oid tip;
 		char hex[GIT_OID_HEXSZ + 1];
+		size_t ndropped;
 		if ((rc = gm_review_drop(&tip, repo, r, drops.items, drops.n)) < 0) {
 			exit_code = cli_error(rc);
 			goto cleanup;
@@ -321,7 +385,8 @@ int cmd_review(int argc, char **argv)
 		if (!r->has_note)
 			fprintf(stderr, "warning: '%s' has no note under %s; nothing to update there\n", r->branch,
 			        GM_NOTES_REF);
-		fprintf(stderr, "dropped %zu function%s from '%s' (now %s)\n", drops.n, drops.n == 1 ? "" : "s",
+		ndropped = count_matches(r, &drops);
+		fprintf(stderr, "dropped %zu function%s from '%s' (now %s)\n", ndropped, ndropped == 1 ? "" : "s",
 		        r->branch, git_oid_tostr(hex, 13, &tip));
 		gm_review_free(r);
 		r = NULL;

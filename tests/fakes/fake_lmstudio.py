@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakecore  # noqa: E402
+import shapes  # noqa: E402
 from fakecore import Reply, Stream, est_tokens, new_id, sse  # noqa: E402
 
 CHAT = "/v1/chat/completions"
@@ -83,6 +84,9 @@ def parse_args():
     p.add_argument("--not-loaded", action="store_true", help="ollama: the model is not in /api/ps")
     p.add_argument("--die-after", type=int, default=0,
                    help="exit at once when chat request N+1 arrives (connections reset, then refused)")
+    p.add_argument("--shapes", metavar="SHAPES",
+                   help="answer rewrites in the shapes real models use (shapes.py): 'mix', "
+                        "or a comma-separated list to spread over")
     return p.parse_args()
 
 
@@ -391,6 +395,18 @@ class LMStudioHandler(fakecore.FakeHandler):
         self.send_reply(ctx, reply, spec, slot=True)
         return None
 
+    def shaped(self, user):
+        """The --shapes answer of a rewrite prompt, or None."""
+        opt = getattr(self.server.args, "shapes", None)
+        if not opt or "The function:" not in user:
+            return None
+        if opt == "mix":
+            return shapes.answer(user)
+        names = [x for x in opt.split(",") if x]
+        if len(names) == 1:
+            return shapes.answer(user, names[0])
+        return shapes.answer(user, "mix", names)
+
     def answer(self, ctx, spec, body):
         """(content, tool_calls[{name, arguments}])"""
         if "tool_calls" in spec:
@@ -408,6 +424,9 @@ class LMStudioHandler(fakecore.FakeHandler):
         if isinstance(rf, dict) and rf.get("type") == "json_schema":
             schema = (rf.get("json_schema") or {}).get("schema") or {}
             return json.dumps(fakecore.schema_instance(schema)), []
+        shaped = self.shaped(ctx.user_text)
+        if shaped is not None:
+            return shaped, []
         refactored = fakecore.refactor_answer(ctx.user_text)
         if refactored is not None:
             return refactored, []

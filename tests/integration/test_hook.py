@@ -274,8 +274,8 @@ class HookTest(gmtest.TestCase):
             time.sleep(0.1)
         with open(record) as f:
             lines = f.read().splitlines()
-        self.assertEqual(lines, ["refactor", "--function", "big", "--function", "other", "--",
-                                 "b.py", "c.py", "HEAD=" + new_head])
+        self.assertEqual(lines, ["refactor", "--max-complexity", "15", "--function", "big",
+                                 "--function", "other", "--", "b.py", "c.py", "HEAD=" + new_head])
         # a commit aborted after pre-commit (here by a failing commit-msg hook)
         # starts no refactor; the background process says so in its log
         os.remove(record)
@@ -329,9 +329,58 @@ class HookTest(gmtest.TestCase):
         self.assertEqual(after["worktree"], before["worktree"])
         self.assertEqual(self.head(), committed)
 
+    def test_suggest_splits_a_complex_function_into_helpers_and_says_it_came_under(self):
+        # The model answers the split the suggest mode asks for: the function
+        # calls two helpers, each with half the branches.
+        sys.path.insert(0, os.path.join(gmtest.SOURCE_DIR, "tests", "fakes"))
+        from fakes import FakeLMStudio
+
+        def half(name, lo, hi):
+            body = "".join("    if x == %d:\n        return %d\n" % (i, i) for i in range(lo, hi))
+            return "def %s(x):\n%s    return -1\n" % (name, body)
+        answer = ("Here is the split:\n\n```python\n" + half("_big_low", 0, 10) + "\n\n" +
+                  half("_big_high", 10, 20) + "\n\n"
+                  "def big(x):\n    if x < 10:\n        return _big_low(x)\n    return _big_high(x)\n```\n")
+        rule = {"match": {"user_regex": "split this function into smaller helper functions.*"
+                                        "at most 15"},
+                "response": {"content": answer}}
+        with FakeLMStudio(script=[rule], latency=0.05) as srv:
+            self.r.env["MONITOR_LOCAL_URL"] = srv.url
+            self.install()
+            self.r.git("config", "monitor.hook.mode", "suggest")
+            self.r.write("b.py", complex_fn())
+            self.r.git("add", "b.py")
+            c = self.git_commit("suggested")
+            self.assertEqual(c.returncode, 0, c.stderr)
+            committed = self.head()
+            text = ""
+            for _ in range(600):  # the background run is not ours to wait for
+                text = self.hook_log()
+                if "threshold" in text:
+                    break
+                time.sleep(0.1)
+        self.assertIn("under the threshold: b.py:1 big: complexity 21 -> 11 (max 15), with 2 helpers",
+                      text)
+        branch = self.r.git("for-each-ref", "--format=%(refname:short)", "refs/heads/monitor/").strip()
+        new = self.r.git("show", branch + ":b.py")
+        self.assertTrue(new.startswith("def _big_low(x):\n"), new)
+        self.assertIn("\n\n\ndef _big_high(x):\n", new)
+        self.assertTrue(new.endswith("def big(x):\n    if x < 10:\n        return _big_low(x)\n"
+                                     "    return _big_high(x)\n"), new)
+        msg = self.r.git("log", "-1", "--format=%B", branch)
+        self.assertIn("b.py: big (+ helpers _big_low, _big_high) (local:", msg)
+        note = json.loads(self.r.git("notes", "--ref=monitor", "show", branch))
+        t = [t for t in note["tasks"] if t["name"] == "big" and t["kind"] == "rewrite"][0]
+        self.assertEqual(t["helpers"], ["_big_low", "_big_high"])
+        self.assertEqual(t["complexity"], {"before": 21, "after": 11, "after_sum": 24})
+        self.assertEqual(self.r.git("rev-parse", branch + "^").strip(), committed)
+
     def hook_log(self):
         log = os.path.join(self.r.path, ".git", "monitor", "hook.log")
-        return open(log).read() if os.path.exists(log) else "(no log)"
+        if not os.path.exists(log):
+            return "(no log)"
+        with open(log) as f:
+            return f.read()
 
     def test_usage_errors(self):
         self.assertEqual(self.r.run("hook").returncode, 129)

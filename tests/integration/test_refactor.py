@@ -1,6 +1,7 @@
 """git monitor refactor, end to end: real repositories, the real binary, and
 the fake LM Studio / Anthropic servers on 127.0.0.1."""
 import json
+import re
 import os
 import signal
 import socket
@@ -21,7 +22,10 @@ def rewrite_rule(lang, header, content, **response):
     response = dict(response)
     if content is not None:
         response["content"] = content
-    return {"match": {"user": "The function:\n```%s\n%s" % (lang, header)}, "response": response}
+    # The prompt shows the function as in the file: indented, leading comments first.
+    return {"match": {"user_regex": r"The function:\n```%s\n(?:[ \t]*(?:#|//)[^\n]*\n)*[ \t]*%s"
+                                    % (re.escape(lang), re.escape(header))},
+            "response": response}
 
 
 def py(code):
@@ -324,7 +328,7 @@ def f_good(a):
         t = self.tasks(rep)
         self.assertIn("does not parse", t["f_syntax"]["reason"])
         self.assertIn("another function 'g_other'", t["f_other"]["reason"])
-        self.assertIn("two functions", t["f_two"]["reason"])
+        self.assertIn("helper 'f_extra' is never called", t["f_two"]["reason"])
         self.assertIn("placeholder", t["f_placeholder"]["reason"])
         self.assertIn("cut off", t["f_truncated"]["reason"])
         self.assertIn("empty", t["f_empty"]["reason"])

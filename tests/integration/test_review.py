@@ -267,5 +267,108 @@ class ReviewTest(gmtest.TestCase):
         self.assertEqual(self.r.git("show", self.branch + ":b.c").count("refactored"), 1)
 
 
+
+# A run whose answers split functions: helpers and imports come with them.
+S_PY = (
+    "import os\n"
+    "\n"
+    "\n"
+    "def total(items):\n"
+    "    s = 0\n"
+    "    for i in items:\n"
+    "        if i > 0:\n"
+    "            s += i\n"
+    "    return s\n"
+    "\n"
+    "\n"
+    "def other(items):\n"
+    "    return [i for i in items if i]\n"
+)
+TOTAL = ("```python\nimport logging\n\n\ndef _positive(items):\n    return (i for i in items if i > 0)\n\n\n"
+         "def total(items):\n    logging.debug('total')\n    return sum(_positive(items))\n```")
+OTHER = ("```python\nimport logging\nimport os\n\n\ndef _truthy(i):\n    return bool(i)\n\n\n"
+         "def other(items):\n    logging.debug('other')\n    return [i for i in items if _truthy(i)]\n```")
+
+
+class ReviewHelpersTest(gmtest.TestCase):
+    def setUp(self):
+        self.r = self.repo()
+        self.base = self.r.commit({"s.py": S_PY, "c.py": "def c():\n    return 1\n"}, "base")
+        script = [{"match": {"user_regex": r"def total\("}, "response": {"content": TOTAL}},
+                  {"match": {"user_regex": r"def other\("}, "response": {"content": OTHER}}]
+        with FakeLMStudio(script=script) as srv:
+            p = self.r.run("refactor", "-g", "split", "--local-only", "--", "s.py",
+                           env={"MONITOR_LOCAL_URL": srv.url})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.branch = p.stdout.splitlines()[0].strip()
+
+    def show(self, rev):
+        return self.r.git("show", "%s:s.py" % rev)
+
+    def test_helpers_and_imports_are_shown_with_their_function(self):
+        new = self.show(self.branch)
+        self.assertTrue(new.startswith("import os\nimport logging\n\n\ndef _positive(items):\n"), new)
+        p = self.r.run("review", self.branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"helper .* s\.py:\d+ _positive  \(helper of total\)")
+        self.assertRegex(p.stdout, r"applied .* s\.py:\d+ total  cc 3 -> 3")
+        self.assertIn("    + import: import logging\n", p.stdout)
+        doc = json.loads(self.r.run("review", "--json", self.branch).stdout)
+        fns = {f["name"]: f for f in doc["functions"]}
+        self.assertEqual(fns["_positive"]["helper_of"], "total")
+        self.assertEqual(fns["total"]["helpers"], ["_positive"])
+        self.assertEqual(fns["total"]["imports"], ["import logging"])
+        self.assertEqual(fns["other"]["imports"], ["import logging"])
+
+    def test_drop_takes_helpers_and_unneeded_imports_along_and_undo_gives_them_back(self):
+        before = self.r.snapshot()
+        after_run = self.show(self.branch)
+        p = self.r.run("review", "--drop", "s.py:total", self.branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("dropped 1 function", p.stderr)
+        once = self.show(self.branch)
+        # total and its helper are back to the base; other still needs logging
+        self.assertNotIn("_positive", once)
+        self.assertIn("def total(items):\n    s = 0\n", once)
+        self.assertIn("import logging\n", once)
+        self.assertIn("def _truthy(i):", once)
+        msg = self.r.git("log", "-1", "--format=%B", self.branch)
+        self.assertIn("s.py: total (+ helpers _positive)", msg)
+        # a helper stands for its function: dropping it drops other with it
+        p = self.r.run("review", "--drop", "s.py:_truth*", self.branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.show(self.branch), S_PY)
+        compile(self.show(self.branch), "s.py", "exec")
+        # undo gives back the last drop, in a new commit
+        p = self.r.run("review", "--undo-drop", self.branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.show(self.branch), once)
+        self.assertIn("review: undo the drop of 1 function",
+                      self.r.git("log", "-1", "--format=%B", self.branch))
+        p = self.r.run("review", "--undo-drop", self.branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.show(self.branch), after_run)
+        # and the note says those functions are applied again
+        doc = json.loads(self.r.run("review", "--json", self.branch).stdout)
+        self.assertEqual({f["name"]: f["status"] for f in doc["functions"] if f["name"] in ("total", "other")},
+                         {"total": "applied", "other": "applied"})
+        # three undos deep there is nothing left to undo
+        p = self.r.run("review", "--undo-drop", self.branch)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("has no drop left to undo", p.stderr)
+        for k in ("HEAD", "index", "worktree"):
+            self.assertEqual(before[k], self.r.snapshot()[k], k)
+
+    def test_one_glob_drops_several_functions_in_one_commit(self):
+        p = self.r.run("review", "--drop", "s.py:*", "--drop", "*.py:other", self.branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("dropped 2 functions", p.stderr)
+        self.assertEqual(self.show(self.branch), S_PY)
+        self.assertEqual(self.r.git("rev-list", "--count", "%s..%s" % (self.base, self.branch)).strip(), "2")
+        p = self.r.run("review", "--drop", "nope.py:*", self.branch)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("did not change 'nope.py:*'", p.stderr)
+
+
 if __name__ == "__main__":
     gmtest.main()

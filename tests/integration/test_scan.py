@@ -32,7 +32,7 @@ PY_UTIL = '''def helper(x):
 
 # The scan cache's entry format (src/scan_cache.c), to forge entries whose
 # checksum is right but whose numbers are not: "<key>\n<16 hex>\n" then
-# "gmscan1\n", LEB128 numbers and length-prefixed strings.
+# "gmscan2\n", LEB128 numbers and length-prefixed strings.
 def _fnv1a(data):
     h = 0xcbf29ce484222325
     for b in data:
@@ -42,7 +42,7 @@ def _fnv1a(data):
 
 def _decode_entry(data):
     head, body = data[:58], data[58:]
-    assert body.startswith(b"gmscan1\n"), body[:8]
+    assert body.startswith(b"gmscan2\n"), body[:8]
     pos = [8]
 
     def num():
@@ -65,7 +65,8 @@ def _decode_entry(data):
     units = []
     for _ in range(n):
         u = {"name": text(), "short": text(), "kind": num(), "sb": num(), "eb": num(),
-             "sl": num(), "el": num(), "sc": num(), "sig": text(), "cc": num(), "nest": num(),
+             "sl": num(), "el": num(), "sc": num(), "lb": num(), "ll": num(), "sig": text(),
+             "cc": num(), "nest": num(),
              "params": num(), "ord": num()}
         u["calls"] = [text() for _ in range(num())]
         units.append(u)
@@ -74,7 +75,7 @@ def _decode_entry(data):
 
 
 def _encode_entry(head, scan):
-    out = bytearray(b"gmscan1\n")
+    out = bytearray(b"gmscan2\n")
 
     def num(v):
         while True:
@@ -94,7 +95,7 @@ def _encode_entry(head, scan):
     for u in scan["units"]:
         text(u["name"])
         text(u["short"])
-        for k in ("kind", "sb", "eb", "sl", "el", "sc"):
+        for k in ("kind", "sb", "eb", "sl", "el", "sc", "lb", "ll"):
             num(u[k])
         text(u["sig"])
         for k in ("cc", "nest", "params", "ord"):

@@ -468,12 +468,28 @@ static void test_notes_round_trip(void **state)
 	free(after);
 }
 
+static void test_message_lists_helpers_under_their_function(void **state)
+{
+	const char *const helpers[] = { "Parser.check", "Parser.scan_item" };
+	const struct gm_commit_fn fns[] = {
+		{ "src/a.py", "Parser.parse", "local", "m", 1, helpers, 2 },
+		{ "src/b.c", "parse_array", "local", "m", 2, (const char *const[]){ "parse_array_item" }, 1 },
+	};
+	struct gm_commit_msg m = { "split", fns, 2, "r", NULL, 0 };
+	char *msg = gm_commit_message(&m);
+	(void)state;
+	assert_non_null(strstr(msg, "\nsrc/a.py: Parser.parse (+ helpers Parser.check, Parser.scan_item) "
+	                            "(local:m, 1 attempt)\n"
+	                            "src/b.c: parse_array (+ helper parse_array_item) (local:m, 2 attempts)\n"));
+	free(msg);
+}
+
 static void test_message_format(void **state)
 {
 	const struct gm_commit_fn fns[] = {
-		{ "src/a.py", "Parser.parse", "local", "qwen2.5-coder-7b", 1 },
-		{ "src/b.py", "helper", "claude", "claude-sonnet-4", 3 },
-		{ "src/c.py", "other", "local", "qwen2.5-coder-7b", 2 },
+		{ "src/a.py", "Parser.parse", "local", "qwen2.5-coder-7b", 1, NULL, 0 },
+		{ "src/b.py", "helper", "claude", "claude-sonnet-4", 3, NULL, 0 },
+		{ "src/c.py", "other", "local", "qwen2.5-coder-7b", 2, NULL, 0 },
 	};
 	struct gm_commit_msg m = { "Replace manual error strings with the err() helper everywhere in the parser\nsecond line",
 		                   fns, 3, "20240102-030405-abcd", NULL, 0.0123 };
@@ -542,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_slug_rules),
 		cmocka_unit_test(test_branch_name_format_and_validation),
 		cmocka_unit_test(test_message_format),
+		cmocka_unit_test(test_message_lists_helpers_under_their_function),
 		cmocka_unit_test_setup_teardown(test_branch_collision_adds_suffixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_has_exactly_the_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_identity_gives_hint, setup, teardown),

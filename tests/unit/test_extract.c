@@ -1,6 +1,7 @@
 /*
- * Code and JSON out of model answers: reasoning removed, the right fenced
- * block chosen, prose ignored, clear reasons when there is nothing usable.
+ * Code blocks and JSON out of model answers: reasoning removed, fences and
+ * their tags read as CommonMark does, prose ignored, clear reasons when there
+ * is nothing usable.  Which block is the answer is validation's (test_validate).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,103 +15,121 @@
 #include "monitor/error.h"
 #include "monitor/extract.h"
 
-static char *code_of(const char *answer, const char *name)
+/* The blocks of `answer` (reasoning removed first, as validation does). */
+static size_t blocks_of(struct gm_code_block **out, char **text, const char *answer)
 {
-	char *out = NULL;
-	size_t len = 0;
-	if (gm_extract_code(&out, &len, answer, strlen(answer), name) < 0)
-		return NULL;
-	assert_int_equal(len, strlen(out));
-	return out;
+	size_t len;
+	*text = gm_extract_strip_think(answer, strlen(answer), &len);
+	return gm_extract_blocks(out, *text, len);
+}
+
+static void expect_block(const struct gm_code_block *b, const char *tag, const char *content)
+{
+	size_t n = (size_t)(b->end - b->start);
+	assert_int_equal(b->tag_len, strlen(tag));
+	assert_memory_equal(b->tag, tag, b->tag_len);
+	if (n != strlen(content) || memcmp(b->start, content, n) != 0)
+		fail_msg("block is '%.*s', want '%s'", (int)n, b->start, content);
 }
 
 static void fenced_block_with_prose_around_gives_only_the_code(void **state)
 {
+	struct gm_code_block *b = NULL;
+	char *t;
 	(void)state;
-	char *c = code_of("Here is the refactored function:\n\n```python\ndef f(x):\n    return x + 1\n```\n\n"
-	                  "I renamed nothing and kept behaviour.\n",
-	                  "f");
-	assert_string_equal(c, "def f(x):\n    return x + 1");
-	free(c);
+	assert_int_equal(blocks_of(&b, &t, "Here is the refactored function:\n\n```python\ndef f(x):\n"
+	                                    "    return x + 1\n```\n\nI renamed nothing and kept behaviour.\n"),
+	                 1);
+	expect_block(&b[0], "python", "def f(x):\n    return x + 1\n");
+	assert_true(b[0].fenced);
+	assert_true(b[0].closed);
+	free(b);
+	free(t);
 }
 
-static void tilde_fence_and_no_language_tag(void **state)
+static void tilde_fence_info_string_words_and_no_tag(void **state)
 {
+	struct gm_code_block *b = NULL;
+	char *t;
 	(void)state;
-	char *c = code_of("~~~\nint f(void)\n{\n\treturn 1;\n}\n~~~\n", "f");
-	assert_string_equal(c, "int f(void)\n{\n\treturn 1;\n}");
-	free(c);
-	c = code_of("```\nint g(void) { return 2; }\n```", "g");
-	assert_string_equal(c, "int g(void) { return 2; }");
-	free(c);
+	assert_int_equal(blocks_of(&b, &t, "~~~\nint f(void)\n{\n\treturn 1;\n}\n~~~\n"
+	                                    "```c title=\"x.c\"\nint g(void) { return 2; }\n```"),
+	                 2);
+	expect_block(&b[0], "", "int f(void)\n{\n\treturn 1;\n}\n");
+	expect_block(&b[1], "c", "int g(void) { return 2; }\n");
+	free(b);
+	free(t);
 }
 
-static void bare_answer_without_fence_is_the_code(void **state)
+static void bare_answer_without_fence_is_one_unfenced_block(void **state)
 {
+	struct gm_code_block *b = NULL;
+	char *t;
 	(void)state;
-	char *c = code_of("\n\n    def m(self):\n        return 1\n\n", "C.m");
-	/* The first line's indentation is kept for re-indentation. */
-	assert_string_equal(c, "    def m(self):\n        return 1");
-	free(c);
+	assert_int_equal(blocks_of(&b, &t, "\n\n    def m(self):\n        return 1\n\n"), 1);
+	assert_false(b[0].fenced);
+	expect_block(&b[0], "", "\n\n    def m(self):\n        return 1\n\n");
+	free(b);
+	free(t);
 }
 
-static void think_text_is_removed(void **state)
+static void think_text_is_removed_with_its_blocks(void **state)
 {
+	struct gm_code_block *b = NULL;
+	char *t;
 	(void)state;
-	char *c = code_of("<think>\nMaybe ```python\ndef wrong(): pass\n``` is better.\n</think>\n"
-	                  "```python\ndef f():\n    return 2\n```",
-	                  "f");
-	assert_string_equal(c, "def f():\n    return 2");
-	free(c);
+	assert_int_equal(blocks_of(&b, &t, "<think>\nMaybe ```python\ndef wrong(): pass\n``` is better.\n"
+	                                    "</think>\n```python\ndef f():\n    return 2\n```"),
+	                 1);
+	expect_block(&b[0], "python", "def f():\n    return 2\n");
+	free(b);
+	free(t);
 	/* The template opened the reasoning; only its end is in the answer. */
-	c = code_of("the user wants def f...\n</think>\n\n```python\ndef f():\n    return 3\n```", "f");
-	assert_string_equal(c, "def f():\n    return 3");
-	free(c);
+	assert_int_equal(blocks_of(&b, &t, "the user wants def f...\n</think>\n\n```python\ndef f():\n"
+	                                    "    return 3\n```"),
+	                 1);
+	expect_block(&b[0], "python", "def f():\n    return 3\n");
+	free(b);
+	free(t);
 }
 
-static void unterminated_think_leaves_nothing(void **state)
+static void unterminated_think_or_empty_answer_leaves_no_block(void **state)
 {
+	struct gm_code_block *b = NULL;
+	char *t;
 	(void)state;
-	assert_null(code_of("<think>\nI should write def f(): and then", "f"));
-	assert_string_equal(gm_error_last(), "answer is empty");
+	assert_int_equal(blocks_of(&b, &t, "<think>\nI should write def f(): and then"), 0);
+	free(b);
+	free(t);
+	assert_int_equal(blocks_of(&b, &t, "  \n"), 0);
+	free(b);
+	free(t);
 }
 
-static void empty_answer_is_reported(void **state)
+static void several_blocks_come_in_order_and_a_longer_fence_holds_backticks(void **state)
 {
+	struct gm_code_block *b = NULL;
+	char *t;
 	(void)state;
-	assert_null(code_of("", "f"));
-	assert_string_equal(gm_error_last(), "answer is empty");
-	assert_null(code_of("```python\n\n```\n", "f"));
-	assert_string_equal(gm_error_last(), "answer is empty");
-}
-
-static void several_blocks_choose_the_one_naming_the_unit(void **state)
-{
-	(void)state;
-	char *c = code_of("Usage:\n```python\nprint(1)\n```\nThe function:\n```python\n"
-	                  "def parse_args(argv):\n    return argv\n```\n",
-	                  "Cli.parse_args");
-	assert_string_equal(c, "def parse_args(argv):\n    return argv");
-	free(c);
-	/* A longer identifier containing the name does not count. */
-	c = code_of("```\nparse_args_old()\n```\n```\ndef parse_args(): pass\n```", "parse_args");
-	assert_string_equal(c, "def parse_args(): pass");
-	free(c);
-}
-
-static void several_blocks_ambiguous_are_rejected(void **state)
-{
-	(void)state;
-	assert_null(code_of("```python\ndef f(): return 1\n```\nor\n```python\ndef f(): return 2\n```", "f"));
-	assert_string_equal(gm_error_last(), "several code blocks");
+	assert_int_equal(blocks_of(&b, &t, "Usage:\n```python\nprint(1)\n```\nThe function:\n````python\n"
+	                                    "def f():\n    return \"```\"\n````\n"),
+	                 2);
+	expect_block(&b[0], "python", "print(1)\n");
+	expect_block(&b[1], "python", "def f():\n    return \"```\"\n");
+	free(b);
+	free(t);
 }
 
 static void truncated_fence_runs_to_the_end(void **state)
 {
+	struct gm_code_block *b = NULL;
+	char *t;
 	(void)state;
-	char *c = code_of("```c\nint f(void)\n{\n\treturn", "f");
-	assert_string_equal(c, "int f(void)\n{\n\treturn");
-	free(c);
+	assert_int_equal(blocks_of(&b, &t, "```c\nint f(void)\n{\n\treturn"), 1);
+	expect_block(&b[0], "c", "int f(void)\n{\n\treturn");
+	assert_false(b[0].closed);
+	free(b);
+	free(t);
 }
 
 static void json_in_fence_with_prose_and_braces_in_strings(void **state)
@@ -143,13 +162,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fenced_block_with_prose_around_gives_only_the_code),
-		cmocka_unit_test(tilde_fence_and_no_language_tag),
-		cmocka_unit_test(bare_answer_without_fence_is_the_code),
-		cmocka_unit_test(think_text_is_removed),
-		cmocka_unit_test(unterminated_think_leaves_nothing),
-		cmocka_unit_test(empty_answer_is_reported),
-		cmocka_unit_test(several_blocks_choose_the_one_naming_the_unit),
-		cmocka_unit_test(several_blocks_ambiguous_are_rejected),
+		cmocka_unit_test(tilde_fence_info_string_words_and_no_tag),
+		cmocka_unit_test(bare_answer_without_fence_is_one_unfenced_block),
+		cmocka_unit_test(think_text_is_removed_with_its_blocks),
+		cmocka_unit_test(unterminated_think_or_empty_answer_leaves_no_block),
+		cmocka_unit_test(several_blocks_come_in_order_and_a_longer_fence_holds_backticks),
 		cmocka_unit_test(truncated_fence_runs_to_the_end),
 		cmocka_unit_test(json_in_fence_with_prose_and_braces_in_strings),
 		cmocka_unit_test(json_missing_is_an_error),

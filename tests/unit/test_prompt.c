@@ -24,11 +24,13 @@ static const char PY[] =
 	"from pkg import util\n"
 	"\n"
 	"os.environ[\"X\"] = \"1\"\n"
+	"FLAGS = os.O_RDONLY  # uses os, is no import\n"
 	"\n"
 	"\n"
 	"class Shape(Base):\n"
 	"    \"\"\"A shape.\"\"\"\n"
 	"\n"
+	"    # Area.\n"
 	"    def area(self, w, h):\n"
 	"        import json\n"
 	"        return util.mul(w, h)\n"
@@ -48,12 +50,13 @@ static const struct gm_unit *unit(const char *name)
 	return NULL;
 }
 
-static void method_code_is_given_at_column_0(void **state)
+static void method_code_is_given_as_it_stands_in_the_file(void **state)
 {
 	(void)state;
 	size_t len;
 	char *code = gm_prompt_unit_code(PY, strlen(PY), unit("Shape.area"), &len);
-	assert_string_equal(code, "def area(self, w, h):\n    import json\n    return util.mul(w, h)");
+	assert_string_equal(code, "    # Area.\n    def area(self, w, h):\n        import json\n"
+	                          "        return util.mul(w, h)");
 	assert_int_equal(len, strlen(code));
 	free(code);
 }
@@ -72,7 +75,7 @@ static void import_lines_are_the_files_imports_only(void **state)
 {
 	(void)state;
 	char **lines;
-	size_t n = gm_prompt_import_lines(&lines, PY, strlen(PY), &fs, 10);
+	size_t n = gm_prompt_import_lines(&lines, gm_lang_by_name("python"), PY, strlen(PY), 10);
 	/* Not the use of os at top level, not the import inside the method. */
 	assert_int_equal(n, 2);
 	assert_string_equal(lines[0], "import os");
@@ -134,12 +137,12 @@ static void code_with_backticks_gets_a_longer_fence(void **state)
 	char *s = gm_prompt_rewrite_user(&p);
 	assert_non_null(strstr(s, "````python\ndef doc():\n    return \"```x```\"\n````\n"));
 	/* And the answer extractor reads such a block back whole. */
-	char *back = NULL;
-	assert_int_equal(gm_extract_code(&back, NULL, strstr(s, "The function:"),
-	                                 strlen(strstr(s, "The function:")), "doc"),
-	                 0);
-	assert_string_equal(back, code);
-	free(back);
+	struct gm_code_block *b = NULL;
+	const char *from = strstr(s, "The function:");
+	assert_true(gm_extract_blocks(&b, from, strlen(from)) >= 1);
+	assert_int_equal((size_t)(b[0].end - b[0].start), strlen(code) + 1);
+	assert_memory_equal(b[0].start, code, strlen(code));
+	free(b);
 	free(s);
 }
 
@@ -148,6 +151,8 @@ static void system_prompt_states_the_rules(void **state)
 	(void)state;
 	const char *s = gm_prompt_rewrite_system();
 	assert_non_null(strstr(s, "one fenced code block"));
+	assert_non_null(strstr(s, "helper functions"));
+	assert_non_null(strstr(s, "Imports"));
 	assert_non_null(strstr(s, "name and signature"));
 	assert_non_null(strstr(s, "behaviour"));
 	assert_non_null(strstr(s, "comments"));
@@ -268,7 +273,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(method_code_is_given_at_column_0),
+		cmocka_unit_test(method_code_is_given_as_it_stands_in_the_file),
 		cmocka_unit_test(scope_header_is_the_enclosing_class_line),
 		cmocka_unit_test(import_lines_are_the_files_imports_only),
 		cmocka_unit_test(rewrite_prompt_has_goal_plan_context_and_function),

@@ -64,6 +64,16 @@ static struct gm_run_report *sample(void)
 	t->cached = true;
 	t->added = 7;
 	t->removed = 12;
+	t->helpers = gm_xcalloc(3, sizeof(char *));
+	t->helpers[0] = gm_xstrdup("Cli._parse_flags");
+	t->helpers[1] = gm_xstrdup("_usage");
+	t->nhelpers = 2;
+	t->imports = gm_xcalloc(2, sizeof(char *));
+	t->imports[0] = gm_xstrdup("import shlex");
+	t->nimports = 1;
+	t->cc_before = 14;
+	t->cc_after = 6;
+	t->cc_after_sum = 11;
 	k = gm_run_report_add_task(r);
 	t = &r->tasks[k];
 	t->path = gm_xstrdup("a.py");
@@ -102,6 +112,14 @@ static void what_is_written_reads_back_the_same(void **state)
 	assert_int_equal(back->tasks[0].status, GM_TASK_REJECTED);
 	assert_string_equal(back->tasks[1].route_reason, "escalated after 3 rejected local answers");
 	assert_int_equal(back->tasks[1].added, 7);
+	/* What a split brought, and what it achieved. */
+	assert_int_equal(back->tasks[1].nhelpers, 2);
+	assert_string_equal(back->tasks[1].helpers[1], "_usage");
+	assert_int_equal(back->tasks[1].nimports, 1);
+	assert_string_equal(back->tasks[1].imports[0], "import shlex");
+	assert_int_equal(back->tasks[1].cc_before, 14);
+	assert_int_equal(back->tasks[1].cc_after, 6);
+	assert_int_equal(back->tasks[1].cc_after_sum, 11);
 	assert_true(back->tasks[1].cached);
 	assert_int_equal(back->nwarnings, 1);
 	second = text_of(back);

@@ -229,7 +229,7 @@ static void every_cut_of_an_encoding_fails_cleanly(void **state)
 	free(enc);
 	/* A good unit count, then a bad import count: the release of the
 	 * half-read scan once walked units that were never allocated. */
-	enc = gm_xstrndup("gmscan1\n\x00\x01\x80", 11);
+	enc = gm_xstrndup("gmscan2\n\x00\x01\x80", 11);
 	assert_int_equal(gm_scan_cache_decode(&back, enc, 11), GM_EINVALID);
 	assert_int_equal(back.n, 0);
 	free(enc);

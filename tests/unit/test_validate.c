@@ -78,8 +78,6 @@ static struct gm_validate_result validate(const struct run *r)
 	struct gm_validate_result res;
 	struct gm_validate_in in;
 	const struct gm_unit *u = NULL;
-	char *code = NULL;
-	size_t code_len = 0;
 
 	assert_non_null(lang);
 	assert_int_equal(gm_scan_source(&fs, lang, r->src, strlen(r->src), NULL), 0);
@@ -88,25 +86,20 @@ static struct gm_validate_result validate(const struct run *r)
 			u = &fs.units[i];
 	if (!u)
 		fail_msg("no unit '%s' in the source", r->unit);
-	if (gm_extract_code(&code, &code_len, r->answer, strlen(r->answer), r->unit) < 0) {
-		/* The pipeline passes an unusable answer on as an empty one. */
-		code = strdup("");
-		code_len = 0;
-	}
 	memset(&in, 0, sizeof(in));
 	in.lang = lang;
 	in.src = r->src;
 	in.len = strlen(r->src);
 	in.scan = &fs;
 	in.unit = u;
-	in.code = code;
-	in.code_len = code_len;
+	in.answer = r->answer;
+	in.answer_len = strlen(r->answer);
 	in.finish_reason = r->finish ? r->finish : "stop";
 	in.new_name = r->new_name;
 	in.new_signature = r->new_signature;
 	in.allow_shrink = r->allow_shrink;
-	assert_int_equal(gm_validate(&res, &in), 0);
-	free(code);
+	if (gm_validate(&res, &in) < 0)
+		fail_msg("validation failed: %s", gm_error_last());
 	gm_file_scan_release(&fs);
 	return res;
 }
@@ -224,14 +217,24 @@ static void another_function_is_rejected(void **state)
 	expect_reject(&r, "answer defines another function 'Shape.perimeter'");
 }
 
-static void two_functions_are_rejected(void **state)
+static void a_new_helper_goes_before_the_function(void **state)
 {
 	(void)state;
 	struct run r = { "python", PY, "top",
-	                 "```python\ndef _sum(a, b):\n    return a + b\n\n\ndef top(a, b):\n"
-	                 "    total = _sum(a, b)\n    if total > 10:\n        return total\n    return -total\n```",
+	                 "```python\ndef top(a, b):\n"
+	                 "    total = _sum(a, b)\n    if total > 10:\n        return total\n    return -total\n"
+	                 "\n\ndef _sum(a, b):\n    return a + b\n```",
 	                 NULL, NULL, false, NULL };
-	expect_reject(&r, "answer contains two functions ('_sum' and 'top')");
+	struct gm_validate_result res = validate(&r);
+	assert_int_equal(res.verdict, GM_VERDICT_ACCEPT);
+	assert_int_equal(res.nhelpers, 1);
+	assert_string_equal(res.helpers[0], "_sum");
+	assert_non_null(strstr(res.text, "from pkg import util\n\n\ndef _sum(a, b):\n    return a + b\n"
+	                                 "\n\ndef top(a, b):\n    total = _sum(a, b)\n"));
+	gm_validate_result_release(&res);
+	/* Two definitions of the function itself are not a helper. */
+	r.answer = "```python\ndef top(a, b):\n    return a + b\n\n\ndef top(a, b):\n    return a - b\n```";
+	expect_reject(&r, "answer defines 'top' twice");
 }
 
 static void nested_helper_belongs_to_the_function(void **state)
@@ -348,7 +351,7 @@ static void wrong_dedent_that_leaves_the_class_is_rejected(void **state)
 	struct run r = { "python", PY, "Shape.area",
 	                 "```python\n    def area(self, w, h):\n        result = w * h\nreturn result\n```",
 	                 NULL, NULL, false, NULL };
-	expect_reject(&r, "answer has text after the function");
+	expect_reject(&r, "answer adds code outside the function: 'return result'");
 }
 
 static void go_function_keeps_tabs_and_rejects_syntax_errors(void **state)
@@ -412,7 +415,7 @@ int main(void)
 		cmocka_unit_test(prose_and_think_around_the_code_are_ignored),
 		cmocka_unit_test(syntax_error_is_rejected_with_its_line),
 		cmocka_unit_test(another_function_is_rejected),
-		cmocka_unit_test(two_functions_are_rejected),
+		cmocka_unit_test(a_new_helper_goes_before_the_function),
 		cmocka_unit_test(nested_helper_belongs_to_the_function),
 		cmocka_unit_test(placeholder_elisions_are_rejected),
 		cmocka_unit_test(ellipsis_and_spread_are_not_placeholders),
