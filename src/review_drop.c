@@ -268,7 +268,7 @@ int gm_review_drop_fns(git_oid *out, git_repository *repo, const struct gm_revie
 	/* One new text per file: the tip's, with the dropped functions taken back. */
 	for (size_t i = 0; i < r->n; i++) {
 		const char *path = r->fns[i].path;
-		const struct gm_lang *lang = gm_lang_for_path(path, false);
+		const struct gm_lang *lang = NULL;
 		struct gm_edit e = { 0 };
 		const struct gm_edit *one = &e;
 		struct gm_merge_result mr = { 0 };
@@ -281,7 +281,11 @@ int gm_review_drop_fns(git_oid *out, git_repository *repo, const struct gm_revie
 			seen |= !strcmp(r->fns[k].path, path);
 		for (size_t k = i; k < r->n; k++)
 			any |= drop[k] && !strcmp(r->fns[k].path, path);
-		if (seen || !any || !lang)
+		if (seen || !any)
+			continue;
+		if ((rc = gm_lang_rule_get(&lang, r->langs, path)) < 0)
+			goto cleanup;
+		if (!lang)
 			continue;
 		if ((rc = gm_repo_read_path(&tip, &tlen, repo, &r->tip, path, MAX_BLOB)) < 0 ||
 		    (rc = gm_repo_read_path(&base, &blen, repo, &r->base, path, MAX_BLOB)) < 0)
