@@ -57,11 +57,6 @@ static void version_release(struct version *v)
 	memset(v, 0, sizeof(*v));
 }
 
-static char *unit_key(const struct gm_unit *u)
-{
-	return u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
-}
-
 static int version_load(struct version *v, git_repository *repo, const git_oid *commit,
                         const char *path, const struct gm_lang *lang, TSParser *parser)
 {
@@ -74,7 +69,7 @@ static int version_load(struct version *v, git_repository *repo, const git_oid *
 		return rc;
 	v->keys = gm_xcalloc(v->scan.n + 1, sizeof(*v->keys));
 	for (size_t i = 0; i < v->scan.n; i++)
-		v->keys[i] = unit_key(&v->scan.units[i]);
+		v->keys[i] = gm_unit_key(&v->scan.units[i]);
 	return 0;
 }
 

@@ -172,7 +172,7 @@ static struct task *new_rewrite(struct gm_tasks *ts, size_t unit)
 	t->unit = unit;
 	ts->task_of_unit[unit] = (long)(ts->ntasks - 1);
 	rt->path = gm_xstrdup(idx->files[idx->units[unit].file].path);
-	rt->name = u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+	rt->name = gm_unit_key(u);
 	rt->kind = gm_xstrdup("rewrite");
 	rt->route = gm_xstrdup("local");
 	rt->start_line = u->start_line;

@@ -114,7 +114,7 @@ static void print_table(const struct gm_index *idx, const bool *cx)
 		if (!f->target)
 			continue;
 		loc = gm_xasprintf("%s:%u-%u", f->path, u->start_line, u->end_line);
-		name = u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+		name = gm_unit_key(u);
 		printf("%-*s  %-*s  %-11s %4u %4u %5u %6u %4u %4u  %s\n", wloc, loc, wname, name, u->kind,
 		       u->complexity, u->nesting, u->lines, u->params, ui->fan_in, ui->fan_out,
 		       route_of(idx, cx, i));
