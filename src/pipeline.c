@@ -220,6 +220,7 @@ static int make_backends(struct run *r)
 		cc.nurls = 1;
 		cc.model = gm_config_string(r->cfg, "monitor.claude.model", NULL);
 		cc.api_key = key;
+		cc.api_key_var = "ANTHROPIC_API_KEY";
 		cc.concurrency = (int)cconc;
 		cc.timeout_s = CLAUDE_TIMEOUT_S;
 		cc.stream = true;
