@@ -22,6 +22,7 @@ const struct gm_config_key gm_config_keys[] = {
 	{ "monitor.hook.mode", "warn", NULL, "warn|block|suggest" },
 	{ "monitor.hook.maxComplexity", "15", NULL, "count" },
 	{ "monitor.scan.maxFileSize", "1m", NULL, "count" },
+	{ "monitor.verify.timeout", "600", NULL, "count" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -225,6 +226,21 @@ int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key)
 	return 0;
 }
 
+int gm_config_positive(int64_t *out, struct gm_config *cfg, const char *key)
+{
+	const char *v = gm_config_string(cfg, key, NULL);
+	int rc = gm_config_int(out, cfg, key);
+
+	if (rc == GM_EINVALID)
+		return rc;
+	if (rc < 0 || *out <= 0) {
+		gm_error_set("%s = '%s' (from %s): not a positive whole number", key, v ? v : "",
+		             gm_config_origin(cfg, key));
+		return GM_EUSAGE;
+	}
+	return 0;
+}
+
 size_t gm_config_multi(const char ***out, struct gm_config *cfg, const char *key)
 {
 	size_t n = 0;
@@ -362,10 +378,9 @@ void gm_config_check(struct gm_config_check *out, struct gm_config *cfg, git_rep
 			continue;
 		nknown++;
 		if (!strcmp(k->type, "count")) {
-			if (gm_config_int(&n, cfg, k->key) < 0 || n <= 0)
-				note(out, GM_CONFIG_FAIL,
-				     gm_xasprintf("%s = '%s' (from %s): not a positive whole number", k->key,
-				                  v, gm_config_origin(cfg, k->key)),
+			/* The run's own rule (gm_config_positive), and its words. */
+			if (gm_config_positive(&n, cfg, k->key) < 0)
+				note(out, GM_CONFIG_FAIL, gm_xstrdup(gm_error_last()),
 				     gm_xasprintf("git config %s %s", k->key, k->def));
 		} else if (strcmp(k->type, "string") && !one_of(k->type, v)) {
 			note(out, GM_CONFIG_WARN,

@@ -109,8 +109,8 @@ static int scan(struct run *r)
 	uint64_t t;
 	int rc;
 
-	if ((rc = gm_config_int(&threshold, r->cfg, "monitor.route.complexity")) < 0 ||
-	    (rc = gm_config_int(&max_size, r->cfg, "monitor.scan.maxFileSize")) < 0 ||
+	if ((rc = gm_config_positive(&threshold, r->cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_positive(&max_size, r->cfg, "monitor.scan.maxFileSize")) < 0 ||
 	    (rc = resolve_base(r)) < 0)
 		return rc;
 	io.rev = r->opts->base;
@@ -118,8 +118,8 @@ static int scan(struct run *r)
 	io.pathspecs = r->opts->pathspecs;
 	io.npathspecs = r->opts->npathspecs;
 	io.no_cache = r->opts->no_cache;
-	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
-	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
+	io.max_file_size = (size_t)max_size;
+	io.complexity_threshold = (unsigned)threshold;
 	t = gm_now_ms();
 	rc = gm_index_build(&r->idx, r->repo, &io);
 	r->rep->scan_ms = gm_now_ms() - t;
@@ -169,15 +169,6 @@ static int select_targets(size_t **out, size_t *nout, struct run *r)
 	return 0;
 }
 
-/* A count that must be positive: a value <= 0 (gm_config_check fails it) gives the default. */
-static int positive_count(int64_t *out, struct gm_config *cfg, const char *key)
-{
-	int rc = gm_config_int(out, cfg, key);
-	if (rc == 0 && *out <= 0)
-		rc = gm_config_int(out, NULL, key);
-	return rc;
-}
-
 static int make_backends(struct run *r)
 {
 	const struct gm_run_opts *o = r->opts;
@@ -188,9 +179,9 @@ static int make_backends(struct run *r)
 	size_t nurls;
 	int rc;
 
-	if ((rc = positive_count(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
-	    (rc = positive_count(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
-	    (rc = positive_count(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
+	if ((rc = gm_config_positive(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
+	    (rc = gm_config_positive(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
+	    (rc = gm_config_positive(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
 		return rc;
 	nurls = gm_config_multi(&urls, r->cfg, "monitor.local.url");
 	if (nurls) {
