@@ -17,6 +17,7 @@
 #include "monitor/pipeline.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,6 +59,7 @@ struct run {
 	gm_progress_fn progress;
 	void *progress_ctx;
 	uint64_t t0;
+	char *branch;                       /* the name asked for (checked before any model call) */
 	struct gm_index *idx;               /* scan */
 	struct gm_backend *local, *claude;  /* plan */
 	struct gm_tasks *tasks;
@@ -259,13 +261,39 @@ static int route(struct run *r, const size_t *targets, size_t ntargets)
 	return rc;
 }
 
+/*
+ * What would stop the commit, checked before any model is asked: the
+ * branch name (valid, writable), and who the commit is by.  The
+ * configuration was checked by reading it (gm_config_positive).
+ */
+static int preflight(struct run *r)
+{
+	git_signature *author = NULL, *committer = NULL;
+	int rc;
+
+	if ((rc = gm_commit_branch_name(&r->branch, gm_config_string(r->cfg, "monitor.branchPrefix", NULL),
+	                                r->goal, time(NULL), r->opts->branch)) < 0 ||
+	    (rc = gm_commit_branch_check(r->repo, r->branch)) < 0)
+		return rc;
+	if (r->opts->dry_run)
+		return 0;
+	rc = gm_commit_signatures(&author, &committer, r->repo);
+	git_signature_free(author);
+	git_signature_free(committer);
+	return rc;
+}
+
 static int plan(struct run *r)
 {
 	struct gm_tasks_config tc = { 0 };
 	size_t *targets = NULL, ntargets = 0;
 	int rc;
 
-	if ((rc = select_targets(&targets, &ntargets, r)) < 0 || (rc = make_backends(r)) < 0)
+	if (r->opts->verify &&
+	    (rc = gm_config_positive(&r->verify_timeout, r->cfg, "monitor.verify.timeout")) < 0)
+		goto cleanup;
+	if ((rc = preflight(r)) < 0 || (rc = select_targets(&targets, &ntargets, r)) < 0 ||
+	    (rc = make_backends(r)) < 0)
 		goto cleanup;
 	tc.repo = r->repo;
 	tc.idx = r->idx;
@@ -437,8 +465,9 @@ static int write_note(struct run *r, bool update)
 {
 	cJSON *json = gm_run_report_json(r->rep);
 	char *note = cJSON_Print(json);
-	int rc = update ? gm_notes_update(r->repo, &r->rep->commit, note)
-	                : gm_notes_write(r->repo, &r->rep->commit, note);
+	/* Once the branch is written the run is done: the update is not interrupted. */
+	int rc = update ? gm_notes_update(r->repo, &r->rep->commit, note, NULL)
+	                : gm_notes_write(r->repo, &r->rep->commit, note, &interrupted);
 	cJSON_Delete(json);
 	free(note);
 	return rc;
@@ -449,7 +478,7 @@ static int commit(struct run *r)
 {
 	struct gm_merged m = { 0 };
 	char **dropped = gm_xcalloc(r->nedits + 1, sizeof(char *));
-	char *msg = NULL, *branch = NULL, *reflog = NULL;
+	char *msg = NULL, *reflog = NULL;
 	bool noted = false;
 	int rc;
 
@@ -468,9 +497,7 @@ static int commit(struct run *r)
 	if ((rc = gm_commit_create(&r->rep->commit, r->repo, &r->rep->base, m.changes, m.nchanges, msg)) < 0)
 		goto cleanup;
 	r->rep->has_commit = true;
-	if ((rc = gm_commit_branch_name(&branch, gm_config_string(r->cfg, "monitor.branchPrefix", NULL),
-	                                r->goal, time(NULL), r->opts->branch)) < 0 ||
-	    (rc = write_note(r, false)) < 0)
+	if ((rc = write_note(r, false)) < 0)
 		goto cleanup;
 	noted = true;
 	if (interrupted) {
@@ -479,21 +506,28 @@ static int commit(struct run *r)
 	}
 	reflog = gm_xasprintf("git-monitor: refactor (%s)", r->rep->run_id);
 	/* The ref is written last: an interrupted run leaves no branch. */
-	if ((rc = gm_commit_write_branch(&r->rep->branch, r->repo, branch, &r->rep->commit, reflog)) < 0)
+	if ((rc = gm_commit_write_branch(&r->rep->branch, r->repo, r->branch, &r->rep->commit, reflog,
+	                                 &interrupted)) < 0)
 		goto cleanup;
 	noted = false;
-	/* The note names the final branch too. */
-	rc = write_note(r, true);
+	/* The note names the final branch too; the first one stays if this fails. */
+	if (write_note(r, true) < 0)
+		gm_run_report_warn(r->rep, "the note on %s does not name its branch: %s", r->rep->branch,
+		                   gm_error_last());
 cleanup:
 	/* No branch after all: the note on the unreachable commit goes too. */
-	if (noted && rc < 0 && gm_notes_remove(r->repo, &r->rep->commit) < 0)
-		gm_error_clear();
+	if (noted && rc < 0) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", gm_error_last());
+		if (gm_notes_remove(r->repo, &r->rep->commit) < 0)
+			gm_run_report_warn(r->rep, "a note was left on the unreachable commit: %s", gm_error_last());
+		gm_error_set("%s", why);
+	}
 	for (size_t i = 0; i < r->nedits; i++)
 		free(dropped[i]);
 	free(dropped);
 	gm_merged_release(&m);
 	free(reflog);
-	free(branch);
 	free(msg);
 	return rc;
 }
@@ -539,6 +573,7 @@ static void run_release(struct run *r, int rc)
 	gm_backend_free(r->claude);
 	gm_cache_free(r->cache);
 	gm_index_free(r->idx);
+	free(r->branch);
 }
 
 int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_config *cfg,

@@ -951,7 +951,7 @@ int gm_review_drop(git_oid *out, git_repository *repo, const struct gm_review *r
 	if ((rc = gm_commit_create(&commit, repo, &r->tip, changes, nch, msg.ptr)) < 0)
 		goto cleanup;
 	if (r->note && (note = dropped_note(r, fns, nfns)) != NULL &&
-	    (rc = gm_notes_write(repo, &commit, note)) < 0)
+	    (rc = gm_notes_write(repo, &commit, note, NULL)) < 0)
 		goto cleanup;
 	/* Last, and only if the branch is still where we read it. */
 	reflog = gm_xasprintf("git-monitor: review: drop %zu function%s", nfns, nfns == 1 ? "" : "s");

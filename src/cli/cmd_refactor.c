@@ -205,7 +205,7 @@ int cmd_refactor(int argc, char **argv)
 			goal_text[--len] = '\0';
 		goal = goal_text;
 	}
-	if (goal && !*goal) {
+	if (goal && !goal[strspn(goal, " \t\r\n\f\v")]) {
 		exit_code = cli_fail(CLI_USAGE, "the goal is empty");
 		goto cleanup;
 	}
