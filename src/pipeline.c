@@ -72,6 +72,8 @@ struct run {
 	size_t *edit_row;                   /* edit -> its task's row in the report */
 	size_t nedits;
 	bool *keep;                         /* verify: the edits that survive */
+	bool *timed_out;                    /* verify: dropped because CMD hung with it */
+	int64_t verify_timeout;             /* seconds (monitor.verify.timeout) */
 };
 
 /* An accepted edit that did not make it into the commit. */
@@ -361,6 +363,7 @@ static int merge(struct run *r)
 	r->edits = gm_xcalloc(n + 1, sizeof(*r->edits));
 	r->edit_row = gm_xcalloc(n + 1, sizeof(size_t));
 	r->keep = gm_xcalloc(n + 1, sizeof(bool));
+	r->timed_out = gm_xcalloc(n + 1, sizeof(bool));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t file = r->idx->units[te[i].unit].file;
 		const struct gm_unit *u = gm_index_unit(r->idx, te[i].unit);
@@ -395,6 +398,7 @@ static int merge(struct run *r)
 static int verify(struct run *r)
 {
 	struct gm_verify v = { 0 };
+	size_t ntimed = 0;
 	int rc;
 
 	if (!r->opts->verify || !r->nedits)
@@ -406,12 +410,26 @@ static int verify(struct run *r)
 	v.nfiles = r->nfiles;
 	v.nedits = r->nedits;
 	v.parser = r->parser;
+	v.timeout_s = (long)r->verify_timeout;
 	v.interrupted = &interrupted;
-	if ((rc = gm_verify_bisect(r->keep, &v)) < 0)
+	if ((rc = gm_verify_bisect(r->keep, r->timed_out, &v)) < 0)
 		return rc;
-	for (size_t i = 0; i < r->nedits; i++)
-		if (!r->keep[i])
+	for (size_t i = 0; i < r->nedits; i++) {
+		if (r->keep[i])
+			continue;
+		if (r->timed_out[i]) {
+			char *why = gm_xasprintf("the --verify command timed out after %ld s with it", v.timeout_s);
+			mark_dropped(r, i, why);
+			free(why);
+			ntimed++;
+		} else {
 			mark_dropped(r, i, "breaks the --verify command");
+		}
+	}
+	if (ntimed)
+		gm_run_report_warn(r->rep, "--verify command timed out after %ld s (monitor.verify.timeout) "
+		                   "with %zu edit%s, which %s dropped", v.timeout_s, ntimed,
+		                   ntimed == 1 ? "" : "s", ntimed == 1 ? "was" : "were");
 	return 0;
 }
 
@@ -555,6 +573,16 @@ static void run_release(struct run *r, int rc)
 	r->rep->elapsed_ms = gm_now_ms() - r->t0;
 	if (!r->rep->local_model && r->local && gm_backend_model(r->local))
 		r->rep->local_model = gm_xstrdup(gm_backend_model(r->local));
+	/* A run that stopped before its branch committed none of its edits: say so. */
+	for (size_t i = 0; rc < 0 && !r->rep->branch && i < r->rep->ntasks; i++) {
+		struct gm_run_task *t = &r->rep->tasks[i];
+		if (t->status != GM_TASK_APPLIED || !t->kind || strcmp(t->kind, "rewrite") != 0)
+			continue;
+		t->status = GM_TASK_DROPPED;
+		free(t->reason);
+		t->reason = gm_xasprintf("not committed: %s",
+		                         rc == GM_EINTERRUPTED ? "interrupted" : gm_error_last());
+	}
 	for (size_t i = 0; rc == GM_EINTERRUPTED && i < r->rep->ntasks; i++)
 		if (r->rep->tasks[i].status == GM_TASK_PENDING) {
 			free(r->rep->tasks[i].reason);
@@ -566,6 +594,7 @@ static void run_release(struct run *r, int rc)
 	free(r->edits);
 	free(r->edit_row);
 	free(r->keep);
+	free(r->timed_out);
 	gm_tasks_free(r->tasks);
 	ts_parser_delete(r->parser);
 	gm_engine_free(r->engine);
