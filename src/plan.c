@@ -177,6 +177,19 @@ double gm_plan_cost(const struct gm_token_estimate *e, const char *model)
 	return gm_price_cost(model, (int64_t)e->prompt, (int64_t)e->output, 0, 0);
 }
 
+double gm_plan_worst_cost(size_t prompt_bytes, size_t max_tokens, const char *model)
+{
+	const struct gm_price *p = gm_price_lookup(model);
+	double in;
+
+	if (!p)
+		return -1.0;
+	/* A cached prefix is written at the cache-write price: the dearer one bounds it. */
+	in = p->cache_write > p->input ? p->cache_write : p->input;
+	return ((double)(prompt_bytes + GM_PLAN_REQUEST_OVERHEAD_TOKENS) * in +
+	        (double)max_tokens * p->output) / 1e6;
+}
+
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len)
 {
 	return context_len == 0 || e->total <= context_len;

@@ -131,6 +131,18 @@ void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
  */
 double gm_plan_cost(const struct gm_token_estimate *e, const char *model);
 
+/*
+ * The most a request can cost on Claude model `model`, the bound --max-cost
+ * is kept with: every byte of its text (`prompt_bytes`: system prompt, user
+ * message and schema) counted as a token, since no token is shorter than a
+ * byte, plus GM_PLAN_REQUEST_OVERHEAD_TOKENS for what the API adds (tool
+ * use's own system prompt, the message framing), at the dearer of the
+ * input and cache-write prices, and `max_tokens` of output.  Negative for a
+ * model without a price (price.h): no bound can be given.
+ */
+#define GM_PLAN_REQUEST_OVERHEAD_TOKENS 1024
+double gm_plan_worst_cost(size_t prompt_bytes, size_t max_tokens, const char *model);
+
 /* Does the task fit a context of `context_len` tokens (0: unknown, fits)? */
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len);
 
