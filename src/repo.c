@@ -1,16 +1,82 @@
 #include "monitor/repo.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "monitor/error.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
+/* An environment variable's value, copied, or NULL. */
+static char *env_dup(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? gm_xstrdup(v) : NULL;
+}
+
+/*
+ * git's discovery through libgit2's GIT_REPOSITORY_OPEN_FROM_ENV (GIT_DIR,
+ * GIT_CEILING_DIRECTORIES, GIT_DISCOVERY_ACROSS_FILESYSTEM, GIT_INDEX_FILE,
+ * GIT_NAMESPACE, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES).
+ * libgit2 1.5 refuses to open when GIT_WORK_TREE is set ("not yet
+ * supported"), so it is held back for the open and applied after, as git
+ * does: the work tree is GIT_WORK_TREE; else, with GIT_DIR given and no
+ * core.worktree, the current directory (git: "you are at the top level of
+ * the working tree").  Returns libgit2's code, or 1 with our message set.
+ */
+static int open_from_env(git_repository **out)
+{
+	char *work_tree = env_dup("GIT_WORK_TREE");
+	const char *git_dir = getenv("GIT_DIR");
+	git_config *cfg = NULL;
+	git_buf wt = { 0 };
+	char *dir = NULL;
+	int rc;
+
+	if (work_tree)
+		unsetenv("GIT_WORK_TREE");
+	rc = git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+	if (work_tree)
+		setenv("GIT_WORK_TREE", work_tree, 1);
+	if (rc < 0)
+		goto cleanup;
+	if (work_tree && *work_tree) {
+		dir = realpath(work_tree, NULL);
+	} else if (git_dir && *git_dir && !git_repository_is_bare(*out)) {
+		bool configured = git_repository_config_snapshot(&cfg, *out) == 0 &&
+		                  git_config_get_string_buf(&wt, cfg, "core.worktree") == 0;
+		git_error_clear();
+		if (!configured)
+			dir = realpath(".", NULL);
+	}
+	if ((work_tree && *work_tree && !dir) ||
+	    (dir && git_repository_set_workdir(*out, dir, 0) < 0)) {
+		git_error_clear();
+		gm_error_set("cannot use '%s' as the work tree", work_tree && *work_tree ? work_tree : ".");
+		git_repository_free(*out);
+		*out = NULL;
+		rc = 1; /* the message is set */
+	}
+cleanup:
+	git_buf_dispose(&wt);
+	git_config_free(cfg);
+	free(dir);
+	free(work_tree);
+	return rc;
+}
+
 int gm_repo_open(git_repository **out, const char *path)
 {
-	int rc = git_repository_open_ext(out, path ? path : ".", 0, NULL);
+	int rc;
+
+	*out = NULL;
+	rc = path ? git_repository_open_ext(out, path, 0, NULL) : open_from_env(out);
+	if (rc == 1)
+		return GM_ENOREPO;
 	if (rc == GIT_ENOTFOUND) {
+		git_error_clear();
 		gm_error_set("not a git repository");
 		return GM_ENOREPO;
 	}

@@ -13,7 +13,12 @@
 
 #include <git2.h>
 
-/* Discover the repository containing `path` (NULL: the current directory); git_repository_free it. */
+/*
+ * Discover the repository containing `path`; NULL: as git does from its
+ * environment (GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES, ...; so
+ * `git --git-dir=X monitor` and `git -C dir monitor` work), else the
+ * current directory.  git_repository_free it.
+ */
 int gm_repo_open(git_repository **out, const char *path);
 
 /*
