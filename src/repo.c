@@ -126,77 +126,503 @@ int gm_repo_resolve_tree(git_tree **out, git_repository *repo, const char *rev)
 	return rc;
 }
 
+/* ---- pathspecs ------------------------------------------------------------------ */
+
 /*
- * git's semantics: a path matches when it matches one include pattern (or
- * there are none) and no exclude pattern.  libgit2's own negation is
- * first-match-wins, so includes and excludes are kept apart.
+ * Pathspecs as git takes them (git's pathspec.c and dir.c are the model;
+ * this is our own code): optional magic in the long form
+ * ":(top,glob,...)path" or the short form ":/path", ":!path", ":^path";
+ * a path relative to the current directory unless :(top) or ":/"; and the
+ * internal "prefix:N" magic, which says the first N bytes of the path are
+ * the directory it was typed in, matched literally.  A path matches one
+ * item when it equals it, lies under it (a directory), or matches it as a
+ * wildcard pattern (fnmatch-like: '*' crosses '/', unless :(glob), where
+ * '*' stays in a component and '**' spans directories); :(literal) has no
+ * wildcards, :(icase) ignores ASCII case after the prefix.  A path is
+ * selected when it matches an include item (or there are none) and no
+ * :(exclude) item.
  */
-struct gm_pathspec {
-	git_pathspec *include; /* NULL: everything */
-	git_pathspec *exclude; /* NULL: nothing */
+enum {
+	MAGIC_TOP = 1 << 0,
+	MAGIC_LITERAL = 1 << 1,
+	MAGIC_GLOB = 1 << 2,
+	MAGIC_ICASE = 1 << 3,
+	MAGIC_EXCLUDE = 1 << 4,
 };
 
-static const char *exclude_body(const char *s)
+static const struct {
+	unsigned bit;
+	char mnemonic; /* short form, or 0 */
+	const char *name;
+} magic_names[] = {
+	{ MAGIC_TOP, '/', "top" },
+	{ MAGIC_LITERAL, 0, "literal" },
+	{ MAGIC_GLOB, 0, "glob" },
+	{ MAGIC_ICASE, 0, "icase" },
+	{ MAGIC_EXCLUDE, '!', "exclude" },
+};
+
+#define NMAGIC (sizeof(magic_names) / sizeof(magic_names[0]))
+
+struct ps_item {
+	char *match;   /* from the top of the tree */
+	size_t len;
+	size_t prefix; /* the leading bytes compared exactly */
+	size_t nowild; /* the leading bytes without a wildcard */
+	unsigned magic;
+};
+
+struct gm_pathspec {
+	struct ps_item *inc, *exc;
+	size_t ninc, nexc;
+	bool everything; /* an include item that matches every path */
+};
+
+/* What git treats as a short magic character (its ctype's "pathspec magic"). */
+static bool is_magic_char(char c)
 {
-	if (strncmp(s, ":!", 2) == 0 || strncmp(s, ":^", 2) == 0)
-		return s + 2;
-	if (strncmp(s, ":(exclude)", 10) == 0)
-		return s + 10;
-	return NULL;
+	return c && strchr("!\"#%&',-/:;<=>@_`~", c) != NULL;
 }
 
-static char *normalize(const char *s)
+/*
+ * The magic of `spec`: its bits, its prefix:N (-1 when none) and where
+ * the path starts.  GM_EUSAGE for magic git would refuse.
+ */
+static int parse_magic(unsigned *magic, long *prefix, const char **path, const char *spec)
 {
-	if (strncmp(s, ":/", 2) == 0)
-		s += 2;
-	while (strncmp(s, "./", 2) == 0)
-		s += 2;
-	if (strcmp(s, ".") == 0)
-		s = "";
-	return gm_xstrdup(s);
-}
+	const char *p;
 
-static int make_spec(git_pathspec **out, char **specs, size_t n)
-{
-	git_strarray arr = { specs, n };
-	*out = NULL;
-	if (n == 0)
+	*magic = 0;
+	*prefix = -1;
+	*path = spec;
+	if (spec[0] != ':')
 		return 0;
-	if (git_pathspec_new(out, &arr) < 0)
-		return gm_error_git(GM_EUSAGE, "bad pathspec '%s'", specs[0]);
+	if (spec[1] == '(') {
+		for (p = spec + 2; *p && *p != ')';) {
+			size_t len = strcspn(p, ",)");
+			size_t i;
+			if (len == 0) {
+				p += *p == ',';
+				continue;
+			}
+			if (len > 7 && strncmp(p, "prefix:", 7) == 0) {
+				char *end;
+				long n = strtol(p + 7, &end, 10);
+				if (end != p + len || n < 0) {
+					gm_error_set("invalid parameter for pathspec magic 'prefix' in '%s'", spec);
+					return GM_EUSAGE;
+				}
+				*prefix = n;
+			} else if (len >= 4 && strncmp(p, "attr", 4) == 0 && (len == 4 || p[4] == ':')) {
+				gm_error_set("pathspec magic 'attr' is not supported: '%s'", spec);
+				return GM_EUSAGE;
+			} else {
+				for (i = 0; i < NMAGIC; i++)
+					if (strlen(magic_names[i].name) == len && !strncmp(magic_names[i].name, p, len))
+						break;
+				if (i == NMAGIC) {
+					gm_error_set("invalid pathspec magic '%.*s' in '%s'", (int)len, p, spec);
+					return GM_EUSAGE;
+				}
+				*magic |= magic_names[i].bit;
+			}
+			p += len;
+			p += *p == ',';
+		}
+		if (*p != ')') {
+			gm_error_set("missing ')' at the end of pathspec magic in '%s'", spec);
+			return GM_EUSAGE;
+		}
+		*path = p + 1;
+	} else {
+		for (p = spec + 1; *p && *p != ':'; p++) {
+			size_t i;
+			if (*p == '^') {
+				*magic |= MAGIC_EXCLUDE;
+				continue;
+			}
+			if (!is_magic_char(*p))
+				break;
+			for (i = 0; i < NMAGIC; i++)
+				if (magic_names[i].mnemonic == *p)
+					break;
+			if (i == NMAGIC) {
+				gm_error_set("unimplemented pathspec magic '%c' in '%s'", *p, spec);
+				return GM_EUSAGE;
+			}
+			*magic |= magic_names[i].bit;
+		}
+		*path = p + (*p == ':');
+	}
+	if ((*magic & MAGIC_LITERAL) && (*magic & MAGIC_GLOB)) {
+		gm_error_set("%s: 'literal' and 'glob' are incompatible", spec);
+		return GM_EUSAGE;
+	}
 	return 0;
+}
+
+/*
+ * `prefix` (a clean "dir/sub/" or "") and `path` joined, with ".", ".."
+ * and empty components resolved; `*kept` is how much of the prefix is left
+ * at its head.  NULL when ".." climbs above the top.
+ */
+static char *join_normalized(const char *prefix, const char *path, size_t *kept)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	size_t plen = strlen(prefix);
+	const char *p = path;
+	bool dir = false;
+
+	gm_buf_put(&b, prefix, plen);
+	*kept = plen;
+	while (*p) {
+		size_t len = strcspn(p, "/");
+		dir = p[len] == '/';
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			/* "//" or "./": nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			size_t n = b.len;
+			if (!n) {
+				gm_buf_release(&b);
+				return NULL;
+			}
+			n--; /* the '/' that ends the last component */
+			while (n && b.ptr[n - 1] != '/')
+				n--;
+			b.len = n;
+			b.ptr[n] = '\0';
+			if (*kept > n)
+				*kept = n;
+		} else {
+			gm_buf_put(&b, p, len);
+			gm_buf_puts(&b, "/");
+		}
+		p += len + (p[len] == '/');
+	}
+	/* Components end in '/' in the buffer; the last keeps it only if typed. */
+	if (b.len && b.ptr[b.len - 1] == '/' && b.len > *kept && !dir && *path)
+		b.ptr[--b.len] = '\0';
+	return gm_buf_detach(&b, NULL);
+}
+
+int gm_repo_prefix(char **out, git_repository *repo)
+{
+	const char *wd = git_repository_workdir(repo);
+	char *cwd = NULL, *top = NULL, *gitdir = NULL;
+	size_t n;
+
+	*out = NULL;
+	if (!wd || !(cwd = realpath(".", NULL)) || !(top = realpath(wd, NULL))) {
+		free(cwd);
+		*out = gm_xstrdup("");
+		return 0;
+	}
+	n = strlen(top);
+	gitdir = realpath(git_repository_path(repo), NULL);
+	/* Inside the work tree, but not inside the repository's own directory. */
+	if (strncmp(cwd, top, n) == 0 && (cwd[n] == '/' || !cwd[n]) &&
+	    !(gitdir && strncmp(cwd, gitdir, strlen(gitdir)) == 0 &&
+	      (cwd[strlen(gitdir)] == '/' || !cwd[strlen(gitdir)])))
+		*out = cwd[n] ? gm_xasprintf("%s/", cwd + n + 1) : gm_xstrdup("");
+	else
+		*out = gm_xstrdup("");
+	free(cwd);
+	free(top);
+	free(gitdir);
+	return 0;
+}
+
+int gm_pathspec_prefix(char ***out, const char *prefix, const char *const *specs, size_t n)
+{
+	char **v = gm_xcalloc(n + 1, sizeof(char *));
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct gm_buf b = GM_BUF_INIT;
+		const char *path;
+		unsigned magic;
+		long pre;
+		size_t kept;
+		char *match;
+
+		if (!*specs[i]) {
+			gm_error_set("empty string is not a valid pathspec; use . to match every path");
+			rc = GM_EUSAGE;
+			break;
+		}
+		if ((rc = parse_magic(&magic, &pre, &path, specs[i])) < 0)
+			break;
+		if (pre >= 0) { /* already from the top */
+			v[i] = gm_xstrdup(specs[i]);
+			continue;
+		}
+		match = join_normalized(magic & MAGIC_TOP ? "" : prefix, path, &kept);
+		if (!match) {
+			gm_error_set("pathspec '%s' is outside the repository", specs[i]);
+			rc = GM_EUSAGE;
+			break;
+		}
+		gm_buf_puts(&b, ":(");
+		for (size_t k = 0; k < NMAGIC; k++)
+			if ((magic & magic_names[k].bit) && magic_names[k].bit != MAGIC_TOP)
+				gm_buf_printf(&b, "%s,", magic_names[k].name);
+		gm_buf_printf(&b, "prefix:%zu)%s", kept, match);
+		free(match);
+		v[i] = gm_buf_detach(&b, NULL);
+	}
+	if (rc < 0) {
+		gm_pathspec_strv_free(v, n);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+void gm_pathspec_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- wildcard matching ------------------------------------------------------------ */
+
+enum { WM_MATCH, WM_NOMATCH, WM_ABORT_ALL, WM_ABORT_TO_STARSTAR };
+
+static int fold(int c, bool icase)
+{
+	return icase && c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static bool in_class(const char *name, size_t len, int c)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int);
+	} classes[] = {
+		{ "alnum", isalnum }, { "alpha", isalpha }, { "blank", isblank }, { "cntrl", iscntrl },
+		{ "digit", isdigit }, { "graph", isgraph }, { "lower", islower }, { "print", isprint },
+		{ "punct", ispunct }, { "space", isspace }, { "upper", isupper }, { "xdigit", isxdigit },
+	};
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strlen(classes[i].name) == len && !strncmp(classes[i].name, name, len))
+			return c < 128 && classes[i].fn(c);
+	return false;
+}
+
+/*
+ * A bracket expression at `*pp` (just past '[') against `c`: 1 or 0, and
+ * `*pp` at its closing ']'; -1 when it never closes.
+ */
+static int bracket(const char **pp, int c, bool icase)
+{
+	const char *p = *pp;
+	bool neg = false, hit = false, first = true;
+
+	if (*p == '!' || *p == '^') {
+		neg = true;
+		p++;
+	}
+	for (; first || *p != ']'; first = false) {
+		int lo, hi;
+		if (!*p)
+			return -1;
+		if (p[0] == '[' && p[1] == ':') {
+			const char *end = strstr(p + 2, ":]");
+			if (end) {
+				if (in_class(p + 2, (size_t)(end - p - 2), c) ||
+				    (icase && in_class(p + 2, (size_t)(end - p - 2), toupper(c))))
+					hit = true;
+				p = end + 2;
+				continue;
+			}
+		}
+		if (*p == '\\' && p[1])
+			p++;
+		lo = hi = (unsigned char)*p;
+		if (p[1] == '-' && p[2] && p[2] != ']') {
+			p += 2;
+			if (*p == '\\' && p[1])
+				p++;
+			hi = (unsigned char)*p;
+		}
+		if ((c >= lo && c <= hi) ||
+		    (icase && fold(c, true) >= fold(lo, true) && fold(c, true) <= fold(hi, true)) ||
+		    (icase && toupper(c) >= lo && toupper(c) <= hi))
+			hit = true;
+		p++;
+	}
+	*pp = p;
+	return hit != neg;
+}
+
+/* `p` against all of `t`; `pat` is the whole pattern (for "**" at its start). */
+static int wildmatch(const char *pat, const char *p, const char *t, bool pathname, bool icase)
+{
+	for (; *p; p++, t++) {
+		int c = (unsigned char)*t;
+		switch (*p) {
+		case '?':
+			if (!c)
+				return WM_ABORT_ALL;
+			if (pathname && c == '/')
+				return WM_NOMATCH;
+			break;
+		case '[': {
+			const char *q = p + 1;
+			int r;
+			if (!c)
+				return WM_ABORT_ALL;
+			r = bracket(&q, c, icase);
+			if (r < 0)
+				return WM_ABORT_ALL; /* never closes: nothing can match */
+			if (!r || (pathname && c == '/'))
+				return WM_NOMATCH;
+			p = q;
+			break;
+		}
+		case '*': {
+			const char *first = p;
+			bool starstar = !pathname;
+			int r;
+			while (p[1] == '*')
+				p++;
+			/* "**" spans directories only as a whole component (pathname). */
+			if (pathname && p > first && (first == pat || first[-1] == '/') &&
+			    (p[1] == '\0' || p[1] == '/')) {
+				starstar = true;
+				if (p[1] == '/') {
+					/* "**<slash>": zero or more directories, then the rest. */
+					for (const char *s = t;; s++) {
+						if (s == t || s[-1] == '/') {
+							r = wildmatch(pat, p + 2, s, pathname, icase);
+							if (r == WM_MATCH)
+								return WM_MATCH;
+						}
+						if (!*s)
+							return WM_ABORT_ALL;
+					}
+				}
+			}
+			p++;
+			if (!*p)
+				return starstar || !strchr(t, '/') ? WM_MATCH : WM_NOMATCH;
+			for (;; t++) {
+				r = wildmatch(pat, p, t, pathname, icase);
+				if (r == WM_MATCH || r == WM_ABORT_ALL)
+					return r;
+				if (r == WM_ABORT_TO_STARSTAR && !starstar)
+					return r;
+				if (!*t)
+					return WM_ABORT_ALL;
+				if (!starstar && *t == '/')
+					return WM_ABORT_TO_STARSTAR;
+			}
+		}
+		case '\\':
+			if (p[1])
+				p++;
+			/* fall through */
+		default:
+			if (!c)
+				return WM_ABORT_ALL;
+			if (fold(c, icase) != fold((unsigned char)*p, icase))
+				return WM_NOMATCH;
+			break;
+		}
+	}
+	return *t ? WM_NOMATCH : WM_MATCH;
+}
+
+bool gm_wildmatch(const char *pattern, const char *text, bool pathname, bool icase)
+{
+	return wildmatch(pattern, pattern, text, pathname, icase) == WM_MATCH;
+}
+
+/* ---- matching ---------------------------------------------------------------------- */
+
+static size_t simple_length(const char *s)
+{
+	return strcspn(s, "*?[\\");
+}
+
+static int item_init(struct ps_item *it, const char *spec)
+{
+	const char *path;
+	unsigned magic;
+	long pre;
+	size_t kept;
+	int rc;
+
+	memset(it, 0, sizeof(*it));
+	if ((rc = parse_magic(&magic, &pre, &path, spec)) < 0)
+		return rc;
+	if (pre >= 0) {
+		it->match = gm_xstrdup(path);
+		kept = (size_t)pre;
+	} else if (!(it->match = join_normalized("", path, &kept))) {
+		gm_error_set("pathspec '%s' is outside the repository", spec);
+		return GM_EUSAGE;
+	}
+	it->len = strlen(it->match);
+	it->prefix = kept > it->len ? it->len : kept;
+	it->magic = magic;
+	it->nowild = magic & MAGIC_LITERAL ? it->len : simple_length(it->match);
+	if (it->nowild < it->prefix)
+		it->nowild = it->prefix;
+	return 0;
+}
+
+static bool item_matches(const struct ps_item *it, const char *path)
+{
+	bool icase = it->magic & MAGIC_ICASE;
+	size_t n = strlen(path), mlen = it->len - it->prefix;
+	const char *m = it->match + it->prefix, *name = path + it->prefix;
+
+	/* The directory it was typed in is compared exactly, :(icase) or not. */
+	if (n < it->prefix || strncmp(it->match, path, it->prefix) != 0)
+		return false;
+	if (!mlen)
+		return true;
+	if (mlen <= n - it->prefix &&
+	    (icase ? strncasecmp(m, name, mlen) : strncmp(m, name, mlen)) == 0 &&
+	    (mlen == n - it->prefix || m[mlen - 1] == '/' || name[mlen] == '/'))
+		return true;
+	if (it->nowild < it->len) {
+		/* The part before the first wildcard is plain text; the pattern is all of it. */
+		return gm_wildmatch(m, name, it->magic & MAGIC_GLOB, icase);
+	}
+	return false;
 }
 
 int gm_pathspec_new(struct gm_pathspec **out, const char *const *specs, size_t n)
 {
 	struct gm_pathspec *p = gm_xcalloc(1, sizeof(*p));
-	char **inc = gm_xcalloc(n + 1, sizeof(char *));
-	char **exc = gm_xcalloc(n + 1, sizeof(char *));
-	size_t ni = 0, ne = 0;
-	bool everything = false;
-	int rc;
+	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *body = exclude_body(specs[i]);
-		char *norm = normalize(body ? body : specs[i]);
-		if (body) {
-			exc[ne++] = norm;
-		} else if (!*norm) {
-			everything = true; /* "." or ":/": the whole tree */
-			free(norm);
+	*out = NULL;
+	p->inc = gm_xcalloc(n + 1, sizeof(*p->inc));
+	p->exc = gm_xcalloc(n + 1, sizeof(*p->exc));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct ps_item it;
+		if (!*specs[i]) {
+			gm_error_set("empty string is not a valid pathspec; use . to match every path");
+			rc = GM_EUSAGE;
+			break;
+		}
+		if ((rc = item_init(&it, specs[i])) < 0) {
+			free(it.match);
+			break;
+		}
+		if (it.magic & MAGIC_EXCLUDE) {
+			p->exc[p->nexc++] = it;
 		} else {
-			inc[ni++] = norm;
+			p->everything |= it.len == 0;
+			p->inc[p->ninc++] = it;
 		}
 	}
-	rc = make_spec(&p->include, inc, everything ? 0 : ni);
-	if (rc == 0)
-		rc = make_spec(&p->exclude, exc, ne);
-	for (size_t i = 0; i < ni; i++)
-		free(inc[i]);
-	for (size_t i = 0; i < ne; i++)
-		free(exc[i]);
-	free(inc);
-	free(exc);
 	if (rc < 0) {
 		gm_pathspec_free(p);
 		return rc;
@@ -207,19 +633,29 @@ int gm_pathspec_new(struct gm_pathspec **out, const char *const *specs, size_t n
 
 bool gm_pathspec_matches(const struct gm_pathspec *ps, const char *path)
 {
+	bool in;
+
 	if (!ps)
 		return true;
-	if (ps->include && git_pathspec_matches_path(ps->include, 0, path) != 1)
-		return false;
-	return !(ps->exclude && git_pathspec_matches_path(ps->exclude, 0, path) == 1);
+	/* Only excludes: everything else is included, as git does. */
+	in = !ps->ninc || ps->everything;
+	for (size_t i = 0; !in && i < ps->ninc; i++)
+		in = item_matches(&ps->inc[i], path);
+	for (size_t i = 0; in && i < ps->nexc; i++)
+		in = !item_matches(&ps->exc[i], path);
+	return in;
 }
 
 void gm_pathspec_free(struct gm_pathspec *ps)
 {
 	if (!ps)
 		return;
-	git_pathspec_free(ps->include);
-	git_pathspec_free(ps->exclude);
+	for (size_t i = 0; i < ps->ninc; i++)
+		free(ps->inc[i].match);
+	for (size_t i = 0; i < ps->nexc; i++)
+		free(ps->exc[i].match);
+	free(ps->inc);
+	free(ps->exc);
 	free(ps);
 }
 

@@ -170,7 +170,7 @@ int cmd_refactor(int argc, char **argv)
 	struct gm_config *cfg = NULL;
 	struct gm_run_report *rep = NULL;
 	struct sigaction sa, old_int, old_term;
-	char *goal_text = NULL;
+	char *goal_text = NULL, *prefix = NULL, **specs = NULL;
 	int exit_code = 0, rc, jobs = 0;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
@@ -209,7 +209,10 @@ int cmd_refactor(int argc, char **argv)
 		exit_code = cli_fail(CLI_USAGE, "the goal is empty");
 		goto cleanup;
 	}
-	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0) {
+	/* Pathspecs are relative to the current directory, as git takes them. */
+	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
+	    (rc = gm_repo_prefix(&prefix, repo)) < 0 ||
+	    (rc = gm_pathspec_prefix(&specs, prefix, rest.items, rest.n)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
@@ -219,7 +222,7 @@ int cmd_refactor(int argc, char **argv)
 	ro.staged = staged;
 	ro.functions = functions.items;
 	ro.nfunctions = functions.n;
-	ro.pathspecs = rest.items;
+	ro.pathspecs = (const char *const *)specs;
 	ro.npathspecs = rest.n;
 	ro.branch = branch;
 	ro.jobs = jobs;
@@ -285,6 +288,8 @@ int cmd_refactor(int argc, char **argv)
 	}
 	exit_code = rc < 0 ? cli_error(rc) : CLI_OK;
 cleanup:
+	gm_pathspec_strv_free(specs, rest.n);
+	free(prefix);
 	gm_run_report_free(rep);
 	gm_config_free(cfg);
 	git_repository_free(repo);

@@ -301,6 +301,7 @@ int cmd_scan(int argc, char **argv)
 	bool *cx = NULL;
 	int exit_code = 0, rc, jobs = 0;
 	const char *key;
+	char *prefix = NULL, **specs = NULL;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
 		goto cleanup;
@@ -312,20 +313,23 @@ int cmd_scan(int argc, char **argv)
 		exit_code = CLI_USAGE;
 		goto cleanup;
 	}
+	/* Pathspecs are relative to the current directory, as git takes them. */
 	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
-	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity")) < 0 ||
-	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize")) < 0) {
+	    (rc = gm_config_positive(&threshold, cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_positive(&max_size, cfg, "monitor.scan.maxFileSize")) < 0 ||
+	    (rc = gm_repo_prefix(&prefix, repo)) < 0 ||
+	    (rc = gm_pathspec_prefix(&specs, prefix, rest.items, rest.n)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
 	io.rev = rev;
 	io.staged = staged;
-	io.pathspecs = rest.items;
+	io.pathspecs = (const char *const *)specs;
 	io.npathspecs = rest.n;
 	io.jobs = jobs;
 	io.no_cache = no_cache;
-	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
-	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
+	io.max_file_size = (size_t)max_size;
+	io.complexity_threshold = (unsigned)threshold;
 	if ((rc = gm_index_build(&idx, repo, &io)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
@@ -342,6 +346,8 @@ int cmd_scan(int argc, char **argv)
 	if (!quiet && !json)
 		print_summary(idx);
 cleanup:
+	gm_pathspec_strv_free(specs, rest.n);
+	free(prefix);
 	free(cx);
 	gm_index_free(idx);
 	gm_config_free(cfg);
