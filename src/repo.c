@@ -776,8 +776,18 @@ static int on_hunk(const git_diff_delta *delta, const git_diff_hunk *hunk, void 
 	/* Deltas come one path at a time; a path seen again (a type change) is merged below. */
 	if (!c->n || strcmp(c->files[c->n - 1].path, delta->new_file.path) != 0) {
 		GM_GROW(c->files, c->cap, c->n + 1);
-		memset(&c->files[c->n], 0, sizeof(c->files[c->n]));
-		c->files[c->n++].path = gm_xstrdup(delta->new_file.path);
+		f = &c->files[c->n++];
+		memset(f, 0, sizeof(*f));
+		f->path = gm_xstrdup(delta->new_file.path);
+		git_oid_cpy(&f->new_id, &delta->new_file.id);
+		if (delta->status != GIT_DELTA_ADDED && delta->status != GIT_DELTA_UNTRACKED &&
+		    !git_oid_is_zero(&delta->old_file.id)) {
+			f->has_old = true;
+			git_oid_cpy(&f->old_id, &delta->old_file.id);
+		}
+		if (delta->status == GIT_DELTA_RENAMED && delta->old_file.path &&
+		    strcmp(delta->old_file.path, delta->new_file.path) != 0)
+			f->old_path = gm_xstrdup(delta->old_file.path);
 	}
 	f = &c->files[c->n - 1];
 	GM_GROW(f->ranges, f->cap, f->n + 1);
@@ -815,7 +825,14 @@ static void normalize_files(struct gm_changed_lines *c)
 			memcpy(d->ranges + d->n, f->ranges, f->n * sizeof(*f->ranges));
 			d->n += f->n;
 			qsort(d->ranges, d->n, sizeof(*d->ranges), cmp_range);
+			if (!d->has_old && f->has_old) {
+				d->has_old = true;
+				git_oid_cpy(&d->old_id, &f->old_id);
+			}
 			free(f->path);
+			free(f->old_path);
+			free(f->old_text);
+			free(f->new_text);
 			free(f->ranges);
 			continue;
 		}
@@ -824,10 +841,27 @@ static void normalize_files(struct gm_changed_lines *c)
 	c->n = w;
 }
 
+/* A copy of a blob's bytes (NUL-terminated), or NULL when it cannot be read. */
+static void read_blob(char **out, size_t *len, git_repository *repo, const git_oid *id)
+{
+	git_blob *b = NULL;
+
+	*out = NULL;
+	*len = 0;
+	if (git_blob_lookup(&b, repo, id) < 0) {
+		git_error_clear();
+		return;
+	}
+	*len = (size_t)git_blob_rawsize(b);
+	*out = gm_xstrndup(git_blob_rawcontent(b), *len);
+	git_blob_free(b);
+}
+
 int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, git_tree *old_tree,
                           git_tree *new_tree, git_index *index)
 {
 	git_diff_options o;
+	git_diff_find_options fo;
 	git_diff *diff = NULL;
 	int err;
 
@@ -842,6 +876,13 @@ int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, gi
 		err = git_diff_tree_to_index(&diff, repo, old_tree, index, &o);
 	if (err < 0)
 		return gm_error_git(GM_EFATAL, new_tree ? "cannot diff two trees" : "cannot diff the index");
+	/* Renames as git finds them: a moved file's lines are diffed against its source. */
+	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
+	fo.flags = GIT_DIFF_FIND_RENAMES;
+	if (git_diff_find_similar(diff, &fo) < 0) {
+		git_diff_free(diff);
+		return gm_error_git(GM_EFATAL, "cannot find renames");
+	}
 	err = git_diff_foreach(diff, NULL, NULL, on_hunk, NULL, out);
 	git_diff_free(diff);
 	if (err < 0) {
@@ -849,6 +890,12 @@ int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, gi
 		return gm_error_git(GM_EFATAL, new_tree ? "cannot diff two trees" : "cannot diff the index");
 	}
 	normalize_files(out);
+	for (size_t i = 0; i < out->n; i++) {
+		struct gm_file_lines *f = &out->files[i];
+		read_blob(&f->new_text, &f->new_len, repo, &f->new_id);
+		if (f->has_old)
+			read_blob(&f->old_text, &f->old_len, repo, &f->old_id);
+	}
 	return 0;
 }
 
@@ -868,8 +915,12 @@ void gm_changed_lines_release(struct gm_changed_lines *c)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->files[i].path);
+		free(c->files[i].old_path);
+		free(c->files[i].old_text);
+		free(c->files[i].new_text);
 		free(c->files[i].ranges);
 	}
 	free(c->files);
 	memset(c, 0, sizeof(*c));
 }
+

@@ -97,8 +97,11 @@ bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
 
 /*
  * Global ids (index.h) of the units `changes` touches, in index order
- * (files by path, units in file order).  `*out` is the caller's to free
- * (NULL when none).
+ * (files by path, units in file order), compared by content: a touched
+ * unit whose text is, byte for byte, a unit of the file's old text (the
+ * rename source for a renamed file: repo.h) was only moved, up or down or
+ * by the rename, and is left out.  `*out` is the caller's to free (NULL
+ * when none).
  */
 size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
                               const struct gm_changed_lines *changes);

@@ -114,6 +114,12 @@ struct gm_line_range {
 
 struct gm_file_lines {
 	char *path;                   /* new side */
+	char *old_path;               /* the rename source, or NULL when not renamed */
+	bool has_old;                 /* the file existed before (modified or renamed) */
+	git_oid old_id, new_id;       /* its blobs before (when has_old) and after */
+	/* Both texts, so a unit can be compared by content (plan.h): */
+	char *old_text, *new_text;    /* NULL when there is none, or it cannot be read */
+	size_t old_len, new_len;
 	struct gm_line_range *ranges; /* in file order, one per hunk */
 	size_t n, cap;
 };
@@ -129,8 +135,12 @@ struct gm_changed_lines {
  * new) to `new_tree`, or, when `new_tree` is NULL, to the index `index`
  * (NULL: the repository's, git_repository_set_index respected).  Hunks
  * without context, as `git diff -U0` shows them; every file is diffed as
- * text (whether it is source is the scanner's call).  Files deleted on the
- * new side have no lines and are left out.  Release with
+ * text (whether it is source is the scanner's call).  Renames are found
+ * as git finds them (git_diff_find_similar, 50% similar): a renamed file's
+ * lines are those changed from its source, so a pure `git mv` changes none.
+ * Files deleted on the new side have no lines and are left out.  The texts
+ * of each changed file before and after are kept with its lines (memory:
+ * the changed files, not the repository).  Release with
  * gm_changed_lines_release().
  */
 int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, git_tree *old_tree,
@@ -139,5 +149,6 @@ int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, gi
 const struct gm_file_lines *gm_changed_lines_find(const struct gm_changed_lines *c,
                                                   const char *path);
 void gm_changed_lines_release(struct gm_changed_lines *c);
+
 
 #endif

@@ -169,5 +169,54 @@ class PathspecTest(gmtest.TestCase):
         self.assertOneLineError(p, 129, "invalid pathspec magic 'badmagic'")
 
 
+def knotty(name, n=20):
+    return "def %s(a):\n" % name + "".join("    if a == %d:\n        return %d\n" % (i, i) for i in range(n)) \
+        + "    return -1\n"
+
+
+class RenameTest(gmtest.TestCase):
+    SRC = knotty("big") + "\n\n" + knotty("other") + "\n\n" + "def small(a):\n    return a\n"
+
+    def setUp(self):
+        self.r = self.repo()
+        self.r.commit({"old/name.py": self.SRC}, "first")
+        self.r.git("config", "monitor.hook.mode", "block")
+        os.makedirs(os.path.join(self.r.path, "new"))
+
+    def since(self):
+        p = self.r.run("refactor", "--dry-run", "--json", "--since", "HEAD~1",
+                       env={"MONITOR_LOCAL_URL": "http://127.0.0.1:9/v1"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return sorted(t["name"] for t in json.loads(p.stdout)["tasks"] if t["kind"] == "rewrite")
+
+    def test_a_pure_rename_changes_no_function(self):
+        self.r.git("mv", "old/name.py", "new/place.py")
+        hook = self.r.run("hook", "run", "pre-commit")
+        self.assertEqual(hook.returncode, 0, hook.stderr)
+        self.assertNotIn("complexity", hook.stderr)
+        self.r.git("commit", "-qm", "move")
+        self.assertEqual(self.since(), [])
+
+    def test_a_rename_with_an_edit_changes_only_the_edited_function(self):
+        self.r.git("mv", "old/name.py", "new/place.py")
+        self.r.write("new/place.py", self.SRC.replace("    if a == 3:\n        return 3\n", "    if a == 3:\n        return 33\n", 1))
+        self.r.git("add", "new/place.py")
+        hook = self.r.run("hook", "run", "pre-commit")
+        self.assertEqual(hook.returncode, 1, hook.stderr)
+        self.assertIn("new/place.py:1: big: complexity", hook.stderr)
+        self.assertNotIn("other", hook.stderr)
+        self.r.git("commit", "-qm", "move and edit")
+        self.assertEqual(self.since(), ["big"])
+
+    def test_functions_moved_within_a_file_are_compared_by_content(self):
+        parts = self.SRC.split("\n\n\n")
+        self.r.write("old/name.py", "\n\n\n".join([parts[2], parts[1], parts[0]]) + "\n")
+        self.r.git("add", "old/name.py")
+        hook = self.r.run("hook", "run", "pre-commit")
+        self.assertEqual(hook.returncode, 0, hook.stderr)
+        self.r.git("commit", "-qm", "reorder")
+        self.assertEqual(self.since(), [])
+
+
 if __name__ == "__main__":
     gmtest.main()
