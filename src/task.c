@@ -12,6 +12,7 @@
 #include "monitor/error.h"
 #include "monitor/extract.h"
 #include "monitor/prompt.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/validate.h"
 #include "monitor/banned.h"
@@ -367,11 +368,44 @@ struct request {
 	struct gm_chat_request q;
 	char *user;
 	struct gm_token_estimate est;
+	char *skip; /* why it must not be sent at all, or NULL */
 };
 
 static void request_release(struct request *req)
 {
 	free(req->user);
+	free(req->skip);
+}
+
+/*
+ * A request is JSON text, so valid UTF-8.  The unit a rewrite sends must be
+ * already, since its answer replaces those very bytes; what only gives
+ * context (paths, imports, signatures, the goal, an analysis's code) has
+ * any byte that is not UTF-8 shown as U+FFFD.
+ */
+static void request_text(struct request *out)
+{
+	char *valid = gm_quote_lossy(out->user);
+	free(out->user);
+	out->user = valid;
+	out->q.user = valid;
+}
+
+/* Why `code` cannot go to a model, or NULL: a byte that is not UTF-8, named with its line. */
+static char *not_utf8(const char *code, size_t len, const struct gm_unit *u)
+{
+	unsigned line = u->start_line;
+	size_t i = 0, n;
+
+	for (; i < len; i += n) {
+		if (!(n = gm_utf8_seq(code + i, len - i)))
+			break;
+		line += code[i] == '\n';
+	}
+	if (i == len)
+		return NULL;
+	return gm_xasprintf("not valid UTF-8 (byte 0x%02X on line %u): a model's answer cannot give "
+	                    "these bytes back", (unsigned char)code[i], line);
 }
 
 static void free_strv(char **v, size_t n)
@@ -413,6 +447,7 @@ static int rewrite_request(struct request *out, struct gm_tasks *ts, struct task
 	if ((rc = gm_tasks_source(&src, &len, ts, file)) < 0)
 		return rc;
 	code = gm_prompt_unit_code(src, len, u, &code_len);
+	out->skip = not_utf8(code, code_len, u);
 	scope = gm_prompt_scope_header(src, len, u, f->lang);
 	nimports = gm_prompt_import_lines(&imports, src, len, &f->scan, MAX_IMPORTS);
 	callees = callee_signatures(idx, t->unit, &ncallees);
@@ -431,6 +466,7 @@ static int rewrite_request(struct request *out, struct gm_tasks *ts, struct task
 	p.code_len = code_len;
 	p.previous_error = t->prev_error;
 	out->user = gm_prompt_rewrite_user(&p);
+	request_text(out);
 	free(code);
 	free(scope);
 	free_strv(imports, nimports);
@@ -489,6 +525,7 @@ static int analysis_request(struct request *out, struct gm_tasks *ts, struct tas
 	}
 	out->user = gm_prompt_plan_user(ts->cfg.goal, units, t->ncluster, (const char *const *)sigs,
 	                                nsigs);
+	request_text(out);
 	out->q.system = gm_prompt_plan_system();
 	out->q.user = out->user;
 	out->q.json_schema = gm_prompt_plan_schema;
@@ -627,6 +664,11 @@ static int submit_rewrite(struct gm_tasks *ts, struct task *t)
 	if ((rc = rewrite_request(&req, ts, t)) < 0)
 		return rc;
 	rt->est_tokens = (int64_t)req.est.total;
+	if (req.skip) {
+		finish(ts, t, GM_TASK_SKIPPED, req.skip);
+		request_release(&req);
+		return 0;
+	}
 	if (!t->on_claude) {
 		ctx = gm_backend_context_length(ts->cfg.local);
 		if (!gm_plan_fits_context(&req.est, ctx > 0 ? (size_t)ctx : 0)) {
@@ -722,6 +764,11 @@ int gm_tasks_estimate(struct gm_tasks *ts)
 			break;
 		rt->est_tokens = (int64_t)req.est.total;
 		rt->cost_usd = 0.0;
+		if (req.skip) {
+			char *s = gm_xasprintf("will be skipped: %s", req.skip);
+			set_str(&rt->route_reason, s);
+			free(s);
+		}
 		if (t->on_claude) {
 			double worst = gm_plan_worst_cost(request_bytes(&req.q), (size_t)req.q.max_tokens, claude);
 			if (c->has_max_cost && (worst < 0 || c->rep->cost_usd + worst > c->max_cost)) {
