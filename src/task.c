@@ -1141,6 +1141,11 @@ int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache 
 		rc = drain_ready(ts);
 	if (rc == 0)
 		rc = gm_engine_run(engine, on_done, ts);
+	/* Nothing waits on the budget with nothing in flight; should it, it is decided now. */
+	while (rc == 0 && ts->nwaiting && !*ts->cfg.interrupted) {
+		if ((rc = budget_retry(ts)) == 0 && (rc = drain_ready(ts)) == 0)
+			rc = gm_engine_run(engine, on_done, ts);
+	}
 	if (*ts->cfg.interrupted)
 		rc = GM_EINTERRUPTED;
 	if (rc == 0)
