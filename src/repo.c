@@ -33,6 +33,7 @@ static int open_from_env(git_repository **out)
 	git_config *cfg = NULL;
 	git_buf wt = { 0 };
 	char *dir = NULL;
+	bool skip = false;
 	int rc;
 
 	if (work_tree)
@@ -51,7 +52,17 @@ static int open_from_env(git_repository **out)
 		if (!configured)
 			dir = realpath(".", NULL);
 	}
-	if ((work_tree && *work_tree && !dir) ||
+	if (dir && git_repository_workdir(*out)) {
+		/* libgit2 1.5.1 leaks when set_workdir is given the work tree it has: skip that. */
+		char *now = realpath(git_repository_workdir(*out), NULL);
+		if (now && strcmp(now, dir) == 0) {
+			free(dir);
+			dir = NULL;
+			skip = true;
+		}
+		free(now);
+	}
+	if ((work_tree && *work_tree && !dir && !skip) ||
 	    (dir && git_repository_set_workdir(*out, dir, 0) < 0)) {
 		git_error_clear();
 		gm_error_set("cannot use '%s' as the work tree", work_tree && *work_tree ? work_tree : ".");
@@ -816,6 +827,8 @@ static void normalize_files(struct gm_changed_lines *c)
 {
 	size_t w = 0;
 
+	if (c->n < 2)
+		return;
 	qsort(c->files, c->n, sizeof(*c->files), cmp_file_lines);
 	for (size_t i = 0; i < c->n; i++) {
 		struct gm_file_lines *f = &c->files[i];
