@@ -373,9 +373,11 @@ int gm_commit_write_branch(char **out_name, git_repository *repo, const char *na
                            const volatile sig_atomic_t *interrupted)
 {
 	struct gm_lock_wait w;
+	git_oid zero;
 	int rc;
 
 	*out_name = NULL;
+	memset(&zero, 0, sizeof(zero));
 	gm_lock_wait_init(&w, repo, interrupted);
 	for (unsigned i = 1; i <= 10000; i++) {
 		char *cand = i == 1 ? gm_xstrdup(name) : gm_xasprintf("%s-%u", name, i);
@@ -396,8 +398,13 @@ int gm_commit_write_branch(char **out_name, git_repository *repo, const char *na
 			free(cand);
 			continue;
 		}
-		/* force = 0: a branch that appeared meanwhile is never overwritten. */
-		err = git_reference_create(&ref, repo, refname, commit, 0, reflog_msg);
+		/*
+		 * Never overwritten, even by a run creating it at this moment:
+		 * libgit2 1.5 checks force = 0 before taking the ref's lock, so two
+		 * creators can both pass; a zero current id is checked under the
+		 * lock (GIT_EMODIFIED when the ref exists by then).
+		 */
+		err = git_reference_create_matching(&ref, repo, refname, commit, 0, &zero, reflog_msg);
 		git_reference_free(ref);
 		if (err == 0) {
 			free(refname);
@@ -421,7 +428,7 @@ int gm_commit_write_branch(char **out_name, git_repository *repo, const char *na
 			free(cand);
 			continue;
 		}
-		if ((err == GIT_EEXISTS || err == GIT_EDIRECTORY) &&
+		if ((err == GIT_EEXISTS || err == GIT_EMODIFIED || err == GIT_EDIRECTORY) &&
 		    (ref_exists(repo, refname) || refs_beneath(repo, refname))) {
 			free(refname);
 			free(cand);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <git2.h>
 
@@ -65,8 +66,9 @@ static int change_note(git_repository *repo, const git_oid *target, const char *
 	for (unsigned moved = 0;;) {
 		git_commit *tip = NULL;
 		git_reference *ref = NULL;
-		git_oid notes, blob;
+		git_oid notes, blob, zero;
 
+		memset(&zero, 0, sizeof(zero));
 		if ((rc = read_tip(&tip, repo)) < 0)
 			break;
 		if (text) /* allow_note_overwrite: a re-run or an update replaces it */
@@ -88,12 +90,14 @@ static int change_note(git_repository *repo, const git_oid *target, const char *
 			rc = gm_error_git(GM_ERROR, "cannot %s the note on %s", text ? "write" : "remove", hex);
 			break;
 		}
-		/* Move the ref from exactly the tip we built on, or create it when there was none. */
-		if (tip)
-			err = git_reference_create_matching(&ref, repo, GM_NOTES_REF, &notes, 1,
-			                                    git_commit_id(tip), reflog);
-		else
-			err = git_reference_create(&ref, repo, GM_NOTES_REF, &notes, 0, reflog);
+		/*
+		 * Move the ref from exactly the tip we built on, or create it when
+		 * there was none: a zero current id, which libgit2 checks under the
+		 * ref's lock (its force = 0 is checked before it, so two creators
+		 * could both pass it).
+		 */
+		err = git_reference_create_matching(&ref, repo, GM_NOTES_REF, &notes, tip ? 1 : 0,
+		                                    tip ? git_commit_id(tip) : &zero, reflog);
 		git_reference_free(ref);
 		git_commit_free(tip);
 		if (err == 0) {
