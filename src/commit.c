@@ -17,6 +17,7 @@
 #include <git2/sys/repository.h>
 
 #include "monitor/error.h"
+#include "monitor/repo.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -154,10 +155,8 @@ int gm_commit_snapshot_index(git_oid *out, git_repository *repo, const char *mes
 	git_oid tree_oid, head_oid;
 	int rc = 0, err;
 
-	if (git_repository_index(&index, repo) < 0) {
-		rc = gm_error_git(GM_EFATAL, "cannot read the index");
+	if ((rc = gm_repo_index(&index, repo)) < 0)
 		goto cleanup;
-	}
 	if (git_index_has_conflicts(index)) {
 		gm_error_set("cannot snapshot the index: it has unresolved conflicts");
 		rc = GM_ERROR;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <git2/sys/repository.h>
+
 #include "monitor/error.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -715,14 +717,40 @@ int gm_repo_list_tree(struct gm_entries *out, git_repository *repo, git_tree *tr
 	return 0;
 }
 
+int gm_repo_index(git_index **out, git_repository *repo)
+{
+	const char *env = getenv("GIT_INDEX_FILE");
+
+	*out = NULL;
+	if (env && *env) {
+		if (git_index_open(out, env) < 0)
+			return gm_error_git(GM_EFATAL, "cannot read the index '%s'", env);
+		if (git_repository_set_index(repo, *out) < 0) {
+			git_index_free(*out);
+			*out = NULL;
+			return gm_error_git(GM_EFATAL, "cannot use the index '%s'", env);
+		}
+		return 0;
+	}
+	if (git_repository_is_bare(repo)) {
+		gm_error_set("this operation must be run in a work tree: '%s' is a bare repository",
+		             git_repository_path(repo));
+		return GM_EFATAL;
+	}
+	if (git_repository_index(out, repo) < 0)
+		return gm_error_git(GM_EFATAL, "cannot read the index");
+	return 0;
+}
+
 int gm_repo_list_index(struct gm_entries *out, git_repository *repo,
                        const struct gm_pathspec *ps)
 {
 	git_index *idx = NULL;
 	size_t n;
+	int rc;
 
-	if (git_repository_index(&idx, repo) < 0)
-		return gm_error_git(GM_EFATAL, "cannot read the index");
+	if ((rc = gm_repo_index(&idx, repo)) < 0)
+		return rc;
 	n = git_index_entrycount(idx);
 	for (size_t i = 0; i < n; i++) {
 		const git_index_entry *e = git_index_get_byindex(idx, i);
@@ -883,10 +911,15 @@ int gm_repo_changed_lines(struct gm_changed_lines *out, git_repository *repo, gi
 	o.context_lines = 0;
 	o.interhunk_lines = 0;
 	o.flags = GIT_DIFF_SKIP_BINARY_CHECK;
-	if (new_tree)
+	if (new_tree) {
 		err = git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &o);
-	else
-		err = git_diff_tree_to_index(&diff, repo, old_tree, index, &o);
+	} else {
+		git_index *own = NULL;
+		if (!index && (err = gm_repo_index(&own, repo)) < 0)
+			return err;
+		err = git_diff_tree_to_index(&diff, repo, old_tree, index ? index : own, &o);
+		git_index_free(own);
+	}
 	if (err < 0)
 		return gm_error_git(GM_EFATAL, new_tree ? "cannot diff two trees" : "cannot diff the index");
 	/* Renames as git finds them: a moved file's lines are diffed against its source. */

@@ -89,6 +89,15 @@ struct gm_entries {
 int gm_repo_list_tree(struct gm_entries *out, git_repository *repo, git_tree *tree,
                       const struct gm_pathspec *ps);
 /* Stage-0 entries of the index, sorted by path. */
+/*
+ * The index as git commands see it: $GIT_INDEX_FILE when set (git points
+ * hooks at a temporary one for `commit -a` / `commit <paths>`; it becomes
+ * the repository's index), else the repository's own.  A bare repository
+ * has none: GM_EFATAL "this operation must be run in a work tree", as git
+ * says.  The caller frees `*out` with git_index_free.
+ */
+int gm_repo_index(git_index **out, git_repository *repo);
+
 int gm_repo_list_index(struct gm_entries *out, git_repository *repo,
                        const struct gm_pathspec *ps);
 void gm_entries_release(struct gm_entries *e);

@@ -218,5 +218,33 @@ class RenameTest(gmtest.TestCase):
         self.assertEqual(self.since(), [])
 
 
+class IndexTest(gmtest.TestCase):
+    """The index as git commands see it: GIT_INDEX_FILE, and none in a bare repository."""
+
+    def test_a_bare_repository_has_no_index_to_read(self):
+        r = self.repo()
+        r.commit({"a.py": "def a():\n    pass\n"})
+        bare = os.path.join(r.tmp, "bare.git")
+        subprocess.run(["git", "clone", "-q", "--bare", r.path, bare], check=True, env=r.env)
+        for args in (("scan", "--staged"), ("refactor", "--staged", "-g", "x"),
+                     ("refactor", "--staged", "--dry-run", "-g", "x")):
+            with self.subTest(args=args):
+                p = r.run(*args, cwd=bare, env={"MONITOR_LOCAL_URL": "http://127.0.0.1:9/v1"})
+                self.assertOneLineError(p, 128, "must be run in a work tree")
+        self.assertEqual(names(r.run("scan", "--json", cwd=bare)), [("a.py", "a")])
+
+    def test_scan_staged_reads_the_index_git_index_file_names(self):
+        r = self.repo()
+        r.commit({"a.py": "def a():\n    pass\n"})
+        other = os.path.join(r.tmp, "other-index")
+        env = dict(r.env, GIT_INDEX_FILE=other)
+        subprocess.run(["git", "read-tree", "HEAD"], cwd=r.path, env=env, check=True)
+        r.write("b.py", "def b():\n    pass\n")
+        subprocess.run(["git", "add", "b.py"], cwd=r.path, env=env, check=True)
+        self.assertEqual(names(r.run("scan", "--staged", "--json", env={"GIT_INDEX_FILE": other})),
+                         [("a.py", "a"), ("b.py", "b")])
+        self.assertEqual(names(r.run("scan", "--staged", "--json")), [("a.py", "a")])
+
+
 if __name__ == "__main__":
     gmtest.main()
