@@ -340,6 +340,68 @@ fail:
 	return rc;
 }
 
+#define CLAUDE_TIMEOUT_S 600
+
+int gm_backend_open_local(struct gm_backend **out, struct gm_config *cfg, int jobs)
+{
+	struct gm_backend_config lc = { 0 };
+	const char **urls = NULL, *one[1] = { GM_DEFAULT_LOCAL_URL };
+	int64_t conc, timeout;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gm_config_positive(&conc, cfg, "monitor.local.concurrency")) < 0 ||
+	    (rc = gm_config_positive(&timeout, cfg, "monitor.local.timeout")) < 0)
+		return rc;
+	lc.nurls = gm_config_multi(&urls, cfg, "monitor.local.url");
+	lc.urls = lc.nurls ? urls : one;
+	lc.nurls = lc.nurls ? lc.nurls : 1;
+	lc.kind = GM_BACKEND_LOCAL;
+	lc.model = gm_config_string(cfg, "monitor.local.model", NULL);
+	lc.server_kind = gm_config_string(cfg, "monitor.local.kind", NULL);
+	lc.key_env = gm_config_string(cfg, "monitor.local.apiKey", NULL);
+	lc.concurrency = jobs > 0 ? jobs : (int)conc;
+	/* A concurrency that was asked for wins over what the servers say. */
+	lc.concurrency_fixed = jobs > 0 ||
+		strcmp(gm_config_origin(cfg, "monitor.local.concurrency"), "default") != 0;
+	lc.timeout_s = (long)timeout;
+	lc.stream = true;
+	rc = gm_backend_new(out, &lc);
+	free(urls);
+	return rc;
+}
+
+int gm_backend_open_claude(struct gm_backend **out, struct gm_backend **batch,
+                           struct gm_config *cfg, const char *batch_dir)
+{
+	struct gm_backend_config cc = { 0 };
+	const char *key = getenv("ANTHROPIC_API_KEY"); /* secrets: environment only */
+	const char *url = gm_config_string(cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL);
+	int64_t conc;
+	int rc;
+
+	*out = *batch = NULL;
+	if ((rc = gm_config_positive(&conc, cfg, "monitor.claude.concurrency")) < 0 || !key || !*key)
+		return rc;
+	cc.kind = GM_BACKEND_CLAUDE;
+	cc.urls = &url;
+	cc.nurls = 1;
+	cc.model = gm_config_string(cfg, "monitor.claude.model", NULL);
+	cc.api_key = key;
+	cc.api_key_var = "ANTHROPIC_API_KEY";
+	cc.concurrency = (int)conc;
+	cc.timeout_s = CLAUDE_TIMEOUT_S;
+	cc.stream = true;
+	if ((rc = gm_backend_new(out, &cc)) < 0 || (rc = gm_backend_prepare(*out)) < 0)
+		return rc;
+	cc.batch = true;
+	cc.stream = false;
+	cc.batch_dir = batch_dir;
+	if ((rc = gm_backend_new(batch, &cc)) < 0 || (rc = gm_backend_prepare(*batch)) < 0)
+		return rc;
+	return 0;
+}
+
 static void try_release(struct gm_backend_try *t)
 {
 	free(t->url);
@@ -1148,6 +1210,19 @@ int gm_engine_submit(struct gm_engine *e, struct gm_backend *b,
 static char *record_path(const struct gm_backend *b, const char *id)
 {
 	return gm_xasprintf("%s/%s.json", b->batch_dir, id);
+}
+
+bool gm_backend_batch_recorded(const struct gm_backend *b, const char *id)
+{
+	char *path;
+	bool there;
+
+	if (!b || !b->batch_dir || !id)
+		return false;
+	path = record_path(b, id);
+	there = access(path, F_OK) == 0;
+	free(path);
+	return there;
 }
 
 static void record_write(struct batch *bt)

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "monitor/backend.h"
 #include "monitor/cache.h"
@@ -39,8 +38,6 @@
 #include "monitor/util.h"
 #include "monitor/verify.h"
 #include "monitor/banned.h"
-
-#define CLAUDE_TIMEOUT_S 600
 
 static volatile sig_atomic_t interrupted;
 static struct gm_engine *volatile running_engine;
@@ -81,18 +78,8 @@ struct run {
 	size_t *edit_row;                   /* edit -> its task's row in the report */
 	size_t nedits;
 	bool *keep;                         /* verify: the edits that survive */
-	bool *timed_out;                    /* verify: dropped because CMD hung with it */
 	int64_t verify_timeout;             /* seconds (monitor.verify.timeout) */
 };
-
-/* An accepted edit that did not make it into the commit. */
-static void mark_dropped(struct run *r, size_t edit, const char *reason)
-{
-	struct gm_run_task *rt = &r->rep->tasks[r->edit_row[edit]];
-	rt->status = GM_TASK_DROPPED;
-	free(rt->reason);
-	rt->reason = gm_xstrdup(reason);
-}
 
 /* ---- scan ------------------------------------------------------------------------ */
 
@@ -142,149 +129,18 @@ static int scan(struct run *r)
 
 /* ---- plan -------------------------------------------------------------------------- */
 
-/* Target unit ids, in file order. */
-static int select_targets(size_t **out, size_t *nout, struct run *r)
-{
-	const struct gm_run_opts *o = r->opts;
-	struct gm_changed_lines changes = { 0 };
-	git_tree *old = NULL, *base = NULL;
-	size_t *v, n = 0, *touched = NULL, ntouched = 0, ncand;
-	bool by_diff = o->since || o->staged;
-	int rc = 0;
-
-	if (o->since) {
-		if ((rc = gm_repo_resolve_tree(&old, r->repo, o->since)) == 0 &&
-		    (rc = gm_repo_resolve_tree(&base, r->repo, o->base ? o->base : "HEAD")) == 0)
-			rc = gm_repo_changed_lines(&changes, r->repo, old, base, NULL);
-	} else if (o->staged) {
-		if (git_repository_head_unborn(r->repo) == 1 || (rc = gm_repo_resolve_tree(&old, r->repo, "HEAD")) == 0)
-			rc = gm_repo_changed_lines(&changes, r->repo, old, NULL, NULL);
-	}
-	git_tree_free(old);
-	git_tree_free(base);
-	if (rc < 0)
-		return rc;
-	/* By diff: the units it touches (plan.h's rule, the hook's too); else every unit. */
-	if (by_diff)
-		ntouched = gm_plan_select_touched(&touched, r->idx, &changes);
-	gm_changed_lines_release(&changes);
-	ncand = by_diff ? ntouched : r->idx->nunits;
-	v = gm_xcalloc(ncand + 1, sizeof(*v));
-	for (size_t i = 0; i < ncand; i++) {
-		size_t id = by_diff ? touched[i] : i;
-		const struct gm_file *f = &r->idx->files[r->idx->units[id].file];
-		const struct gm_unit *u = gm_index_unit(r->idx, id);
-		if (f->target && gm_plan_match_function(u, o->functions, o->nfunctions))
-			v[n++] = id;
-	}
-	free(touched);
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
 static int make_backends(struct run *r)
 {
-	const struct gm_run_opts *o = r->opts;
-	struct gm_backend_config lc = { 0 }, cc = { 0 };
-	const char **urls = NULL, *one[1];
-	const char *key = getenv("ANTHROPIC_API_KEY"); /* secrets: environment only */
-	int64_t conc, timeout, cconc;
-	size_t nurls;
 	int rc;
 
-	if ((rc = gm_config_positive(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
-	    (rc = gm_config_positive(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
-	    (rc = gm_config_positive(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
+	if ((rc = gm_backend_open_local(&r->local, r->cfg, r->opts->jobs)) < 0)
 		return rc;
-	nurls = gm_config_multi(&urls, r->cfg, "monitor.local.url");
-	if (nurls) {
-		lc.urls = urls;
-		lc.nurls = nurls;
-	} else {
-		one[0] = GM_DEFAULT_LOCAL_URL;
-		lc.urls = one;
-		lc.nurls = 1;
-	}
-	lc.kind = GM_BACKEND_LOCAL;
-	lc.model = gm_config_string(r->cfg, "monitor.local.model", NULL);
-	lc.server_kind = gm_config_string(r->cfg, "monitor.local.kind", NULL);
-	lc.key_env = gm_config_string(r->cfg, "monitor.local.apiKey", NULL);
-	lc.concurrency = o->jobs > 0 ? o->jobs : (int)conc;
-	/* A concurrency that was asked for wins over what the servers say. */
-	lc.concurrency_fixed = o->jobs > 0 ||
-		strcmp(gm_config_origin(r->cfg, "monitor.local.concurrency"), "default") != 0;
-	lc.timeout_s = (long)timeout;
-	lc.stream = true;
-	rc = gm_backend_new(&r->local, &lc);
-	free(urls);
-	if (rc < 0)
+	r->batch_dir = gm_xasprintf("%smonitor/batches", git_repository_commondir(r->repo));
+	if (!r->opts->local_only &&
+	    (rc = gm_backend_open_claude(&r->claude, &r->claude_batch, r->cfg, r->batch_dir)) < 0)
 		return rc;
-
-	if (key && *key && !o->local_only) {
-		const char *u = gm_config_string(r->cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL);
-		cc.kind = GM_BACKEND_CLAUDE;
-		cc.urls = &u;
-		cc.nurls = 1;
-		cc.model = gm_config_string(r->cfg, "monitor.claude.model", NULL);
-		cc.api_key = key;
-		cc.api_key_var = "ANTHROPIC_API_KEY";
-		cc.concurrency = (int)cconc;
-		cc.timeout_s = CLAUDE_TIMEOUT_S;
-		cc.stream = true;
-		/* Claude's prepare needs no network: it settles the model now. */
-		if ((rc = gm_backend_new(&r->claude, &cc)) < 0 || (rc = gm_backend_prepare(r->claude)) < 0)
-			return rc;
-		/* The same, as Message Batches: used for the analyses when batch() says so. */
-		cc.batch = true;
-		cc.stream = false;
-		cc.batch_dir = r->batch_dir = gm_xasprintf("%smonitor/batches",
-		                                           git_repository_commondir(r->repo));
-		if ((rc = gm_backend_new(&r->claude_batch, &cc)) < 0 ||
-		    (rc = gm_backend_prepare(r->claude_batch)) < 0)
-			return rc;
-	}
 	r->rep->claude_model = r->claude ? gm_xstrdup(gm_backend_model(r->claude)) : NULL;
 	return 0;
-}
-
-/* Route each cluster of targets: complex ones are analysed first, their rewrites held. */
-static int route(struct run *r, const size_t *targets, size_t ntargets)
-{
-	struct gm_plan_groups g;
-	struct gm_route_opts ro = { 0 };
-	int rc = 0;
-
-	ro.have_claude_key = r->claude != NULL;
-	ro.local_only = r->opts->local_only;
-	ro.plan_all = r->opts->plan_all;
-	gm_plan_group(&g, r->idx, targets, ntargets);
-	for (size_t c = 0; c < g.nclusters && rc == 0; c++) {
-		const size_t *members = g.units + g.start[c];
-		size_t n = g.start[c + 1] - g.start[c];
-		struct gm_route rt;
-		bool complex;
-		if (!n)
-			continue;
-		ro.max_cost_spent = r->claude && !gm_tasks_claude_allowed(r->tasks, NULL);
-		if ((rc = gm_plan_route_units(&rt, r->idx, members, n, &ro)) < 0)
-			break;
-		complex = rt.route != GM_ANALYSIS_NONE;
-		for (size_t k = 0; k < n; k++)
-			gm_tasks_add_rewrite(r->tasks, members[k], complex,
-			                     complex ? "waits for the cluster's plan" : rt.reason);
-		if (complex)
-			gm_tasks_add_analysis(r->tasks, members, n, &rt);
-		if (rt.route == GM_ANALYSIS_LOCAL) {
-			const char *semi = strchr(rt.reason, ';');
-			r->rep->analysis_local = true;
-			free(r->rep->analysis_note);
-			r->rep->analysis_note = gm_xstrdup(semi ? semi + 2 : rt.reason);
-		}
-		gm_route_release(&rt);
-	}
-	gm_plan_groups_release(&g);
-	return rc;
 }
 
 /* Claude's analyses as one Message Batch: --batch, monitor.claude.batch on, or auto above batchAbove. */
@@ -342,6 +198,8 @@ static int preflight(struct run *r)
 
 static int plan(struct run *r)
 {
+	const struct gm_run_opts *o = r->opts;
+	struct gm_target_opts to = { o->since, o->base, o->staged, o->functions, o->nfunctions };
 	struct gm_tasks_config tc = { 0 };
 	size_t *targets = NULL, ntargets = 0;
 	int rc;
@@ -349,7 +207,8 @@ static int plan(struct run *r)
 	if (r->opts->verify &&
 	    (rc = gm_config_positive(&r->verify_timeout, r->cfg, "monitor.verify.timeout")) < 0)
 		goto cleanup;
-	if ((rc = preflight(r)) < 0 || (rc = select_targets(&targets, &ntargets, r)) < 0 ||
+	if ((rc = preflight(r)) < 0 ||
+	    (rc = gm_plan_select_targets(&targets, &ntargets, r->repo, r->idx, &to)) < 0 ||
 	    (rc = make_backends(r)) < 0)
 		goto cleanup;
 	tc.repo = r->repo;
@@ -366,7 +225,7 @@ static int plan(struct run *r)
 	tc.progress_ctx = r->progress_ctx;
 	tc.interrupted = &interrupted;
 	r->tasks = gm_tasks_new(&tc);
-	if ((rc = route(r, targets, ntargets)) == 0)
+	if ((rc = gm_tasks_route(r->tasks, targets, ntargets, r->opts->plan_all)) == 0)
 		rc = choose_batch(r);
 cleanup:
 	free(targets);
@@ -374,14 +233,6 @@ cleanup:
 }
 
 /* ---- rewrite --------------------------------------------------------------------- */
-
-static bool batch_recorded(const struct run *r, const char *id)
-{
-	char *path = gm_xasprintf("%s/%s.json", r->batch_dir, id);
-	bool there = access(path, F_OK) == 0;
-	free(path);
-	return there;
-}
 
 /* A batched run can be run again (`--resume`) while its batch is out: its options, resolved. */
 static int record_run(struct run *r)
@@ -424,37 +275,9 @@ static int record_run(struct run *r)
 /* What each server did, into the report (and so the note); the batch, if one. */
 static void record_servers(struct run *r)
 {
-	struct gm_backend *bs[2] = { r->local, r->claude };
 	struct gm_engine_batch_stats st = { 0 };
-	char *mismatch;
-	size_t n = 0;
 
-	for (size_t k = 0; k < 2; k++)
-		n += bs[k] ? gm_backend_nservers(bs[k]) : 0;
-	r->rep->servers = gm_xcalloc(n + 1, sizeof(*r->rep->servers));
-	for (size_t k = 0; k < 2; k++)
-		for (size_t i = 0; bs[k] && i < gm_backend_nservers(bs[k]); i++) {
-			struct gm_backend_server_stats s;
-			struct gm_run_server *o = &r->rep->servers[r->rep->nservers];
-			gm_backend_server_stats(&s, bs[k], i);
-			if (k == 1 && !s.answers && !s.failures)
-				continue; /* Claude, unasked */
-			r->rep->nservers++;
-			o->url = gm_xstrdup(s.url ? s.url : "");
-			o->kind = gm_xstrdup(s.kind ? s.kind : "");
-			o->model = s.model ? gm_xstrdup(s.model) : NULL;
-			o->answers = s.answers;
-			o->failures = s.failures;
-			o->requeued = s.requeued;
-			o->outages = s.outages;
-			o->down_ms = s.down_ms;
-			o->avg_ms = s.avg_ms;
-			o->cause = s.cause && *s.cause ? gm_xstrdup(s.cause) : NULL;
-		}
-	if ((mismatch = gm_backend_model_mismatch(r->local))) {
-		gm_run_report_warn(r->rep, "%s (their answers are cached apart)", mismatch);
-		free(mismatch);
-	}
+	gm_run_report_add_servers(r->rep, r->local, r->claude);
 	if (r->claude_batch && r->engine)
 		gm_engine_batch_stats(&st, r->engine, r->claude_batch);
 	if (st.batches) {
@@ -463,7 +286,7 @@ static void record_servers(struct run *r)
 		r->rep->batch_resumed = st.resumed > 0;
 	}
 	/* The record stays only while the batch does: it was cancelled or its results are in. */
-	if (r->recorded && (!st.batches || !batch_recorded(r, st.last_id))) {
+	if (r->recorded && (!st.batches || !gm_backend_batch_recorded(r->claude_batch, st.last_id))) {
 		gm_resume_remove(r->repo, r->rep->run_id);
 		r->recorded = false;
 	}
@@ -516,7 +339,6 @@ static int merge(struct run *r)
 	r->edits = gm_xcalloc(n + 1, sizeof(*r->edits));
 	r->edit_row = gm_xcalloc(n + 1, sizeof(size_t));
 	r->keep = gm_xcalloc(n + 1, sizeof(bool));
-	r->timed_out = gm_xcalloc(n + 1, sizeof(bool));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t file = r->idx->units[te[i].unit].file;
 		const struct gm_file *f = &r->idx->files[file];
@@ -546,8 +368,6 @@ static int merge(struct run *r)
 static int verify(struct run *r)
 {
 	struct gm_verify v = { 0 };
-	size_t ntimed = 0;
-	int rc;
 
 	if (!r->opts->verify || !r->nedits)
 		return 0;
@@ -560,39 +380,10 @@ static int verify(struct run *r)
 	v.parser = r->parser;
 	v.timeout_s = (long)r->verify_timeout;
 	v.interrupted = &interrupted;
-	if ((rc = gm_verify_bisect(r->keep, r->timed_out, &v)) < 0)
-		return rc;
-	for (size_t i = 0; i < r->nedits; i++) {
-		if (r->keep[i])
-			continue;
-		if (r->timed_out[i]) {
-			char *why = gm_xasprintf("the --verify command timed out after %ld s with it", v.timeout_s);
-			mark_dropped(r, i, why);
-			free(why);
-			ntimed++;
-		} else {
-			mark_dropped(r, i, "breaks the --verify command");
-		}
-	}
-	if (ntimed)
-		gm_run_report_warn(r->rep, "--verify command timed out after %ld s (monitor.verify.timeout) "
-		                   "with %zu edit%s, which %s dropped", v.timeout_s, ntimed,
-		                   ntimed == 1 ? "" : "s", ntimed == 1 ? "was" : "were");
-	return 0;
+	return gm_verify_edits(r->keep, &v, r->rep, r->edit_row);
 }
 
 /* ---- commit ------------------------------------------------------------------------ */
-
-static char *make_run_id(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char ts[32];
-	unsigned rnd = (unsigned)getpid() ^ (unsigned)gm_now_ms() * 2654435761u;
-	localtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
-	return gm_xasprintf("%s-%06x", ts, rnd & 0xffffff);
-}
 
 /* The message lists the applied functions; their line counts go into the report. */
 static char *commit_message(struct run *r)
@@ -654,7 +445,7 @@ static int commit(struct run *r)
 		goto cleanup;
 	for (size_t i = 0; i < r->nedits; i++)
 		if (dropped[i])
-			mark_dropped(r, i, dropped[i]);
+			gm_run_report_drop(r->rep, r->edit_row[i], dropped[i]);
 	if (!m.nchanges)
 		goto cleanup;
 	msg = commit_message(r);
@@ -744,7 +535,6 @@ static void run_release(struct run *r, int rc)
 	free(r->edits);
 	free(r->edit_row);
 	free(r->keep);
-	free(r->timed_out);
 	gm_tasks_free(r->tasks);
 	ts_parser_delete(r->parser);
 	gm_engine_free(r->engine);
@@ -815,7 +605,7 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	r.progress_ctx = ctx;
 	r.t0 = gm_now_ms();
 	r.rep = gm_run_report_new();
-	r.rep->run_id = r.resumed ? gm_xstrdup(r.resumed->run) : make_run_id();
+	r.rep->run_id = r.resumed ? gm_xstrdup(r.resumed->run) : gm_run_id_new();
 	r.rep->dry_run = opts->dry_run;
 	r.goal = opts->goal ? opts->goal
 	                    : gm_config_string(cfg, "monitor.goal", gm_config_default("monitor.goal"));

@@ -216,3 +216,43 @@ bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len)
 {
 	return context_len == 0 || e->total <= context_len;
 }
+
+int gm_plan_select_targets(size_t **out, size_t *nout, git_repository *repo,
+                           const struct gm_index *idx, const struct gm_target_opts *o)
+{
+	struct gm_changed_lines changes = { 0 };
+	git_tree *old = NULL, *base = NULL;
+	size_t *v, n = 0, *touched = NULL, ntouched = 0, ncand;
+	bool by_diff = o->since || o->staged;
+	int rc = 0;
+
+	if (o->since) {
+		if ((rc = gm_repo_resolve_tree(&old, repo, o->since)) == 0 &&
+		    (rc = gm_repo_resolve_tree(&base, repo, o->base ? o->base : "HEAD")) == 0)
+			rc = gm_repo_changed_lines(&changes, repo, old, base, NULL);
+	} else if (o->staged) {
+		if (git_repository_head_unborn(repo) == 1 || (rc = gm_repo_resolve_tree(&old, repo, "HEAD")) == 0)
+			rc = gm_repo_changed_lines(&changes, repo, old, NULL, NULL);
+	}
+	git_tree_free(old);
+	git_tree_free(base);
+	if (rc < 0)
+		return rc;
+	/* By diff: the units it touches (plan.h's rule, the hook's too); else every unit. */
+	if (by_diff)
+		ntouched = gm_plan_select_touched(&touched, idx, &changes);
+	gm_changed_lines_release(&changes);
+	ncand = by_diff ? ntouched : idx->nunits;
+	v = gm_xcalloc(ncand + 1, sizeof(*v));
+	for (size_t i = 0; i < ncand; i++) {
+		size_t id = by_diff ? touched[i] : i;
+		const struct gm_file *f = &idx->files[idx->units[id].file];
+		const struct gm_unit *u = gm_index_unit(idx, id);
+		if (f->target && gm_plan_match_function(u, o->functions, o->nfunctions))
+			v[n++] = id;
+	}
+	free(touched);
+	*out = v;
+	*nout = n;
+	return 0;
+}

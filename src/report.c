@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "monitor/backend.h"
 #include "monitor/error.h"
 #include "monitor/quote.h"
 #include "monitor/util.h"
@@ -622,4 +625,58 @@ char *gm_run_report_note_drop(const char *note, const char *const *paths,
 	text = cJSON_Print(j);
 	cJSON_Delete(j);
 	return text;
+}
+
+void gm_run_report_add_servers(struct gm_run_report *rep, struct gm_backend *local,
+                               struct gm_backend *claude)
+{
+	struct gm_backend *bs[2] = { local, claude };
+	char *mismatch;
+	size_t n = 0;
+
+	for (size_t k = 0; k < 2; k++)
+		n += bs[k] ? gm_backend_nservers(bs[k]) : 0;
+	rep->servers = gm_xcalloc(n + 1, sizeof(*rep->servers));
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; bs[k] && i < gm_backend_nservers(bs[k]); i++) {
+			struct gm_backend_server_stats s;
+			struct gm_run_server *o = &rep->servers[rep->nservers];
+			gm_backend_server_stats(&s, bs[k], i);
+			if (k == 1 && !s.answers && !s.failures)
+				continue; /* Claude, unasked */
+			rep->nservers++;
+			o->url = gm_xstrdup(s.url ? s.url : "");
+			o->kind = gm_xstrdup(s.kind ? s.kind : "");
+			o->model = s.model ? gm_xstrdup(s.model) : NULL;
+			o->answers = s.answers;
+			o->failures = s.failures;
+			o->requeued = s.requeued;
+			o->outages = s.outages;
+			o->down_ms = s.down_ms;
+			o->avg_ms = s.avg_ms;
+			o->cause = s.cause && *s.cause ? gm_xstrdup(s.cause) : NULL;
+		}
+	if (local && (mismatch = gm_backend_model_mismatch(local))) {
+		gm_run_report_warn(rep, "%s (their answers are cached apart)", mismatch);
+		free(mismatch);
+	}
+}
+
+char *gm_run_id_new(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	unsigned rnd = (unsigned)getpid() ^ (unsigned)gm_now_ms() * 2654435761u;
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
+	return gm_xasprintf("%s-%06x", ts, rnd & 0xffffff);
+}
+
+void gm_run_report_drop(struct gm_run_report *r, size_t row, const char *reason)
+{
+	struct gm_run_task *rt = &r->tasks[row];
+	rt->status = GM_TASK_DROPPED;
+	free(rt->reason);
+	rt->reason = gm_xstrdup(reason);
 }

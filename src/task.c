@@ -309,6 +309,45 @@ static struct gm_backend *backend_of(const struct gm_tasks *ts, const struct tas
 	return t->type == T_ANALYSIS && ts->batch ? ts->batch : ts->cfg.claude;
 }
 
+int gm_tasks_route(struct gm_tasks *ts, const size_t *targets, size_t ntargets, bool plan_all)
+{
+	struct gm_plan_groups g;
+	struct gm_route_opts ro = { 0 };
+	struct gm_run_report *rep = ts->cfg.rep;
+	int rc = 0;
+
+	ro.have_claude_key = ts->cfg.claude != NULL;
+	ro.local_only = ts->cfg.local_only;
+	ro.plan_all = plan_all;
+	gm_plan_group(&g, ts->cfg.idx, targets, ntargets);
+	for (size_t c = 0; c < g.nclusters && rc == 0; c++) {
+		const size_t *members = g.units + g.start[c];
+		size_t n = g.start[c + 1] - g.start[c];
+		struct gm_route rt;
+		bool complex;
+		if (!n)
+			continue;
+		ro.max_cost_spent = ts->cfg.claude && !gm_tasks_claude_allowed(ts, NULL);
+		if ((rc = gm_plan_route_units(&rt, ts->cfg.idx, members, n, &ro)) < 0)
+			break;
+		complex = rt.route != GM_ANALYSIS_NONE;
+		for (size_t k = 0; k < n; k++)
+			gm_tasks_add_rewrite(ts, members[k], complex,
+			                     complex ? "waits for the cluster's plan" : rt.reason);
+		if (complex)
+			gm_tasks_add_analysis(ts, members, n, &rt);
+		if (rt.route == GM_ANALYSIS_LOCAL) {
+			const char *semi = strchr(rt.reason, ';');
+			rep->analysis_local = true;
+			free(rep->analysis_note);
+			rep->analysis_note = gm_xstrdup(semi ? semi + 2 : rt.reason);
+		}
+		gm_route_release(&rt);
+	}
+	gm_plan_groups_release(&g);
+	return rc;
+}
+
 void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch)
 {
 	ts->batch = batch;

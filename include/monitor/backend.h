@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor/config.h"
 #include "monitor/http.h" /* struct gm_chat_request, struct gm_chat_result */
 
 enum gm_backend_kind { GM_BACKEND_LOCAL, GM_BACKEND_CLAUDE };
@@ -88,6 +89,22 @@ char *gm_backend_redact(const char *text);
 
 /* Checks the configuration (GM_EUSAGE: no URL, one not http(s)://); no network. */
 int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg);
+
+/*
+ * The backends of a run as the configuration (config.h) describes them.
+ * Local: every monitor.local.url (else the default), its kind, model and
+ * key variable; `jobs` > 0 (-j) or a configured monitor.local.concurrency
+ * fixes the requests each server is sent at once, else the servers say.
+ * Claude: with ANTHROPIC_API_KEY set (else `*out` stays NULL), the
+ * streaming backend and the same as Message Batches recorded in
+ * `batch_dir`, both prepared (Claude's set-up needs no network).
+ */
+int gm_backend_open_local(struct gm_backend **out, struct gm_config *cfg, int jobs);
+int gm_backend_open_claude(struct gm_backend **out, struct gm_backend **batch,
+                           struct gm_config *cfg, const char *batch_dir);
+
+/* Does batch backend `b` still hold the record of Message Batch `id` (a resume would poll it)? */
+bool gm_backend_batch_recorded(const struct gm_backend *b, const char *id);
 void gm_backend_free(struct gm_backend *b);
 /* The model requests name; NULL until set up when none was configured.
  * Valid until gm_backend_free() or the next gm_backend_prepare(). */

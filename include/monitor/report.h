@@ -144,6 +144,22 @@ size_t gm_run_report_add_task(struct gm_run_report *r);
 /* Append a warning (printf-style; the report keeps the text). */
 void gm_run_report_warn(struct gm_run_report *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Task `row` had an accepted edit that did not make it into the commit: dropped, `reason` copied. */
+void gm_run_report_drop(struct gm_run_report *r, size_t row, const char *reason);
+
+struct gm_backend;
+
+/*
+ * What each server of `local` and `claude` (either may be NULL) did, as
+ * backend.h's figures say, into rep->servers; Claude only when it was
+ * asked.  A fleet serving different models gets a warning.
+ */
+void gm_run_report_add_servers(struct gm_run_report *rep, struct gm_backend *local,
+                               struct gm_backend *claude);
+
+/* A new run id: local time and 24 random bits ("20261201-123045-a1b2c3"). Allocated. */
+char *gm_run_id_new(void);
 /* Put the tasks in file order (path, start line, kind), as they are written. */
 void gm_run_report_sort(struct gm_run_report *r);
 

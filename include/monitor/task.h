@@ -90,6 +90,14 @@ void gm_tasks_add_analysis(struct gm_tasks *ts, const size_t *units, size_t n,
                            const struct gm_route *route);
 
 /*
+ * Plan `targets` (unit ids in file order): group them into clusters
+ * (plan.h), route each, and add its rewrites and, for a complex cluster,
+ * its analysis first (with Claude while --max-cost allows; `plan_all`:
+ * --plan).  A cluster analysed locally is named in the report.
+ */
+int gm_tasks_route(struct gm_tasks *ts, const size_t *targets, size_t ntargets, bool plan_all);
+
+/*
  * After planning: Claude's analyses go as Message Batches through `batch`
  * (a Claude backend with cfg.batch; it must outlive the runs), the
  * escalated rewrites interactively as before.  gm_tasks_claude_analyses
