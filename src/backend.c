@@ -789,6 +789,11 @@ int gm_backend_prepare(struct gm_backend *b)
 	return b->kind->prepare(b);
 }
 
+void gm_backend_interrupt(int on)
+{
+	gm_http_fetch_interrupt(on);
+}
+
 /* ---- figures --------------------------------------------------------------- */
 
 void gm_backend_server_stats(struct gm_backend_server_stats *out, const struct gm_backend *b,
@@ -1461,6 +1466,16 @@ size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b)
 			for (size_t i = 0; i < bt->n; i++)
 				n += !bt->reqs[i].delivered;
 	return n;
+}
+
+size_t gm_engine_queued(const struct gm_engine *e, const struct gm_backend *b)
+{
+	return e ? gm_http_multi_queued(e->multi, &b->pool) : 0;
+}
+
+void gm_engine_set_tick(struct gm_engine *e, void (*fn)(void *ctx), void *ctx, long ms)
+{
+	gm_http_multi_set_tick(e->multi, fn, ctx, ms);
 }
 
 void gm_engine_batch_stats(struct gm_engine_batch_stats *out, const struct gm_engine *e,

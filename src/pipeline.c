@@ -46,6 +46,7 @@ void gm_pipeline_interrupt(void)
 {
 	struct gm_engine *e = running_engine;
 	interrupted = 1;
+	gm_backend_interrupt(1); /* set-up's blocking requests too */
 	if (e)
 		gm_engine_cancel(e);
 }
@@ -72,6 +73,23 @@ struct run {
 	size_t nedits;
 	bool *keep;                         /* verify: the edits that survive */
 };
+
+/* Tell the progress line what the run does between the model phase's updates. */
+static void phase(struct run *r, const char *what)
+{
+	struct gm_progress p = { 0 };
+	if (!r->progress)
+		return;
+	p.phase = what;
+	if (r->tasks) {
+		p.total = gm_tasks_count(r->tasks);
+		p.done = what && strcmp(what, "connecting") ? p.total : 0;
+	}
+	p.have_claude = r->claude != NULL;
+	p.cost_usd = r->rep->cost_usd;
+	p.output_tokens = r->rep->output_tokens;
+	r->progress(r->progress_ctx, &p);
+}
 
 /* An accepted edit that did not make it into the commit. */
 static void mark_dropped(struct run *r, size_t edit, const char *reason)
@@ -304,8 +322,9 @@ static int rewrite(struct run *r)
 {
 	int rc;
 
+	phase(r, "connecting");
 	if ((rc = gm_backend_prepare(r->local)) < 0)
-		return rc;
+		return interrupted ? GM_EINTERRUPTED : rc;
 	r->rep->local_model = gm_xstrdup(gm_backend_model(r->local));
 	gm_cache_open(&r->cache, r->repo);
 	if ((rc = gm_engine_new(&r->engine)) < 0)
@@ -556,6 +575,7 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	int rc;
 
 	interrupted = 0;
+	gm_backend_interrupt(0);
 	r.repo = repo;
 	r.cfg = cfg;
 	r.opts = opts;
@@ -567,8 +587,10 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	r.rep->dry_run = opts->dry_run;
 	r.goal = opts->goal ? opts->goal
 	                    : gm_config_string(cfg, "monitor.goal", gm_config_default("monitor.goal"));
+	r.rep->goal = gm_xstrdup(r.goal);
 	*out = r.rep;
 
+	phase(&r, "scanning");
 	if ((rc = scan(&r)) < 0 || (rc = plan(&r)) < 0)
 		goto cleanup;
 	if (opts->dry_run) {
@@ -577,10 +599,18 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	}
 	if (!gm_tasks_count(r.tasks))
 		goto cleanup;
-	if ((rc = rewrite(&r)) < 0 || (rc = merge(&r)) < 0 || (rc = verify(&r)) < 0)
+	if ((rc = rewrite(&r)) < 0)
+		goto cleanup;
+	phase(&r, "merging");
+	if ((rc = merge(&r)) < 0)
+		goto cleanup;
+	if (r.opts->verify && r.nedits)
+		phase(&r, "verifying");
+	if ((rc = verify(&r)) < 0)
 		goto cleanup;
 	if (r.nedits) {
 		uint64_t t = gm_now_ms();
+		phase(&r, "writing the branch");
 		rc = commit(&r);
 		r.rep->commit_ms = gm_now_ms() - t;
 	}

@@ -8,7 +8,7 @@
  *
  * JSON, version 1:
  * {
- *   "version": 1, "run": "<id>", "dry_run": bool,
+ *   "version": 1, "run": "<id>", "dry_run": bool, "goal": "<text>",
  *   "base": "<oid>", "commit": "<oid>" | null, "branch": "<name>" | null,
  *   "local_model": "<id>", "claude_model": "<id>" (when a key is set),
  *   "analysis_local": bool, "analysis_note": "<why>" (when analysis_local),
@@ -24,7 +24,10 @@
  *                "after_sum" } (applied rewrites) } ],
  *   "totals": { "requests", "input_tokens", "output_tokens", "cost_usd",
  *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms" },
- *   "warnings": [ "<text>", ... ]
+ *   "warnings": [ "<text>", ... ],
+ *   "cache_keys": [ "<key>", ... ]  the answer-cache entries (cache.h) the run
+ *                                    asked for; `git monitor clean` removes an
+ *                                    entry once no remaining run names it
  * }
  * Optional fields are absent when they do not apply.  Tasks are written in
  * file order (path, start line, kind).
@@ -103,6 +106,9 @@ struct gm_run_report {
 	bool ran;         /* models were asked (or the cache answered) */
 	char **warnings;
 	size_t nwarnings;
+	char *goal;       /* the run's goal, as given */
+	char **cache_keys; /* answer-cache keys asked for, no duplicates */
+	size_t ncache_keys, cap_cache_keys;
 };
 
 /* An empty report; gm_run_report_free releases it. */
@@ -117,6 +123,8 @@ size_t gm_run_report_add_task(struct gm_run_report *r);
 /* Append a warning (printf-style; the report keeps the text). */
 void gm_run_report_warn(struct gm_run_report *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Record an answer-cache key the run asked for (once). */
+void gm_run_report_add_cache_key(struct gm_run_report *r, const char *key);
 /* Put the tasks in file order (path, start line, kind), as they are written. */
 void gm_run_report_sort(struct gm_run_report *r);
 

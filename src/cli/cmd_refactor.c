@@ -18,6 +18,8 @@
 #include <git2.h>
 
 #include "cli.h"
+#include "progress.h"
+#include "term.h"
 #include "monitor/config.h"
 #include "monitor/error.h"
 #include "monitor/pipeline.h"
@@ -32,28 +34,11 @@ static const char usage_text[] =
 	"write the validated result as one commit on a new branch. Your working\n"
 	"tree, index, HEAD and branches are never changed.";
 
-static bool progress_drawn;
-
 static void on_sigint(int sig)
 {
 	(void)sig;
+	cli_progress_interrupted();
 	gm_pipeline_interrupt();
-}
-
-static void draw_progress(void *ctx, const struct gm_progress *p)
-{
-	(void)ctx;
-	fprintf(stderr, "\r\033[Krefactor: %zu/%zu done, running local %zu, claude %zu, %.1f tok/s, $%.4f",
-	        p->done, p->total, p->running_local, p->running_claude, p->tokens_per_s, p->cost_usd);
-	fflush(stderr);
-	progress_drawn = true;
-}
-
-static void clear_progress(void)
-{
-	if (progress_drawn)
-		fputs("\r\033[K", stderr);
-	progress_drawn = false;
 }
 
 static const char *short_model(const char *m)
@@ -61,50 +46,52 @@ static const char *short_model(const char *m)
 	return m && *m ? m : "-";
 }
 
-static void print_table(const struct gm_run_report *r)
+/* The report's table, as wide as the terminal (full names with -v). */
+static void print_table(const struct gm_run_report *r, bool color, bool full)
 {
-	int wfn = 8, wmodel = 5;
+	struct cli_table *t = cli_table_new();
+
+	cli_table_col(t, "STATUS", 0, 0);
+	cli_table_col(t, "TASK", 0, 0);
+	cli_table_col(t, "ROUTE", 0, 0);
+	cli_table_col(t, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
+	cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
+	cli_table_col(t, "FUNCTION", CLI_COL_MIDDLE | CLI_COL_LAST, 16);
+	cli_table_col(t, "REASON", CLI_COL_END | CLI_COL_FIRST, 12);
 	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct gm_run_task *t = &r->tasks[i];
-		int l = snprintf(NULL, 0, "%s:%u %s", t->path, t->start_line, t->name);
-		if (l > wfn)
-			wfn = l;
-		l = (int)strlen(short_model(t->model));
-		if (l > wmodel)
-			wmodel = l;
-	}
-	if (wfn > 56)
-		wfn = 56;
-	if (wmodel > 32)
-		wmodel = 32;
-	printf("%-9s  %-8s  %-6s  %-*s  %3s  %-*s  %s\n", "STATUS", "TASK", "ROUTE", wmodel, "MODEL", "TRY",
-	       wfn, "FUNCTION", "REASON");
-	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct gm_run_task *t = &r->tasks[i];
-		char *fn = t->start_line ? gm_xasprintf("%s:%u %s", t->path, t->start_line, t->name)
-		                         : gm_xasprintf("%s %s", t->path, t->name);
-		const char *reason = t->reason ? t->reason : "";
+		const struct gm_run_task *t2 = &r->tasks[i];
+		const char *status = r->dry_run ? "planned" : gm_task_status_name(t2->status);
+		const char *reason = t2->reason ? t2->reason : "";
 		struct gm_buf what = GM_BUF_INIT;
 		if (r->dry_run)
-			reason = t->route_reason ? t->route_reason : "";
-		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite") &&
-		    (t->nhelpers || t->nimports || t->cc_before != t->cc_after)) {
+			reason = t2->route_reason ? t2->route_reason : "";
+		if (!r->dry_run && t2->status == GM_TASK_APPLIED && !strcmp(t2->kind, "rewrite") &&
+		    (t2->nhelpers || t2->nimports || t2->cc_before != t2->cc_after)) {
 			/* What a split achieved: complexity before -> after, and what came with it. */
-			gm_buf_printf(&what, "cc %u -> %u", t->cc_before, t->cc_after);
-			for (size_t k = 0; k < t->nhelpers; k++)
-				gm_buf_printf(&what, "%s%s", k ? ", " : " (+ helper ", t->helpers[k]);
-			if (t->nhelpers)
+			gm_buf_printf(&what, "cc %u -> %u", t2->cc_before, t2->cc_after);
+			for (size_t k = 0; k < t2->nhelpers; k++)
+				gm_buf_printf(&what, "%s%s", k ? ", " : " (+ helper ", t2->helpers[k]);
+			if (t2->nhelpers)
 				gm_buf_puts(&what, ")");
-			if (t->nimports)
-				gm_buf_printf(&what, ", %zu import%s", t->nimports, t->nimports == 1 ? "" : "s");
+			if (t2->nimports)
+				gm_buf_printf(&what, ", %zu import%s", t2->nimports, t2->nimports == 1 ? "" : "s");
 			reason = what.ptr;
 		}
-		printf("%-9s  %-8s  %-6s  %-*s  %3u  %-*s  %s\n",
-		       r->dry_run ? "planned" : gm_task_status_name(t->status), t->kind, t->route, wmodel,
-		       short_model(t->model), t->attempts, wfn, fn, reason);
+		cli_table_row(t);
+		cli_table_cell(t, cli_status_color(color, status), status);
+		cli_table_cell(t, NULL, t2->kind);
+		cli_table_cell(t, NULL, t2->route);
+		cli_table_cell(t, NULL, short_model(t2->model));
+		cli_table_cellf(t, NULL, "%u", t2->attempts);
+		if (t2->start_line)
+			cli_table_cellf(t, NULL, "%s:%u %s", t2->path, t2->start_line, t2->name);
+		else
+			cli_table_cellf(t, NULL, "%s %s", t2->path, t2->name);
+		cli_table_cell(t, NULL, reason);
 		gm_buf_release(&what);
-		free(fn);
 	}
+	cli_table_print(t, stdout, full ? 0 : cli_term_columns());
+	cli_table_free(t);
 }
 
 static void print_summary(const struct gm_run_report *r, FILE *out)
@@ -139,6 +126,18 @@ static void print_summary(const struct gm_run_report *r, FILE *out)
 	        r->cost_usd, (double)r->elapsed_ms / 1000.0);
 }
 
+/* What to do with the branch, in git's hint style (advice.monitorNextSteps). */
+static void next_steps(const struct gm_run_report *r, const char *base_hex)
+{
+	cli_advise("monitorNextSteps",
+	           "Review it with 'git monitor review %s'\n"
+	           "  (or 'git diff %s...%s'); keep or drop each function\n"
+	           "  with 'git monitor review -i %s'.\n"
+	           "Take it with 'git merge %s', or delete it with\n"
+	           "'git branch -D %s'; 'git monitor clean --merged' deletes merged runs.",
+	           r->branch, base_hex, r->branch, r->branch, r->branch, r->branch);
+}
+
 static int parse_cost(double *out, const char *s)
 {
 	char *end;
@@ -147,7 +146,7 @@ static int parse_cost(double *out, const char *s)
 	errno = 0;
 	*out = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(*out) || *out < 0)
-		return cli_fail(CLI_USAGE, "bad value '%s' for --max-cost: expected dollars, e.g. 0.50", s), -1;
+		return cli_usage_error("bad value '%s' for --max-cost: expected dollars, e.g. 0.50", s), -1;
 	return 0;
 }
 
@@ -176,7 +175,7 @@ int cmd_refactor(int argc, char **argv)
 	const char *goal = NULL, *goal_file = NULL, *base = NULL, *since = NULL, *branch = NULL;
 	const char *jobs_s = NULL, *max_cost_s = NULL, *verify = NULL, *max_cc_s = NULL;
 	bool staged = false, local_only = false, plan = false, dry_run = false, json = false;
-	bool no_cache = false, quiet = false;
+	bool no_cache = false, quiet = false, progress_on = false, progress_off = false;
 	int verbose = 0;
 	struct cli_list functions = { 0 }, rest = { 0 };
 	const struct cli_opt opts[] = {
@@ -198,6 +197,8 @@ int cmd_refactor(int argc, char **argv)
 		  "split functions into helpers until none is over complexity N; report which are" },
 		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "ask the models again even for cached answers" },
 		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress line, no summary" },
+		{ 0, "progress", CLI_OPT_FLAG, &progress_on, NULL, "draw the progress line even when stderr is no terminal" },
+		{ 0, "no-progress", CLI_OPT_FLAG, &progress_off, NULL, "no progress line" },
 		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "say why each task took its route" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
@@ -206,6 +207,7 @@ int cmd_refactor(int argc, char **argv)
 	struct gm_config *cfg = NULL;
 	struct gm_run_report *rep = NULL;
 	struct sigaction sa, old_int, old_term;
+	struct cli_progress *progress = NULL;
 	char *goal_text = NULL;
 	int exit_code = 0, rc, jobs = 0, max_cc = 0;
 
@@ -277,16 +279,18 @@ int cmd_refactor(int argc, char **argv)
 	ro.verify = verify;
 	ro.no_cache = no_cache;
 
+	progress = cli_progress_start(dry_run ? "dry run" : "refactor",
+	                              progress_on ? 1 : progress_off || quiet || json ? 0 : -1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
+	sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends it at once */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	rc = gm_pipeline_run(&rep, repo, cfg, &ro,
-	                     !quiet && !json && isatty(STDERR_FILENO) ? draw_progress : NULL, NULL);
+	rc = gm_pipeline_run(&rep, repo, cfg, &ro, progress ? cli_progress_update : NULL, progress);
+	cli_progress_stop(progress);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	clear_progress();
 
 	if (rc == GM_EINTERRUPTED) {
 		exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
@@ -306,7 +310,7 @@ int cmd_refactor(int argc, char **argv)
 		if (rep->branch)
 			printf("%s\n", rep->branch);
 		if (rep->ntasks)
-			print_table(rep);
+			print_table(rep, cli_want_color(NULL), verbose > 0);
 	}
 	if (!quiet) {
 		char base_hex[GIT_OID_HEXSZ + 1];
@@ -327,8 +331,7 @@ int cmd_refactor(int argc, char **argv)
 			print_threshold(rep, (unsigned)max_cc);
 		git_oid_tostr(base_hex, 13, &rep->base);
 		if (rep->branch)
-			fprintf(stderr, "review it:  git monitor review %s\n            git diff %s...%s\n",
-			        rep->branch, base_hex, rep->branch);
+			next_steps(rep, base_hex);
 		else if (rep->ntasks && !rep->dry_run && rc == 0)
 			fprintf(stderr, "nothing to change: no branch written\n");
 	}
