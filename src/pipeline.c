@@ -83,7 +83,7 @@ static void phase(struct run *r, const char *what)
 	p.phase = what;
 	if (r->tasks) {
 		p.total = gm_tasks_count(r->tasks);
-		p.done = what && strcmp(what, "connecting") ? p.total : 0;
+		p.done = what && strncmp(what, "connecting", 10) ? p.total : 0;
 	}
 	p.have_claude = r->claude != NULL;
 	p.cost_usd = r->rep->cost_usd;
@@ -322,7 +322,15 @@ static int rewrite(struct run *r)
 {
 	int rc;
 
-	phase(r, "connecting");
+	{
+		/* what the line says for the seconds set-up may take */
+		size_t n = gm_backend_nservers(r->local);
+		const struct gm_backend_server *s0 = gm_backend_server(r->local, 0);
+		char *what = n > 1 ? gm_xasprintf("connecting to %s and %zu more", s0->url, n - 1)
+		                   : gm_xasprintf("connecting to %s", s0 ? s0->url : "the local server");
+		phase(r, what);
+		free(what);
+	}
 	if ((rc = gm_backend_prepare(r->local)) < 0)
 		return interrupted ? GM_EINTERRUPTED : rc;
 	r->rep->local_model = gm_xstrdup(gm_backend_model(r->local));

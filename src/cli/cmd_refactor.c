@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -34,9 +35,31 @@ static const char usage_text[] =
 	"write the validated result as one commit on a new branch. Your working\n"
 	"tree, index, HEAD and branches are never changed.";
 
+static volatile sig_atomic_t first_signal_ms; /* when the first Ctrl-C came (0: none yet) */
+
+static sig_atomic_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+	return (sig_atomic_t)((ts.tv_sec % 1000000) * 1000 + ts.tv_nsec / 1000000) + 1;
+}
+
+/*
+ * Ctrl-C: stop the run (it ends within a second, leaving no branch).  git
+ * passes the terminal's SIGINT on to us again (run-command's
+ * clean_on_exit), so one Ctrl-C may come twice; a second one a moment
+ * later ends the process at once.
+ */
 static void on_sigint(int sig)
 {
-	(void)sig;
+	sig_atomic_t t = now_ms();
+	if (first_signal_ms && t - first_signal_ms > 500) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	if (!first_signal_ms)
+		first_signal_ms = t;
 	cli_progress_interrupted();
 	gm_pipeline_interrupt();
 }
@@ -121,20 +144,21 @@ static void print_summary(const struct gm_run_report *r, FILE *out)
 	}
 	if (!*sep)
 		fputs("none", out);
-	fprintf(out, "; %zu request%s, %lld tokens in, %lld out, $%.4f, %.1f s\n", r->requests,
-	        r->requests == 1 ? "" : "s", (long long)r->input_tokens, (long long)r->output_tokens,
-	        r->cost_usd, (double)r->elapsed_ms / 1000.0);
+	fprintf(out, "; %zu request%s, %lld tokens in, %lld out", r->requests, r->requests == 1 ? "" : "s",
+	        (long long)r->input_tokens, (long long)r->output_tokens);
+	if (r->claude_model) /* a cost only where one can arise */
+		fprintf(out, ", $%.4f", r->cost_usd);
+	fprintf(out, ", %.1f s\n", (double)r->elapsed_ms / 1000.0);
 }
 
 /* What to do with the branch, in git's hint style (advice.monitorNextSteps). */
 static void next_steps(const struct gm_run_report *r, const char *base_hex)
 {
 	cli_advise("monitorNextSteps",
-	           "Review it with 'git monitor review %s'\n"
-	           "  (or 'git diff %s...%s'); keep or drop each function\n"
-	           "  with 'git monitor review -i %s'.\n"
-	           "Take it with 'git merge %s', or delete it with\n"
-	           "'git branch -D %s'; 'git monitor clean --merged' deletes merged runs.",
+	           "Review it with 'git monitor review %s' or 'git diff %s...%s';\n"
+	           "keep or drop each function with 'git monitor review -i %s'.\n"
+	           "Take it with 'git merge %s', delete it with 'git branch -D %s';\n"
+	           "'git monitor clean --merged' deletes runs once merged.",
 	           r->branch, base_hex, r->branch, r->branch, r->branch, r->branch);
 }
 
@@ -283,7 +307,6 @@ int cmd_refactor(int argc, char **argv)
 	                              progress_on ? 1 : progress_off || quiet || json ? 0 : -1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
-	sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends it at once */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);

@@ -50,7 +50,7 @@ struct cli_progress {
 	uint64_t t0, t_models; /* start; when the first model figures came */
 	bool have;             /* figures arrived */
 	/* the last figures */
-	char phase[64];
+	char phase[256];
 	size_t done, total, running_local, running_claude, queued_local, queued_claude;
 	struct server servers[MAX_SERVERS];
 	size_t nservers;
@@ -197,7 +197,8 @@ static void draw(struct cli_progress *p)
 	if (interrupted || !p->have)
 		return;
 	line = compose(p, now);
-	cut = cli_truncate_end(line, width > 1 ? width - 1 : 1);
+	/* room for the "^C" the terminal echoes: it must not wrap onto a line we cannot erase */
+	cut = cli_truncate_end(line, width > 3 ? width - 3 : 1);
 	gm_buf_puts(&out, "\r");
 	gm_buf_puts(&out, cut);
 	if (p->tty && !dumb()) {
