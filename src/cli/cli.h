@@ -102,5 +102,6 @@ int cmd_review(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
+int cmd_complete(int argc, char **argv); /* hidden: what the shell completions ask */
 
 #endif

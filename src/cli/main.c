@@ -181,6 +181,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "help"))
 		return help(argc, argv);
+	if (!strcmp(argv[0], "__complete")) {
+		static const struct command complete = { "__complete", cmd_complete, "", 0 };
+		return run(&complete, argc, argv);
+	}
 	if (!(cmd = find(argv[0])) && !(cmd = unknown(argv[0])))
 		return CLI_FAILED;
 	if (!cmd->fn)
