@@ -69,6 +69,17 @@ static const char *short_model(const char *m)
 	return m && *m ? m : "-";
 }
 
+/* "path:line name" as the table shows it, quoted for the terminal. */
+static char *function_cell(const struct gm_run_task *t)
+{
+	char *path = cli_path(t->path), *name = cli_name(t->name), *cell;
+	cell = t->start_line ? gm_xasprintf("%s:%u %s", path, t->start_line, name)
+	                     : gm_xasprintf("%s %s", path, name);
+	free(path);
+	free(name);
+	return cell;
+}
+
 /* The report's table, as wide as the terminal (full names with -v). */
 static void print_table(const struct gm_run_report *r, bool color, bool full)
 {
@@ -85,6 +96,7 @@ static void print_table(const struct gm_run_report *r, bool color, bool full)
 		const struct gm_run_task *t2 = &r->tasks[i];
 		const char *status = r->dry_run ? "planned" : gm_task_status_name(t2->status);
 		const char *reason = t2->reason ? t2->reason : "";
+		char *safe, *fn, *model;
 		struct gm_buf what = GM_BUF_INIT;
 		if (r->dry_run)
 			reason = t2->route_reason ? t2->route_reason : "";
@@ -100,18 +112,21 @@ static void print_table(const struct gm_run_report *r, bool color, bool full)
 				gm_buf_printf(&what, ", %zu import%s", t2->nimports, t2->nimports == 1 ? "" : "s");
 			reason = what.ptr;
 		}
+		safe = cli_text(reason);
+		fn = function_cell(t2);
+		model = cli_text(short_model(t2->model));
 		cli_table_row(t);
 		cli_table_cell(t, cli_status_color(color, status), status);
 		cli_table_cell(t, NULL, t2->kind);
 		cli_table_cell(t, NULL, t2->route);
-		cli_table_cell(t, NULL, short_model(t2->model));
+		cli_table_cell(t, NULL, model);
 		cli_table_cellf(t, NULL, "%u", t2->attempts);
-		if (t2->start_line)
-			cli_table_cellf(t, NULL, "%s:%u %s", t2->path, t2->start_line, t2->name);
-		else
-			cli_table_cellf(t, NULL, "%s %s", t2->path, t2->name);
-		cli_table_cell(t, NULL, reason);
+		cli_table_cell(t, NULL, fn);
+		cli_table_cell(t, NULL, safe);
 		gm_buf_release(&what);
+		free(safe);
+		free(fn);
+		free(model);
 	}
 	cli_table_print(t, stdout, full ? 0 : cli_term_columns());
 	cli_table_free(t);
@@ -232,7 +247,7 @@ int cmd_refactor(int argc, char **argv)
 	struct gm_run_report *rep = NULL;
 	struct sigaction sa, old_int, old_term;
 	struct cli_progress *progress = NULL;
-	char *goal_text = NULL;
+	char *goal_text = NULL, *prefix = NULL, **specs = NULL;
 	int exit_code = 0, rc, jobs = 0, max_cc = 0;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
@@ -271,11 +286,14 @@ int cmd_refactor(int argc, char **argv)
 			goal_text[--len] = '\0';
 		goal = goal_text;
 	}
-	if (goal && !*goal) {
+	if (goal && !goal[strspn(goal, " \t\r\n\f\v")]) {
 		exit_code = cli_fail(CLI_USAGE, "the goal is empty");
 		goto cleanup;
 	}
-	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0) {
+	/* Pathspecs are relative to the current directory, as git takes them. */
+	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
+	    (rc = gm_repo_prefix(&prefix, repo)) < 0 ||
+	    (rc = gm_pathspec_prefix(&specs, prefix, rest.items, rest.n)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
@@ -292,7 +310,7 @@ int cmd_refactor(int argc, char **argv)
 	ro.staged = staged;
 	ro.functions = functions.items;
 	ro.nfunctions = functions.n;
-	ro.pathspecs = rest.items;
+	ro.pathspecs = (const char *const *)specs;
 	ro.npathspecs = rest.n;
 	ro.branch = branch;
 	ro.jobs = jobs;
@@ -323,6 +341,7 @@ int cmd_refactor(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	cli_quote_setup(repo);
 	if (json) {
 		cJSON *j = gm_run_report_json(rep);
 		char *text = cJSON_Print(j);
@@ -330,22 +349,36 @@ int cmd_refactor(int argc, char **argv)
 		free(text);
 		cJSON_Delete(j);
 	} else {
-		if (rep->branch)
-			printf("%s\n", rep->branch);
+		if (rep->branch) {
+			char *b = cli_path(rep->branch);
+			printf("%s\n", b);
+			free(b);
+		}
 		if (rep->ntasks)
 			print_table(rep, cli_want_color(NULL), verbose > 0);
 	}
 	if (!quiet) {
 		char base_hex[GIT_OID_HEXSZ + 1];
-		for (size_t i = 0; i < rep->nwarnings; i++)
-			fprintf(stderr, "warning: %s\n", rep->warnings[i]);
-		if (rep->analysis_local && verbose)
-			fprintf(stderr, "note: analysis went to the local model (%s)\n", rep->analysis_note);
+		for (size_t i = 0; i < rep->nwarnings; i++) {
+			char *w = cli_text(rep->warnings[i]);
+			fprintf(stderr, "warning: %s\n", w);
+			free(w);
+		}
+		if (rep->analysis_local && verbose) {
+			char *n = cli_text(rep->analysis_note);
+			fprintf(stderr, "note: analysis went to the local model (%s)\n", n);
+			free(n);
+		}
 		if (verbose)
 			for (size_t i = 0; i < rep->ntasks; i++)
-				if (rep->tasks[i].route_reason)
-					fprintf(stderr, "route: %s %s -> %s: %s\n", rep->tasks[i].path, rep->tasks[i].name,
-					        rep->tasks[i].route, rep->tasks[i].route_reason);
+				if (rep->tasks[i].route_reason) {
+					char *path = cli_path(rep->tasks[i].path), *name = cli_name(rep->tasks[i].name);
+					char *why = cli_text(rep->tasks[i].route_reason);
+					fprintf(stderr, "route: %s %s -> %s: %s\n", path, name, rep->tasks[i].route, why);
+					free(path);
+					free(name);
+					free(why);
+				}
 		if (!rep->ntasks)
 			fprintf(stderr, "nothing to refactor: no function matched\n");
 		else if (!json)
@@ -360,6 +393,8 @@ int cmd_refactor(int argc, char **argv)
 	}
 	exit_code = rc < 0 ? cli_error(rc) : CLI_OK;
 cleanup:
+	gm_pathspec_strv_free(specs, rest.n);
+	free(prefix);
 	gm_run_report_free(rep);
 	gm_config_free(cfg);
 	git_repository_free(repo);

@@ -18,6 +18,14 @@
  *                "clusters", "files_skipped": { "<reason>": n, ... },
  *                "skipped": [ { "path", "reason" } ] }
  * }
+ *
+ * The output is always valid UTF-8 (include/monitor/quote.h): "path",
+ * "name", "short_name" and "calls" are the repository's bytes when those
+ * are valid UTF-8 not starting with '"', else git's C-quoted form
+ * ("caf\351.py": \ooo for each byte that is not UTF-8, reversible); in
+ * "signature" a byte that is not UTF-8 is U+FFFD.  Byte offsets are of the
+ * bytes as they are in the blob.
+ *
  * "units" lists what the table would (file order, or --sort's, cut by
  * --top and --min-complexity); "summary" counts every unit scanned.
  */
@@ -34,6 +42,7 @@
 #include "monitor/error.h"
 #include "monitor/index.h"
 #include "monitor/plan.h"
+#include "monitor/quote.h"
 #include "monitor/repo.h"
 #include "monitor/resolve.h"
 #include "monitor/util.h"
@@ -154,12 +163,15 @@ static void print_table(const struct gm_index *idx, const bool *cx, const struct
 		const struct gm_unit *u = gm_index_unit(idx, i);
 		const struct gm_unit_info *ui = &idx->units[i];
 		const struct gm_file *f = &idx->files[ui->file];
+		char *qpath = cli_path(f->path), *qname = cli_name(u->name);
 		cli_table_row(t);
-		cli_table_cellf(t, NULL, "%s:%u-%u", f->path, u->start_line, u->end_line);
+		cli_table_cellf(t, NULL, "%s:%u-%u", qpath, u->start_line, u->end_line);
 		if (u->ordinal)
-			cli_table_cellf(t, NULL, "%s#%u", u->name, u->ordinal);
+			cli_table_cellf(t, NULL, "%s#%u", qname, u->ordinal);
 		else
-			cli_table_cell(t, NULL, u->name);
+			cli_table_cell(t, NULL, qname);
+		free(qpath);
+		free(qname);
 		cli_table_cell(t, NULL, u->kind);
 		/* over the threshold from which a refactor counts it as complex */
 		cli_table_cellf(t, u->complexity >= idx->threshold ? over : NULL, "%u", u->complexity);
@@ -204,6 +216,21 @@ static void put_str_member(const char *indent, const char *key, const char *v)
 	fputs(",\n", stdout);
 }
 
+/* A name or a text member, valid UTF-8 whatever the bytes (quote.h). */
+static void put_name_member(const char *indent, const char *key, const char *v)
+{
+	char *q = gm_quote_name(v);
+	put_str_member(indent, key, q);
+	free(q);
+}
+
+static void put_text_member(const char *indent, const char *key, const char *v)
+{
+	char *q = gm_quote_lossy(v);
+	put_str_member(indent, key, q);
+	free(q);
+}
+
 /* One unit, as cJSON_Print formats it two levels deep (the output's bytes
  * do not change with this writer; it only skips building a cJSON tree). */
 static void put_unit(const struct gm_index *idx, const bool *cx, size_t i)
@@ -214,23 +241,25 @@ static void put_unit(const struct gm_index *idx, const bool *cx, size_t i)
 	const struct gm_file *f = &idx->files[ui->file];
 
 	fputs("{\n", stdout);
-	put_str_member(in, "path", f->path);
+	put_name_member(in, "path", f->path);
 	put_str_member(in, "language", f->lang->name);
-	put_str_member(in, "name", u->name);
-	put_str_member(in, "short_name", u->short_name);
+	put_name_member(in, "name", u->name);
+	put_name_member(in, "short_name", u->short_name);
 	put_str_member(in, "kind", u->kind);
 	printf("%s\"ordinal\":\t%u,\n%s\"start_byte\":\t%u,\n%s\"end_byte\":\t%u,\n"
 	       "%s\"start_line\":\t%u,\n%s\"end_line\":\t%u,\n",
 	       in, u->ordinal, in, u->start_byte, in, u->end_byte, in, u->start_line, in, u->end_line);
-	put_str_member(in, "signature", u->signature);
+	put_text_member(in, "signature", u->signature);
 	printf("%s\"metrics\":\t{\n%s\t\"lines\":\t%u,\n%s\t\"complexity\":\t%u,\n"
 	       "%s\t\"nesting\":\t%u,\n%s\t\"params\":\t%u\n%s},\n",
 	       in, in, u->lines, in, u->complexity, in, u->nesting, in, u->params, in);
 	printf("%s\"calls\":\t[", in);
 	for (size_t c = 0; c < u->ncalls; c++) {
+		char *q = gm_quote_name(u->calls[c]);
 		if (c)
 			fputs(", ", stdout);
-		put_json_string(u->calls[c]);
+		put_json_string(q);
+		free(q);
 	}
 	printf("],\n%s\"fan_in\":\t%u,\n%s\"fan_out\":\t%u,\n%s\"cluster\":\t%ld,\n"
 	       "%s\"complex\":\t%s,\n",
@@ -285,8 +314,10 @@ static void print_json(const struct gm_index *idx, const bool *cx, const struct 
 		cJSON *s;
 		if (!f->target || f->skip == GM_SKIP_NONE)
 			continue;
+		char *q = gm_quote_name(f->path);
 		s = cJSON_CreateObject();
-		cJSON_AddStringToObject(s, "path", f->path);
+		cJSON_AddStringToObject(s, "path", q);
+		free(q);
 		cJSON_AddStringToObject(s, "reason", gm_skip_reason_name(f->skip));
 		cJSON_AddItemToArray(skiplist, s);
 	}
@@ -358,6 +389,7 @@ int cmd_scan(int argc, char **argv)
 	bool *cx = NULL;
 	int exit_code = 0, rc, jobs = 0;
 	const char *key;
+	char *prefix = NULL, **specs = NULL;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
 		goto cleanup;
@@ -390,20 +422,23 @@ int cmd_scan(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	/* Pathspecs are relative to the current directory, as git takes them. */
 	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
-	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity")) < 0 ||
-	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize")) < 0) {
+	    (rc = gm_config_positive(&threshold, cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_positive(&max_size, cfg, "monitor.scan.maxFileSize")) < 0 ||
+	    (rc = gm_repo_prefix(&prefix, repo)) < 0 ||
+	    (rc = gm_pathspec_prefix(&specs, prefix, rest.items, rest.n)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
 	io.rev = rev;
 	io.staged = staged;
-	io.pathspecs = rest.items;
+	io.pathspecs = (const char *const *)specs;
 	io.npathspecs = rest.n;
 	io.jobs = jobs;
 	io.no_cache = no_cache;
-	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
-	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
+	io.max_file_size = (size_t)max_size;
+	io.complexity_threshold = (unsigned)threshold;
 	if ((rc = gm_index_build(&idx, repo, &io)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
@@ -414,6 +449,7 @@ int cmd_scan(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	cli_quote_setup(repo);
 	make_view(&view, idx, sort, top, (unsigned)min_cc);
 	cli_term_columns(); /* the terminal's, before a pager takes stdout */
 	cli_pager_setup("scan", true);
@@ -426,6 +462,8 @@ int cmd_scan(int argc, char **argv)
 		print_summary(idx);
 cleanup:
 	free(view.ids);
+	gm_pathspec_strv_free(specs, rest.n);
+	free(prefix);
 	free(cx);
 	gm_index_free(idx);
 	gm_config_free(cfg);

@@ -145,6 +145,13 @@ static int autocorrect_setting(void)
 	return n > 600 ? 600 : (int)n;
 }
 
+static void not_a_command(const char *cmd)
+{
+	char *safe = cli_text(cmd);
+	fprintf(stderr, "git-monitor: '%s' is not a git-monitor command; see 'git monitor -h'\n", safe);
+	free(safe);
+}
+
 const char *cli_unknown_command(const char *cmd, const char *const *names, size_t n)
 {
 	int ac = autocorrect_setting();
@@ -154,15 +161,17 @@ const char *cli_unknown_command(const char *cmd, const char *const *names, size_
 	if (ac == AUTOCORRECT_PROMPT && (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)))
 		ac = AUTOCORRECT_NEVER;
 	if (ac == AUTOCORRECT_NEVER) {
-		fprintf(stderr, "git-monitor: '%s' is not a git-monitor command; see 'git monitor -h'\n", cmd);
+		not_a_command(cmd);
 		return NULL;
 	}
 	nbest = cli_similar(&best, cmd, names, n);
 	if (ac != AUTOCORRECT_SHOW && nbest == 1) {
 		const char *assumed = best[0];
 		free(best);
+		char *safe = cli_text(cmd);
 		fprintf(stderr, "WARNING: You called a git-monitor command named '%s', which does not exist.\n",
-		        cmd);
+		        safe);
+		free(safe);
 		if (ac == AUTOCORRECT_IMMEDIATELY) {
 			fprintf(stderr, "Continuing under the assumption that you meant '%s'.\n", assumed);
 		} else if (ac == AUTOCORRECT_PROMPT) {
@@ -180,7 +189,7 @@ const char *cli_unknown_command(const char *cmd, const char *const *names, size_
 		}
 		return assumed;
 	}
-	fprintf(stderr, "git-monitor: '%s' is not a git-monitor command; see 'git monitor -h'\n", cmd);
+	not_a_command(cmd);
 	if (nbest) {
 		fprintf(stderr, "\nThe most similar command%s\n", nbest == 1 ? " is" : "s are");
 		for (size_t i = 0; i < nbest; i++)

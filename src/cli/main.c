@@ -160,7 +160,9 @@ int main(int argc, char **argv)
 			printf("git-monitor %s\n", GM_VERSION);
 			return CLI_OK;
 		} else {
-			fprintf(stderr, "git-monitor: unknown option '%s'\n\n", a);
+			char *safe = cli_text(a);
+			fprintf(stderr, "git-monitor: unknown option '%s'\n\n", safe);
+			free(safe);
 			usage(stderr);
 			return CLI_USAGE;
 		}

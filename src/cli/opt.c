@@ -9,6 +9,7 @@
 #include "term.h"
 
 #include "monitor/error.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -112,12 +113,17 @@ int cli_usage_tail(void)
 
 int cli_usage_error(const char *fmt, ...)
 {
+	struct gm_buf b = GM_BUF_INIT;
+	char *safe;
 	va_list ap;
-	fputs("git-monitor: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	gm_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	safe = cli_text(b.ptr ? b.ptr : ""); /* an argument's control characters stay off the terminal */
+	fprintf(stderr, "git-monitor: %s\n", safe);
+	free(safe);
+	gm_buf_release(&b);
 	if (cur_usage) {
 		fputc('\n', stderr);
 		print_help_to(stderr, cur_usage, cur_opts);
@@ -274,7 +280,10 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_list
 				return -1;
 			}
 			if (!o) {
-				fprintf(stderr, "git-monitor: unknown option '--%.*s'\n", (int)len, name);
+				char *w = gm_xstrndup(name, len), *safe = cli_text(w);
+				fprintf(stderr, "git-monitor: unknown option '--%s'\n", safe);
+				free(safe);
+				free(w);
 				suggest_long(opts, name, len);
 				*exit_code = cli_usage_tail();
 				return -1;
@@ -372,28 +381,57 @@ void cli_hint(const char *fmt, ...)
 	fprintf(stderr, "%s\n", cli_color_reset(c));
 }
 
+static bool quote_path = true; /* core.quotePath */
+
+void cli_quote_setup(git_repository *repo)
+{
+	(void)repo; /* git's config as git reads it for us, git -c included (config.c) */
+	quote_path = cli_config_bool("core.quotePath", true);
+}
+
+char *cli_path(const char *path)
+{
+	return gm_quote_path(path, quote_path);
+}
+
+char *cli_name(const char *name)
+{
+	return gm_quote_text(name);
+}
+
+char *cli_text(const char *text)
+{
+	return gm_quote_escape(text);
+}
+
 int cli_error(int gm_code)
 {
 	const char *msg = gm_error_last();
+	char *safe = cli_text(*msg ? msg : "unknown error");
 	if (cli_before_stderr)
 		cli_before_stderr();
-	fprintf(stderr, "git-monitor: %s\n", *msg ? msg : "unknown error");
+	fprintf(stderr, "git-monitor: %s\n", safe);
 	/* A server that did not answer: the command that finds out why. */
-	if (strstr(msg, "cannot reach"))
+	if (strstr(safe, "cannot reach"))
 		cli_hint("run 'git monitor doctor' to check the servers and the configuration");
+	free(safe);
 	return cli_exit_code(gm_code);
 }
 
 int cli_fail(int exit_code, const char *fmt, ...)
 {
+	struct gm_buf b = GM_BUF_INIT;
+	char *safe;
 	va_list ap;
 	if (cli_before_stderr)
 		cli_before_stderr();
-	fputs("git-monitor: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	gm_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	safe = cli_text(b.ptr ? b.ptr : "");
+	fprintf(stderr, "git-monitor: %s\n", safe);
+	free(safe);
+	gm_buf_release(&b);
 	return exit_code;
 }
 
