@@ -119,11 +119,28 @@ static int read_note(struct gm_run_report **rec, git_repository *repo, const git
  * carry copies of the note.  0 with ri filled, GM_ENOTFOUND when the branch
  * has no git-monitor commit (not a run: never listed, never deleted).
  */
+/* The branch's reflog says git-monitor wrote it ("git-monitor: refactor (<run>)"). */
+static bool written_by_us(git_repository *repo, const char *refname)
+{
+	git_reflog *log = NULL;
+	bool ours = false;
+
+	if (git_reflog_read(&log, repo, refname) == 0)
+		for (size_t i = 0; i < git_reflog_entrycount(log) && !ours; i++) {
+			const char *msg = git_reflog_entry_message(git_reflog_entry_byindex(log, i));
+			ours = msg && !strncmp(msg, "git-monitor: ", 13);
+		}
+	git_reflog_free(log);
+	git_error_clear();
+	return ours;
+}
+
 static int read_branch(struct gm_run_info *ri, git_repository *repo, git_reference *ref)
 {
 	git_commit *c = NULL, *parent = NULL;
 	const git_oid *target = git_reference_target(ref);
-	bool newest = true;
+	const char *short_name = git_reference_name(ref) + 11;
+	bool newest = true, named = false;
 	size_t steps = 0;
 	int rc = GM_ENOTFOUND;
 
@@ -143,8 +160,11 @@ static int read_branch(struct gm_run_info *ri, git_repository *repo, git_referen
 		if (rec) {
 			add_noted(ri, git_commit_id(c));
 			add_keys(ri, rec);
-			if (newest)
+			if (newest) {
 				from_record(ri, rec);
+				/* the run's own branch, not another that points into it */
+				named = rec->branch && !strcmp(rec->branch, short_name);
+			}
 			newest = false;
 		}
 		is_monitor = (rec && rec->has_commit && git_oid_equal(&rec->commit, git_commit_id(c))) ||
@@ -175,6 +195,13 @@ static int read_branch(struct gm_run_info *ri, git_repository *repo, git_referen
 	}
 	git_commit_free(c);
 	git_error_clear();
+	/*
+	 * A branch is a run when its note names it, or, with no note (not
+	 * fetched), when git-monitor wrote it: a branch of the user's that
+	 * happens to point at a run's commit is never one.
+	 */
+	if (rc == 0 && !(named || (!ri->has_note && written_by_us(repo, git_reference_name(ref)))))
+		rc = GM_ENOTFOUND;
 	return rc;
 }
 

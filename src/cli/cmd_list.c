@@ -104,13 +104,13 @@ static void print_table(const struct gm_runs *runs, bool color, bool full)
 	struct cli_table *t = cli_table_new();
 	char date[64];
 
-	cli_table_col(t, "BRANCH", CLI_COL_MIDDLE | CLI_COL_LAST, 16);
+	cli_table_col(t, "BRANCH", CLI_COL_MIDDLE | CLI_COL_LAST, 12);
 	cli_table_col(t, "DATE", 0, 0);
 	cli_table_col(t, "APPLIED", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "REJECTED", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "COST", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "MERGED", 0, 0);
-	cli_table_col(t, "GOAL", CLI_COL_END | CLI_COL_FIRST, 10);
+	cli_table_col(t, "GOAL", CLI_COL_END | CLI_COL_FIRST, 8);
 	for (size_t i = 0; i < runs->n; i++) {
 		const struct gm_run_info *ri = &runs->runs[i];
 		size_t rejected = ri->counts[GM_TASK_REJECTED] + ri->counts[GM_TASK_FAILED];

@@ -60,6 +60,8 @@ struct cli_progress {
 	size_t nsamples;
 	/* what is on the line */
 	size_t drawn_len; /* 0: nothing shown */
+	char *last;       /* off a terminal: the last line written, and when */
+	uint64_t last_ms;
 };
 
 static struct cli_progress *active;
@@ -197,6 +199,14 @@ static void draw(struct cli_progress *p)
 	if (interrupted || !p->have)
 		return;
 	line = compose(p, now);
+	/* Off a terminal (--progress into a file): only a line that says something new, once a second. */
+	if (!p->tty && ((p->last && !strcmp(p->last, line)) || now - p->last_ms < 1000)) {
+		free(line);
+		return;
+	}
+	free(p->last);
+	p->last = gm_xstrdup(line);
+	p->last_ms = now;
 	/* room for the "^C" the terminal echoes: it must not wrap onto a line we cannot erase */
 	cut = cli_truncate_end(line, width > 3 ? width - 3 : 1);
 	gm_buf_puts(&out, "\r");
@@ -330,6 +340,7 @@ void cli_progress_stop(struct cli_progress *p)
 		cli_before_stderr = NULL;
 	}
 	pthread_mutex_destroy(&p->lock);
+	free(p->last);
 	free(p);
 }
 
