@@ -148,15 +148,15 @@ static void print_table(const struct gm_index *idx, const bool *cx, const struct
 	struct cli_table *t = cli_table_new();
 	const char *over = cli_color(color, "color.monitor.complex", "red");
 
-	cli_table_col(t, "LOCATION", CLI_COL_MIDDLE, 12);
+	cli_table_col(t, "LOCATION", CLI_COL_PATH, 12);
 	cli_table_col(t, "NAME", CLI_COL_MIDDLE, 10);
 	cli_table_col(t, "KIND", CLI_COL_END, 4);
 	cli_table_col(t, "CC", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "NEST", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "LINES", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "PARAMS", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "IN", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "OUT", CLI_COL_RIGHT, 0);
+	cli_table_col(t, "NEST", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "LINES", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "PARAMS", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "IN", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "OUT", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
 	cli_table_col(t, "ROUTE", 0, 0);
 	for (size_t k = 0; k < v->n; k++) {
 		size_t i = v->ids[k];

@@ -198,6 +198,32 @@ char *cli_truncate_middle(const char *s, int max)
 	return gm_xasprintf("%.*s" ELLIPSIS "%s", (int)head, s, s + tail);
 }
 
+char *cli_truncate_path(const char *s, int max)
+{
+	const char *colon = strrchr(s, ':'), *slash = NULL;
+	char *path, *cut, *out;
+	int sw, tw, hw;
+	size_t head;
+
+	if (cli_width(s) <= max)
+		return gm_xstrdup(s);
+	/* ":12-30" stays whole; the path before it is cut, the file's own name kept if it fits */
+	if (!colon || strchr(colon, '/') || (sw = cli_width(colon)) + 4 > max)
+		return cli_truncate_middle(s, max);
+	path = gm_xstrndup(s, (size_t)(colon - s));
+	slash = strrchr(path, '/');
+	if (slash && (tw = cli_width(slash + 1)) + 1 <= max - sw) {
+		head = prefix_fit(path, max - sw - 1 - tw, &hw);
+		cut = gm_xasprintf("%.*s" ELLIPSIS "%s", (int)head, path, slash + 1);
+	} else {
+		cut = cli_truncate_middle(path, max - sw);
+	}
+	out = gm_xasprintf("%s%s", cut, colon);
+	free(cut);
+	free(path);
+	return out;
+}
+
 char *cli_truncate_end(const char *s, int max)
 {
 	int hw;
@@ -327,6 +353,11 @@ void cli_table_header_color(struct cli_table *t, const char *color)
 	t->header_color = color && *color ? color : NULL;
 }
 
+static int gap(const struct col *c)
+{
+	return c->flags & CLI_COL_TIGHT ? 1 : 2;
+}
+
 static void put_cell(struct gm_buf *out, const char *text, const char *color, int width,
                      unsigned flags, bool last, bool fit)
 {
@@ -335,6 +366,8 @@ static void put_cell(struct gm_buf *out, const char *text, const char *color, in
 
 	if (!fit)
 		shown = gm_xstrdup(text);
+	else if (flags & CLI_COL_PATH)
+		shown = cli_truncate_path(text, width);
 	else if (flags & CLI_COL_MIDDLE)
 		shown = cli_truncate_middle(text, width);
 	else
@@ -368,7 +401,7 @@ void cli_table_print(struct cli_table *t, FILE *out, int maxwidth)
 				if (cw > w[c])
 					w[c] = cw;
 			}
-		total += w[c] + (c ? 2 : 0);
+		total += w[c] + (c ? gap(&t->cols[c]) : 0);
 	}
 	/*
 	 * Too wide: take columns from the widest that may shrink, down to their
@@ -381,7 +414,8 @@ void cli_table_print(struct cli_table *t, FILE *out, int maxwidth)
 			for (size_t c = 0; c < t->ncols; c++) {
 				unsigned f = t->cols[c].flags;
 				int lv = f & CLI_COL_FIRST ? 2 : f & CLI_COL_LAST ? 0 : 1;
-				if ((f & (CLI_COL_MIDDLE | CLI_COL_END)) && lv == level && w[c] > t->cols[c].min &&
+				if ((f & (CLI_COL_MIDDLE | CLI_COL_END | CLI_COL_PATH)) && lv == level &&
+				    w[c] > t->cols[c].min &&
 				    (best == t->ncols || w[c] > w[best]))
 					best = c;
 			}
@@ -399,7 +433,7 @@ void cli_table_print(struct cli_table *t, FILE *out, int maxwidth)
 			const char *color = row ? row->cells[c].color : t->header_color;
 			bool is_last = c == end - 1 || c == last;
 			if (c)
-				gm_buf_puts(&line, "  ");
+				gm_buf_puts(&line, gap(&t->cols[c]) == 1 ? " " : "  ");
 			put_cell(&line, text, color, w[c], t->cols[c].flags, is_last, fit);
 		}
 		while (line.len && line.ptr[line.len - 1] == ' ')

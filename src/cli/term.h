@@ -76,6 +76,8 @@ int cli_width(const char *s);
 /* `s` cut to `max` columns on character boundaries: in the middle / at the end, with "…".  Caller frees. */
 char *cli_truncate_middle(const char *s, int max);
 char *cli_truncate_end(const char *s, int max);
+/* A "dir/file:line" cut in the middle of its directories, the file's name kept when it fits. */
+char *cli_truncate_path(const char *s, int max);
 
 /*
  * A table whose columns are as wide as their widest cell, two spaces
@@ -89,6 +91,8 @@ struct cli_table;
 #define CLI_COL_END 4u    /* may shrink, cut at the end (reasons) */
 #define CLI_COL_FIRST 8u  /* shrinks before the others (free text) */
 #define CLI_COL_LAST 16u  /* shrinks after the others (what the row is about) */
+#define CLI_COL_PATH 32u  /* may shrink, a path: cut in the middle, keeping the file's name if it can */
+#define CLI_COL_TIGHT 64u /* one space before it, not two (columns of numbers) */
 
 struct cli_table *cli_table_new(void);
 void cli_table_free(struct cli_table *t);
