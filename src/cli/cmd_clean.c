@@ -25,7 +25,8 @@
 #include "monitor/banned.h"
 
 static const char usage_text[] =
-	"usage: git monitor clean (--merged | --older-than <age> | --all) [-n | --dry-run]\n"
+	"usage: git monitor clean (--merged | --older-than <age> | --all)\n"
+	"                         [-n | --dry-run]\n"
 	"\n"
 	"Delete runs of 'git monitor refactor': their monitor/* branch, its notes under\n"
 	"refs/notes/monitor and the cached model answers no other run uses. No other\n"
@@ -101,7 +102,8 @@ int cmd_clean(int argc, char **argv)
 		else
 			printf("%s the run of deleted branch %s", dry_run ? "Would forget" : "Forgot",
 			       ri->branch ? ri->branch : hex);
-		printf(", %zu note%s, %zu cached answer%s\n", del[i].notes, del[i].notes == 1 ? "" : "s",
+		/* what went with it on a line of its own: a branch name leaves little room */
+		printf("\n  with %zu note%s and %zu cached answer%s\n", del[i].notes, del[i].notes == 1 ? "" : "s",
 		       del[i].cache_entries, del[i].cache_entries == 1 ? "" : "s");
 	}
 	if (rc < 0)

@@ -2,8 +2,9 @@
  * git monitor list [--json] [-v]
  *
  * The runs of `git monitor refactor` this repository holds (runs.h),
- * newest first: branch, date, applied and rejected functions, cost,
- * whether HEAD's branch has merged it, and the goal.  The table fits the
+ * newest first: branch, date, applied and rejected functions, cost (when
+ * some run cost something), whether HEAD's branch has merged it, and the
+ * goal.  The table fits the
  * terminal (names cut in the middle); -v and --json give everything.
  *
  * --json prints an array of
@@ -103,12 +104,17 @@ static void print_table(const struct gm_runs *runs, bool color, bool full)
 {
 	struct cli_table *t = cli_table_new();
 	char date[64];
+	bool costs = false; /* a cost column only when some run cost something (Claude) */
+
+	for (size_t i = 0; i < runs->n; i++)
+		costs |= runs->runs[i].cost_usd > 0;
 
 	cli_table_col(t, "BRANCH", CLI_COL_MIDDLE | CLI_COL_LAST, 12);
 	cli_table_col(t, "DATE", 0, 0);
 	cli_table_col(t, "APPLIED", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "REJECTED", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "COST", CLI_COL_RIGHT, 0);
+	if (costs)
+		cli_table_col(t, "COST", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "MERGED", 0, 0);
 	cli_table_col(t, "GOAL", CLI_COL_END | CLI_COL_FIRST, 8);
 	for (size_t i = 0; i < runs->n; i++) {
@@ -125,12 +131,12 @@ static void print_table(const struct gm_runs *runs, bool color, bool full)
 			cli_table_cellf(t, ri->counts[GM_TASK_APPLIED] ? cli_status_color(color, "applied") : NULL,
 			                "%zu", ri->counts[GM_TASK_APPLIED]);
 			cli_table_cellf(t, rejected ? cli_status_color(color, "rejected") : NULL, "%zu", rejected);
-			cli_table_cellf(t, NULL, "$%.4f", ri->cost_usd);
 		} else {
 			cli_table_cell(t, NULL, "?");
 			cli_table_cell(t, NULL, "?");
-			cli_table_cellf(t, NULL, "$%.4f", ri->cost_usd);
 		}
+		if (costs)
+			cli_table_cellf(t, NULL, "$%.4f", ri->cost_usd);
 		cli_table_cell(t, ri->merged ? cli_color(color, "color.monitor.merged", "green") : NULL,
 		               ri->merged ? "yes" : "no");
 		cli_table_cell(t, NULL, ri->goal ? ri->goal : "");

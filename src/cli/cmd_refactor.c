@@ -90,7 +90,7 @@ static void print_table(const struct gm_run_report *r, bool color, bool full)
 	cli_table_col(t, "ROUTE", 0, 0);
 	cli_table_col(t, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
 	cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "FUNCTION", CLI_COL_MIDDLE | CLI_COL_LAST, 16);
+	cli_table_col(t, "FUNCTION", CLI_COL_PATH | CLI_COL_LAST, 16);
 	cli_table_col(t, "REASON", CLI_COL_END | CLI_COL_FIRST, 12);
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t2 = &r->tasks[i];
@@ -169,12 +169,16 @@ static void print_summary(const struct gm_run_report *r, FILE *out)
 /* What to do with the branch, in git's hint style (advice.monitorNextSteps). */
 static void next_steps(const struct gm_run_report *r, const char *base_hex)
 {
+	(void)base_hex;
+	/* one command a line: each can be copied, and fits 80 columns with a branch name */
 	cli_advise("monitorNextSteps",
-	           "Review it with 'git monitor review %s' or 'git diff %s...%s';\n"
-	           "keep or drop each function with 'git monitor review -i %s'.\n"
-	           "Take it with 'git merge %s', delete it with 'git branch -D %s';\n"
-	           "'git monitor clean --merged' deletes runs once merged.",
-	           r->branch, base_hex, r->branch, r->branch, r->branch, r->branch);
+	           "Review the branch, keep or drop each function, then merge or delete it:\n"
+	           "  git monitor review %s\n"
+	           "  git monitor review -i %s\n"
+	           "  git merge %s\n"
+	           "  git branch -D %s\n"
+	           "('git monitor clean --merged' deletes runs once they are merged.)",
+	           r->branch, r->branch, r->branch, r->branch);
 }
 
 static int parse_cost(double *out, const char *s)

@@ -58,7 +58,8 @@
 #include "monitor/banned.h"
 
 static const char usage_text[] =
-	"usage: git monitor review [<branch>] [--diff] [--json] [--drop <path>:<function>]... [--undo-drop]\n"
+	"usage: git monitor review [<branch>] [--diff] [--json]\n"
+	"                          [--drop <path>:<function>]... [--undo-drop]\n"
 	"\n"
 	"Show a branch written by 'git monitor refactor' (default: the newest one)\n"
 	"function by function: route, model, attempts, status, lines changed and the\n"
@@ -129,17 +130,18 @@ static void print_header(const struct gm_review *r)
 	char base[GIT_OID_HEXSZ + 1], mon[GIT_OID_HEXSZ + 1];
 	size_t changed = 0;
 
-	git_oid_tostr(base, 13, &r->base);
-	git_oid_tostr(mon, 13, &r->monitor_commit);
+	git_oid_tostr(base, 8, &r->base);
+	git_oid_tostr(mon, 8, &r->monitor_commit);
 	for (size_t i = 0; i < r->n; i++)
 		changed += r->fns[i].changed;
-	printf("%s: %zu function%s changed since %s (git-monitor commit %s", r->branch, changed,
-	       changed == 1 ? "" : "s", base, mon);
+	/* two lines, so that a branch name and the commits fit 80 columns */
+	printf("%s: %zu function%s changed\n", r->branch, changed, changed == 1 ? "" : "s");
+	printf("since %s, git-monitor commit %s", base, mon);
 	if (r->run_id)
 		printf(", run %s", r->run_id);
 	if (r->ncommits_after)
 		printf(", %zu commit%s after it", r->ncommits_after, r->ncommits_after == 1 ? "" : "s");
-	printf(")\n");
+	printf("\n");
 }
 
 static void print_table(const struct gm_review *r, bool color, bool full)
@@ -151,7 +153,7 @@ static void print_table(const struct gm_review *r, bool color, bool full)
 	cli_table_col(t, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
 	cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "+/-", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "FUNCTION", CLI_COL_MIDDLE | CLI_COL_LAST, 16);
+	cli_table_col(t, "FUNCTION", CLI_COL_PATH | CLI_COL_LAST, 16);
 	cli_table_col(t, "", CLI_COL_END, 8);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct gm_review_fn *fn = &r->fns[i];
@@ -335,9 +337,11 @@ static void next_steps(const struct gm_review *r)
 	if (!applied)
 		return;
 	cli_advise("monitorNextSteps",
-	           "Keep or drop each function with 'git monitor review -i %s',\n"
-	           "or drop some with 'git monitor review %s --drop <path>:<function>'.\n"
-	           "Take it with 'git merge %s'; 'git monitor clean --merged' then deletes it.",
+	           "Keep or drop each function, drop some, or take the branch:\n"
+	           "  git monitor review -i %s\n"
+	           "  git monitor review %s --drop <path>:<function>\n"
+	           "  git merge %s\n"
+	           "('git monitor clean --merged' deletes it once it is merged.)",
 	           r->branch, r->branch, r->branch);
 }
 

@@ -50,7 +50,8 @@
 
 static const char usage_text[] =
 	"usage: git monitor scan [--json] [--rev <rev> | --staged] [-j <n>]\n"
-	"                        [--sort cc|lines|fan-in|name] [--top <n>] [--min-complexity <n>]\n"
+	"                        [--sort cc|lines|fan-in|name] [--top <n>]\n"
+	"                        [--min-complexity <n>] [-v]\n"
 	"                        [<pathspec>...]\n"
 	"\n"
 	"List the functions and methods of a commit (default HEAD) or of the index\n"

@@ -46,8 +46,8 @@ static const struct command commands[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: git monitor [--version] [-h | --help] [-p | --paginate | -P | --no-pager]\n"
-	        "                   <command> [<args>]\n"
+	        "usage: git monitor [--version] [-h | --help]\n"
+	        "                   [-p | --paginate | -P | --no-pager] <command> [<args>]\n"
 	        "\n"
 	        "Refactor a repository function by function with language models; the\n"
 	        "result is a new branch for review. Your working tree, index, HEAD and\n"
@@ -56,7 +56,8 @@ static void usage(FILE *out)
 	        "commands:\n");
 	for (const struct command *c = commands; c->name; c++)
 		fprintf(out, "    %-10s %s\n", c->name, c->summary);
-	fprintf(out, "\n'git monitor <command> -h' describes a command; 'git monitor help -m' opens the manual.\n");
+	fprintf(out, "\n'git monitor <command> -h' describes a command; 'git monitor help -m'\n"
+	             "opens the manual.\n");
 }
 
 static const struct command *find(const char *name)

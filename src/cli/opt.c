@@ -56,6 +56,32 @@ const char *cli_command(void)
 	return cur_name;
 }
 
+/* `text` from column `col` on, broken at spaces before column `width`, later lines indented to `col`. */
+static void put_wrapped(FILE *out, const char *text, int col, int width)
+{
+	const char *p = text;
+	int avail = width - col;
+
+	while (*p) {
+		size_t len = strlen(p), cut = len;
+		if ((int)len > avail) {
+			cut = (size_t)avail;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (!cut)
+				cut = strcspn(p, " ");
+		}
+		fprintf(out, "%.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+		if (*p)
+			fprintf(out, "%*s", col, "");
+	}
+	if (!*text)
+		fputc('\n', out);
+}
+
 static void print_opts(FILE *out, const struct cli_opt *opts)
 {
 	for (const struct cli_opt *o = opts; o && o->long_name; o++) {
@@ -68,7 +94,8 @@ static void print_opts(FILE *out, const struct cli_opt *opts)
 			         o->arg ? " " : "", arg);
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->long_name, o->arg ? " " : "", arg);
-		fprintf(out, "    %-28s %s\n", left, o->help);
+		fprintf(out, "    %-28s ", left);
+		put_wrapped(out, o->help, 33, 79);
 	}
 }
 

@@ -104,8 +104,8 @@ static double live_rate(const struct cli_progress *p, uint64_t now)
 	return (double)(last->bytes - first->bytes) / 4.0 / ((double)(now - first->t) / 1000.0);
 }
 
-/* The line, from the last figures (lock held). */
-static char *compose(struct cli_progress *p, uint64_t now)
+/* The line, from the last figures (lock held); `brief`: servers as "4+3 running", for a narrow terminal. */
+static char *compose(struct cli_progress *p, uint64_t now, bool brief)
 {
 	struct gm_buf b = GM_BUF_INIT;
 	double rate;
@@ -125,12 +125,23 @@ static char *compose(struct cli_progress *p, uint64_t now)
 		gm_buf_puts(&b, ", ETA ");
 		fmt_time(&b, (uint64_t)(per * (double)(p->total - p->done)));
 	}
-	for (size_t i = 0; i < p->nservers; i++) {
-		gm_buf_printf(&b, "%s%s: ", i ? ", " : ", local ", p->servers[i].name);
-		if (p->servers[i].up || p->servers[i].running)
-			gm_buf_printf(&b, "%zu running", p->servers[i].running);
-		else
-			gm_buf_puts(&b, "down");
+	if (brief && p->nservers > 1) {
+		gm_buf_puts(&b, ", local ");
+		for (size_t i = 0; i < p->nservers; i++) {
+			if (p->servers[i].up || p->servers[i].running)
+				gm_buf_printf(&b, "%s%zu", i ? "+" : "", p->servers[i].running);
+			else
+				gm_buf_printf(&b, "%sdown", i ? "+" : "");
+		}
+		gm_buf_puts(&b, " running");
+	} else {
+		for (size_t i = 0; i < p->nservers; i++) {
+			gm_buf_printf(&b, "%s%s: ", i ? ", " : ", local ", p->servers[i].name);
+			if (p->servers[i].up || p->servers[i].running)
+				gm_buf_printf(&b, "%zu running", p->servers[i].running);
+			else
+				gm_buf_puts(&b, "down");
+		}
 	}
 	if (!p->nservers)
 		gm_buf_printf(&b, ", local: %zu running", p->running_local);
@@ -198,7 +209,11 @@ static void draw(struct cli_progress *p)
 
 	if (interrupted || !p->have)
 		return;
-	line = compose(p, now);
+	line = compose(p, now, false);
+	if (cli_width(line) > width - 3) {
+		free(line);
+		line = compose(p, now, true);
+	}
 	/* Off a terminal (--progress into a file): only a line that says something new, once a second. */
 	if (!p->tty && ((p->last && !strcmp(p->last, line)) || now - p->last_ms < 1000)) {
 		free(line);

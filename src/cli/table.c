@@ -200,15 +200,18 @@ char *cli_truncate_middle(const char *s, int max)
 
 char *cli_truncate_path(const char *s, int max)
 {
-	const char *colon = strrchr(s, ':'), *slash = NULL;
+	const char *last = strrchr(s, '/'), *colon = strchr(last ? last : s, ':'), *slash = NULL;
 	char *path, *cut, *out;
 	int sw, tw, hw;
 	size_t head;
 
 	if (cli_width(s) <= max)
 		return gm_xstrdup(s);
-	/* ":12-30" stays whole; the path before it is cut, the file's own name kept if it fits */
-	if (!colon || strchr(colon, '/') || (sw = cli_width(colon)) + 4 > max)
+	/*
+	 * What follows the path (":12-30", ":12 Parser.parse") stays whole; the
+	 * path before it is cut, the file's own name kept if it fits.
+	 */
+	if (!colon || (sw = cli_width(colon)) + 4 > max)
 		return cli_truncate_middle(s, max);
 	path = gm_xstrndup(s, (size_t)(colon - s));
 	slash = strrchr(path, '/');

@@ -76,7 +76,8 @@ int cli_width(const char *s);
 /* `s` cut to `max` columns on character boundaries: in the middle / at the end, with "…".  Caller frees. */
 char *cli_truncate_middle(const char *s, int max);
 char *cli_truncate_end(const char *s, int max);
-/* A "dir/file:line" cut in the middle of its directories, the file's name kept when it fits. */
+/* "dir/file:line[ name]" cut in the middle of its directories; what follows the path is kept
+ * whole, and the file's name, when they fit. */
 char *cli_truncate_path(const char *s, int max);
 
 /*

@@ -492,7 +492,7 @@ class WidthTest(gmtest.TestCase):
         self.assertIn("…", p.stdout)
         branch = p.stdout.splitlines()[0]
         p = self.r.run("review", branch)
-        self.assertFits(p.stdout.split("\n", 1)[1], 80)  # the header line names the branch whole
+        self.assertFits(p.stdout, 80)
         p = self.r.run("list")
         self.assertFits(p.stdout, 80)
         p = self.r.run("refactor", "--dry-run", "-g", "x", env={"MONITOR_LOCAL_URL": "http://127.0.0.1:9/v1"})
@@ -577,8 +577,12 @@ class HelpTest(gmtest.TestCase):
             p = r.run("help", cmd)
             self.assertEqual(p.returncode, 0)
             self.assertEqual(p.stdout, h.stdout)
+            for line in h.stdout.splitlines():
+                self.assertLess(display_width(line), 80, line)
         p = r.run("-h")
         self.assertEqual(p.returncode, 0)  # as `git -h`
+        for line in p.stdout.splitlines():
+            self.assertLess(display_width(line), 80, line)
         self.assertIn("list", p.stdout)
         self.assertIn("clean", p.stdout)
         p = r.run("help")
@@ -689,20 +693,21 @@ class ListCleanTest(gmtest.TestCase):
         self.assertTrue(lines[0].startswith("BRANCH"), lines)
         self.assertEqual(len(lines), 5)
         merged_row = [l for l in lines if l.startswith(self.merged)][0]
-        self.assertRegex(merged_row, r" 1 +0 +\$0\.0000 +yes +first goal$")
+        self.assertRegex(merged_row, r" 1 +0 +yes +first goal$")  # no cost column: nothing cost anything
+        self.assertNotIn("COST", lines[0])
         self.assertIn("hint: 1 of these is merged; 'git monitor clean --merged' deletes it.", p.stderr)
 
     def test_dry_run_changes_nothing_and_clean_merged_takes_only_that_run(self):
         before = self.state()
         p = self.r.run("clean", "--merged", "--dry-run")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertRegex(p.stdout, r"^Would delete branch %s \(was [0-9a-f]{7}\), 1 note, 0 cached answers\n$"
+        self.assertRegex(p.stdout, r"^Would delete branch %s \(was [0-9a-f]{7}\)\n  with 1 note and 0 cached answers\n$"
                          % re.escape(self.merged))
         self.assertEqual(self.state(), before)
         p = self.r.run("clean", "--merged")
         self.assertEqual(p.returncode, 0, p.stderr)
         # its cached answers are those of the re-run too: kept
-        self.assertRegex(p.stdout, r"^Deleted branch %s \(was [0-9a-f]{7}\), 1 note, 0 cached answers\n$"
+        self.assertRegex(p.stdout, r"^Deleted branch %s \(was [0-9a-f]{7}\)\n  with 1 note and 0 cached answers\n$"
                          % re.escape(self.merged))
         after = self.state()
         refs_before = dict(l.split(" ") for l in before["refs"].splitlines())
@@ -720,7 +725,7 @@ class ListCleanTest(gmtest.TestCase):
         p = self.r.run("clean", "--older-than", "30.days")
         self.assertEqual(p.returncode, 0, p.stderr)
         # the old run's note names the second run's keys, which that run still uses
-        self.assertRegex(p.stdout, r"^Deleted branch monitor/old-run \(was [0-9a-f]{7}\), 1 note, 0 cached answers\n$")
+        self.assertRegex(p.stdout, r"^Deleted branch monitor/old-run \(was [0-9a-f]{7}\)\n  with 1 note and 0 cached answers\n$")
         self.assertEqual(self.state()["cache"], before["cache"])
         # the second run itself: its answers go with it (nothing else names them)
         p = self.r.run("clean", "--all")
