@@ -235,9 +235,9 @@ static int do_run(git_repository *repo)
 		cli_advise("monitorHook",
 		           "Split %s with\n"
 		           "    %s\n"
-		           "then review and merge the branch it writes ('git monitor review'), and commit again.\n"
-		           "To commit as it is: 'git commit --no-verify'; to only warn:\n"
-		           "'git config monitor.hook.mode warn'.",
+		           "then review and merge the branch it writes ('git monitor review')\n"
+		           "and commit again. To commit as it is: 'git commit --no-verify';\n"
+		           "to only warn: 'git config monitor.hook.mode warn'.",
 		           f.n == 1 ? "it" : "them", cmd);
 		free(cmd);
 		exit_code = CLI_FAILED;

@@ -88,10 +88,13 @@ static void print_table(const struct gm_run_report *r, bool color, bool full)
 	cli_table_col(t, "STATUS", 0, 0);
 	cli_table_col(t, "TASK", 0, 0);
 	cli_table_col(t, "ROUTE", 0, 0);
-	cli_table_col(t, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
-	cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
-	cli_table_col(t, "FUNCTION", CLI_COL_PATH | CLI_COL_LAST, 16);
-	cli_table_col(t, "REASON", CLI_COL_END | CLI_COL_FIRST, 12);
+	if (!r->dry_run) { /* a plan has neither: room for the reasons */
+		cli_table_col(t, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
+		cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
+	}
+	/* in a plan the reasons are what is read: they share the room with the names */
+	cli_table_col(t, "FUNCTION", CLI_COL_PATH | (r->dry_run ? 0 : CLI_COL_LAST), 16);
+	cli_table_col(t, "REASON", CLI_COL_END | (r->dry_run ? 0 : CLI_COL_FIRST), 12);
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t2 = &r->tasks[i];
 		const char *status = r->dry_run ? "planned" : gm_task_status_name(t2->status);
@@ -119,8 +122,10 @@ static void print_table(const struct gm_run_report *r, bool color, bool full)
 		cli_table_cell(t, cli_status_color(color, status), status);
 		cli_table_cell(t, NULL, t2->kind);
 		cli_table_cell(t, NULL, t2->route);
-		cli_table_cell(t, NULL, model);
-		cli_table_cellf(t, NULL, "%u", t2->attempts);
+		if (!r->dry_run) {
+			cli_table_cell(t, NULL, model);
+			cli_table_cellf(t, NULL, "%u", t2->attempts);
+		}
 		cli_table_cell(t, NULL, fn);
 		cli_table_cell(t, NULL, safe);
 		gm_buf_release(&what);
