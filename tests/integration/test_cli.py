@@ -810,6 +810,40 @@ class CompletionTest(gmtest.TestCase):
         self.assertEqual(bash_complete(r, "git monitor review --drop a.py:"),
                          ["a.py:parse_args", "a.py:parse_file"])
 
+    def test_zsh_through_its_git_completion(self):
+        if not shutil.which("zsh"):
+            self.skipTest("zsh is not installed")
+        r = self.repo()
+        r.commit({"a.py": "def parse_args(x):\n    return x\n"})
+        with FakeLMStudio() as srv:
+            r.run("refactor", "-g", "x", env=run_env(srv))
+        script = r"""
+zmodload zsh/zpty
+zpty -b z 'zsh -f -i'
+zpty -w z "PS1='> '; fpath=($GM_COMPLETION_DIR \$fpath); autoload -Uz compinit; compinit -u -D"
+sleep 1
+zpty -w -n z "git monitor $1"$'\C-d'
+sleep 3
+local all=""
+while zpty -r -t z chunk; do all+=$chunk; done
+print -r -- "$all"
+zpty -d z
+"""
+        env = dict(r.env, GM_COMPLETION_DIR=os.path.join(gmtest.SOURCE_DIR, "src", "cli", "completion"),
+                   PATH=BIN_DIR + os.pathsep + os.environ["PATH"])
+
+        def listed(words):
+            p = subprocess.run(["zsh", "-f", "-c", script, "zsh", words], cwd=r.path, env=env,
+                               capture_output=True, text=True, timeout=60)
+            out = ANSI.sub("", p.stdout.replace("\r", ""))
+            return out[out.index("git monitor " + words) + len(words) + 12:]
+
+        self.assertRegex(listed(""), r"refactor +-- rewrite functions")
+        self.assertIn("review", listed("re"))
+        self.assertIn("--sort", listed("scan --s"))
+        self.assertIn("a.py:parse_args", listed("review --drop "))
+        self.assertIn("uninstall", listed("hook "))
+
     def test_the_option_lists_match_each_commands_usage(self):
         src = open(os.path.join(gmtest.SOURCE_DIR, "src", "cli", "completion", "git-monitor.bash")).read()
         r = self.repo()
