@@ -413,6 +413,13 @@ double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output
 	return b->batch ? c * GM_PRICE_BATCH_FACTOR : c;
 }
 
+double gm_backend_price_factor(const struct gm_backend *b)
+{
+	if (!b->kind->priced)
+		return 0.0;
+	return b->batch ? GM_PRICE_BATCH_FACTOR : 1.0;
+}
+
 const struct gm_backend_server *gm_backend_server(const struct gm_backend *b, size_t i)
 {
 	return i < b->pool.nservers ? &b->info[i] : NULL;

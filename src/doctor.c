@@ -336,14 +336,16 @@ static int check_server(struct gm_doctor_report *r, struct gm_backend **out, con
 	c.server_kind = kind;
 	c.key_env = key_env;
 	if (gm_backend_new(&b, &c) < 0) {
+		char *shown = gm_backend_redact(cfg_url);
 		if (strstr(gm_error_last(), "not http:// or https://"))
 			add(r, "lmstudio", GM_DOCTOR_FAIL,
-			    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", cfg_url),
+			    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", shown),
 			    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. "
 			               GM_DEFAULT_LOCAL_URL));
 		else
 			add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
 			    gm_xstrdup("entries of monitor.local.url read '[kind=K] [slots=N] [key=VAR] URL'"));
+		free(shown);
 		rc = GM_EUSAGE;
 		goto cleanup;
 	}

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #include "monitor/plan.h"
 #include "monitor/repo.h"
 #include "monitor/resolve.h"
+#include "monitor/resume.h"
 #include "monitor/task.h"
 #include "monitor/util.h"
 #include "monitor/verify.h"
@@ -64,6 +66,12 @@ struct run {
 	char *branch;                       /* the name asked for (checked before any model call) */
 	struct gm_index *idx;               /* scan */
 	struct gm_backend *local, *claude;  /* plan */
+	struct gm_backend *claude_batch;    /* plan: Claude's analyses as Message Batches, or NULL */
+	struct gm_run_record *resumed;      /* --resume: the run as recorded */
+	struct gm_run_opts resumed_opts;    /* and its options, pointing into it */
+	bool recorded;                      /* a run record is out (resume.h) */
+	char *batch_dir;                    /* <common dir>/monitor/batches */
+	bool batched;                       /* Claude's analyses go as a batch */
 	struct gm_tasks *tasks;
 	struct gm_engine *engine;           /* rewrite */
 	struct gm_cache *cache;
@@ -218,7 +226,12 @@ static int make_backends(struct run *r)
 	}
 	lc.kind = GM_BACKEND_LOCAL;
 	lc.model = gm_config_string(r->cfg, "monitor.local.model", NULL);
+	lc.server_kind = gm_config_string(r->cfg, "monitor.local.kind", NULL);
+	lc.key_env = gm_config_string(r->cfg, "monitor.local.apiKey", NULL);
 	lc.concurrency = o->jobs > 0 ? o->jobs : (int)conc;
+	/* A concurrency that was asked for wins over what the servers say. */
+	lc.concurrency_fixed = o->jobs > 0 ||
+		strcmp(gm_config_origin(r->cfg, "monitor.local.concurrency"), "default") != 0;
 	lc.timeout_s = (long)timeout;
 	lc.stream = true;
 	rc = gm_backend_new(&r->local, &lc);
@@ -239,6 +252,14 @@ static int make_backends(struct run *r)
 		cc.stream = true;
 		/* Claude's prepare needs no network: it settles the model now. */
 		if ((rc = gm_backend_new(&r->claude, &cc)) < 0 || (rc = gm_backend_prepare(r->claude)) < 0)
+			return rc;
+		/* The same, as Message Batches: used for the analyses when batch() says so. */
+		cc.batch = true;
+		cc.stream = false;
+		cc.batch_dir = r->batch_dir = gm_xasprintf("%smonitor/batches",
+		                                           git_repository_commondir(r->repo));
+		if ((rc = gm_backend_new(&r->claude_batch, &cc)) < 0 ||
+		    (rc = gm_backend_prepare(r->claude_batch)) < 0)
 			return rc;
 	}
 	r->rep->claude_model = r->claude ? gm_xstrdup(gm_backend_model(r->claude)) : NULL;
@@ -282,6 +303,37 @@ static int route(struct run *r, const size_t *targets, size_t ntargets)
 	}
 	gm_plan_groups_release(&g);
 	return rc;
+}
+
+/* Claude's analyses as one Message Batch: --batch, monitor.claude.batch on, or auto above batchAbove. */
+static int choose_batch(struct run *r)
+{
+	const char *mode = gm_config_string(r->cfg, "monitor.claude.batch", "off");
+	size_t n;
+	bool on;
+	int rc;
+
+	if (!r->claude_batch) {
+		if (r->opts->batch)
+			gm_run_report_warn(r->rep, "--batch: nothing goes to Claude in this run, so nothing "
+			                   "is batched");
+		return 0;
+	}
+	n = gm_tasks_claude_analyses(r->tasks);
+	if (r->opts->batch || r->resumed || !strcasecmp(mode, "on") || !strcasecmp(mode, "true")) {
+		on = true;
+	} else if (!strcasecmp(mode, "auto")) {
+		int64_t above;
+		if ((rc = gm_config_positive(&above, r->cfg, "monitor.claude.batchAbove")) < 0)
+			return rc;
+		on = n > (size_t)above;
+	} else {
+		on = false;
+	}
+	if (on && n)
+		gm_tasks_use_batch(r->tasks, r->claude_batch);
+	r->batched = on && n;
+	return 0;
 }
 
 /*
@@ -332,13 +384,108 @@ static int plan(struct run *r)
 	tc.progress_ctx = r->progress_ctx;
 	tc.interrupted = &interrupted;
 	r->tasks = gm_tasks_new(&tc);
-	rc = route(r, targets, ntargets);
+	if ((rc = route(r, targets, ntargets)) == 0)
+		rc = choose_batch(r);
 cleanup:
 	free(targets);
 	return rc;
 }
 
 /* ---- rewrite --------------------------------------------------------------------- */
+
+static bool batch_recorded(const struct run *r, const char *id)
+{
+	char *path = gm_xasprintf("%s/%s.json", r->batch_dir, id);
+	bool there = access(path, F_OK) == 0;
+	free(path);
+	return there;
+}
+
+/* A batched run can be run again (`--resume`) while its batch is out: its options, resolved. */
+static int record_run(struct run *r)
+{
+	const struct gm_run_opts *o = r->opts;
+	struct gm_run_record rec = { 0 };
+	git_commit *since = NULL;
+	int rc;
+
+	rec.run = r->rep->run_id;
+	rec.goal = (char *)r->goal;
+	git_oid_cpy(&rec.base, &r->rep->base);
+	if (o->since || o->staged) {
+		/* --staged read the diff of HEAD and the index: the snapshot is the base now. */
+		if ((rc = gm_repo_resolve_commit(&since, r->repo, o->since ? o->since : "HEAD")) == 0) {
+			git_oid_cpy(&rec.since, git_commit_id(since));
+			rec.has_since = true;
+		} else if (o->since) {
+			return rc;
+		}
+		git_commit_free(since);
+	}
+	rec.branch = r->branch;
+	rec.functions = (char **)o->functions;
+	rec.nfunctions = o->nfunctions;
+	rec.pathspecs = (char **)o->pathspecs;
+	rec.npathspecs = o->npathspecs;
+	rec.verify = (char *)o->verify;
+	rec.jobs = o->jobs;
+	rec.local_only = o->local_only;
+	rec.plan_all = o->plan_all;
+	rec.no_cache = o->no_cache;
+	rec.has_max_cost = o->has_max_cost;
+	rec.max_cost = o->max_cost;
+	if ((rc = gm_resume_save(r->repo, &rec)) == 0)
+		r->recorded = true;
+	return rc;
+}
+
+/* What each server did, into the report (and so the note); the batch, if one. */
+static void record_servers(struct run *r)
+{
+	struct gm_backend *bs[2] = { r->local, r->claude };
+	struct gm_engine_batch_stats st = { 0 };
+	char *mismatch;
+	size_t n = 0;
+
+	for (size_t k = 0; k < 2; k++)
+		n += bs[k] ? gm_backend_nservers(bs[k]) : 0;
+	r->rep->servers = gm_xcalloc(n + 1, sizeof(*r->rep->servers));
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; bs[k] && i < gm_backend_nservers(bs[k]); i++) {
+			struct gm_backend_server_stats s;
+			struct gm_run_server *o = &r->rep->servers[r->rep->nservers];
+			gm_backend_server_stats(&s, bs[k], i);
+			if (k == 1 && !s.answers && !s.failures)
+				continue; /* Claude, unasked */
+			r->rep->nservers++;
+			o->url = gm_xstrdup(s.url ? s.url : "");
+			o->kind = gm_xstrdup(s.kind ? s.kind : "");
+			o->model = s.model ? gm_xstrdup(s.model) : NULL;
+			o->answers = s.answers;
+			o->failures = s.failures;
+			o->requeued = s.requeued;
+			o->outages = s.outages;
+			o->down_ms = s.down_ms;
+			o->avg_ms = s.avg_ms;
+			o->cause = s.cause && *s.cause ? gm_xstrdup(s.cause) : NULL;
+		}
+	if ((mismatch = gm_backend_model_mismatch(r->local))) {
+		gm_run_report_warn(r->rep, "%s (their answers are cached apart)", mismatch);
+		free(mismatch);
+	}
+	if (r->claude_batch && r->engine)
+		gm_engine_batch_stats(&st, r->engine, r->claude_batch);
+	if (st.batches) {
+		r->rep->batch_id = gm_xstrdup(st.last_id);
+		r->rep->batch_requests = st.requests;
+		r->rep->batch_resumed = st.resumed > 0;
+	}
+	/* The record stays only while the batch does: it was cancelled or its results are in. */
+	if (r->recorded && (!st.batches || !batch_recorded(r, st.last_id))) {
+		gm_resume_remove(r->repo, r->rep->run_id);
+		r->recorded = false;
+	}
+}
 
 static int rewrite(struct run *r)
 {
@@ -364,8 +511,11 @@ static int rewrite(struct run *r)
 	if (interrupted)
 		return GM_EINTERRUPTED;
 	r->rep->ran = true;
+	if (r->batched && (rc = record_run(r)) < 0)
+		return rc;
 	rc = gm_tasks_run(r->tasks, r->engine, r->cache, r->parser);
 	running_engine = NULL;
+	record_servers(r);
 	return rc;
 }
 
@@ -627,9 +777,50 @@ static void run_release(struct run *r, int rc)
 	gm_engine_free(r->engine);
 	gm_backend_free(r->local);
 	gm_backend_free(r->claude);
+	gm_backend_free(r->claude_batch);
+	free(r->batch_dir);
+	gm_run_record_free(r->resumed);
 	gm_cache_free(r->cache);
 	gm_index_free(r->idx);
 	free(r->branch);
+}
+
+/* --resume RUN: the options RUN recorded, its base as a commit id, its branch, as a batch. */
+static int resume(struct run *r)
+{
+	struct gm_run_opts *o = &r->resumed_opts;
+	struct gm_run_record *rec;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	if ((rc = gm_resume_load(&rec, r->repo, r->opts->resume)) < 0)
+		return rc;
+	r->resumed = rec;
+	memset(o, 0, sizeof(*o));
+	o->goal = rec->goal;
+	git_oid_tostr(hex, sizeof(hex), &rec->base);
+	rec->base_hex = gm_xstrdup(hex);
+	o->base = rec->base_hex;
+	if (rec->has_since) {
+		git_oid_tostr(hex, sizeof(hex), &rec->since);
+		rec->since_hex = gm_xstrdup(hex);
+		o->since = rec->since_hex;
+	}
+	o->functions = (const char *const *)rec->functions;
+	o->nfunctions = rec->nfunctions;
+	o->pathspecs = (const char *const *)rec->pathspecs;
+	o->npathspecs = rec->npathspecs;
+	o->branch = rec->branch;
+	o->jobs = rec->jobs;
+	o->local_only = rec->local_only;
+	o->plan_all = rec->plan_all;
+	o->no_cache = rec->no_cache;
+	o->has_max_cost = rec->has_max_cost;
+	o->max_cost = rec->max_cost;
+	o->verify = rec->verify;
+	o->batch = true;
+	r->opts = o;
+	return 0;
 }
 
 int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_config *cfg,
@@ -643,11 +834,16 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	r.repo = repo;
 	r.cfg = cfg;
 	r.opts = opts;
+	if (opts->resume && (rc = resume(&r)) < 0) {
+		*out = NULL;
+		return rc;
+	}
+	opts = r.opts;
 	r.progress = progress;
 	r.progress_ctx = ctx;
 	r.t0 = gm_now_ms();
 	r.rep = gm_run_report_new();
-	r.rep->run_id = make_run_id();
+	r.rep->run_id = r.resumed ? gm_xstrdup(r.resumed->run) : make_run_id();
 	r.rep->dry_run = opts->dry_run;
 	r.goal = opts->goal ? opts->goal
 	                    : gm_config_string(cfg, "monitor.goal", gm_config_default("monitor.goal"));

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/backend.h" /* gm_price_cost */
 #include "monitor/error.h"
 #include "monitor/price.h"
 #include "monitor/util.h"
@@ -205,13 +204,6 @@ void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
 	/* answer_bytes / 4 * 1.2, rounded up */
 	out->output = (answer_bytes * 12 + 39) / 40;
 	out->total = out->prompt + out->output;
-}
-
-double gm_plan_cost(const struct gm_token_estimate *e, const char *model)
-{
-	if (!model)
-		return 0.0;
-	return gm_price_cost(model, (int64_t)e->prompt, (int64_t)e->output, 0, 0);
 }
 
 double gm_plan_worst_cost(size_t prompt_bytes, size_t max_tokens, const char *model)

@@ -112,6 +112,14 @@ void gm_run_report_free(struct gm_run_report *r)
 		free(t->imports);
 	}
 	free(r->tasks);
+	for (size_t i = 0; i < r->nservers; i++) {
+		free(r->servers[i].url);
+		free(r->servers[i].kind);
+		free(r->servers[i].model);
+		free(r->servers[i].cause);
+	}
+	free(r->servers);
+	free(r->batch_id);
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);
@@ -232,6 +240,34 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON_AddNumberToObject(totals, "model_ms", (double)r->model_ms);
 	cJSON_AddNumberToObject(totals, "scan_ms", (double)r->scan_ms);
 	cJSON_AddNumberToObject(totals, "commit_ms", (double)r->commit_ms);
+	cJSON_AddNumberToObject(totals, "cache_read_tokens", (double)r->cache_read_tokens);
+	cJSON_AddNumberToObject(totals, "cache_write_tokens", (double)r->cache_write_tokens);
+	if (r->nservers) {
+		cJSON *servers = cJSON_AddArrayToObject(root, "servers");
+		for (size_t i = 0; i < r->nservers; i++) {
+			const struct gm_run_server *s = &r->servers[i];
+			cJSON *o = cJSON_CreateObject();
+			add_text(o, "url", s->url ? s->url : "");
+			add_text(o, "kind", s->kind ? s->kind : "");
+			if (s->model)
+				add_text(o, "model", s->model);
+			cJSON_AddNumberToObject(o, "answers", (double)s->answers);
+			cJSON_AddNumberToObject(o, "failures", (double)s->failures);
+			cJSON_AddNumberToObject(o, "requeued", (double)s->requeued);
+			cJSON_AddNumberToObject(o, "outages", s->outages);
+			cJSON_AddNumberToObject(o, "down_ms", (double)s->down_ms);
+			cJSON_AddNumberToObject(o, "avg_ms", (double)s->avg_ms);
+			if (s->cause)
+				add_text(o, "cause", s->cause);
+			cJSON_AddItemToArray(servers, o);
+		}
+	}
+	if (r->batch_id) {
+		cJSON *b = cJSON_AddObjectToObject(root, "batch");
+		add_text(b, "id", r->batch_id);
+		cJSON_AddNumberToObject(b, "requests", (double)r->batch_requests);
+		cJSON_AddBoolToObject(b, "resumed", r->batch_resumed);
+	}
 	warnings = cJSON_AddArrayToObject(root, "warnings");
 	for (size_t i = 0; i < r->nwarnings; i++) {
 		char *q = gm_quote_lossy(r->warnings[i]);
@@ -392,6 +428,42 @@ static void get_oid(struct reader *rd, git_oid *out, bool *has, const cJSON *o, 
 		*has = true;
 }
 
+static void read_servers(struct reader *rd, struct gm_run_report *r, const cJSON *v)
+{
+	const cJSON *it;
+	size_t i = 0;
+
+	if (!v)
+		return;
+	if (!cJSON_IsArray(v)) {
+		bad(rd, "", "servers", "is not an array");
+		return;
+	}
+	r->servers = gm_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*r->servers));
+	cJSON_ArrayForEach(it, v) {
+		struct gm_run_server *s = &r->servers[i];
+		char where[48];
+		snprintf(where, sizeof(where), "servers[%zu].", i);
+		if (!cJSON_IsObject(it)) {
+			bad(rd, where, "", "is not an object");
+			break;
+		}
+		r->nservers = ++i;
+		get_str(rd, &s->url, it, where, "url", true);
+		get_str(rd, &s->kind, it, where, "kind", false);
+		get_str(rd, &s->model, it, where, "model", false);
+		get_u64(rd, &s->answers, it, where, "answers");
+		get_u64(rd, &s->failures, it, where, "failures");
+		get_u64(rd, &s->requeued, it, where, "requeued");
+		get_uint(rd, &s->outages, it, where, "outages");
+		get_u64(rd, &s->down_ms, it, where, "down_ms");
+		get_u64(rd, &s->avg_ms, it, where, "avg_ms");
+		get_str(rd, &s->cause, it, where, "cause", false);
+		if (rd->rc)
+			break;
+	}
+}
+
 static void read_task(struct reader *rd, struct gm_run_task *t, const cJSON *o, size_t i)
 {
 	char where[48];
@@ -498,6 +570,21 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 		get_u64(&rd, &r->model_ms, totals, "totals.", "model_ms");
 		get_u64(&rd, &r->scan_ms, totals, "totals.", "scan_ms");
 		get_u64(&rd, &r->commit_ms, totals, "totals.", "commit_ms");
+		get_i64(&rd, &r->cache_read_tokens, totals, "totals.", "cache_read_tokens");
+		get_i64(&rd, &r->cache_write_tokens, totals, "totals.", "cache_write_tokens");
+	}
+	read_servers(&rd, r, field(j, "servers"));
+	{
+		const cJSON *b = field(j, "batch");
+		if (b && !cJSON_IsObject(b)) {
+			bad(&rd, "", "batch", "is not an object");
+		} else if (b) {
+			uint64_t n = 0;
+			get_str(&rd, &r->batch_id, b, "batch.", "id", true);
+			get_u64(&rd, &n, b, "batch.", "requests");
+			r->batch_requests = (size_t)n;
+			get_bool(&rd, &r->batch_resumed, b, "batch.", "resumed");
+		}
 	}
 	warnings = field(j, "warnings");
 	if (warnings && !cJSON_IsArray(warnings))

@@ -95,6 +95,7 @@ struct gm_tasks {
 	struct task **waiting;
 	size_t nwaiting, cwaiting;
 	bool budget_warned;
+	struct gm_backend *batch; /* Claude's analyses go here as Message Batches; NULL: none */
 };
 
 /* ---- the set ---------------------------------------------------------------- */
@@ -301,7 +302,7 @@ bool gm_tasks_claude_allowed(struct gm_tasks *ts, const struct gm_token_estimate
 		return false;
 	if (!c->has_max_cost)
 		return true;
-	cost = e ? gm_plan_cost(e, gm_backend_model(c->claude)) : 0.0;
+	cost = e ? gm_backend_cost(c->claude, (int64_t)e->prompt, (int64_t)e->output, 0, 0) : 0.0;
 	/* A budget of 0 means nothing at all goes to Claude. */
 	if (c->rep->cost_usd + cost >= c->max_cost) {
 		gm_run_report_warn(c->rep, "--max-cost $%.4f reached: no more requests to Claude", c->max_cost);
@@ -323,6 +324,29 @@ static void escalate(struct gm_tasks *ts, struct task *t, const char *why,
 	t->tries = 0;
 	t->fallback = fallback;
 	set_str(&t->fallback_reason, reason);
+}
+
+/* ---- backends ---------------------------------------------------------------- */
+
+/* Where `t`'s next request goes: the local fleet, Claude, or Claude's batches. */
+static struct gm_backend *backend_of(const struct gm_tasks *ts, const struct task *t)
+{
+	if (!t->on_claude)
+		return ts->cfg.local;
+	return t->type == T_ANALYSIS && ts->batch ? ts->batch : ts->cfg.claude;
+}
+
+void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch)
+{
+	ts->batch = batch;
+}
+
+size_t gm_tasks_claude_analyses(const struct gm_tasks *ts)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ts->ntasks; i++)
+		n += ts->tasks[i]->type == T_ANALYSIS && ts->tasks[i]->on_claude;
+	return n;
 }
 
 /* ---- the budget ---------------------------------------------------------------- */
@@ -351,6 +375,13 @@ static size_t request_bytes(const struct gm_chat_request *q)
 {
 	return (q->system ? strlen(q->system) : 0) + (q->user ? strlen(q->user) : 0) +
 	       (q->json_schema ? strlen(q->json_schema) : 0);
+}
+
+/* The most request `q` can cost on Claude backend `b` (its batch price, if one); < 0: unbounded. */
+static double worst_cost(const struct gm_backend *b, const struct gm_chat_request *q)
+{
+	double w = gm_plan_worst_cost(request_bytes(q), (size_t)q->max_tokens, gm_backend_model(b));
+	return w < 0 ? w : w * gm_backend_price_factor(b);
 }
 
 /* What the report says of a Claude request the budget would not cover. */
@@ -618,16 +649,16 @@ static int over_budget(struct gm_tasks *ts, struct task *t, const char *why)
  */
 static int send_request(struct gm_tasks *ts, struct task *t, const struct request *req)
 {
-	struct gm_backend *b = t->on_claude ? ts->cfg.claude : ts->cfg.local;
+	struct gm_backend *b = backend_of(ts, t);
 	struct gm_run_task *rt = row(ts, t);
 	struct gm_cache_answer a;
+	struct gm_chat_request q = req->q;
 	char *key = gm_cache_answer_key(GM_PROMPT_VERSION, t->on_claude ? "claude" : "local",
 	                                gm_backend_model(b), &req->q, t->tries + 1);
 	bool cached = !ts->cfg.no_cache && gm_cache_answer_get(&a, ts->cache, key);
 
 	if (!cached && t->on_claude) {
-		double worst = gm_plan_worst_cost(request_bytes(&req->q), (size_t)req->q.max_tokens,
-		                                  gm_backend_model(b));
+		double worst = worst_cost(b, &req->q);
 		enum fit f = budget_fit(ts, worst);
 		if (f == WAIT) {
 			free(key);
@@ -654,8 +685,11 @@ static int send_request(struct gm_tasks *ts, struct task *t, const struct reques
 	t->tries++;
 	rt->attempts++;
 	gm_run_report_add_cache_key(ts->cfg.rep, t->cache_key);
-	if (!cached)
-		return gm_engine_submit(ts->engine, b, &req->q, t);
+	if (!cached) {
+		/* The key names the request again in a later run: a batch is resumed by it. */
+		q.id = key;
+		return gm_engine_submit(ts->engine, b, &q, t);
+	}
 	GM_GROW(ts->ready, ts->cready, ts->nready + 1);
 	ts->ready[ts->nready].t = t;
 	ts->ready[ts->nready].a = a;
@@ -779,7 +813,6 @@ static int submit_analysis(struct gm_tasks *ts, struct task *t)
 int gm_tasks_estimate(struct gm_tasks *ts)
 {
 	const struct gm_tasks_config *c = &ts->cfg;
-	const char *claude = c->claude ? gm_backend_model(c->claude) : NULL;
 	size_t moved = 0;
 	int rc = 0;
 
@@ -801,7 +834,8 @@ int gm_tasks_estimate(struct gm_tasks *ts)
 			free(s);
 		}
 		if (t->on_claude) {
-			double worst = gm_plan_worst_cost(request_bytes(&req.q), (size_t)req.q.max_tokens, claude);
+			struct gm_backend *b = backend_of(ts, t);
+			double worst = worst_cost(b, &req.q);
 			if (c->has_max_cost && (worst < 0 || c->rep->cost_usd + worst > c->max_cost)) {
 				char *why = budget_reason(ts, worst);
 				char *s = gm_xasprintf("%s%s%s: analysis by the local model",
@@ -818,7 +852,7 @@ int gm_tasks_estimate(struct gm_tasks *ts)
 				free(why);
 				moved++;
 			} else {
-				rt->cost_usd = gm_plan_cost(&req.est, claude);
+				rt->cost_usd = gm_backend_cost(b, (int64_t)req.est.prompt, (int64_t)req.est.output, 0, 0);
 			}
 		}
 		c->rep->cost_usd += rt->cost_usd;
@@ -1173,6 +1207,8 @@ static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
 	rt->output_tokens += res->output_tokens;
 	rt->cost_usd += res->cost_usd;
 	rep->input_tokens += in;
+	rep->cache_read_tokens += res->cache_read_tokens;
+	rep->cache_write_tokens += res->cache_write_tokens;
 	rep->output_tokens += res->output_tokens;
 	rep->cost_usd += res->cost_usd;
 	unreserve(ts, t);
@@ -1182,7 +1218,16 @@ static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
 			return GM_EINTERRUPTED;
 		rc = on_failure(ts, t, res);
 	} else {
-		gm_cache_answer_put(ts->cache, t->cache_key, res);
+		const char *asked = gm_backend_model(backend_of(ts, t));
+		if (res->model && asked && strcmp(res->model, asked)) {
+			/* Another model answered (a fleet serving several): kept under a key of its
+			 * own, so a later run asking for `asked` never gets it. */
+			char *key = gm_cache_answer_key_for_model(t->cache_key, res->model);
+			gm_cache_answer_put(ts->cache, key, res);
+			free(key);
+		} else {
+			gm_cache_answer_put(ts->cache, t->cache_key, res);
+		}
 		rc = handle_answer(ts, t, res->content ? res->content : "", res->finish_reason, res->model);
 	}
 	if (rc == 0)

@@ -105,6 +105,8 @@ size_t gm_backend_nservers(const struct gm_backend *b);
  * for a Claude batch backend, 0 for local servers. */
 double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output,
                        int64_t cache_write, int64_t cache_read);
+/* What the price table's figures are multiplied by here: 0 local, 0.5 a Claude batch, else 1. */
+double gm_backend_price_factor(const struct gm_backend *b);
 
 /*
  * Resolve the model (and context length) by asking the server(s); blocking.

@@ -127,14 +127,6 @@ void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
                       size_t prompt_bytes, size_t code_bytes);
 
 /*
- * What `e` costs on Claude model `model` (price.h's table; the prompt is
- * input, the answer output, no cache): dollars, 0 for an unknown model or
- * NULL (the local model is free).  A budget check of the worst case passes
- * an estimate whose output is the request's token limit.
- */
-double gm_plan_cost(const struct gm_token_estimate *e, const char *model);
-
-/*
  * The most a request can cost on Claude model `model`, the bound --max-cost
  * is kept with: every byte of its text (`prompt_bytes`: system prompt, user
  * message and schema) counted as a token, since no token is shorter than a

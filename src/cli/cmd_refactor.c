@@ -186,6 +186,41 @@ static void next_steps(const struct gm_run_report *r, const char *base_hex)
 	           r->branch, r->branch, r->branch, r->branch);
 }
 
+/*
+ * Per server, when there was more than one or something went wrong (or -v):
+ * answers, mean time, failures, time out of service; the batch, if one.
+ */
+static void print_servers(const struct gm_run_report *r, bool always)
+{
+	bool show = always;
+	for (size_t i = 0; i < r->nservers; i++)
+		show |= r->servers[i].failures || r->servers[i].outages;
+	show |= r->nservers > 1 && strcmp(r->servers[1].kind, "Claude API") != 0;
+	for (size_t i = 0; show && i < r->nservers; i++) {
+		const struct gm_run_server *s = &r->servers[i];
+		char *url = cli_text(s->url), *model = cli_text(s->model ? s->model : "?");
+		fprintf(stderr, "server %s (%s, %s): %llu answer%s, %.1f s each", url, s->kind, model,
+		        (unsigned long long)s->answers, s->answers == 1 ? "" : "s", (double)s->avg_ms / 1000.0);
+		if (s->failures)
+			fprintf(stderr, ", %llu failed", (unsigned long long)s->failures);
+		if (s->requeued)
+			fprintf(stderr, ", %llu moved to others", (unsigned long long)s->requeued);
+		if (s->outages) {
+			char *cause = cli_text(s->cause ? s->cause : "");
+			fprintf(stderr, ", out of service %u time%s (%.1f s)%s%s", s->outages,
+			        s->outages == 1 ? "" : "s", (double)s->down_ms / 1000.0, *cause ? ": " : "", cause);
+			free(cause);
+		}
+		fputc('\n', stderr);
+		free(url);
+		free(model);
+	}
+	if (r->batch_id)
+		fprintf(stderr, "Claude's analyses went as Message Batch %s (%zu request%s%s)\n", r->batch_id,
+		        r->batch_requests, r->batch_requests == 1 ? "" : "s",
+		        r->batch_resumed ? ", resumed" : "");
+}
+
 static int parse_cost(double *out, const char *s)
 {
 	char *end;
@@ -222,8 +257,9 @@ int cmd_refactor(int argc, char **argv)
 {
 	const char *goal = NULL, *goal_file = NULL, *base = NULL, *since = NULL, *branch = NULL;
 	const char *jobs_s = NULL, *max_cost_s = NULL, *verify = NULL, *max_cc_s = NULL;
+	const char *resume = NULL;
 	bool staged = false, local_only = false, plan = false, dry_run = false, json = false;
-	bool no_cache = false, quiet = false, progress_on = false, progress_off = false;
+	bool no_cache = false, quiet = false, batch = false, progress_on = false, progress_off = false;
 	int verbose = 0;
 	struct cli_list functions = { 0 }, rest = { 0 };
 	const struct cli_opt opts[] = {
@@ -244,6 +280,10 @@ int cmd_refactor(int argc, char **argv)
 		{ 0, "max-complexity", CLI_OPT_VALUE, &max_cc_s, "N",
 		  "split functions into helpers until none is over complexity N; report which are" },
 		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "ask the models again even for cached answers" },
+		{ 0, "batch", CLI_OPT_FLAG, &batch, NULL,
+		  "send Claude's analyses as one Message Batch (half the price, slower)" },
+		{ 0, "resume", CLI_OPT_VALUE, &resume, "RUN",
+		  "run RUN again as it was, picking up the Message Batch it left running" },
 		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress line, no summary" },
 		{ 0, "progress", CLI_OPT_FLAG, &progress_on, NULL, "draw the progress line even when stderr is no terminal" },
 		{ 0, "no-progress", CLI_OPT_FLAG, &progress_off, NULL, "no progress line" },
@@ -271,6 +311,12 @@ int cmd_refactor(int argc, char **argv)
 	}
 	if (goal && goal_file) {
 		exit_code = cli_fail(CLI_USAGE, "--goal and --goal-file cannot be used together");
+		goto cleanup;
+	}
+	if (resume && (goal || goal_file || base || since || staged || functions.n || rest.n || branch ||
+	               max_cost_s || verify || max_cc_s || local_only || plan || dry_run)) {
+		exit_code = cli_fail(CLI_USAGE, "--resume runs the run again as it was recorded: it takes "
+		                     "no goal, selection, branch or limits of its own");
 		goto cleanup;
 	}
 	if (max_cc_s && cli_parse_int(&max_cc, "--max-complexity", max_cc_s, 1, 1000) < 0) {
@@ -329,6 +375,8 @@ int cmd_refactor(int argc, char **argv)
 	ro.has_max_cost = max_cost_s != NULL;
 	ro.verify = verify;
 	ro.no_cache = no_cache;
+	ro.batch = batch;
+	ro.resume = resume;
 
 	progress = cli_progress_start(dry_run ? "dry run" : "refactor",
 	                              progress_on ? 1 : progress_off || quiet || json ? 0 : -1);
@@ -343,7 +391,11 @@ int cmd_refactor(int argc, char **argv)
 	sigaction(SIGTERM, &old_term, NULL);
 
 	if (rc == GM_EINTERRUPTED) {
-		exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
+		if (rep && rep->batch_id)
+			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written; Message "
+			                     "Batch %s was cancelled", rep->batch_id);
+		else
+			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
 		goto cleanup;
 	}
 	if (rc < 0 && (!rep || !(rep->ran || rep->dry_run) || rc != GM_ERROR)) {
@@ -392,6 +444,8 @@ int cmd_refactor(int argc, char **argv)
 			fprintf(stderr, "nothing to refactor: no function matched\n");
 		else if (!json)
 			print_summary(rep, stderr);
+		if (!json)
+			print_servers(rep, verbose > 0);
 		if (max_cc && !rep->dry_run)
 			print_threshold(rep, (unsigned)max_cc);
 		git_oid_tostr(base_hex, 13, &rep->base);

@@ -13,7 +13,7 @@ __git_monitor_commands="refactor scan review list clean hook doctor help"
 
 __git_monitor_opts_refactor="--goal= --goal-file= --base= --since= --staged --function= --branch= --jobs=
 	--local-only --plan --dry-run --json --max-cost= --verify= --max-complexity= --no-cache
-	--quiet --progress --no-progress --verbose --color --color= --no-color"
+	--quiet --progress --no-progress --verbose --batch --resume= --color --color= --no-color"
 __git_monitor_opts_scan="--json --rev= --staged --jobs= --no-cache --sort= --top= --min-complexity=
 	--quiet --verbose --no-pager --color --color= --no-color"
 __git_monitor_opts_review="--diff --json --drop= --undo-drop --no-color --verbose --no-pager
@@ -72,7 +72,7 @@ _git_monitor ()
 		__git_complete_refs
 		return ;;
 	refactor,-g|refactor,--goal|refactor,-b|refactor,--branch|refactor,--verify|\
-	refactor,--max-cost|refactor,-j|refactor,--jobs|refactor,--max-complexity|\
+	refactor,--max-cost|refactor,-j|refactor,--jobs|refactor,--max-complexity|refactor,--resume|\
 	scan,-j|scan,--jobs|scan,--top|scan,--min-complexity|clean,--older-than)
 		return ;;
 	scan,--sort)
