@@ -1407,6 +1407,7 @@ static int batch_interrupted(struct batch *bt)
 		bool ok;
 		req.url = gm_xasprintf("%s/v1/messages/batches/%s/cancel", t.url, bt->id);
 		req.body = gm_xstrdup("");
+		req.after_interrupt = true; /* the Ctrl-C that brought us here must not stop it */
 		bt->b->kind->proto->auth(&req, &t);
 		ok = gm_http_fetch(&r, &req, 10, PROBE_MAX) == 0 && r.status >= 200 && r.status < 300;
 		gm_http_response_release(&r);

@@ -322,12 +322,12 @@ void gm_http_fetch_interrupt(int on)
 static int fetch_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                           curl_off_t ulnow)
 {
-	(void)ud;
+	const struct gm_http_send *req = ud;
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return fetch_interrupted ? 1 : 0;
+	return fetch_interrupted && !req->after_interrupt ? 1 : 0;
 }
 
 int gm_http_fetch(struct gm_http_response *resp, const struct gm_http_send *req,
@@ -358,8 +358,9 @@ int gm_http_fetch(struct gm_http_response *resp, const struct gm_http_send *req,
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)GM_HTTP_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, fetch_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, req);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	cc = fetch_interrupted ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
+	cc = fetch_interrupted && !req->after_interrupt ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
 	if (cc == CURLE_ABORTED_BY_CALLBACK && fetch_interrupted) {
 		gm_error_set("interrupted");
 		rc = GM_EINTERRUPTED;

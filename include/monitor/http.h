@@ -85,6 +85,8 @@ struct gm_http_send {
 	char *body;                             /* NULL: GET, else POST this */
 	char *headers[GM_HTTP_MAX_HEADERS];     /* "Name: value" */
 	size_t nheaders;
+	bool after_interrupt; /* a clean-up sent once interrupted (a batch's cancel):
+	                         gm_http_fetch_interrupt does not stop it */
 };
 
 /* Append a header line; aborts past GM_HTTP_MAX_HEADERS (a programming error). */
@@ -389,7 +391,8 @@ void gm_http_response_release(struct gm_http_response *resp);
 /*
  * Async-signal-safe: non-zero makes every blocking fetch (running or
  * started later) stop within about a second with GM_EINTERRUPTED
- * ("interrupted"), until it is called again with 0.
+ * ("interrupted"), until it is called again with 0; a request marked
+ * `after_interrupt` still runs to its own timeout.
  */
 void gm_http_fetch_interrupt(int on);
 
