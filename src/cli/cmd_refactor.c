@@ -64,9 +64,9 @@ static void on_sigint(int sig)
 	gm_pipeline_interrupt();
 }
 
-static const char *short_model(const char *m)
+static const char *short_model(const char *m, bool full)
 {
-	return m && *m ? m : "-";
+	return m && *m ? full ? m : cli_model_short(m) : "-";
 }
 
 /* "path:line name" as the table shows it, quoted for the terminal. */
@@ -89,7 +89,8 @@ static void print_table(const struct gm_run_report *r, bool color, bool full)
 	cli_table_col(t, "TASK", 0, 0);
 	cli_table_col(t, "ROUTE", 0, 0);
 	if (!r->dry_run) { /* a plan has neither: room for the reasons */
-		cli_table_col(t, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
+		/* "qwen2.5-7…" says more than "qwen…uct" */
+		cli_table_col(t, "MODEL", CLI_COL_END | CLI_COL_FIRST, 8);
 		cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
 	}
 	/* in a plan the reasons are what is read: they share the room with the names */
@@ -117,7 +118,7 @@ static void print_table(const struct gm_run_report *r, bool color, bool full)
 		}
 		safe = cli_text(reason);
 		fn = function_cell(t2);
-		model = cli_text(short_model(t2->model));
+		model = cli_text(short_model(t2->model, full));
 		cli_table_row(t);
 		cli_table_cell(t, cli_status_color(color, status), status);
 		cli_table_cell(t, NULL, t2->kind);
@@ -187,6 +188,20 @@ static void next_steps(const struct gm_run_report *r, const char *base_hex)
 }
 
 /*
+ * A server as the progress line names it: "192.168.1.20:1234" for
+ * "http://192.168.1.20:1234/v1" (https and other paths stay), so that a
+ * line per server fits 80 columns.
+ */
+static char *server_short(const char *url)
+{
+	const char *p = url && !strncmp(url, "http://", 7) ? url + 7 : url ? url : "?";
+	size_t n = strlen(p);
+	if (p != url && n > 3 && !strcmp(p + n - 3, "/v1"))
+		n -= 3;
+	return gm_xstrndup(p, n);
+}
+
+/*
  * Per server, when there was more than one or something went wrong (or -v):
  * answers, mean time, failures, time out of service; the batch, if one.
  */
@@ -198,7 +213,8 @@ static void print_servers(const struct gm_run_report *r, bool always)
 	show |= r->nservers > 1 && strcmp(r->servers[1].kind, "Claude API") != 0;
 	for (size_t i = 0; show && i < r->nservers; i++) {
 		const struct gm_run_server *s = &r->servers[i];
-		char *url = cli_text(s->url), *model = cli_text(s->model ? s->model : "?");
+		char *shown = server_short(s->url);
+		char *url = cli_text(shown), *model = cli_text(s->model ? s->model : "?");
 		fprintf(stderr, "server %s (%s, %s): %llu answer%s, %.1f s each", url, s->kind, model,
 		        (unsigned long long)s->answers, s->answers == 1 ? "" : "s", (double)s->avg_ms / 1000.0);
 		if (s->failures)
@@ -212,6 +228,7 @@ static void print_servers(const struct gm_run_report *r, bool always)
 			free(cause);
 		}
 		fputc('\n', stderr);
+		free(shown);
 		free(url);
 		free(model);
 	}

@@ -150,7 +150,7 @@ static void print_table(const struct gm_review *r, bool color, bool full)
 
 	cli_table_col(t, "STATUS", 0, 0);
 	cli_table_col(t, "ROUTE", 0, 0);
-	cli_table_col(t, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
+	cli_table_col(t, "MODEL", CLI_COL_END | CLI_COL_FIRST, 8); /* "qwen2.5-7…", not "qwen…uct" */
 	cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "+/-", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "FUNCTION", CLI_COL_PATH | CLI_COL_LAST, 16);
@@ -158,7 +158,7 @@ static void print_table(const struct gm_review *r, bool color, bool full)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct gm_review_fn *fn = &r->fns[i];
 		struct gm_buf extra = GM_BUF_INIT;
-		char *path = cli_path(fn->path), *name = cli_name(fn->name), *model = cli_text(fn->model);
+		char *path = cli_path(fn->path), *name = cli_name(fn->name), *model = cli_text(full ? fn->model : cli_model_short(fn->model));
 		cli_table_row(t);
 		cli_table_cell(t, cli_status_color(color, fn->status), fn->status);
 		cli_table_cell(t, NULL, fn->route);

@@ -356,6 +356,12 @@ void cli_table_header_color(struct cli_table *t, const char *color)
 	t->header_color = color && *color ? color : NULL;
 }
 
+const char *cli_model_short(const char *id)
+{
+	const char *slash = id ? strrchr(id, '/') : NULL;
+	return slash && slash[1] ? slash + 1 : id;
+}
+
 static int gap(const struct col *c)
 {
 	return c->flags & CLI_COL_TIGHT ? 1 : 2;
@@ -391,20 +397,33 @@ static void put_cell(struct gm_buf *out, const char *text, const char *color, in
 void cli_table_print(struct cli_table *t, FILE *out, int maxwidth)
 {
 	int *w = gm_xcalloc(t->ncols + 1, sizeof(int));
-	size_t last = t->ncols ? t->ncols - 1 : 0;
+	bool *shown = gm_xcalloc(t->ncols + 1, sizeof(bool));
+	size_t last = 0, first = t->ncols;
 	bool fit = maxwidth > 0;
 	int total = 0;
 
-	/* The last column that has text in some row ends each line (no padding after it). */
+	/*
+	 * A column no row has text in says nothing (a REASON column when every
+	 * function was applied): it is left out, header and all, and its room
+	 * goes to the others.  The last column shown ends each line (no padding
+	 * after it).
+	 */
 	for (size_t c = 0; c < t->ncols; c++) {
 		w[c] = cli_width(t->cols[c].header);
+		shown[c] = !t->nrows;
 		for (size_t r = 0; r < t->nrows; r++)
 			if (c < t->rows[r].ncells) {
 				int cw = cli_width(t->rows[r].cells[c].text);
+				shown[c] |= cw > 0;
 				if (cw > w[c])
 					w[c] = cw;
 			}
-		total += w[c] + (c ? gap(&t->cols[c]) : 0);
+		if (!shown[c])
+			continue;
+		total += w[c] + (first < c ? gap(&t->cols[c]) : 0);
+		if (first == t->ncols)
+			first = c;
+		last = c;
 	}
 	/*
 	 * Too wide: take columns from the widest that may shrink, down to their
@@ -417,7 +436,7 @@ void cli_table_print(struct cli_table *t, FILE *out, int maxwidth)
 			for (size_t c = 0; c < t->ncols; c++) {
 				unsigned f = t->cols[c].flags;
 				int lv = f & CLI_COL_FIRST ? 2 : f & CLI_COL_LAST ? 0 : 1;
-				if ((f & (CLI_COL_MIDDLE | CLI_COL_END | CLI_COL_PATH)) && lv == level &&
+				if (shown[c] && (f & (CLI_COL_MIDDLE | CLI_COL_END | CLI_COL_PATH)) && lv == level &&
 				    w[c] > t->cols[c].min &&
 				    (best == t->ncols || w[c] > w[best]))
 					best = c;
@@ -435,7 +454,9 @@ void cli_table_print(struct cli_table *t, FILE *out, int maxwidth)
 			const char *text = row ? row->cells[c].text : t->cols[c].header;
 			const char *color = row ? row->cells[c].color : t->header_color;
 			bool is_last = c == end - 1 || c == last;
-			if (c)
+			if (!shown[c])
+				continue;
+			if (c > first)
 				gm_buf_puts(&line, gap(&t->cols[c]) == 1 ? " " : "  ");
 			put_cell(&line, text, color, w[c], t->cols[c].flags, is_last, fit);
 		}
@@ -449,5 +470,6 @@ void cli_table_print(struct cli_table *t, FILE *out, int maxwidth)
 			free(n);
 		}
 	}
+	free(shown);
 	free(w);
 }

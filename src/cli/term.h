@@ -84,7 +84,8 @@ char *cli_truncate_path(const char *s, int max);
  * A table whose columns are as wide as their widest cell, two spaces
  * apart; printed at a maximum width, the columns that may shrink (widest
  * first, down to their minimum) are cut, never wrapped; width 0: full
- * text.  Notes are lines printed under a row, cut at the end.
+ * text.  Notes are lines printed under a row, cut at the end.  A column
+ * with no text in any row is left out.
  */
 struct cli_table;
 #define CLI_COL_RIGHT 1u  /* right-aligned (numbers) */
@@ -107,6 +108,8 @@ void cli_table_cellf(struct cli_table *t, const char *color, const char *fmt, ..
 void cli_table_note(struct cli_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t cli_table_rows(const struct cli_table *t);
 void cli_table_print(struct cli_table *t, FILE *out, int maxwidth);
+/* A model id as a narrow table shows it: without its publisher ("lmstudio-community/"); points into `id`. */
+const char *cli_model_short(const char *id);
 
 /* ---- advice (help.c) ------------------------------------------------------------- */
 
