@@ -498,6 +498,24 @@ class WidthTest(gmtest.TestCase):
         p = self.r.run("refactor", "--dry-run", "-g", "x", env={"MONITOR_LOCAL_URL": "http://127.0.0.1:9/v1"})
         self.assertFits(p.stdout, 80)
 
+    def test_a_fleets_report_at_80_columns_keeps_room_for_what_says_something(self):
+        with FakeLMStudio() as a, FakeLMStudio() as b:
+            for s in (a, b):
+                self.r.git("config", "--add", "monitor.local.url", s.url)
+            p = self.r.run("refactor", "-g", "x")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        table = p.stdout.splitlines()[1:]
+        # every function applied: no REASON column taking room from the names
+        self.assertNotIn("REASON", table[0])
+        # the model cut at its end ("qwen2.5…"), not to "qwen…uct"
+        self.assertTrue(all(re.search(r" qwen2\.5\S*…? ", l) for l in table[1:] if "applied" in l), table)
+        self.assertIn("short", "\n".join(table))
+        # the servers' lines name each server as the progress line does, in 80 columns
+        servers = [l for l in p.stderr.splitlines() if l.startswith("server ")]
+        self.assertEqual(len(servers), 2, p.stderr)
+        self.assertFits("\n".join(servers), 80)
+        self.assertTrue(servers[0].startswith("server 127.0.0.1:"), servers)
+
 
 class ScanOrderTest(gmtest.TestCase):
     def test_sort_top_and_min_complexity(self):
@@ -820,12 +838,12 @@ class CompletionTest(gmtest.TestCase):
         script = r"""
 zmodload zsh/zpty
 zpty -b z 'zsh -f -i'
-zpty -w z "PS1='> '; fpath=($GM_COMPLETION_DIR \$fpath); autoload -Uz compinit; compinit -u -D"
-sleep 1
-zpty -w -n z "git monitor $1"$'\C-d'
-sleep 3
-local all=""
-while zpty -r -t z chunk; do all+=$chunk; done
+zpty -w z "PS1='> '; fpath=($GM_COMPLETION_DIR \$fpath); autoload -Uz compinit; compinit -u -D; print RE''ADY"
+zpty -r z junk '*READY*'
+# list the choices (^D), kill the line (^U) and say so: read up to what it says,
+# however long a loaded machine takes (the quotes keep the echoed line from matching)
+zpty -w -n z "git monitor $1"$'\C-d\C-u'"print DO''NE"$'\n'
+zpty -r z all '*DONE*'
 print -r -- "$all"
 zpty -d z
 """
