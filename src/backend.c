@@ -906,6 +906,11 @@ int gm_backend_prepare(struct gm_backend *b)
 	return b->kind->prepare(b);
 }
 
+void gm_backend_interrupt(int on)
+{
+	gm_http_fetch_interrupt(on);
+}
+
 /* ---- figures --------------------------------------------------------------- */
 
 void gm_backend_server_stats(struct gm_backend_server_stats *out, const struct gm_backend *b,
@@ -1477,6 +1482,7 @@ static int batch_interrupted(struct batch *bt)
 		bool ok;
 		req.url = gm_xasprintf("%s/v1/messages/batches/%s/cancel", t.url, bt->id);
 		req.body = gm_xstrdup("");
+		req.after_interrupt = true; /* the Ctrl-C that brought us here must not stop it */
 		bt->b->kind->proto->auth(&req, &t);
 		ok = gm_http_fetch(&r, &req, 10, PROBE_MAX) == 0 && r.status >= 200 && r.status < 300;
 		gm_http_response_release(&r);
@@ -1591,6 +1597,16 @@ size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b)
 			for (size_t i = 0; i < bt->n; i++)
 				n += !bt->reqs[i].delivered;
 	return n;
+}
+
+size_t gm_engine_queued(const struct gm_engine *e, const struct gm_backend *b)
+{
+	return e ? gm_http_multi_queued(e->multi, &b->pool) : 0;
+}
+
+void gm_engine_set_tick(struct gm_engine *e, void (*fn)(void *ctx), void *ctx, long ms)
+{
+	gm_http_multi_set_tick(e->multi, fn, ctx, ms);
 }
 
 void gm_engine_batch_stats(struct gm_engine_batch_stats *out, const struct gm_engine *e,

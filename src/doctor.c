@@ -748,8 +748,23 @@ static void check_config(struct gm_doctor_report *r, struct gm_config *cfg, git_
 
 /* ---- driver ----------------------------------------------------------------- */
 
+/* Hand the rows settled since the last call to the caller's on_check. */
+static void flush(const struct gm_doctor_options *o, const struct gm_doctor_report *r, size_t *done)
+{
+	for (; *done < r->nchecks; (*done)++)
+		if (o->on_check)
+			o->on_check(o->ctx, &r->checks[*done]);
+}
+
+static void begin(const struct gm_doctor_options *o, const char *check, const char *what)
+{
+	if (o->on_begin)
+		o->on_begin(o->ctx, check, what);
+}
+
 int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *opts)
 {
+	size_t told = 0;
 	struct gm_doctor_options o = { 0 };
 	struct gm_config *cfg = NULL;
 	git_repository *repo = NULL;
@@ -765,15 +780,20 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	if (o.timeout_s <= 0)
 		o.timeout_s = DOCTOR_TIMEOUT_S;
 
+	begin(&o, "repository", "reading the repository");
 	check_repository(out, &repo, o.path);
 	repo_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
+	flush(&o, out, &told);
+	begin(&o, "grammars", "loading the grammars");
 	check_grammars(out);
 	grammars_ok = out->checks[out->nchecks - 1].status == GM_DOCTOR_OK;
+	flush(&o, out, &told);
 
 	if ((rc = gm_config_load(&cfg, repo)) < 0)
 		goto cleanup;
 	check_config(out, cfg, repo);
 	config_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
+	flush(&o, out, &told);
 
 	nurls = gm_config_multi(&urls, cfg, "monitor.local.url");
 	if (!nurls) {
@@ -787,6 +807,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	key_env = gm_config_string(cfg, "monitor.local.apiKey", NULL);
 	for (size_t i = 0; i < nurls; i++) {
 		struct gm_backend *b;
+		begin(&o, "lmstudio", urls[i]);
 		if (check_server(out, &b, urls[i], want, kind, key_env, &o) == 0) {
 			if (!server_ok)
 				srv = b;
@@ -801,7 +822,9 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 			if (is_server_check(out->checks[i].check) &&
 			    out->checks[i].status == GM_DOCTOR_FAIL)
 				out->checks[i].status = GM_DOCTOR_WARN;
+	flush(&o, out, &told); /* the servers' rows, once each knows whether another answered */
 	if (server_ok) {
+		begin(&o, "model", gm_backend_model(srv) ? gm_backend_model(srv) : "the model");
 		check_model(out, srv, want);
 		model_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
 		check_fleet(out);
@@ -809,7 +832,10 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 		add(out, "model", GM_DOCTOR_SKIP,
 		    gm_xstrdup("no LM Studio server answered, so no model could be checked"), NULL);
 	}
+	flush(&o, out, &told);
+	begin(&o, "claude", "the Claude key");
 	check_claude(out, cfg, o.timeout_s);
+	flush(&o, out, &told);
 	out->local_ok = repo_ok && grammars_ok && config_ok && server_ok && model_ok;
 	rc = 0;
 cleanup:

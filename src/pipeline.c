@@ -46,6 +46,7 @@ void gm_pipeline_interrupt(void)
 {
 	struct gm_engine *e = running_engine;
 	interrupted = 1;
+	gm_backend_interrupt(1); /* set-up's blocking requests too */
 	if (e)
 		gm_engine_cancel(e);
 }
@@ -80,6 +81,23 @@ struct run {
 	bool *keep;                         /* verify: the edits that survive */
 	int64_t verify_timeout;             /* seconds (monitor.verify.timeout) */
 };
+
+/* Tell the progress line what the run does between the model phase's updates. */
+static void phase(struct run *r, const char *what)
+{
+	struct gm_progress p = { 0 };
+	if (!r->progress)
+		return;
+	p.phase = what;
+	if (r->tasks) {
+		p.total = gm_tasks_count(r->tasks);
+		p.done = what && strncmp(what, "connecting", 10) ? p.total : 0;
+	}
+	p.have_claude = r->claude != NULL;
+	p.cost_usd = r->rep->cost_usd;
+	p.output_tokens = r->rep->output_tokens;
+	r->progress(r->progress_ctx, &p);
+}
 
 /* ---- scan ------------------------------------------------------------------------ */
 
@@ -296,8 +314,17 @@ static int rewrite(struct run *r)
 {
 	int rc;
 
+	{
+		/* what the line says for the seconds set-up may take */
+		size_t n = gm_backend_nservers(r->local);
+		const struct gm_backend_server *s0 = gm_backend_server(r->local, 0);
+		char *what = n > 1 ? gm_xasprintf("connecting to %s and %zu more", s0->url, n - 1)
+		                   : gm_xasprintf("connecting to %s", s0 ? s0->url : "the local server");
+		phase(r, what);
+		free(what);
+	}
 	if ((rc = gm_backend_prepare(r->local)) < 0)
-		return rc;
+		return interrupted ? GM_EINTERRUPTED : rc;
 	r->rep->local_model = gm_xstrdup(gm_backend_model(r->local));
 	gm_cache_open(&r->cache, r->repo);
 	if ((rc = gm_engine_new(&r->engine)) < 0)
@@ -593,6 +620,7 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	int rc;
 
 	interrupted = 0;
+	gm_backend_interrupt(0);
 	r.repo = repo;
 	r.cfg = cfg;
 	r.opts = opts;
@@ -609,8 +637,10 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	r.rep->dry_run = opts->dry_run;
 	r.goal = opts->goal ? opts->goal
 	                    : gm_config_string(cfg, "monitor.goal", gm_config_default("monitor.goal"));
+	r.rep->goal = gm_xstrdup(r.goal);
 	*out = r.rep;
 
+	phase(&r, "scanning");
 	if ((rc = scan(&r)) < 0 || (rc = plan(&r)) < 0)
 		goto cleanup;
 	if (opts->dry_run) {
@@ -619,10 +649,18 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	}
 	if (!gm_tasks_count(r.tasks))
 		goto cleanup;
-	if ((rc = rewrite(&r)) < 0 || (rc = merge(&r)) < 0 || (rc = verify(&r)) < 0)
+	if ((rc = rewrite(&r)) < 0)
+		goto cleanup;
+	phase(&r, "merging");
+	if ((rc = merge(&r)) < 0)
+		goto cleanup;
+	if (r.opts->verify && r.nedits)
+		phase(&r, "verifying");
+	if ((rc = verify(&r)) < 0)
 		goto cleanup;
 	if (r.nedits) {
 		uint64_t t = gm_now_ms();
+		phase(&r, "writing the branch");
 		rc = commit(&r);
 		r.rep->commit_ms = gm_now_ms() - t;
 	}

@@ -26,8 +26,8 @@ int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const 
                         size_t n, const struct gm_route_opts *opts)
 {
 	unsigned max_cc = 0;
-	const char *local_path = NULL;
-	char *why;
+	const char *local_path = NULL, *max_name = NULL;
+	char *why, *cc;
 
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
@@ -36,21 +36,28 @@ int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct gm_file *f = &idx->files[idx->units[units[i]].file];
-		if (gm_index_unit(idx, units[i])->complexity > max_cc)
+		if (!max_name || gm_index_unit(idx, units[i])->complexity > max_cc) {
 			max_cc = gm_index_unit(idx, units[i])->complexity;
+			max_name = gm_index_unit(idx, units[i])->name;
+		}
 		if (f->local_only && !local_path)
 			local_path = f->path;
 	}
 
+	/* A cluster's figure is its most complex function's, and the reason says whose. */
+	cc = n > 1 ? gm_xasprintf("cluster of %zu, max complexity %u (%s)", n, max_cc, max_name)
+	           : gm_xasprintf("complexity %u", max_cc);
 	if (opts->plan_all)
 		why = gm_xstrdup("--plan");
 	else if (max_cc >= idx->threshold)
-		why = gm_xasprintf("complexity %u >= %u", max_cc, idx->threshold);
+		why = gm_xasprintf("%s >= %u", cc, idx->threshold);
 	else {
 		out->route = GM_ANALYSIS_NONE;
-		out->reason = gm_xasprintf("complexity %u < %u", max_cc, idx->threshold);
+		out->reason = gm_xasprintf("%s < %u", cc, idx->threshold);
+		free(cc);
 		return 0;
 	}
+	free(cc);
 
 	out->route = GM_ANALYSIS_LOCAL;
 	if (opts->local_only)

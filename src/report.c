@@ -50,6 +50,15 @@ size_t gm_run_report_add_task(struct gm_run_report *r)
 	return r->ntasks++;
 }
 
+void gm_run_report_add_cache_key(struct gm_run_report *r, const char *key)
+{
+	for (size_t i = 0; i < r->ncache_keys; i++)
+		if (!strcmp(r->cache_keys[i], key))
+			return;
+	GM_GROW(r->cache_keys, r->cap_cache_keys, r->ncache_keys + 1);
+	r->cache_keys[r->ncache_keys++] = gm_xstrdup(key);
+}
+
 void gm_run_report_warn(struct gm_run_report *r, const char *fmt, ...)
 {
 	struct gm_buf b = GM_BUF_INIT;
@@ -117,6 +126,10 @@ void gm_run_report_free(struct gm_run_report *r)
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);
+	for (size_t i = 0; i < r->ncache_keys; i++)
+		free(r->cache_keys[i]);
+	free(r->cache_keys);
+	free(r->goal);
 	free(r->run_id);
 	free(r->branch);
 	free(r->analysis_note);
@@ -151,6 +164,8 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON_AddNumberToObject(root, "version", GM_REPORT_VERSION);
 	add_text(root, "run", r->run_id);
 	cJSON_AddBoolToObject(root, "dry_run", r->dry_run);
+	if (r->goal)
+		add_text(root, "goal", r->goal);
 	git_oid_tostr(oid, sizeof(oid), &r->base);
 	cJSON_AddStringToObject(root, "base", oid);
 	if (r->has_commit) {
@@ -261,6 +276,11 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 		char *q = gm_quote_lossy(r->warnings[i]);
 		cJSON_AddItemToArray(warnings, cJSON_CreateString(q));
 		free(q);
+	}
+	if (r->ncache_keys) {
+		cJSON *keys = cJSON_AddArrayToObject(root, "cache_keys");
+		for (size_t i = 0; i < r->ncache_keys; i++)
+			cJSON_AddItemToArray(keys, cJSON_CreateString(r->cache_keys[i]));
 	}
 	return root;
 }
@@ -517,6 +537,7 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 		bad(&rd, "", "version", "is not 1");
 	get_str(&rd, &r->run_id, j, "", "run", true);
 	get_bool(&rd, &r->dry_run, j, "", "dry_run");
+	get_str(&rd, &r->goal, j, "", "goal", false);
 	get_oid(&rd, &r->base, NULL, j, "base");
 	get_oid(&rd, &r->commit, &r->has_commit, j, "commit");
 	get_name(&rd, &r->branch, j, "", "branch", false);
@@ -577,6 +598,19 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 			break;
 		}
 		gm_run_report_warn(r, "%s", it->valuestring);
+	}
+	it = field(j, "cache_keys");
+	if (it && !cJSON_IsArray(it))
+		bad(&rd, "", "cache_keys", "is not an array");
+	else if (it) {
+		const cJSON *k;
+		cJSON_ArrayForEach(k, it) {
+			if (rd.rc || !cJSON_IsString(k)) {
+				bad(&rd, "", "cache_keys", "holds something other than text");
+				break;
+			}
+			gm_run_report_add_cache_key(r, k->valuestring);
+		}
 	}
 cleanup:
 	cJSON_Delete(j);

@@ -80,6 +80,7 @@ struct gm_tasks {
 	struct gm_cache *cache;
 	TSParser *parser;
 	uint64_t t0, last_progress;
+	struct gm_progress_server *servers; /* the progress line's, per local server */
 	size_t done;
 	bool claude_blocked; /* --max-cost reached */
 	/*
@@ -137,6 +138,7 @@ void gm_tasks_free(struct gm_tasks *ts)
 	}
 	free(ts->src);
 	free(ts->task_of_unit);
+	free(ts->servers);
 	free(ts);
 }
 
@@ -241,21 +243,46 @@ static void finish(struct gm_tasks *ts, struct task *t, enum gm_task_status st, 
 static void report_progress(struct gm_tasks *ts, bool force)
 {
 	const struct gm_tasks_config *c = &ts->cfg;
-	struct gm_progress p;
+	struct gm_progress p = { 0 };
 	uint64_t now = gm_now_ms();
 	double secs;
+	size_t n = c->local ? gm_backend_nservers(c->local) : 0;
 
-	if (!c->progress || (!force && now - ts->last_progress < 100))
+	if (!c->progress || (!force && now - ts->last_progress < 50))
 		return;
 	ts->last_progress = now;
 	secs = (double)(now - ts->t0) / 1000.0;
+	if (n && !ts->servers)
+		ts->servers = gm_xcalloc(n, sizeof(*ts->servers));
+	for (size_t i = 0; i < n; i++) {
+		struct gm_backend_server_stats st;
+		gm_backend_server_stats(&st, c->local, i);
+		ts->servers[i].url = st.url;
+		ts->servers[i].running = st.inflight;
+		ts->servers[i].up = st.up;
+	}
 	p.done = ts->done;
 	p.total = ts->ntasks;
 	p.running_local = ts->engine && c->local ? gm_engine_inflight(ts->engine, c->local) : 0;
 	p.running_claude = ts->engine && c->claude ? gm_engine_inflight(ts->engine, c->claude) : 0;
+	p.queued_local = ts->engine && c->local ? gm_engine_queued(ts->engine, c->local) : 0;
+	p.queued_claude = ts->engine && c->claude ? gm_engine_queued(ts->engine, c->claude) : 0;
+	p.servers = ts->servers;
+	p.nservers = n;
+	p.have_claude = c->claude != NULL;
+	if (ts->engine)
+		p.streamed_bytes = (c->local ? gm_engine_streamed(ts->engine, c->local) : 0) +
+		                   (c->claude ? gm_engine_streamed(ts->engine, c->claude) : 0);
+	p.output_tokens = c->rep->output_tokens;
 	p.tokens_per_s = secs > 0 ? (double)c->rep->output_tokens / secs : 0;
 	p.cost_usd = c->rep->cost_usd;
 	c->progress(c->progress_ctx, &p);
+}
+
+/* The engine's tick: the line moves while every answer is still pending. */
+static void on_tick(void *ctx)
+{
+	report_progress(ctx, false);
 }
 
 /* ---- routing --------------------------------------------------------------- */
@@ -696,6 +723,7 @@ static int send_request(struct gm_tasks *ts, struct task *t, const struct reques
 	t->cache_key = key;
 	t->tries++;
 	rt->attempts++;
+	gm_run_report_add_cache_key(ts->cfg.rep, t->cache_key);
 	if (!cached) {
 		/* The key names the request again in a later run: a batch is resumed by it. */
 		q.id = key;
@@ -1139,8 +1167,15 @@ static int release_held(struct gm_tasks *ts, struct task *analysis, const char *
 			continue;
 		w->held = false;
 		if (why)
-			gm_run_report_warn(ts->cfg.rep, "%s %s: rewritten without a plan (%s)", row(ts, w)->path,
-			                   row(ts, w)->name, why);
+			/* says what the table says of the analysis; the rewrite's own row says how it went */
+			gm_run_report_warn(ts->cfg.rep, "%s %s: sent without a plan (its analysis %s: %s)",
+			                   row(ts, w)->path, row(ts, w)->name,
+			                   row(ts, analysis)->status == GM_TASK_PENDING
+			                           ? "gave none"
+			                           : row(ts, analysis)->status == GM_TASK_SKIPPED
+			                                     ? "was skipped"
+			                                     : gm_task_status_name(row(ts, analysis)->status),
+			                   why);
 		rc = submit_rewrite(ts, w);
 	}
 	return rc;
@@ -1253,6 +1288,8 @@ int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache 
 	ts->engine = engine;
 	ts->cache = cache;
 	ts->parser = parser;
+	if (ts->cfg.progress)
+		gm_engine_set_tick(engine, on_tick, ts, 100);
 	/* Analyses first, so plans arrive while simple rewrites run. */
 	for (size_t pass = 0; pass < 2 && rc == 0; pass++)
 		for (size_t i = 0; i < ts->ntasks && rc == 0; i++) {
@@ -1275,6 +1312,7 @@ int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache 
 		rc = GM_EINTERRUPTED;
 	if (rc == 0)
 		report_progress(ts, true);
+	gm_engine_set_tick(engine, NULL, NULL, 0);
 	ts->engine = NULL;
 	ts->cache = NULL;
 	ts->parser = NULL;

@@ -134,6 +134,13 @@ double gm_backend_price_factor(const struct gm_backend *b);
  */
 int gm_backend_prepare(struct gm_backend *b);
 
+/*
+ * Async-signal-safe: non-zero stops set-up's and probes' blocking requests
+ * (running or later) within about a second, with GM_EINTERRUPTED; 0 lets
+ * them run again.  The engine is stopped with gm_engine_cancel().
+ */
+void gm_backend_interrupt(int on);
+
 /* One GET of a server's model list during set-up. */
 struct gm_backend_try {
 	char *url;         /* the base URL asked */
@@ -283,6 +290,14 @@ void gm_engine_cancel(struct gm_engine *e); /* async-signal-safe */
 /* Requests in flight on a backend right now (for the progress line); for a
  * batch backend, requests in batches whose results have not come. */
 size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b);
+/* Requests of a backend waiting in the engine for a free slot (or a retry's time). */
+size_t gm_engine_queued(const struct gm_engine *e, const struct gm_backend *b);
+/*
+ * While gm_engine_run runs, call `fn(ctx)` between waits and at least
+ * every `ms` milliseconds (0: 100), for a progress line that moves while
+ * answers are awaited.  `fn` must not submit requests.  NULL: none.
+ */
+void gm_engine_set_tick(struct gm_engine *e, void (*fn)(void *ctx), void *ctx, long ms);
 
 /*
  * Bytes of answer text (content and reasoning) streamed from a backend so

@@ -8,7 +8,7 @@
  *
  * JSON, version 1:
  * {
- *   "version": 1, "run": "<id>", "dry_run": bool,
+ *   "version": 1, "run": "<id>", "dry_run": bool, "goal": "<text>",
  *   "base": "<oid>", "commit": "<oid>" | null, "branch": "<name>" | null,
  *   "local_model": "<id>", "claude_model": "<id>" (when a key is set),
  *   "analysis_local": bool, "analysis_note": "<why>" (when analysis_local),
@@ -31,7 +31,10 @@
  *                  "cause" (why it was last taken out) } ] (when models ran),
  *   "batch": { "id", "requests", "resumed": bool } (Claude's analyses as a
  *             Message Batch),
- *   "warnings": [ "<text>", ... ]
+ *   "warnings": [ "<text>", ... ],
+ *   "cache_keys": [ "<key>", ... ]  the answer-cache entries (cache.h) the run
+ *                                    asked for; `git monitor clean` removes an
+ *                                    entry once no remaining run names it
  * }
  * Optional fields are absent when they do not apply.  Tasks are written in
  * file order (path, start line, kind).
@@ -130,6 +133,9 @@ struct gm_run_report {
 	char *batch_id;       /* the Message Batch Claude's analyses went in, or NULL */
 	size_t batch_requests;
 	bool batch_resumed;   /* it was a batch an earlier run had sent */
+	char *goal;       /* the run's goal, as given */
+	char **cache_keys; /* answer-cache keys asked for, no duplicates */
+	size_t ncache_keys, cap_cache_keys;
 };
 
 /* An empty report; gm_run_report_free releases it. */
@@ -160,6 +166,9 @@ void gm_run_report_add_servers(struct gm_run_report *rep, struct gm_backend *loc
 
 /* A new run id: local time and 24 random bits ("20261201-123045-a1b2c3"). Allocated. */
 char *gm_run_id_new(void);
+
+/* Record an answer-cache key the run asked for (once). */
+void gm_run_report_add_cache_key(struct gm_run_report *r, const char *key);
 /* Put the tasks in file order (path, start line, kind), as they are written. */
 void gm_run_report_sort(struct gm_run_report *r);
 

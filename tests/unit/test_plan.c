@@ -96,7 +96,7 @@ static void simple_cluster_needs_no_analysis(void **state)
 {
 	(void)state;
 	expect_route(0, (struct gm_route_opts){ .have_claude_key = true }, GM_ANALYSIS_NONE,
-	             "complexity 3 < 10");
+	             "cluster of 2, max complexity 3 (parse_args) < 10");
 }
 
 static void without_claude_the_local_model_analyses_and_says_why(void **state)
