@@ -1344,6 +1344,7 @@ static int batch_build(struct gm_http_send *out, void *ctx, const struct gm_http
 			return rc;
 		out->url = gm_xasprintf("%s/v1/messages/batches", s->url);
 		gm_http_send_header(out, "Content-Type: application/json");
+		out->after_interrupt = true; /* a Ctrl-C now waits for the id, to cancel by it */
 		break;
 	}
 	case B_POLLING:

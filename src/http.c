@@ -1387,6 +1387,37 @@ static void abort_all(struct gm_http_multi *m)
 	}
 }
 
+/*
+ * Cancelled: every job fails with GM_EINTERRUPTED except the transfers
+ * running that were sent `after_interrupt` (a Message Batch's create: the
+ * id it brings back is what the batch is cancelled by, so it must not be
+ * cut off and leave a paid batch running unseen).  True while one of those
+ * is still running; what their callbacks queue fails on the next call.
+ */
+static bool wind_down(struct gm_http_multi *m)
+{
+	struct job *j, *nx;
+	bool left = false;
+
+	stop_probes(m);
+	while ((j = m->queue)) {
+		m->queue = j->next;
+		if (!m->queue)
+			m->queue_tail = NULL;
+		fail(m, j, GM_EINTERRUPTED, gm_xstrdup("interrupted"));
+	}
+	for (j = m->active; j; j = nx) {
+		nx = j->next;
+		if (j->send.after_interrupt) {
+			left = true;
+			continue;
+		}
+		unlink_active(m, j);
+		fail(m, j, GM_EINTERRUPTED, gm_xstrdup("interrupted"));
+	}
+	return left;
+}
+
 int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 {
 	int running, rc = 0;
@@ -1400,9 +1431,10 @@ int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 		char sink[64];
 		struct curl_waitfd wfd = { m->pipe[0], CURL_WAIT_POLLIN, 0 };
 
-		if (m->cancelled || m->stop_rc)
+		if (m->stop_rc || (m->cancelled && !wind_down(m)))
 			break;
-		top_up(m, gm_now_ms());
+		if (!m->cancelled)
+			top_up(m, gm_now_ms());
 		curl_multi_perform(m->multi, &running);
 		if (drain(m))
 			continue; /* slots freed: top up before waiting */
@@ -1413,7 +1445,7 @@ int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 		now = gm_now_ms();
 		if ((timeout = check_stalls(m, now)) == 0)
 			continue;
-		for (struct job *j = m->queue; j; j = j->next) {
+		for (struct job *j = m->cancelled ? NULL : m->queue; j; j = j->next) {
 			if (j->not_before > now && (long)(j->not_before - now) < timeout)
 				timeout = (long)(j->not_before - now);
 			else if (j->not_before <= now && pick_server(j, now))

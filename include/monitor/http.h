@@ -85,8 +85,11 @@ struct gm_http_send {
 	char *body;                             /* NULL: GET, else POST this */
 	char *headers[GM_HTTP_MAX_HEADERS];     /* "Name: value" */
 	size_t nheaders;
-	bool after_interrupt; /* a clean-up sent once interrupted (a batch's cancel):
-	                         gm_http_fetch_interrupt does not stop it */
+	bool after_interrupt; /* not stopped by an interrupt: a clean-up sent once
+	                         interrupted (a batch's cancel) is not stopped by
+	                         gm_http_fetch_interrupt, and a transfer running when
+	                         gm_http_multi_cancel comes (a batch's create) ends
+	                         normally first */
 };
 
 /* Append a header line; aborts past GM_HTTP_MAX_HEADERS (a programming error). */
@@ -280,7 +283,9 @@ typedef int (*gm_http_done_fn)(void *ctx, struct gm_http_pool *pool, void *tag,
  * service do not keep it running), or until
  * gm_http_multi_cancel() or a non-zero return from `done`.  Returns 0,
  * GM_EINTERRUPTED when cancelled (in-flight transfers are aborted and their
- * callbacks get error GM_EINTERRUPTED), or what `done` returned.
+ * callbacks get error GM_EINTERRUPTED, except those sent `after_interrupt`,
+ * which end first; what their callbacks queue is aborted), or what `done`
+ * returned.
  */
 int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx);
 void gm_http_multi_cancel(struct gm_http_multi *m); /* async-signal-safe */

@@ -53,6 +53,8 @@ def parse_args():
     p.add_argument("--api-key", help="the only key accepted (default: any non-empty key)")
     p.add_argument("--cache-min-tokens", type=int, default=1024)
     p.add_argument("--batch-delay", type=float, default=0.5, help="seconds until a batch has ended")
+    p.add_argument("--batch-create-delay", type=float, default=0.0,
+                   help="seconds a create takes to answer (the batch exists from its start)")
     return p.parse_args()
 
 
@@ -448,7 +450,9 @@ class AnthropicHandler(fakecore.FakeHandler):
                  "ends_at": now + srv.args.batch_delay, "canceled": None}
             with srv.lock:
                 srv.batches[bid] = b
-            return Reply(200, self.batch_view(b))
+            reply = Reply(200, self.batch_view(b))
+            reply.extra_delay = srv.args.batch_create_delay
+            return reply
         if ctx.method == "GET" and not parts:
             with srv.lock:
                 items = list(srv.batches.values())

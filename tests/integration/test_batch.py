@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 import gmtest
 
@@ -34,6 +35,14 @@ def analyses(rep):
 
 def posted_batches(an):
     return [q for q in an.requests() if q["path"] == BATCHES and q["method"] == "POST"]
+
+
+def listed_batches(an):
+    """The batches the fake holds, as its list endpoint shows them."""
+    q = urllib.request.Request(an.base + BATCHES, headers={"x-api-key": KEY,
+                                                           "anthropic-version": "2023-06-01"})
+    with urllib.request.urlopen(q, timeout=5) as r:
+        return json.loads(r.read())["data"]
 
 
 class BatchTest(gmtest.TestCase):
@@ -145,6 +154,29 @@ class BatchTest(gmtest.TestCase):
         self.assertRegex(err, r"interrupted; no branch was written; Message Batch msgbatch_\w+ was cancelled")
         self.assertUnchanged(before, self.r)
         self.assertEqual(self.r.git("for-each-ref", "refs/heads/monitor/").strip(), "")
+        self.assertEqual(self.records(), [])
+
+    def test_ctrl_c_while_the_batch_is_created_still_cancels_it(self):
+        # The batch exists on the server from the start of the create; its id
+        # comes back two seconds later.  Cut off, it would run (and be paid
+        # for) unseen: the Ctrl-C waits for the id and cancels by it.
+        before = self.r.snapshot()
+        with FakeLMStudio(latency=0.01) as ls, \
+                FakeAnthropic(script=CLAUDE, api_key=KEY, batch_delay=60, batch_create_delay=2) as an:
+            proc = self.start(self.env(ls, an), "--batch")
+            deadline = time.time() + 30
+            while not listed_batches(an):
+                self.assertIsNone(proc.poll(), "the run ended before sending its batch")
+                self.assertLess(time.time(), deadline, "no batch was created")
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+            cancels = an.wait_for(lambda q: q["path"].endswith("/cancel"), timeout=5)
+            bid = listed_batches(an)[0]["id"]
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertEqual([q["path"] for q in cancels], [BATCHES + "/" + bid + "/cancel"])
+        self.assertIn("Message Batch %s was cancelled" % bid, err)
+        self.assertUnchanged(before, self.r)
         self.assertEqual(self.records(), [])
 
     def test_a_run_that_died_is_resumed_with_its_batch(self):
