@@ -891,6 +891,21 @@ class DoctorStreamsTest(gmtest.TestCase):
         self.assertGreater(t_end - t_first, 1.5, "the first line came only at the end")
         self.assertIn("lmstudio", rest)
 
+    def test_on_an_80_column_terminal_long_details_go_on_under_their_column(self):
+        r = self.repo()
+        r.commit({"a.py": "def f():\n    pass\n"})
+        with FakeLMStudio() as a, FakeLMStudio() as b:
+            for s in (a, b):
+                r.git("config", "--add", "monitor.local.url", s.url)
+            t = Pty([gmtest.GIT_MONITOR, "doctor"], r.path, pty_env(r), cols=80)
+            self.assertEqual(t.wait(), 0, t.text())
+        # the rows as they stay on the screen (the "checking ..." line erased)
+        lines = [l.rstrip("\r").split("\r")[-1] for l in ANSI.sub("", t.text()).split("\n")]
+        fleet = [i for i, l in enumerate(lines) if l.startswith("ok    fleet")][0]
+        self.assertTrue(lines[fleet + 1].startswith(" " * 17 + "http://127.0.0.1:"), lines)
+        for l in lines:
+            self.assertLessEqual(display_width(l), 80, l)
+
 
 class DryRunReasonTest(gmtest.TestCase):
     def test_a_clusters_figure_is_said_to_be_the_clusters(self):
