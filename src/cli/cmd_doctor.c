@@ -247,7 +247,7 @@ int cmd_doctor(int argc, char **argv)
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
 		goto cleanup;
 	if (rest.n) {
-		exit_code = cli_usage_error("doctor takes no arguments");
+		exit_code = cli_fail(CLI_USAGE, "doctor takes no arguments; see 'git monitor doctor -h'");
 		goto cleanup;
 	}
 	/* text: each check's row as soon as it is known (probes take seconds) */
