@@ -177,6 +177,24 @@ class ProgressTest(gmtest.TestCase):
         self.assertTrue(text[last + 4:].startswith("8 functions: 8 applied"), repr(text[last - 200:]))
         self.assertIn(b"monitor/", t.stdout_data)
 
+    def test_at_80_columns_a_fleets_line_keeps_its_eta_and_rate(self):
+        r = functions_repo(self, n=24)
+        with FakeLMStudio(latency=0.8, concurrency=2) as a, FakeLMStudio(latency=0.8, concurrency=2) as b:
+            for s in (a, b):
+                r.git("config", "--add", "monitor.local.url", s.url)
+            t = Pty([gmtest.GIT_MONITOR, "refactor", "-g", "tidy"], r.path, pty_env(r), cols=80,
+                    stdout_pipe=True)
+            rc = t.wait()
+        self.assertEqual(rc, 0, t.text())
+        lines = draws(t.text())
+        later = [l for l in lines if "ETA" in l]
+        self.assertTrue(later, lines)
+        # the servers summed, the words a reader can do without left out: the
+        # rate is still there, nothing cut
+        for l in later:
+            self.assertLessEqual(display_width(l), 77, l)
+            self.assertRegex(l, r"\(\d+/24\), \d+:\d\d, ETA \d+:\d\d, \d\+\d running.* tok/s$")
+
     def test_ctrl_c_clears_the_line_stops_within_a_second_and_says_so_once(self):
         r = functions_repo(self, n=8)
         before = r.snapshot()
