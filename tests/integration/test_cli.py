@@ -800,14 +800,38 @@ class ListCleanTest(gmtest.TestCase):
         self.assertUsageError(p, "say which runs to delete", "clean")
 
 
+WORDBREAKS = "\"'><=;|&(:"  # bash's default COMP_WORDBREAKS, besides blanks
+
+
+def comp_words(line):
+    """COMP_WORDS as readline splits `line`: at blanks, and each run of
+    COMP_WORDBREAKS characters a word of its own; the last is the one the
+    cursor is in ("" after a blank)."""
+    words, cur = [], ""
+    for ch in line:
+        if ch in " \t\n":
+            if cur:
+                words.append(cur)
+            cur = ""
+        elif cur and (ch in WORDBREAKS) != (cur[-1] in WORDBREAKS):
+            words.append(cur)
+            cur = ch
+        else:
+            cur += ch
+    return words + [cur]
+
+
 def bash_complete(repo, line):
+    """What the word at the end of `line` becomes with each answer of the
+    completion, as readline inserts it: COMPREPLY replaces only the text
+    after the last word break (a ':' or '=' too), so an answer must not
+    repeat what comes before it."""
     script = r"""
 source /usr/share/bash-completion/completions/git
 source "$GM_COMPLETION"
-line="$1"
-COMP_LINE="$line"; COMP_POINT=${#line}
-read -ra COMP_WORDS <<< "$line"
-[[ "$line" == *" " ]] && COMP_WORDS+=("")
+COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}
+shift
+COMP_WORDS=("$@")
 COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
 __git_wrap__git_main
 printf '%s\n' "${COMPREPLY[@]}"
@@ -815,9 +839,12 @@ printf '%s\n' "${COMPREPLY[@]}"
     env = dict(repo.env, GM_COMPLETION=os.path.join(gmtest.SOURCE_DIR, "src", "cli", "completion",
                                                     "git-monitor.bash"),
                PATH=BIN_DIR + os.pathsep + os.environ["PATH"])
-    p = subprocess.run(["bash", "-c", script, "bash", line], cwd=repo.path, env=env,
+    p = subprocess.run(["bash", "-c", script, "bash", line] + comp_words(line), cwd=repo.path, env=env,
                        capture_output=True, text=True, timeout=60)
-    return [w.strip() for w in p.stdout.splitlines() if w.strip()]
+    word_start = max(line.rfind(c) for c in " \t\n") + 1
+    replaced = max(line.rfind(c) for c in " \t\n" + WORDBREAKS) + 1
+    kept = line[word_start:replaced]
+    return [kept + w.strip() for w in p.stdout.splitlines() if w.strip()]
 
 
 class CompletionTest(gmtest.TestCase):
@@ -845,6 +872,7 @@ class CompletionTest(gmtest.TestCase):
                          ["a.py:parse_args"])
         self.assertEqual(bash_complete(r, "git monitor review --drop a.py:"),
                          ["a.py:parse_args", "a.py:parse_file"])
+        self.assertEqual(bash_complete(r, "git monitor review --drop=a.py:parse_f"), ["--drop=a.py:parse_file"])
 
     def test_zsh_through_its_git_completion(self):
         if not shutil.which("zsh"):
@@ -857,7 +885,10 @@ class CompletionTest(gmtest.TestCase):
 zmodload zsh/zpty
 zpty -b z 'zsh -f -i'
 zpty -w z "PS1='> '; fpath=($GM_COMPLETION_DIR \$fpath); autoload -Uz compinit; compinit -u -D; print RE''ADY"
-zpty -r z junk '*READY*'
+# keys typed before zle reads the terminal would meet the cooked tty (^D an
+# end of file): wait for the prompt after the marker
+zpty -r z junk '*READY*> *'
+sleep 0.2
 # list the choices (^D), kill the line (^U) and say so: read up to what it says,
 # however long a loaded machine takes (the quotes keep the echoed line from matching)
 zpty -w -n z "git monitor $1"$'\C-d\C-u'"print DO''NE"$'\n'
