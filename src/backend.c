@@ -1624,8 +1624,10 @@ void gm_engine_batch_stats(struct gm_engine_batch_stats *out, const struct gm_en
 		out->requests += bt->n;
 		for (size_t i = 0; i < bt->n; i++)
 			out->waiting += !bt->reqs[i].delivered;
-		if (bt->id && !out->last_id[0])
+		if (bt->id && !out->last_id[0]) {
 			snprintf(out->last_id, sizeof(out->last_id), "%s", bt->id);
+			out->last_canceled = bt->canceled;
+		}
 	}
 }
 

@@ -302,6 +302,7 @@ static void record_servers(struct run *r)
 		r->rep->batch_id = gm_xstrdup(st.last_id);
 		r->rep->batch_requests = st.requests;
 		r->rep->batch_resumed = st.resumed > 0;
+		r->rep->batch_canceled = st.last_canceled;
 	}
 	/* The record stays only while the batch does: it was cancelled or its results are in. */
 	if (r->recorded && (!st.batches || !gm_backend_batch_recorded(r->claude_batch, st.last_id))) {

@@ -271,6 +271,7 @@ struct gm_engine_batch_stats {
 	size_t requests;       /* requests in them */
 	size_t waiting;        /* requests whose result has not come yet */
 	char last_id[80];      /* the last batch's id ("" none) */
+	bool last_canceled;    /* interrupted, and that batch was cancelled (else it may still run) */
 };
 void gm_engine_batch_stats(struct gm_engine_batch_stats *out, const struct gm_engine *e,
                            const struct gm_backend *b);

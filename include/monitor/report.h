@@ -133,6 +133,7 @@ struct gm_run_report {
 	char *batch_id;       /* the Message Batch Claude's analyses went in, or NULL */
 	size_t batch_requests;
 	bool batch_resumed;   /* it was a batch an earlier run had sent */
+	bool batch_canceled;  /* interrupted: it was cancelled (not in the note: no note then) */
 	char *goal;       /* the run's goal, as given */
 	char **cache_keys; /* answer-cache keys asked for, no duplicates */
 	size_t ncache_keys, cap_cache_keys;

@@ -408,9 +408,13 @@ int cmd_refactor(int argc, char **argv)
 	sigaction(SIGTERM, &old_term, NULL);
 
 	if (rc == GM_EINTERRUPTED) {
-		if (rep && rep->batch_id)
+		if (rep && rep->batch_id && rep->batch_canceled)
 			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written; Message "
 			                     "Batch %s was cancelled", rep->batch_id);
+		else if (rep && rep->batch_id)
+			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written; Message "
+			                     "Batch %s may still run: 'git monitor refactor --resume %s' "
+			                     "collects its results", rep->batch_id, rep->run_id);
 		else
 			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
 		goto cleanup;

@@ -244,6 +244,8 @@ class Rule:
                 return False
         elif path != "*" and path != ctx.path:
             return False
+        if "path_regex" in m and not re.search(m["path_regex"], ctx.path):
+            return False
         if "method" in m and m["method"].upper() != ctx.method:
             return False
         if "index" in m:

@@ -4,6 +4,7 @@ cancels it; a run that died while its batch was out is picked up by
 `refactor --resume RUN` without sending a second batch."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -155,6 +156,24 @@ class BatchTest(gmtest.TestCase):
         self.assertUnchanged(before, self.r)
         self.assertEqual(self.r.git("for-each-ref", "refs/heads/monitor/").strip(), "")
         self.assertEqual(self.records(), [])
+
+    def test_ctrl_c_when_the_cancel_fails_says_how_to_collect_the_batch(self):
+        before = self.r.snapshot()
+        script = [{"match": {"path": "*", "path_regex": "/cancel$"}, "response": {"status": 500}}] + CLAUDE
+        with FakeLMStudio(latency=0.01) as ls, FakeAnthropic(script=script, api_key=KEY, batch_delay=60) as an:
+            proc = self.start(self.env(ls, an), "--batch")
+            self.wait_for_batch(an, proc)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+            bid = listed_batches(an)[0]["id"]
+        self.assertEqual(proc.returncode, 130, err)
+        m = re.search(r"Message Batch %s may still run: 'git monitor refactor --resume ([\w-]+)' "
+                      r"collects its results" % bid, err)
+        self.assertTrue(m, err)
+        self.assertNotIn("was cancelled", err)
+        self.assertUnchanged(before, self.r)
+        # what it names can be resumed: the run's record and the batch's are kept
+        self.assertEqual(sorted(self.records()), ["batches/%s.json" % bid, "runs/%s.json" % m.group(1)])
 
     def test_ctrl_c_while_the_batch_is_created_still_cancels_it(self):
         # The batch exists on the server from the start of the create; its id
