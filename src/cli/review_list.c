@@ -1,0 +1,163 @@
+/*
+ * review_list.c: what a run tried and did not apply (rejected, failed,
+ * skipped), in the table and in --json, and `review --show path:Name`,
+ * which prints a rejected answer so that it can be salvaged.
+ */
+#include "review_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "monitor/error.h"
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+#define QUOTE_SLOTS 4
+
+const char *review_tq(const char *s)
+{
+	static struct gm_buf ring[QUOTE_SLOTS];
+	static unsigned next;
+	struct gm_buf *b;
+	const unsigned char *p;
+	bool plain = true;
+
+	if (!s)
+		return "";
+	for (p = (const unsigned char *)s; *p && plain; p++)
+		plain = *p >= 0x20 && *p != 0x7f;
+	if (plain)
+		return s;
+	b = &ring[next++ % QUOTE_SLOTS];
+	gm_buf_clear(b);
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			gm_buf_printf(b, "\\%03o", *p);
+		else
+			gm_buf_put(b, p, 1);
+	}
+	return b->ptr;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+/* The first line of `s`, for a table cell. */
+static char *first_line(const char *s)
+{
+	return gm_xstrndup(s, strcspn(s, "\r\n"));
+}
+
+void review_print_unapplied(const struct gm_review *r)
+{
+	size_t counts[3] = { 0 };
+	int wmodel = 5, wroute = 5;
+
+	if (!r->nunapplied)
+		return;
+	for (size_t i = 0; i < r->nunapplied; i++) {
+		const struct gm_run_task *t = r->unapplied[i];
+		int l = (int)strlen(or_dash(t->model));
+		counts[t->status == GM_TASK_REJECTED ? 0 : t->status == GM_TASK_FAILED ? 1 : 2]++;
+		if (l > wmodel)
+			wmodel = l < 32 ? l : 32;
+		l = (int)strlen(or_dash(t->route));
+		if (l > wroute)
+			wroute = l < 12 ? l : 12;
+	}
+	printf("\nnot applied:");
+	for (int k = 0, first = 1; k < 3; k++)
+		if (counts[k]) {
+			printf("%s %zu %s", first ? "" : ",", counts[k],
+			       k == 0 ? "rejected" : k == 1 ? "failed" : "skipped");
+			first = 0;
+		}
+	putchar('\n');
+	printf("%-8s  %-*s  %-*s  %3s  %s\n", "STATUS", wroute, "ROUTE", wmodel, "MODEL", "TRY",
+	       "FUNCTION");
+	for (size_t i = 0; i < r->nunapplied; i++) {
+		const struct gm_run_task *t = r->unapplied[i];
+		bool analysis = t->kind && strcmp(t->kind, "rewrite") != 0;
+		printf("%-8s  %-*s  %-*s  %3u  %s:%u %s%s\n", gm_task_status_name(t->status), wroute,
+		       or_dash(t->route), wmodel, review_tq(or_dash(t->model)), t->attempts,
+		       review_tq(t->path), t->start_line, review_tq(t->name), analysis ? " (analysis)" : "");
+		if (t->reason && *t->reason) {
+			char *line = first_line(t->reason);
+			printf("    reason: %s\n", review_tq(line));
+			free(line);
+		}
+		if (t->answer) {
+			char *spec = gm_xasprintf("%s:%s", t->path, t->name);
+			printf("    answer: git monitor review --show '%s'\n", review_tq(spec));
+			free(spec);
+		}
+	}
+}
+
+void review_json_unapplied(cJSON *root, const struct gm_review *r)
+{
+	cJSON *a = cJSON_AddArrayToObject(root, "not_applied");
+	for (size_t i = 0; i < r->nunapplied; i++) {
+		const struct gm_run_task *t = r->unapplied[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", t->path);
+		cJSON_AddStringToObject(o, "name", t->name);
+		cJSON_AddStringToObject(o, "kind", t->kind ? t->kind : "rewrite");
+		cJSON_AddStringToObject(o, "status", gm_task_status_name(t->status));
+		if (t->reason)
+			cJSON_AddStringToObject(o, "reason", t->reason);
+		else
+			cJSON_AddNullToObject(o, "reason");
+		cJSON_AddStringToObject(o, "route", or_dash(t->route));
+		cJSON_AddStringToObject(o, "model", or_dash(t->model));
+		cJSON_AddNumberToObject(o, "attempts", t->attempts);
+		cJSON_AddNumberToObject(o, "start_line", t->start_line);
+		if (t->answer)
+			cJSON_AddStringToObject(o, "answer", t->answer);
+		else
+			cJSON_AddNullToObject(o, "answer");
+		cJSON_AddBoolToObject(o, "answer_truncated", t->answer_truncated);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+int review_show(const struct gm_review *r, const char *spec)
+{
+	const struct gm_run_task *t;
+	size_t len;
+
+	if (!strchr(spec, ':'))
+		return cli_fail(CLI_USAGE, "--show '%s': expected <path>:<function>", review_tq(spec));
+	if (!r->record)
+		return cli_fail(CLI_FAILED, "'%s' has no readable note; the answers are kept there",
+		                review_tq(r->branch));
+	t = gm_review_find_task(r, spec);
+	if (!t)
+		return cli_fail(CLI_FAILED, "the run of '%s' has no task '%s'", review_tq(r->branch),
+		                review_tq(spec));
+	if (!t->answer) {
+		if (t->status == GM_TASK_APPLIED || t->status == GM_TASK_DROPPED)
+			return cli_fail(CLI_FAILED, "'%s' was %s; its text is on the branch (see 'git monitor "
+			                "review --diff')", review_tq(spec), gm_task_status_name(t->status));
+		return cli_fail(CLI_FAILED, "'%s' was %s with no answer kept%s%s", review_tq(spec),
+		                gm_task_status_name(t->status), t->reason ? ": " : "",
+		                t->reason ? review_tq(t->reason) : "");
+	}
+	fprintf(stderr, "%s:%s: %s after %u attempt%s (%s:%s)%s%s\n", review_tq(t->path),
+	        review_tq(t->name), gm_task_status_name(t->status), t->attempts,
+	        t->attempts == 1 ? "" : "s", or_dash(t->route), review_tq(or_dash(t->model)),
+	        t->reason ? ": " : "", t->reason ? review_tq(t->reason) : "");
+	if (t->answer_truncated)
+		fprintf(stderr, "warning: the answer was longer than the note keeps; cut at %u KiB\n",
+		        GM_REPORT_ANSWER_MAX / 1024);
+	/* The answer exactly as kept, so that `> file` saves it. */
+	len = strlen(t->answer);
+	fwrite(t->answer, 1, len, stdout);
+	if (len && t->answer[len - 1] != '\n')
+		putchar('\n');
+	return CLI_OK;
+}
