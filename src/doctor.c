@@ -149,6 +149,9 @@ static char *port_of(const char *url)
 	if (!h)
 		return gm_xstrdup("1234");
 	h += 3;
+	for (const char *a = h; *a && !strchr("/?#", *a); a++)
+		if (*a == '@')
+			h = a + 1; /* past a userinfo: its password is no port */
 	if (*h == '[' && strchr(h, ']'))
 		h = strchr(h, ']') + 1;
 	p = h + strcspn(h, ":/");
@@ -655,10 +658,15 @@ static void check_claude(struct gm_doctor_report *r, struct gm_config *cfg, long
 	c.urls = &cfg_url;
 	c.nurls = 1;
 	c.api_key = key;
+	c.api_key_var = ENV_KEY;
 	c.probe_timeout_s = timeout_s;
 	if (gm_backend_new(&b, &c) < 0) {
+		bool bad_key = strstr(gm_error_last(), ENV_KEY) != NULL;
 		add(r, "claude", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
-		    gm_xstrdup("set ANTHROPIC_BASE_URL / monitor.claude.url to e.g. " GM_DEFAULT_CLAUDE_URL));
+		    gm_xstrdup(bad_key ? "export " ENV_KEY " as the key alone, e.g. "
+		                         "ANTHROPIC_API_KEY=\"$(tr -d '\\r\\n' < keyfile)\""
+		                       : "set ANTHROPIC_BASE_URL / monitor.claude.url to e.g. "
+		                         GM_DEFAULT_CLAUDE_URL));
 		return;
 	}
 	url = gm_backend_server(b, 0)->url;
@@ -698,7 +706,8 @@ static void add_setting(struct gm_doctor_report *r, const char *key, char *value
 	GM_GROW(r->settings, r->cap_settings, r->nsettings + 1);
 	s = &r->settings[r->nsettings++];
 	s->key = key;
-	s->value = value;
+	s->value = value ? gm_backend_redact(value) : NULL; /* a URL may hold a password */
+	free(value);
 	s->origin = origin;
 	s->secret = secret;
 	s->known = known;
@@ -730,8 +739,8 @@ static void check_config(struct gm_doctor_report *r, struct gm_config *cfg, git_
 		            false, false);
 		c.settings[i].value = c.settings[i].origin = NULL;
 	}
-	add(r, "config", status[c.verdict], c.detail, c.hint);
-	c.detail = c.hint = NULL;
+	add(r, "config", status[c.verdict], c.detail ? gm_backend_redact(c.detail) : NULL,
+	    c.hint ? gm_backend_redact(c.hint) : NULL);
 	gm_config_check_release(&c);
 }
 

@@ -17,6 +17,7 @@
 #include "monitor/pipeline.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,7 @@ struct run {
 	gm_progress_fn progress;
 	void *progress_ctx;
 	uint64_t t0;
+	char *branch;                       /* the name asked for (checked before any model call) */
 	struct gm_index *idx;               /* scan */
 	struct gm_backend *local, *claude;  /* plan */
 	struct gm_tasks *tasks;
@@ -71,6 +73,8 @@ struct run {
 	size_t *edit_row;                   /* edit -> its task's row in the report */
 	size_t nedits;
 	bool *keep;                         /* verify: the edits that survive */
+	bool *timed_out;                    /* verify: dropped because CMD hung with it */
+	int64_t verify_timeout;             /* seconds (monitor.verify.timeout) */
 };
 
 /* An accepted edit that did not make it into the commit. */
@@ -110,8 +114,8 @@ static int scan(struct run *r)
 	uint64_t t;
 	int rc;
 
-	if ((rc = gm_config_int(&threshold, r->cfg, "monitor.route.complexity")) < 0 ||
-	    (rc = gm_config_int(&max_size, r->cfg, "monitor.scan.maxFileSize")) < 0 ||
+	if ((rc = gm_config_positive(&threshold, r->cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_positive(&max_size, r->cfg, "monitor.scan.maxFileSize")) < 0 ||
 	    (rc = resolve_base(r)) < 0)
 		return rc;
 	io.rev = r->opts->base;
@@ -119,8 +123,8 @@ static int scan(struct run *r)
 	io.pathspecs = r->opts->pathspecs;
 	io.npathspecs = r->opts->npathspecs;
 	io.no_cache = r->opts->no_cache;
-	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
-	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
+	io.max_file_size = (size_t)max_size;
+	io.complexity_threshold = (unsigned)threshold;
 	t = gm_now_ms();
 	if ((rc = gm_index_build(&r->idx, r->repo, &io)) == 0)
 		gm_resolve_index(r->idx); /* cross-file calls: clusters and routes need them */
@@ -171,15 +175,6 @@ static int select_targets(size_t **out, size_t *nout, struct run *r)
 	return 0;
 }
 
-/* A count that must be positive: a value <= 0 (gm_config_check fails it) gives the default. */
-static int positive_count(int64_t *out, struct gm_config *cfg, const char *key)
-{
-	int rc = gm_config_int(out, cfg, key);
-	if (rc == 0 && *out <= 0)
-		rc = gm_config_int(out, NULL, key);
-	return rc;
-}
-
 static int make_backends(struct run *r)
 {
 	const struct gm_run_opts *o = r->opts;
@@ -190,9 +185,9 @@ static int make_backends(struct run *r)
 	size_t nurls;
 	int rc;
 
-	if ((rc = positive_count(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
-	    (rc = positive_count(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
-	    (rc = positive_count(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
+	if ((rc = gm_config_positive(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
+	    (rc = gm_config_positive(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
+	    (rc = gm_config_positive(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
 		return rc;
 	nurls = gm_config_multi(&urls, r->cfg, "monitor.local.url");
 	if (nurls) {
@@ -220,6 +215,7 @@ static int make_backends(struct run *r)
 		cc.nurls = 1;
 		cc.model = gm_config_string(r->cfg, "monitor.claude.model", NULL);
 		cc.api_key = key;
+		cc.api_key_var = "ANTHROPIC_API_KEY";
 		cc.concurrency = (int)cconc;
 		cc.timeout_s = CLAUDE_TIMEOUT_S;
 		cc.stream = true;
@@ -270,13 +266,39 @@ static int route(struct run *r, const size_t *targets, size_t ntargets)
 	return rc;
 }
 
+/*
+ * What would stop the commit, checked before any model is asked: the
+ * branch name (valid, writable), and who the commit is by.  The
+ * configuration was checked by reading it (gm_config_positive).
+ */
+static int preflight(struct run *r)
+{
+	git_signature *author = NULL, *committer = NULL;
+	int rc;
+
+	if ((rc = gm_commit_branch_name(&r->branch, gm_config_string(r->cfg, "monitor.branchPrefix", NULL),
+	                                r->goal, time(NULL), r->opts->branch)) < 0 ||
+	    (rc = gm_commit_branch_check(r->repo, r->branch)) < 0)
+		return rc;
+	if (r->opts->dry_run)
+		return 0;
+	rc = gm_commit_signatures(&author, &committer, r->repo);
+	git_signature_free(author);
+	git_signature_free(committer);
+	return rc;
+}
+
 static int plan(struct run *r)
 {
 	struct gm_tasks_config tc = { 0 };
 	size_t *targets = NULL, ntargets = 0;
 	int rc;
 
-	if ((rc = select_targets(&targets, &ntargets, r)) < 0 || (rc = make_backends(r)) < 0)
+	if (r->opts->verify &&
+	    (rc = gm_config_positive(&r->verify_timeout, r->cfg, "monitor.verify.timeout")) < 0)
+		goto cleanup;
+	if ((rc = preflight(r)) < 0 || (rc = select_targets(&targets, &ntargets, r)) < 0 ||
+	    (rc = make_backends(r)) < 0)
 		goto cleanup;
 	tc.repo = r->repo;
 	tc.idx = r->idx;
@@ -344,6 +366,7 @@ static int merge(struct run *r)
 	r->edits = gm_xcalloc(n + 1, sizeof(*r->edits));
 	r->edit_row = gm_xcalloc(n + 1, sizeof(size_t));
 	r->keep = gm_xcalloc(n + 1, sizeof(bool));
+	r->timed_out = gm_xcalloc(n + 1, sizeof(bool));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t file = r->idx->units[te[i].unit].file;
 		const struct gm_file *f = &r->idx->files[file];
@@ -373,6 +396,7 @@ static int merge(struct run *r)
 static int verify(struct run *r)
 {
 	struct gm_verify v = { 0 };
+	size_t ntimed = 0;
 	int rc;
 
 	if (!r->opts->verify || !r->nedits)
@@ -384,12 +408,26 @@ static int verify(struct run *r)
 	v.nfiles = r->nfiles;
 	v.nedits = r->nedits;
 	v.parser = r->parser;
+	v.timeout_s = (long)r->verify_timeout;
 	v.interrupted = &interrupted;
-	if ((rc = gm_verify_bisect(r->keep, &v)) < 0)
+	if ((rc = gm_verify_bisect(r->keep, r->timed_out, &v)) < 0)
 		return rc;
-	for (size_t i = 0; i < r->nedits; i++)
-		if (!r->keep[i])
+	for (size_t i = 0; i < r->nedits; i++) {
+		if (r->keep[i])
+			continue;
+		if (r->timed_out[i]) {
+			char *why = gm_xasprintf("the --verify command timed out after %ld s with it", v.timeout_s);
+			mark_dropped(r, i, why);
+			free(why);
+			ntimed++;
+		} else {
 			mark_dropped(r, i, "breaks the --verify command");
+		}
+	}
+	if (ntimed)
+		gm_run_report_warn(r->rep, "--verify command timed out after %ld s (monitor.verify.timeout) "
+		                   "with %zu edit%s, which %s dropped", v.timeout_s, ntimed,
+		                   ntimed == 1 ? "" : "s", ntimed == 1 ? "was" : "were");
 	return 0;
 }
 
@@ -445,8 +483,9 @@ static int write_note(struct run *r, bool update)
 {
 	cJSON *json = gm_run_report_json(r->rep);
 	char *note = cJSON_Print(json);
-	int rc = update ? gm_notes_update(r->repo, &r->rep->commit, note)
-	                : gm_notes_write(r->repo, &r->rep->commit, note);
+	/* Once the branch is written the run is done: the update is not interrupted. */
+	int rc = update ? gm_notes_update(r->repo, &r->rep->commit, note, NULL)
+	                : gm_notes_write(r->repo, &r->rep->commit, note, &interrupted);
 	cJSON_Delete(json);
 	free(note);
 	return rc;
@@ -457,7 +496,7 @@ static int commit(struct run *r)
 {
 	struct gm_merged m = { 0 };
 	char **dropped = gm_xcalloc(r->nedits + 1, sizeof(char *));
-	char *msg = NULL, *branch = NULL, *reflog = NULL;
+	char *msg = NULL, *reflog = NULL;
 	bool noted = false;
 	int rc;
 
@@ -476,9 +515,7 @@ static int commit(struct run *r)
 	if ((rc = gm_commit_create(&r->rep->commit, r->repo, &r->rep->base, m.changes, m.nchanges, msg)) < 0)
 		goto cleanup;
 	r->rep->has_commit = true;
-	if ((rc = gm_commit_branch_name(&branch, gm_config_string(r->cfg, "monitor.branchPrefix", NULL),
-	                                r->goal, time(NULL), r->opts->branch)) < 0 ||
-	    (rc = write_note(r, false)) < 0)
+	if ((rc = write_note(r, false)) < 0)
 		goto cleanup;
 	noted = true;
 	if (interrupted) {
@@ -487,21 +524,28 @@ static int commit(struct run *r)
 	}
 	reflog = gm_xasprintf("git-monitor: refactor (%s)", r->rep->run_id);
 	/* The ref is written last: an interrupted run leaves no branch. */
-	if ((rc = gm_commit_write_branch(&r->rep->branch, r->repo, branch, &r->rep->commit, reflog)) < 0)
+	if ((rc = gm_commit_write_branch(&r->rep->branch, r->repo, r->branch, &r->rep->commit, reflog,
+	                                 &interrupted)) < 0)
 		goto cleanup;
 	noted = false;
-	/* The note names the final branch too. */
-	rc = write_note(r, true);
+	/* The note names the final branch too; the first one stays if this fails. */
+	if (write_note(r, true) < 0)
+		gm_run_report_warn(r->rep, "the note on %s does not name its branch: %s", r->rep->branch,
+		                   gm_error_last());
 cleanup:
 	/* No branch after all: the note on the unreachable commit goes too. */
-	if (noted && rc < 0 && gm_notes_remove(r->repo, &r->rep->commit) < 0)
-		gm_error_clear();
+	if (noted && rc < 0) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", gm_error_last());
+		if (gm_notes_remove(r->repo, &r->rep->commit) < 0)
+			gm_run_report_warn(r->rep, "a note was left on the unreachable commit: %s", gm_error_last());
+		gm_error_set("%s", why);
+	}
 	for (size_t i = 0; i < r->nedits; i++)
 		free(dropped[i]);
 	free(dropped);
 	gm_merged_release(&m);
 	free(reflog);
-	free(branch);
 	free(msg);
 	return rc;
 }
@@ -529,6 +573,16 @@ static void run_release(struct run *r, int rc)
 	r->rep->elapsed_ms = gm_now_ms() - r->t0;
 	if (!r->rep->local_model && r->local && gm_backend_model(r->local))
 		r->rep->local_model = gm_xstrdup(gm_backend_model(r->local));
+	/* A run that stopped before its branch committed none of its edits: say so. */
+	for (size_t i = 0; rc < 0 && !r->rep->branch && i < r->rep->ntasks; i++) {
+		struct gm_run_task *t = &r->rep->tasks[i];
+		if (t->status != GM_TASK_APPLIED || !t->kind || strcmp(t->kind, "rewrite") != 0)
+			continue;
+		t->status = GM_TASK_DROPPED;
+		free(t->reason);
+		t->reason = gm_xasprintf("not committed: %s",
+		                         rc == GM_EINTERRUPTED ? "interrupted" : gm_error_last());
+	}
 	for (size_t i = 0; rc == GM_EINTERRUPTED && i < r->rep->ntasks; i++)
 		if (r->rep->tasks[i].status == GM_TASK_PENDING) {
 			free(r->rep->tasks[i].reason);
@@ -540,6 +594,7 @@ static void run_release(struct run *r, int rc)
 	free(r->edits);
 	free(r->edit_row);
 	free(r->keep);
+	free(r->timed_out);
 	gm_tasks_free(r->tasks);
 	ts_parser_delete(r->parser);
 	gm_engine_free(r->engine);
@@ -547,6 +602,7 @@ static void run_release(struct run *r, int rc)
 	gm_backend_free(r->claude);
 	gm_cache_free(r->cache);
 	gm_index_free(r->idx);
+	free(r->branch);
 }
 
 int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_config *cfg,

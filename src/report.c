@@ -11,6 +11,7 @@
 
 #include "monitor/error.h"
 #include "monitor/extract.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -142,6 +143,21 @@ void gm_run_task_keep_answer(struct gm_run_task *t, const char *answer)
 
 /* ---- writing ---------------------------------------------------------------------- */
 
+/* JSON is valid UTF-8 whatever the bytes (quote.h): names reversibly, text lossily. */
+static void add_name(cJSON *o, const char *key, const char *v)
+{
+	char *q = gm_quote_name(v);
+	cJSON_AddStringToObject(o, key, q);
+	free(q);
+}
+
+static void add_text(cJSON *o, const char *key, const char *v)
+{
+	char *q = gm_quote_lossy(v);
+	cJSON_AddStringToObject(o, key, q);
+	free(q);
+}
+
 cJSON *gm_run_report_json(const struct gm_run_report *r)
 {
 	cJSON *root = cJSON_CreateObject(), *tasks, *totals, *warnings;
@@ -150,7 +166,7 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	size_t answers = 0;
 
 	cJSON_AddNumberToObject(root, "version", GM_REPORT_VERSION);
-	cJSON_AddStringToObject(root, "run", r->run_id);
+	add_text(root, "run", r->run_id);
 	cJSON_AddBoolToObject(root, "dry_run", r->dry_run);
 	git_oid_tostr(oid, sizeof(oid), &r->base);
 	cJSON_AddStringToObject(root, "base", oid);
@@ -161,16 +177,16 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 		cJSON_AddNullToObject(root, "commit");
 	}
 	if (r->branch)
-		cJSON_AddStringToObject(root, "branch", r->branch);
+		add_name(root, "branch", r->branch);
 	else
 		cJSON_AddNullToObject(root, "branch");
 	if (r->local_model)
-		cJSON_AddStringToObject(root, "local_model", r->local_model);
+		add_text(root, "local_model", r->local_model);
 	if (r->claude_model)
-		cJSON_AddStringToObject(root, "claude_model", r->claude_model);
+		add_text(root, "claude_model", r->claude_model);
 	cJSON_AddBoolToObject(root, "analysis_local", r->analysis_local);
 	if (r->analysis_note)
-		cJSON_AddStringToObject(root, "analysis_note", r->analysis_note);
+		add_text(root, "analysis_note", r->analysis_note);
 	tasks = cJSON_AddArrayToObject(root, "tasks");
 	order = gm_xcalloc(r->ntasks + 1, sizeof(*order));
 	for (size_t i = 0; i < r->ntasks; i++)
@@ -179,21 +195,21 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t = order[i];
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", t->path ? t->path : "");
-		cJSON_AddStringToObject(o, "name", t->name ? t->name : "");
-		cJSON_AddStringToObject(o, "kind", t->kind ? t->kind : "rewrite");
-		cJSON_AddStringToObject(o, "route", t->route ? t->route : "local");
+		add_name(o, "path", t->path ? t->path : "");
+		add_name(o, "name", t->name ? t->name : "");
+		add_text(o, "kind", t->kind ? t->kind : "rewrite");
+		add_text(o, "route", t->route ? t->route : "local");
 		if (t->route_reason)
-			cJSON_AddStringToObject(o, "route_reason", t->route_reason);
+			add_text(o, "route_reason", t->route_reason);
 		if (t->model)
-			cJSON_AddStringToObject(o, "model", t->model);
+			add_text(o, "model", t->model);
 		cJSON_AddStringToObject(o, "status", gm_task_status_name(t->status));
 		if (t->reason)
-			cJSON_AddStringToObject(o, "reason", t->reason);
+			add_text(o, "reason", t->reason);
 		if (t->rationale)
-			cJSON_AddStringToObject(o, "rationale", t->rationale);
+			add_text(o, "rationale", t->rationale);
 		if (t->instructions)
-			cJSON_AddStringToObject(o, "instructions", t->instructions);
+			add_text(o, "instructions", t->instructions);
 		cJSON_AddNumberToObject(o, "attempts", t->attempts);
 		cJSON_AddNumberToObject(o, "start_line", t->start_line);
 		cJSON_AddNumberToObject(o, "end_line", t->end_line);
@@ -220,7 +236,7 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 		if (t->answer && t->status != GM_TASK_APPLIED &&
 		    answers + strlen(t->answer) <= GM_REPORT_ANSWERS_MAX) {
 			answers += strlen(t->answer);
-			cJSON_AddStringToObject(o, "answer", t->answer);
+			add_text(o, "answer", t->answer);
 			if (t->answer_truncated)
 				cJSON_AddBoolToObject(o, "answer_truncated", true);
 		}
@@ -237,8 +253,11 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON_AddNumberToObject(totals, "scan_ms", (double)r->scan_ms);
 	cJSON_AddNumberToObject(totals, "commit_ms", (double)r->commit_ms);
 	warnings = cJSON_AddArrayToObject(root, "warnings");
-	for (size_t i = 0; i < r->nwarnings; i++)
-		cJSON_AddItemToArray(warnings, cJSON_CreateString(r->warnings[i]));
+	for (size_t i = 0; i < r->nwarnings; i++) {
+		char *q = gm_quote_lossy(r->warnings[i]);
+		cJSON_AddItemToArray(warnings, cJSON_CreateString(q));
+		free(q);
+	}
 	return root;
 }
 
@@ -297,6 +316,19 @@ static void get_strv(struct reader *rd, char ***out, size_t *n, const cJSON *o, 
 		(*out)[k++] = gm_xstrdup(it->valuestring);
 	}
 	*n = k;
+}
+
+/* A name (quote.h): its bytes back from the quoted form. */
+static void get_name(struct reader *rd, char **out, const cJSON *o, const char *where,
+                     const char *key, bool required)
+{
+	char *raw = NULL;
+	get_str(rd, &raw, o, where, key, required);
+	if (!raw)
+		return;
+	if (!(*out = gm_quote_name_decode(raw)))
+		bad(rd, where, key, "is not a well-formed quoted name");
+	free(raw);
 }
 
 static void get_bool(struct reader *rd, bool *out, const cJSON *o, const char *where, const char *key)
@@ -385,8 +417,8 @@ static void read_task(struct reader *rd, struct gm_run_task *t, const cJSON *o, 
 		bad(rd, where, "", "is not an object");
 		return;
 	}
-	get_str(rd, &t->path, o, where, "path", true);
-	get_str(rd, &t->name, o, where, "name", true);
+	get_name(rd, &t->path, o, where, "path", true);
+	get_name(rd, &t->name, o, where, "name", true);
 	get_str(rd, &t->kind, o, where, "kind", false);
 	get_str(rd, &t->route, o, where, "route", false);
 	get_str(rd, &t->route_reason, o, where, "route_reason", false);
@@ -449,7 +481,7 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 	get_bool(&rd, &r->dry_run, j, "", "dry_run");
 	get_oid(&rd, &r->base, NULL, j, "base");
 	get_oid(&rd, &r->commit, &r->has_commit, j, "commit");
-	get_str(&rd, &r->branch, j, "", "branch", false);
+	get_name(&rd, &r->branch, j, "", "branch", false);
 	get_str(&rd, &r->local_model, j, "", "local_model", false);
 	get_str(&rd, &r->claude_model, j, "", "claude_model", false);
 	get_bool(&rd, &r->analysis_local, j, "", "analysis_local");
@@ -522,7 +554,7 @@ char *gm_run_report_note_drop(const char *note, const char *const *paths,
 		return NULL;
 	tasks = field(j, "tasks");
 	cJSON_ArrayForEach(t, tasks) {
-		const char *path = jstr(t, "path"), *name = jstr(t, "name");
+		char *path = gm_quote_name_decode(jstr(t, "path")), *name = gm_quote_name_decode(jstr(t, "name"));
 		for (size_t i = 0; path && name && i < n; i++) {
 			if (strcmp(paths[i], path) || strcmp(names[i], name))
 				continue;
@@ -534,6 +566,8 @@ char *gm_run_report_note_drop(const char *note, const char *const *paths,
 			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_removed");
 			cJSON_DeleteItemFromObjectCaseSensitive(t, "complexity");
 		}
+		free(path);
+		free(name);
 	}
 	text = cJSON_Print(j);
 	cJSON_Delete(j);

@@ -328,7 +328,7 @@ next:
 	if ((rc = gm_commit_create(&commit, repo, &r->tip, changes, nch, msg.ptr)) < 0)
 		goto cleanup;
 	if (r->note && (note = gm_run_report_note_drop(r->note, paths, names, ndrop)) != NULL &&
-	    (rc = gm_notes_write(repo, &commit, note)) < 0)
+	    (rc = gm_notes_write(repo, &commit, note, NULL)) < 0)
 		goto cleanup;
 	/* Last, and only if the branch is still where we read it. */
 	reflog = gm_xasprintf("git-monitor: review: drop %zu function%s", ndrop, ndrop == 1 ? "" : "s");
@@ -552,7 +552,7 @@ int gm_review_undo_drop(git_oid *out, git_repository *repo, const struct gm_revi
 	    (rc = note_at(&before, repo, git_commit_parent_id(drop, 0))) < 0)
 		goto cleanup;
 	if (now && before && at_drop && (note = undone_note(now, before, at_drop)) &&
-	    (rc = gm_notes_write(repo, &commit, note)) < 0)
+	    (rc = gm_notes_write(repo, &commit, note, NULL)) < 0)
 		goto cleanup;
 	if ((rc = move_branch(repo, r, &commit, "git-monitor: review: undo a drop")) < 0)
 		goto cleanup;

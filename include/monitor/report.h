@@ -34,6 +34,12 @@
  * Optional fields are absent when they do not apply.  Tasks are written in
  * file order (path, start line, kind).
  *
+ * The text is always valid UTF-8 (quote.h): "path", "name" and "branch"
+ * are the repository's bytes when valid UTF-8 not starting with '"', else
+ * git's C-quoted form ("caf\351.py": \ooo for each byte that is not
+ * UTF-8), which the reader turns back into the bytes; the other strings
+ * have invalid bytes replaced by U+FFFD.
+ *
  * Ownership: a report owns every string in it; gm_run_report_free
  * releases it.
  */

@@ -61,17 +61,31 @@ static const char *short_model(const char *m)
 	return m && *m ? m : "-";
 }
 
+/* "path:line name" as the table shows it, quoted for the terminal. */
+static char *function_cell(const struct gm_run_task *t)
+{
+	char *path = cli_path(t->path), *name = cli_name(t->name), *cell;
+	cell = t->start_line ? gm_xasprintf("%s:%u %s", path, t->start_line, name)
+	                     : gm_xasprintf("%s %s", path, name);
+	free(path);
+	free(name);
+	return cell;
+}
+
 static void print_table(const struct gm_run_report *r)
 {
 	int wfn = 8, wmodel = 5;
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t = &r->tasks[i];
-		int l = snprintf(NULL, 0, "%s:%u %s", t->path, t->start_line, t->name);
+		char *fn = function_cell(t), *model = cli_text(short_model(t->model));
+		int l = (int)strlen(fn);
 		if (l > wfn)
 			wfn = l;
-		l = (int)strlen(short_model(t->model));
+		l = (int)strlen(model);
 		if (l > wmodel)
 			wmodel = l;
+		free(fn);
+		free(model);
 	}
 	if (wfn > 56)
 		wfn = 56;
@@ -81,12 +95,10 @@ static void print_table(const struct gm_run_report *r)
 	       wfn, "FUNCTION", "REASON");
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t = &r->tasks[i];
-		char *fn = t->start_line ? gm_xasprintf("%s:%u %s", t->path, t->start_line, t->name)
-		                         : gm_xasprintf("%s %s", t->path, t->name);
-		const char *reason = t->reason ? t->reason : "";
+		char *fn = function_cell(t), *model = cli_text(short_model(t->model)), *reason;
+		const char *why = r->dry_run ? (t->route_reason ? t->route_reason : "")
+		                             : (t->reason ? t->reason : "");
 		struct gm_buf what = GM_BUF_INIT;
-		if (r->dry_run)
-			reason = t->route_reason ? t->route_reason : "";
 		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite") &&
 		    (t->nhelpers || t->nimports || t->cc_before != t->cc_after)) {
 			/* What a split achieved: complexity before -> after, and what came with it. */
@@ -97,13 +109,16 @@ static void print_table(const struct gm_run_report *r)
 				gm_buf_puts(&what, ")");
 			if (t->nimports)
 				gm_buf_printf(&what, ", %zu import%s", t->nimports, t->nimports == 1 ? "" : "s");
-			reason = what.ptr;
+			why = what.ptr;
 		}
+		reason = cli_text(why);
 		printf("%-9s  %-8s  %-6s  %-*s  %3u  %-*s  %s\n",
 		       r->dry_run ? "planned" : gm_task_status_name(t->status), t->kind, t->route, wmodel,
-		       short_model(t->model), t->attempts, wfn, fn, reason);
+		       model, t->attempts, wfn, fn, reason);
 		gm_buf_release(&what);
 		free(fn);
+		free(model);
+		free(reason);
 	}
 }
 
@@ -206,7 +221,7 @@ int cmd_refactor(int argc, char **argv)
 	struct gm_config *cfg = NULL;
 	struct gm_run_report *rep = NULL;
 	struct sigaction sa, old_int, old_term;
-	char *goal_text = NULL;
+	char *goal_text = NULL, *prefix = NULL, **specs = NULL;
 	int exit_code = 0, rc, jobs = 0, max_cc = 0;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
@@ -245,11 +260,14 @@ int cmd_refactor(int argc, char **argv)
 			goal_text[--len] = '\0';
 		goal = goal_text;
 	}
-	if (goal && !*goal) {
+	if (goal && !goal[strspn(goal, " \t\r\n\f\v")]) {
 		exit_code = cli_fail(CLI_USAGE, "the goal is empty");
 		goto cleanup;
 	}
-	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0) {
+	/* Pathspecs are relative to the current directory, as git takes them. */
+	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
+	    (rc = gm_repo_prefix(&prefix, repo)) < 0 ||
+	    (rc = gm_pathspec_prefix(&specs, prefix, rest.items, rest.n)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
@@ -266,7 +284,7 @@ int cmd_refactor(int argc, char **argv)
 	ro.staged = staged;
 	ro.functions = functions.items;
 	ro.nfunctions = functions.n;
-	ro.pathspecs = rest.items;
+	ro.pathspecs = (const char *const *)specs;
 	ro.npathspecs = rest.n;
 	ro.branch = branch;
 	ro.jobs = jobs;
@@ -296,6 +314,7 @@ int cmd_refactor(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	cli_quote_setup(repo);
 	if (json) {
 		cJSON *j = gm_run_report_json(rep);
 		char *text = cJSON_Print(j);
@@ -303,22 +322,36 @@ int cmd_refactor(int argc, char **argv)
 		free(text);
 		cJSON_Delete(j);
 	} else {
-		if (rep->branch)
-			printf("%s\n", rep->branch);
+		if (rep->branch) {
+			char *b = cli_path(rep->branch);
+			printf("%s\n", b);
+			free(b);
+		}
 		if (rep->ntasks)
 			print_table(rep);
 	}
 	if (!quiet) {
 		char base_hex[GIT_OID_HEXSZ + 1];
-		for (size_t i = 0; i < rep->nwarnings; i++)
-			fprintf(stderr, "warning: %s\n", rep->warnings[i]);
-		if (rep->analysis_local && verbose)
-			fprintf(stderr, "note: analysis went to the local model (%s)\n", rep->analysis_note);
+		for (size_t i = 0; i < rep->nwarnings; i++) {
+			char *w = cli_text(rep->warnings[i]);
+			fprintf(stderr, "warning: %s\n", w);
+			free(w);
+		}
+		if (rep->analysis_local && verbose) {
+			char *n = cli_text(rep->analysis_note);
+			fprintf(stderr, "note: analysis went to the local model (%s)\n", n);
+			free(n);
+		}
 		if (verbose)
 			for (size_t i = 0; i < rep->ntasks; i++)
-				if (rep->tasks[i].route_reason)
-					fprintf(stderr, "route: %s %s -> %s: %s\n", rep->tasks[i].path, rep->tasks[i].name,
-					        rep->tasks[i].route, rep->tasks[i].route_reason);
+				if (rep->tasks[i].route_reason) {
+					char *path = cli_path(rep->tasks[i].path), *name = cli_name(rep->tasks[i].name);
+					char *why = cli_text(rep->tasks[i].route_reason);
+					fprintf(stderr, "route: %s %s -> %s: %s\n", path, name, rep->tasks[i].route, why);
+					free(path);
+					free(name);
+					free(why);
+				}
 		if (!rep->ntasks)
 			fprintf(stderr, "nothing to refactor: no function matched\n");
 		else if (!json)
@@ -334,6 +367,8 @@ int cmd_refactor(int argc, char **argv)
 	}
 	exit_code = rc < 0 ? cli_error(rc) : CLI_OK;
 cleanup:
+	gm_pathspec_strv_free(specs, rest.n);
+	free(prefix);
 	gm_run_report_free(rep);
 	gm_config_free(cfg);
 	git_repository_free(repo);

@@ -18,14 +18,15 @@
 #include "monitor/review.h"
 
 /*
- * Repository text (paths, function names, branch names) as it may be
- * printed on a terminal: control characters shown as \ooo, the rest as it
- * is.  The result is `s` itself or one of a few rotating static buffers,
- * valid until the fourth next call.  (All terminal output of such text in
- * review goes through here, so that a shared quoting can replace it in one
- * place.)
+ * Repository and model text as printed on a terminal, through cli.h's
+ * quoting (monitor/quote.h, git's rules): review_tq a function name (or a
+ * path:name), review_tqp a path or a branch, review_tqt free text (a
+ * reason, a model, a rationale).  The result lives in one of a few
+ * rotating slots, valid until the eighth next call: enough for one printf.
  */
 const char *review_tq(const char *s);
+const char *review_tqp(const char *s);
+const char *review_tqt(const char *s);
 
 /* After the table: the rejected, failed and skipped tasks with their reasons. */
 void review_print_unapplied(const struct gm_review *r);

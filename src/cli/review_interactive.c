@@ -328,10 +328,10 @@ static void show_fn(const struct ui *u)
 	const struct gm_review_fn *fn = &r->fns[idx];
 	enum gm_review_decision d = u->w.decision[u->w.cur];
 
-	say(u, S_HEADER, "%s:%u %s", review_tq(fn->path), fn->tip_start_line, review_tq(fn->name));
+	say(u, S_HEADER, "%s:%u %s", review_tqp(fn->path), fn->tip_start_line, review_tq(fn->name));
 	if (d != GM_REVIEW_UNDECIDED)
 		printf(" [%s]", d == GM_REVIEW_KEEP ? "kept" : "dropped");
-	printf("\n  %s:%s · %u attempt%s", review_tq(fn->route), review_tq(fn->model), fn->attempts,
+	printf("\n  %s:%s · %u attempt%s", review_tqt(fn->route), review_tqt(fn->model), fn->attempts,
 	       fn->attempts == 1 ? "" : "s");
 	if (fn->cc_before)
 		printf(" · complexity %u -> %u", fn->cc_before, fn->cc_after);
@@ -346,9 +346,9 @@ static void show_fn(const struct ui *u)
 		printf(" (dropped with it)\n");
 	}
 	for (size_t k = 0; k < fn->nimports; k++)
-		printf("  import: %s\n", review_tq(fn->imports[k]));
+		printf("  import: %s\n", review_tqt(fn->imports[k]));
 	if (fn->rationale && *fn->rationale)
-		printf("  rationale: %s\n", review_tq(fn->rationale));
+		printf("  rationale: %s\n", review_tqt(fn->rationale));
 	if (gm_review_diff(fn, 3, diff_line, (void *)u) < 0)
 		fprintf(stderr, "warning: %s\n", gm_error_last());
 	/* Its helpers go with it: show them with it. */
@@ -451,7 +451,7 @@ static enum outcome run(struct ui *u)
 			}
 			rc = gm_review_walk_search(&u->w, regex);
 			if (rc < 0)
-				say(u, S_ERROR, "%s\n", review_tq(gm_error_last()));
+				say(u, S_ERROR, "%s\n", review_tqt(gm_error_last()));
 			else
 				shown = false;
 			break;
@@ -486,7 +486,7 @@ static void load_config(struct ui *u)
 		    (!slots[s].alt || git_config_get_string(&val, cfg, slots[s].alt) < 0))
 			continue;
 		if (parse_color(u->c[s], val) < 0) {
-			fprintf(stderr, "warning: invalid color value '%s' for %s\n", review_tq(val),
+			fprintf(stderr, "warning: invalid color value '%s' for %s\n", review_tqt(val),
 			        slots[s].key);
 			parse_color(u->c[s], slots[s].def);
 		}
@@ -521,7 +521,7 @@ int review_interactive(git_repository *repo, struct gm_review *r,
 	if ((rc = gm_review_walk_init(&u.w, r, o->pathspecs, o->npathspecs, o->globs, o->nglobs)) < 0)
 		return cli_error(rc);
 	if (!u.w.n) {
-		fprintf(stderr, "no function of '%s' to review%s\n", review_tq(r->branch),
+		fprintf(stderr, "no function of '%s' to review%s\n", review_tqp(r->branch),
 		        o->npathspecs || o->nglobs ? " matches" : "");
 		gm_review_walk_release(&u.w);
 		return CLI_OK;
@@ -535,13 +535,13 @@ int review_interactive(git_repository *repo, struct gm_review *r,
 	fflush(stdout);
 
 	if (out == O_SIGNAL) {
-		fprintf(stderr, "\ninterrupted; nothing written to '%s'\n", review_tq(r->branch));
+		fprintf(stderr, "\ninterrupted; nothing written to '%s'\n", review_tqp(r->branch));
 		exit_code = CLI_INTERRUPTED;
 		goto cleanup;
 	}
 	dropped = gm_review_walk_count(&u.w, GM_REVIEW_DROP);
 	if (!dropped) {
-		fprintf(stderr, "nothing dropped; '%s' is unchanged\n", review_tq(r->branch));
+		fprintf(stderr, "nothing dropped; '%s' is unchanged\n", review_tqp(r->branch));
 		goto cleanup;
 	}
 	if ((rc = gm_review_walk_apply(&tip, &wrote, repo, &u.w)) < 0) {
@@ -551,7 +551,7 @@ int review_interactive(git_repository *repo, struct gm_review *r,
 	{
 		char hex[GIT_OID_HEXSZ + 1];
 		fprintf(stderr, "dropped %zu function%s from '%s' (now %s); undo with 'git monitor review "
-		        "--undo-drop'\n", dropped, dropped == 1 ? "" : "s", review_tq(r->branch),
+		        "--undo-drop'\n", dropped, dropped == 1 ? "" : "s", review_tqp(r->branch),
 		        git_oid_tostr(hex, 13, &tip));
 	}
 cleanup:

@@ -8,37 +8,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "monitor/error.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
-#define QUOTE_SLOTS 4
+#define QUOTE_SLOTS 8
+
+/* The quoted forms live in a ring of a few slots, so that a printf may hold several. */
+static const char *keep(char *q)
+{
+	static char *ring[QUOTE_SLOTS];
+	static unsigned next;
+	char **slot = &ring[next++ % QUOTE_SLOTS];
+	free(*slot);
+	*slot = q;
+	return q;
+}
 
 const char *review_tq(const char *s)
 {
-	static struct gm_buf ring[QUOTE_SLOTS];
-	static unsigned next;
-	struct gm_buf *b;
-	const unsigned char *p;
-	bool plain = true;
+	return keep(cli_name(s ? s : ""));
+}
 
-	if (!s)
-		return "";
-	for (p = (const unsigned char *)s; *p && plain; p++)
-		plain = *p >= 0x20 && *p != 0x7f;
-	if (plain)
-		return s;
-	b = &ring[next++ % QUOTE_SLOTS];
-	gm_buf_clear(b);
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			gm_buf_printf(b, "\\%03o", *p);
-		else
-			gm_buf_put(b, p, 1);
-	}
-	return b->ptr;
+const char *review_tqp(const char *s)
+{
+	return keep(cli_path(s ? s : ""));
+}
+
+const char *review_tqt(const char *s)
+{
+	return keep(cli_text(s ? s : ""));
 }
 
 static const char *or_dash(const char *s)
@@ -83,11 +86,11 @@ void review_print_unapplied(const struct gm_review *r)
 		const struct gm_run_task *t = r->unapplied[i];
 		bool analysis = t->kind && strcmp(t->kind, "rewrite") != 0;
 		printf("%-8s  %-*s  %-*s  %3u  %s:%u %s%s\n", gm_task_status_name(t->status), wroute,
-		       or_dash(t->route), wmodel, review_tq(or_dash(t->model)), t->attempts,
-		       review_tq(t->path), t->start_line, review_tq(t->name), analysis ? " (analysis)" : "");
+		       or_dash(t->route), wmodel, review_tqt(or_dash(t->model)), t->attempts,
+		       review_tqp(t->path), t->start_line, review_tq(t->name), analysis ? " (analysis)" : "");
 		if (t->reason && *t->reason) {
 			char *line = first_line(t->reason);
-			printf("    reason: %s\n", review_tq(line));
+			printf("    reason: %s\n", review_tqt(line));
 			free(line);
 		}
 		if (t->answer) {
@@ -98,46 +101,81 @@ void review_print_unapplied(const struct gm_review *r)
 	}
 }
 
+/* Valid UTF-8 whatever the bytes (monitor/quote.h): names reversibly, text lossily. */
+static void add_name(cJSON *o, const char *key, const char *v)
+{
+	char *q = gm_quote_name(v ? v : "");
+	cJSON_AddStringToObject(o, key, q);
+	free(q);
+}
+
+static void add_text(cJSON *o, const char *key, const char *v)
+{
+	char *q;
+	if (!v) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	q = gm_quote_lossy(v);
+	cJSON_AddStringToObject(o, key, q);
+	free(q);
+}
+
 void review_json_unapplied(cJSON *root, const struct gm_review *r)
 {
 	cJSON *a = cJSON_AddArrayToObject(root, "not_applied");
 	for (size_t i = 0; i < r->nunapplied; i++) {
 		const struct gm_run_task *t = r->unapplied[i];
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", t->path);
-		cJSON_AddStringToObject(o, "name", t->name);
-		cJSON_AddStringToObject(o, "kind", t->kind ? t->kind : "rewrite");
-		cJSON_AddStringToObject(o, "status", gm_task_status_name(t->status));
-		if (t->reason)
-			cJSON_AddStringToObject(o, "reason", t->reason);
-		else
-			cJSON_AddNullToObject(o, "reason");
-		cJSON_AddStringToObject(o, "route", or_dash(t->route));
-		cJSON_AddStringToObject(o, "model", or_dash(t->model));
+		add_name(o, "path", t->path);
+		add_name(o, "name", t->name);
+		add_text(o, "kind", t->kind ? t->kind : "rewrite");
+		add_text(o, "status", gm_task_status_name(t->status));
+		add_text(o, "reason", t->reason);
+		add_text(o, "route", or_dash(t->route));
+		add_text(o, "model", or_dash(t->model));
 		cJSON_AddNumberToObject(o, "attempts", t->attempts);
 		cJSON_AddNumberToObject(o, "start_line", t->start_line);
-		if (t->answer)
-			cJSON_AddStringToObject(o, "answer", t->answer);
-		else
-			cJSON_AddNullToObject(o, "answer");
+		add_text(o, "answer", t->answer);
 		cJSON_AddBoolToObject(o, "answer_truncated", t->answer_truncated);
 		cJSON_AddItemToArray(a, o);
 	}
 }
 
+/*
+ * The answer on stdout: its bytes as kept, so that `> file` saves it; on a
+ * terminal its control characters (but tabs and newlines) escaped, so no
+ * escape sequence a model wrote reaches the terminal.
+ */
+static void put_answer(const char *s)
+{
+	size_t len = strlen(s);
+	if (!isatty(STDOUT_FILENO)) {
+		fwrite(s, 1, len, stdout);
+	} else {
+		for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+			if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+				printf("\\%03o", *p);
+			else
+				putchar(*p);
+		}
+	}
+	if (len && s[len - 1] != '\n')
+		putchar('\n');
+}
+
 int review_show(const struct gm_review *r, const char *spec)
 {
 	const struct gm_run_task *t;
-	size_t len;
 
 	if (!strchr(spec, ':'))
 		return cli_fail(CLI_USAGE, "--show '%s': expected <path>:<function>", review_tq(spec));
 	if (!r->record)
 		return cli_fail(CLI_FAILED, "'%s' has no readable note; the answers are kept there",
-		                review_tq(r->branch));
+		                review_tqp(r->branch));
 	t = gm_review_find_task(r, spec);
 	if (!t)
-		return cli_fail(CLI_FAILED, "the run of '%s' has no task '%s'", review_tq(r->branch),
+		return cli_fail(CLI_FAILED, "the run of '%s' has no task '%s'", review_tqp(r->branch),
 		                review_tq(spec));
 	if (!t->answer) {
 		if (t->status == GM_TASK_APPLIED || t->status == GM_TASK_DROPPED)
@@ -145,19 +183,15 @@ int review_show(const struct gm_review *r, const char *spec)
 			                "review --diff')", review_tq(spec), gm_task_status_name(t->status));
 		return cli_fail(CLI_FAILED, "'%s' was %s with no answer kept%s%s", review_tq(spec),
 		                gm_task_status_name(t->status), t->reason ? ": " : "",
-		                t->reason ? review_tq(t->reason) : "");
+		                t->reason ? review_tqt(t->reason) : "");
 	}
-	fprintf(stderr, "%s:%s: %s after %u attempt%s (%s:%s)%s%s\n", review_tq(t->path),
+	fprintf(stderr, "%s:%s: %s after %u attempt%s (%s:%s)%s%s\n", review_tqp(t->path),
 	        review_tq(t->name), gm_task_status_name(t->status), t->attempts,
-	        t->attempts == 1 ? "" : "s", or_dash(t->route), review_tq(or_dash(t->model)),
-	        t->reason ? ": " : "", t->reason ? review_tq(t->reason) : "");
+	        t->attempts == 1 ? "" : "s", or_dash(t->route), review_tqt(or_dash(t->model)),
+	        t->reason ? ": " : "", t->reason ? review_tqt(t->reason) : "");
 	if (t->answer_truncated)
 		fprintf(stderr, "warning: the answer was longer than the note keeps; cut at %u KiB\n",
 		        GM_REPORT_ANSWER_MAX / 1024);
-	/* The answer exactly as kept, so that `> file` saves it. */
-	len = strlen(t->answer);
-	fwrite(t->answer, 1, len, stdout);
-	if (len && t->answer[len - 1] != '\n')
-		putchar('\n');
+	put_answer(t->answer);
 	return CLI_OK;
 }

@@ -217,7 +217,7 @@ static enum MHD_Result serve_apply(struct server *s, struct MHD_Connection *c, s
 		                     gm_error_last());
 	if (wrote) {
 		fprintf(stderr, "dropped %zu function%s from '%s' (now %s)\n", n, n == 1 ? "" : "s",
-		        review_tq(r->branch), git_oid_tostr(hex, 13, &new_tip));
+		        review_tqp(r->branch), git_oid_tostr(hex, 13, &new_tip));
 		/* The page shows the branch as it is now. */
 		if ((rc = gm_review_load(&fresh, s->repo, s->branch)) < 0)
 			return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, gm_error_last());
@@ -361,9 +361,9 @@ static int write_html(git_repository *repo, const struct gm_review *r, const cha
 		fflush(stdout);
 	} else if (gm_write_file_atomic(file, page.ptr, page.len) < 0) {
 		gm_buf_release(&page);
-		return cli_fail(CLI_FAILED, "cannot write '%s': %s", review_tq(file), gm_error_last());
+		return cli_fail(CLI_FAILED, "cannot write '%s': %s", review_tqp(file), gm_error_last());
 	} else {
-		fprintf(stderr, "wrote the review page of '%s' to %s\n", review_tq(r->branch), review_tq(file));
+		fprintf(stderr, "wrote the review page of '%s' to %s\n", review_tqp(r->branch), review_tqp(file));
 	}
 	gm_buf_release(&page);
 	return CLI_OK;
@@ -423,7 +423,7 @@ int review_web(git_repository *repo, struct gm_review **r, const char *branch,
 	url = gm_xasprintf("http://127.0.0.1:%u/?token=%s", port, s.token);
 	printf("%s\n", url);
 	fflush(stdout);
-	fprintf(stderr, "serving the review of '%s' at that address; Ctrl-C stops it", review_tq((*r)->branch));
+	fprintf(stderr, "serving the review of '%s' at that address; Ctrl-C stops it", review_tqp((*r)->branch));
 	if (o->idle_timeout)
 		fprintf(stderr, ", and so does %u second%s without a request", o->idle_timeout,
 		        o->idle_timeout == 1 ? "" : "s");
