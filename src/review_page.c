@@ -377,7 +377,7 @@ static int put_sbs(struct render *rd, const struct gm_review_fn *fn)
 			while (j < ls.n && ls.v[j].origin == ' ')
 				j++;
 			from = i == 0 ? i + 1 : i + CONTEXT;
-			to = j == ls.n ? j - 1 : j - CONTEXT;
+			to = j == ls.n ? j - 1 : j >= CONTEXT ? j - CONTEXT : 0;
 			for (size_t k = i; k < j; k++) {
 				bool hide = to > from && to - from >= MIN_FOLD && k >= from && k < to;
 				if (hide && k == from)
