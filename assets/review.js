@@ -249,6 +249,12 @@
       sessionStorage.removeItem("gm-msg");
     } catch (e) { /* no storage */ }
   }
+  // the file headers stick right under the bar, whatever its height
+  function barHeight() {
+    document.documentElement.style.setProperty("--toph", document.getElementById("top").offsetHeight + "px");
+  }
+  window.addEventListener("resize", barHeight);
+  barHeight();
   update();
   filter();
 })();
