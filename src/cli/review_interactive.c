@@ -166,7 +166,7 @@ static volatile sig_atomic_t got_signal;
 static void restore_terminal(void)
 {
 	if (tio_raw) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 		tio_raw = 0;
 	}
 }
@@ -197,7 +197,11 @@ static void release_signals(const struct sigaction old[NCAUGHT])
 		sigaction(caught[i], &old[i], NULL);
 }
 
-/* One key without Enter (git's read_key_without_echo): 0 at EOF, -1 on a signal. */
+/*
+ * One key without Enter (git's read_key_without_echo): 0 at EOF, -1 on a
+ * signal.  TCSANOW, not TCSAFLUSH: a key typed ahead, while the function
+ * was being shown, is the answer and must not be thrown away.
+ */
 static int read_key(void)
 {
 	struct termios t;
@@ -210,7 +214,7 @@ static int read_key(void)
 		t.c_cc[VMIN] = 1;
 		t.c_cc[VTIME] = 0;
 		tio_raw = 1;
-		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0)
 			tio_raw = 0;
 	}
 	do
