@@ -177,18 +177,58 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
-static const int caught[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+/*
+ * Ctrl-Z while a key is read: the shell gets its terminal back as it was,
+ * and the key mode comes back with the process (a read in progress returns
+ * EINTR and goes on).
+ */
+static void on_stop(int sig)
+{
+	int saved = errno;
+	bool was_raw = tio_raw;
+	struct termios raw;
+	struct sigaction dfl;
+
+	if (was_raw && tcgetattr(STDIN_FILENO, &raw) < 0)
+		was_raw = false;
+	restore_terminal();
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	/* The signal is blocked while its handler runs: let it through, or it loops. */
+	{
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
+	raise(sig); /* stops here until SIGCONT */
+	{
+		struct sigaction again;
+		memset(&again, 0, sizeof(again));
+		again.sa_handler = on_stop;
+		sigemptyset(&again.sa_mask);
+		sigaction(sig, &again, NULL);
+	}
+	if (was_raw && tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+		tio_raw = 1;
+	errno = saved;
+}
+
+static const int caught[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
 #define NCAUGHT (sizeof(caught) / sizeof(caught[0]))
 
 static void catch_signals(struct sigaction old[NCAUGHT])
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: a read in progress returns EINTR */
-	for (size_t i = 0; i < NCAUGHT; i++)
+	for (size_t i = 0; i < NCAUGHT; i++) {
+		sa.sa_handler = caught[i] == SIGTSTP ? on_stop : on_signal;
 		sigaction(caught[i], &sa, &old[i]);
+	}
 }
 
 static void release_signals(const struct sigaction old[NCAUGHT])

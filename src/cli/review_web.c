@@ -286,6 +286,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* MHD's own messages (a socket error): one warning line each. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;

@@ -287,9 +287,16 @@ class InteractiveTest(gmtest.TestCase):
         self.assertTrue(modes[3] & termios.ECHO, "echo not restored")
         self.assertEqual(self.tip(), self.run_tip)
 
-        # keys typed ahead, faster than the functions are shown, are all taken
+        # keys typed ahead, faster than the functions are shown, are all taken; a
+        # SIGTSTP (Ctrl-Z) gives the terminal back and the key mode comes back after
+        # (here the kernel does not stop the orphaned session: it goes straight on)
         s = self.session()
         s.prompt()
+        time.sleep(0.2)
+        os.kill(s.pid, signal.SIGTSTP)
+        time.sleep(0.3)
+        modes = s.terminal_modes()
+        self.assertFalse(modes[3] & (termios.ICANON | termios.ECHO), "key mode not back after SIGTSTP")
         s.type("yn")
         self.assertEqual(s.prompt(), (2, 5))
         self.assertEqual(s.prompt(), (3, 5))
