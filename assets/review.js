@@ -254,6 +254,7 @@
     document.documentElement.style.setProperty("--toph", document.getElementById("top").offsetHeight + "px");
   }
   window.addEventListener("resize", barHeight);
+  if (window.ResizeObserver) new ResizeObserver(barHeight).observe(document.getElementById("top"));
   barHeight();
   update();
   filter();

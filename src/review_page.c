@@ -744,7 +744,8 @@ static void put_summary(struct render *rd, const struct totals *t, const cJSON *
 		gm_buf_printf(out, "<a class=\"stat\" href=\"#unapplied\"><b>%zu</b> not applied</a>",
 		              t->unapplied);
 	if (t->has_cost)
-		gm_buf_printf(out, "<span class=\"stat\"><b>$%.4f</b></span>", t->cost);
+		gm_buf_printf(out, "<span class=\"stat\"><b>$%.*f</b> cost</span>",
+		              t->cost == 0 ? 0 : t->cost < 0.01 ? 4 : 2, t->cost);
 	gm_buf_puts(out, "<span class=\"stat models\">");
 	cJSON_ArrayForEach(m, mods) {
 		gm_buf_puts(out, "<span class=\"model\">");
