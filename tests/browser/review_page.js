@@ -73,6 +73,12 @@ async function main() {
         .filter((t) => !t.classList.contains("hidden")).length);
       out.notAppliedCards = (await facts(page)).visibleCards.length;
       await page.selectOption("#fstatus", "");
+      // by route: the run was local only
+      await page.selectOption("#froute", "claude");
+      out.claudeCards = (await facts(page)).visibleCards.length;
+      await page.selectOption("#froute", "local");
+      out.localCards = (await facts(page)).visibleCards.length;
+      await page.selectOption("#froute", "");
       await page.click("body", { position: { x: 5, y: 300 } });
       // sort by size: the biggest function first
       await page.selectOption("#sort", "size");
@@ -102,6 +108,12 @@ async function main() {
       await page.screenshot({ path: path.join(artifacts, "review-page-applied.png"), fullPage: false });
     } else {
       const [a, b] = rest;
+      // a whole file at once: drop all, then keep all again
+      const file = b.split(":")[0];
+      await page.click(`section.file[data-path="${file}"] button.dropall`);
+      out.dropAll = await facts(page);
+      await page.click(`section.file[data-path="${file}"] button.keepall`);
+      out.keepAll = await facts(page);
       await page.click(`article.card[data-spec="${a}"] .kd button.d`);
       await page.click(`article.card[data-spec="${b}"] .kd button.d`);
       out.toggled = await facts(page);

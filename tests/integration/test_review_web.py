@@ -230,6 +230,41 @@ class ReviewWebTest(gmtest.TestCase):
         self.assertLess(time.time() - start, 15)
         self.assertIn("no request for 1 seconds", p.stderr)
 
+    def test_the_address_is_opened_with_BROWSER_else_xdg_open_else_a_hint(self):
+        bindir = os.path.join(self.r.tmp, "bin")
+        os.makedirs(bindir)
+        opened = os.path.join(self.r.tmp, "opened")
+        for name in ("my-browser", "xdg-open"):
+            path = os.path.join(bindir, name)
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\necho \"%s $*\" >> '%s'\n" % (name, opened))
+            os.chmod(path, 0o755)
+        env = {k: v for k, v in self.r.env.items()
+               if k not in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "GIT_MONITOR_NO_BROWSER")}
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+
+        def serve(e):
+            p = subprocess.run([gmtest.GIT_MONITOR, "review", "--web", "--idle-timeout", "1", BRANCH],
+                               cwd=self.r.path, env=e, capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout.splitlines()[0], p.stderr
+
+        # $BROWSER's first entry, else xdg-open when there is a display
+        for e, want in ((dict(env, BROWSER="my-browser:firefox"), "my-browser"),
+                        (dict(env, BROWSER="no-such-browser", DISPLAY=":9"), "xdg-open")):
+            url, _ = serve(e)
+            deadline = time.time() + 10
+            while not os.path.exists(opened) and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.1)
+            with open(opened) as f:
+                self.assertEqual(f.read(), "%s %s\n" % (want, url))
+            os.remove(opened)
+        # nothing to open it with: the user is told to
+        url, err = serve(env)
+        self.assertIn("hint: open the address above in a browser", err)
+        self.assertFalse(os.path.exists(opened))
+
     def test_the_static_page_escapes_everything_and_embeds_its_assets(self):
         out = os.path.join(self.r.tmp, "page.html")
         p = self.r.run("review", "--html", out, BRANCH)
@@ -281,6 +316,7 @@ class ReviewWebTest(gmtest.TestCase):
         # the filter, the status filter, the sort
         self.assertEqual(seen["filtered"], ["s.py:total"])
         self.assertEqual((seen["notApplied"], seen["notAppliedCards"]), (1, 0))
+        self.assertEqual((seen["claudeCards"], seen["localCards"]), (0, 4))
         self.assertIn(seen["sortedFirst"], {"s.py:total"})
         # two toggled, one by keyboard and one by mouse
         self.assertEqual(sorted(seen["toggled"]["dropping"]), ["s.py:label", "web.js:add"])
@@ -319,6 +355,11 @@ class ReviewWebTest(gmtest.TestCase):
         self.assertEqual(seen["errors"], [])
         self.assertEqual(seen["requests"], [])
         self.assertFalse(seen["before"]["pwned"])
+        # drop all / keep all in a file
+        self.assertEqual(sorted(seen["dropAll"]["dropping"]), ["web.js:add", "web.js:banner"])
+        self.assertEqual(seen["dropAll"]["cmdline"], "git monitor review '%s' --drop 'web.js:banner' "
+                         "--drop 'web.js:add'" % BRANCH)
+        self.assertEqual(seen["keepAll"]["dropping"], [])
         cmd = seen["toggled"]["cmdline"]
         self.assertEqual(cmd, "git monitor review '%s' --drop 's.py:total' --drop 'web.js:banner'" % BRANCH)
         # the command line does what it says
