@@ -141,6 +141,30 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 	return respond_json(c, status, j);
 }
 
+/*
+ * The branch as it is now: read again when it moved since it was read (a
+ * --drop or --undo-drop in another terminal), or a reload would show the
+ * old state and every Apply from it would be refused as stale.
+ */
+static int refresh(struct server *s)
+{
+	struct gm_review *fresh = NULL;
+	git_oid now;
+	int rc;
+
+	if (git_reference_name_to_id(&now, s->repo, (*s->r)->refname) < 0) {
+		git_error_clear();
+		return 0; /* gone: the page says what it last saw; Apply will say why it cannot */
+	}
+	if (git_oid_equal(&now, &(*s->r)->tip))
+		return 0;
+	if ((rc = gm_review_load(&fresh, s->repo, s->branch)) < 0)
+		return rc;
+	gm_review_free(*s->r);
+	*s->r = fresh;
+	return 0;
+}
+
 static enum MHD_Result serve_page(struct server *s, struct MHD_Connection *c)
 {
 	struct gm_buf page = GM_BUF_INIT;
@@ -149,6 +173,8 @@ static enum MHD_Result serve_page(struct server *s, struct MHD_Connection *c)
 	enum MHD_Result ret;
 	int rc;
 
+	if ((rc = refresh(s)) < 0)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, gm_error_last());
 	if (random_hex(nonce, TOKEN_BYTES) < 0)
 		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "no random bytes for the page");
 	o.nonce = nonce;

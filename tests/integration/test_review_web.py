@@ -221,6 +221,33 @@ class ReviewWebTest(gmtest.TestCase):
         self.assertEqual(p.wait(timeout=20), 0)
         self.assertIn("stopped", p.stderr.read())
 
+    def test_a_reload_after_a_drop_elsewhere_shows_the_branch_as_it_is_now(self):
+        p, url = self.serve(BRANCH)
+        token = url.split("token=")[1]
+        root = url.split("?")[0]
+
+        def page_tip():
+            status, page, _ = self.get(url)
+            self.assertEqual(status, 200)
+            parser = Scripts()
+            parser.feed(page)
+            return json.loads(parser.scripts[0][1])["tip"], page
+
+        self.assertEqual(page_tip()[0], self.run_tip)
+        # another terminal drops a function while the page is open
+        q = self.r.run("review", "--drop", "s.py:label", BRANCH)
+        self.assertEqual(q.returncode, 0, q.stderr)
+        moved = self.tip()
+        tip, page = page_tip()
+        self.assertEqual(tip, moved)
+        self.assertRegex(page, r'data-spec="s\.py:label"[^>]*data-status="dropped"')
+        # and Apply from the reloaded page works
+        status, text, _ = self.get(root + "apply", data=json.dumps({"tip": moved, "drop": ["web.js:add"]}).encode(),
+                                   headers={"X-Monitor-Token": token, "Content-Type": "application/json"})
+        self.assertEqual(status, 200, text)
+        self.assertEqual(self.r.git("rev-parse", self.tip() + "^").strip(), moved)
+        self.assertIn("function add(a, b) {\n  return a + b;\n}", self.show(self.tip(), "web.js"))
+
     def test_the_server_stops_when_idle(self):
         e = dict(self.r.env, GIT_MONITOR_NO_BROWSER="1")
         start = time.time()
