@@ -340,6 +340,68 @@ fail:
 	return rc;
 }
 
+#define CLAUDE_TIMEOUT_S 600
+
+int gm_backend_open_local(struct gm_backend **out, struct gm_config *cfg, int jobs)
+{
+	struct gm_backend_config lc = { 0 };
+	const char **urls = NULL, *one[1] = { GM_DEFAULT_LOCAL_URL };
+	int64_t conc, timeout;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gm_config_positive(&conc, cfg, "monitor.local.concurrency")) < 0 ||
+	    (rc = gm_config_positive(&timeout, cfg, "monitor.local.timeout")) < 0)
+		return rc;
+	lc.nurls = gm_config_multi(&urls, cfg, "monitor.local.url");
+	lc.urls = lc.nurls ? urls : one;
+	lc.nurls = lc.nurls ? lc.nurls : 1;
+	lc.kind = GM_BACKEND_LOCAL;
+	lc.model = gm_config_string(cfg, "monitor.local.model", NULL);
+	lc.server_kind = gm_config_string(cfg, "monitor.local.kind", NULL);
+	lc.key_env = gm_config_string(cfg, "monitor.local.apiKey", NULL);
+	lc.concurrency = jobs > 0 ? jobs : (int)conc;
+	/* A concurrency that was asked for wins over what the servers say. */
+	lc.concurrency_fixed = jobs > 0 ||
+		strcmp(gm_config_origin(cfg, "monitor.local.concurrency"), "default") != 0;
+	lc.timeout_s = (long)timeout;
+	lc.stream = true;
+	rc = gm_backend_new(out, &lc);
+	free(urls);
+	return rc;
+}
+
+int gm_backend_open_claude(struct gm_backend **out, struct gm_backend **batch,
+                           struct gm_config *cfg, const char *batch_dir)
+{
+	struct gm_backend_config cc = { 0 };
+	const char *key = getenv("ANTHROPIC_API_KEY"); /* secrets: environment only */
+	const char *url = gm_config_string(cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL);
+	int64_t conc;
+	int rc;
+
+	*out = *batch = NULL;
+	if ((rc = gm_config_positive(&conc, cfg, "monitor.claude.concurrency")) < 0 || !key || !*key)
+		return rc;
+	cc.kind = GM_BACKEND_CLAUDE;
+	cc.urls = &url;
+	cc.nurls = 1;
+	cc.model = gm_config_string(cfg, "monitor.claude.model", NULL);
+	cc.api_key = key;
+	cc.api_key_var = "ANTHROPIC_API_KEY";
+	cc.concurrency = (int)conc;
+	cc.timeout_s = CLAUDE_TIMEOUT_S;
+	cc.stream = true;
+	if ((rc = gm_backend_new(out, &cc)) < 0 || (rc = gm_backend_prepare(*out)) < 0)
+		return rc;
+	cc.batch = true;
+	cc.stream = false;
+	cc.batch_dir = batch_dir;
+	if ((rc = gm_backend_new(batch, &cc)) < 0 || (rc = gm_backend_prepare(*batch)) < 0)
+		return rc;
+	return 0;
+}
+
 static void try_release(struct gm_backend_try *t)
 {
 	free(t->url);
@@ -411,6 +473,13 @@ double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output
 		return 0.0;
 	c = gm_price_cost(b->model, input, output, cache_write, cache_read);
 	return b->batch ? c * GM_PRICE_BATCH_FACTOR : c;
+}
+
+double gm_backend_price_factor(const struct gm_backend *b)
+{
+	if (!b->kind->priced)
+		return 0.0;
+	return b->batch ? GM_PRICE_BATCH_FACTOR : 1.0;
 }
 
 const struct gm_backend_server *gm_backend_server(const struct gm_backend *b, size_t i)
@@ -837,6 +906,11 @@ int gm_backend_prepare(struct gm_backend *b)
 	return b->kind->prepare(b);
 }
 
+void gm_backend_interrupt(int on)
+{
+	gm_http_fetch_interrupt(on);
+}
+
 /* ---- figures --------------------------------------------------------------- */
 
 void gm_backend_server_stats(struct gm_backend_server_stats *out, const struct gm_backend *b,
@@ -1143,6 +1217,19 @@ static char *record_path(const struct gm_backend *b, const char *id)
 	return gm_xasprintf("%s/%s.json", b->batch_dir, id);
 }
 
+bool gm_backend_batch_recorded(const struct gm_backend *b, const char *id)
+{
+	char *path;
+	bool there;
+
+	if (!b || !b->batch_dir || !id)
+		return false;
+	path = record_path(b, id);
+	there = access(path, F_OK) == 0;
+	free(path);
+	return there;
+}
+
 static void record_write(struct batch *bt)
 {
 	cJSON *root, *ids;
@@ -1257,6 +1344,7 @@ static int batch_build(struct gm_http_send *out, void *ctx, const struct gm_http
 			return rc;
 		out->url = gm_xasprintf("%s/v1/messages/batches", s->url);
 		gm_http_send_header(out, "Content-Type: application/json");
+		out->after_interrupt = true; /* a Ctrl-C now waits for the id, to cancel by it */
 		break;
 	}
 	case B_POLLING:
@@ -1395,6 +1483,7 @@ static int batch_interrupted(struct batch *bt)
 		bool ok;
 		req.url = gm_xasprintf("%s/v1/messages/batches/%s/cancel", t.url, bt->id);
 		req.body = gm_xstrdup("");
+		req.after_interrupt = true; /* the Ctrl-C that brought us here must not stop it */
 		bt->b->kind->proto->auth(&req, &t);
 		ok = gm_http_fetch(&r, &req, 10, PROBE_MAX) == 0 && r.status >= 200 && r.status < 300;
 		gm_http_response_release(&r);
@@ -1509,6 +1598,16 @@ size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b)
 			for (size_t i = 0; i < bt->n; i++)
 				n += !bt->reqs[i].delivered;
 	return n;
+}
+
+size_t gm_engine_queued(const struct gm_engine *e, const struct gm_backend *b)
+{
+	return e ? gm_http_multi_queued(e->multi, &b->pool) : 0;
+}
+
+void gm_engine_set_tick(struct gm_engine *e, void (*fn)(void *ctx), void *ctx, long ms)
+{
+	gm_http_multi_set_tick(e->multi, fn, ctx, ms);
 }
 
 void gm_engine_batch_stats(struct gm_engine_batch_stats *out, const struct gm_engine *e,

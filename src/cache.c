@@ -113,6 +113,32 @@ int gm_cache_put(struct gm_cache *c, const char *ns, const char *key,
 	return rc;
 }
 
+static bool is_hex_key(const char *key)
+{
+	size_t n = strspn(key, "0123456789abcdef");
+	return n >= 3 && n <= 128 && !key[n];
+}
+
+int gm_cache_remove(struct gm_cache *c, const char *ns, const char *key, bool dry_run)
+{
+	struct stat st;
+	char *path;
+	int rc = 0;
+
+	/* Keys come from notes, which may have been fetched: never a path. */
+	if (!is_hex_key(key)) {
+		gm_error_set("not a cache key: '%s'", key);
+		return GM_EINVALID;
+	}
+	path = entry_path(c, ns, key);
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = GM_ENOTFOUND;
+	else if (!dry_run && unlink(path) < 0)
+		rc = GM_ENOTFOUND;
+	free(path);
+	return rc;
+}
+
 void gm_cache_digest(char out[41], const void *data, size_t len)
 {
 	git_oid oid;
@@ -131,6 +157,17 @@ char *gm_cache_answer_key(const char *prompt_version, const char *route, const c
 	gm_buf_printf(&k, "%s\n%s\n%s\n%s\n%d\n%u\n", prompt_version, route, model ? model : "",
 	              q->json_schema ? q->json_schema : "", q->max_tokens, attempt);
 	gm_buf_printf(&k, "%zu\n%s\n%zu\n%s", strlen(q->system), q->system, strlen(q->user), q->user);
+	gm_cache_digest(hex, k.ptr, k.len);
+	gm_buf_release(&k);
+	return gm_xstrdup(hex);
+}
+
+char *gm_cache_answer_key_for_model(const char *key, const char *model)
+{
+	struct gm_buf k = GM_BUF_INIT;
+	char hex[41];
+
+	gm_buf_printf(&k, "answered by another model\n%s\n%s", key, model);
 	gm_cache_digest(hex, k.ptr, k.len);
 	gm_buf_release(&k);
 	return gm_xstrdup(hex);

@@ -336,14 +336,16 @@ static int check_server(struct gm_doctor_report *r, struct gm_backend **out, con
 	c.server_kind = kind;
 	c.key_env = key_env;
 	if (gm_backend_new(&b, &c) < 0) {
+		char *shown = gm_backend_redact(cfg_url);
 		if (strstr(gm_error_last(), "not http:// or https://"))
 			add(r, "lmstudio", GM_DOCTOR_FAIL,
-			    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", cfg_url),
+			    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", shown),
 			    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. "
 			               GM_DEFAULT_LOCAL_URL));
 		else
 			add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
 			    gm_xstrdup("entries of monitor.local.url read '[kind=K] [slots=N] [key=VAR] URL'"));
+		free(shown);
 		rc = GM_EUSAGE;
 		goto cleanup;
 	}
@@ -746,8 +748,23 @@ static void check_config(struct gm_doctor_report *r, struct gm_config *cfg, git_
 
 /* ---- driver ----------------------------------------------------------------- */
 
+/* Hand the rows settled since the last call to the caller's on_check. */
+static void flush(const struct gm_doctor_options *o, const struct gm_doctor_report *r, size_t *done)
+{
+	for (; *done < r->nchecks; (*done)++)
+		if (o->on_check)
+			o->on_check(o->ctx, &r->checks[*done]);
+}
+
+static void begin(const struct gm_doctor_options *o, const char *check, const char *what)
+{
+	if (o->on_begin)
+		o->on_begin(o->ctx, check, what);
+}
+
 int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *opts)
 {
+	size_t told = 0;
 	struct gm_doctor_options o = { 0 };
 	struct gm_config *cfg = NULL;
 	git_repository *repo = NULL;
@@ -763,15 +780,20 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	if (o.timeout_s <= 0)
 		o.timeout_s = DOCTOR_TIMEOUT_S;
 
+	begin(&o, "repository", "reading the repository");
 	check_repository(out, &repo, o.path);
 	repo_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
+	flush(&o, out, &told);
+	begin(&o, "grammars", "loading the grammars");
 	check_grammars(out);
 	grammars_ok = out->checks[out->nchecks - 1].status == GM_DOCTOR_OK;
+	flush(&o, out, &told);
 
 	if ((rc = gm_config_load(&cfg, repo)) < 0)
 		goto cleanup;
 	check_config(out, cfg, repo);
 	config_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
+	flush(&o, out, &told);
 
 	nurls = gm_config_multi(&urls, cfg, "monitor.local.url");
 	if (!nurls) {
@@ -785,6 +807,7 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 	key_env = gm_config_string(cfg, "monitor.local.apiKey", NULL);
 	for (size_t i = 0; i < nurls; i++) {
 		struct gm_backend *b;
+		begin(&o, "lmstudio", urls[i]);
 		if (check_server(out, &b, urls[i], want, kind, key_env, &o) == 0) {
 			if (!server_ok)
 				srv = b;
@@ -799,7 +822,9 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 			if (is_server_check(out->checks[i].check) &&
 			    out->checks[i].status == GM_DOCTOR_FAIL)
 				out->checks[i].status = GM_DOCTOR_WARN;
+	flush(&o, out, &told); /* the servers' rows, once each knows whether another answered */
 	if (server_ok) {
+		begin(&o, "model", gm_backend_model(srv) ? gm_backend_model(srv) : "the model");
 		check_model(out, srv, want);
 		model_ok = out->checks[out->nchecks - 1].status != GM_DOCTOR_FAIL;
 		check_fleet(out);
@@ -807,7 +832,10 @@ int gm_doctor_run(struct gm_doctor_report *out, const struct gm_doctor_options *
 		add(out, "model", GM_DOCTOR_SKIP,
 		    gm_xstrdup("no LM Studio server answered, so no model could be checked"), NULL);
 	}
+	flush(&o, out, &told);
+	begin(&o, "claude", "the Claude key");
 	check_claude(out, cfg, o.timeout_s);
+	flush(&o, out, &told);
 	out->local_ok = repo_ok && grammars_ok && config_ok && server_ok && model_ok;
 	rc = 0;
 cleanup:

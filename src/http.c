@@ -311,6 +311,25 @@ static size_t sink_write(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+static volatile sig_atomic_t fetch_interrupted;
+
+void gm_http_fetch_interrupt(int on)
+{
+	fetch_interrupted = on != 0;
+}
+
+/* libcurl calls this at least once a second while a blocking fetch runs. */
+static int fetch_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                          curl_off_t ulnow)
+{
+	const struct gm_http_send *req = ud;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return fetch_interrupted && !req->after_interrupt ? 1 : 0;
+}
+
 int gm_http_fetch(struct gm_http_response *resp, const struct gm_http_send *req,
                   long timeout_s, size_t max)
 {
@@ -338,7 +357,15 @@ int gm_http_fetch(struct gm_http_response *resp, const struct gm_http_send *req,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)GM_HTTP_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
-	cc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, fetch_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, req);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	cc = fetch_interrupted && !req->after_interrupt ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
+	if (cc == CURLE_ABORTED_BY_CALLBACK && fetch_interrupted) {
+		gm_error_set("interrupted");
+		rc = GM_EINTERRUPTED;
+		goto cleanup;
+	}
 	if (cc == CURLE_WRITE_ERROR && sink.too_big) {
 		gm_error_set("answer larger than %zu bytes", max);
 		rc = GM_ETOOBIG;
@@ -439,6 +466,9 @@ struct gm_http_multi {
 	void *ctx;
 	int stop_rc;
 	uint64_t rng;
+	void (*tick)(void *ctx);        /* called between waits, at least every tick_ms */
+	void *tick_ctx;
+	long tick_ms;
 };
 
 static bool curl_ready;
@@ -594,6 +624,21 @@ void gm_http_multi_fetch(struct gm_http_multi *m, struct gm_http_pool *pool,
 	j->fetch_max = max ? max : pool->max_body;
 	j->not_before = j->start_ms + delay_ms;
 	enqueue(m, j);
+}
+
+size_t gm_http_multi_queued(const struct gm_http_multi *m, const struct gm_http_pool *pool)
+{
+	size_t n = 0;
+	for (const struct job *j = m ? m->queue : NULL; j; j = j->next)
+		n += j->pool == pool && j->kind != JOB_PROBE;
+	return n;
+}
+
+void gm_http_multi_set_tick(struct gm_http_multi *m, void (*fn)(void *ctx), void *ctx, long ms)
+{
+	m->tick = fn;
+	m->tick_ctx = ctx;
+	m->tick_ms = ms > 0 ? ms : 100;
 }
 
 size_t gm_http_pool_inflight(const struct gm_http_pool *pool)
@@ -1342,6 +1387,37 @@ static void abort_all(struct gm_http_multi *m)
 	}
 }
 
+/*
+ * Cancelled: every job fails with GM_EINTERRUPTED except the transfers
+ * running that were sent `after_interrupt` (a Message Batch's create: the
+ * id it brings back is what the batch is cancelled by, so it must not be
+ * cut off and leave a paid batch running unseen).  True while one of those
+ * is still running; what their callbacks queue fails on the next call.
+ */
+static bool wind_down(struct gm_http_multi *m)
+{
+	struct job *j, *nx;
+	bool left = false;
+
+	stop_probes(m);
+	while ((j = m->queue)) {
+		m->queue = j->next;
+		if (!m->queue)
+			m->queue_tail = NULL;
+		fail(m, j, GM_EINTERRUPTED, gm_xstrdup("interrupted"));
+	}
+	for (j = m->active; j; j = nx) {
+		nx = j->next;
+		if (j->send.after_interrupt) {
+			left = true;
+			continue;
+		}
+		unlink_active(m, j);
+		fail(m, j, GM_EINTERRUPTED, gm_xstrdup("interrupted"));
+	}
+	return left;
+}
+
 int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 {
 	int running, rc = 0;
@@ -1355,9 +1431,10 @@ int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 		char sink[64];
 		struct curl_waitfd wfd = { m->pipe[0], CURL_WAIT_POLLIN, 0 };
 
-		if (m->cancelled || m->stop_rc)
+		if (m->stop_rc || (m->cancelled && !wind_down(m)))
 			break;
-		top_up(m, gm_now_ms());
+		if (!m->cancelled)
+			top_up(m, gm_now_ms());
 		curl_multi_perform(m->multi, &running);
 		if (drain(m))
 			continue; /* slots freed: top up before waiting */
@@ -1368,7 +1445,7 @@ int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 		now = gm_now_ms();
 		if ((timeout = check_stalls(m, now)) == 0)
 			continue;
-		for (struct job *j = m->queue; j; j = j->next) {
+		for (struct job *j = m->cancelled ? NULL : m->queue; j; j = j->next) {
 			if (j->not_before > now && (long)(j->not_before - now) < timeout)
 				timeout = (long)(j->not_before - now);
 			else if (j->not_before <= now && pick_server(j, now))
@@ -1379,6 +1456,12 @@ int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx)
 				    (long)(s->down_until - now) < timeout)
 					timeout = (long)(s->down_until - now);
 			}
+		}
+		/* The progress line is redrawn while answers are awaited, not only when one comes. */
+		if (m->tick) {
+			m->tick(m->tick_ctx);
+			if (timeout > m->tick_ms)
+				timeout = m->tick_ms;
 		}
 		if (timeout > 0)
 			curl_multi_poll(m->multi, &wfd, 1, (int)timeout, NULL);

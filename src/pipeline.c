@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "monitor/backend.h"
 #include "monitor/cache.h"
@@ -33,12 +33,11 @@
 #include "monitor/plan.h"
 #include "monitor/repo.h"
 #include "monitor/resolve.h"
+#include "monitor/resume.h"
 #include "monitor/task.h"
 #include "monitor/util.h"
 #include "monitor/verify.h"
 #include "monitor/banned.h"
-
-#define CLAUDE_TIMEOUT_S 600
 
 static volatile sig_atomic_t interrupted;
 static struct gm_engine *volatile running_engine;
@@ -47,6 +46,7 @@ void gm_pipeline_interrupt(void)
 {
 	struct gm_engine *e = running_engine;
 	interrupted = 1;
+	gm_backend_interrupt(1); /* set-up's blocking requests too */
 	if (e)
 		gm_engine_cancel(e);
 }
@@ -63,6 +63,12 @@ struct run {
 	char *branch;                       /* the name asked for (checked before any model call) */
 	struct gm_index *idx;               /* scan */
 	struct gm_backend *local, *claude;  /* plan */
+	struct gm_backend *claude_batch;    /* plan: Claude's analyses as Message Batches, or NULL */
+	struct gm_run_record *resumed;      /* --resume: the run as recorded */
+	struct gm_run_opts resumed_opts;    /* and its options, pointing into it */
+	bool recorded;                      /* a run record is out (resume.h) */
+	char *batch_dir;                    /* <common dir>/monitor/batches */
+	bool batched;                       /* Claude's analyses go as a batch */
 	struct gm_tasks *tasks;
 	struct gm_engine *engine;           /* rewrite */
 	struct gm_cache *cache;
@@ -73,17 +79,24 @@ struct run {
 	size_t *edit_row;                   /* edit -> its task's row in the report */
 	size_t nedits;
 	bool *keep;                         /* verify: the edits that survive */
-	bool *timed_out;                    /* verify: dropped because CMD hung with it */
 	int64_t verify_timeout;             /* seconds (monitor.verify.timeout) */
 };
 
-/* An accepted edit that did not make it into the commit. */
-static void mark_dropped(struct run *r, size_t edit, const char *reason)
+/* Tell the progress line what the run does between the model phase's updates. */
+static void phase(struct run *r, const char *what)
 {
-	struct gm_run_task *rt = &r->rep->tasks[r->edit_row[edit]];
-	rt->status = GM_TASK_DROPPED;
-	free(rt->reason);
-	rt->reason = gm_xstrdup(reason);
+	struct gm_progress p = { 0 };
+	if (!r->progress)
+		return;
+	p.phase = what;
+	if (r->tasks) {
+		p.total = gm_tasks_count(r->tasks);
+		p.done = what && strncmp(what, "connecting", 10) ? p.total : 0;
+	}
+	p.have_claude = r->claude != NULL;
+	p.cost_usd = r->rep->cost_usd;
+	p.output_tokens = r->rep->output_tokens;
+	r->progress(r->progress_ctx, &p);
 }
 
 /* ---- scan ------------------------------------------------------------------------ */
@@ -134,136 +147,49 @@ static int scan(struct run *r)
 
 /* ---- plan -------------------------------------------------------------------------- */
 
-/* Target unit ids, in file order. */
-static int select_targets(size_t **out, size_t *nout, struct run *r)
-{
-	const struct gm_run_opts *o = r->opts;
-	struct gm_changed_lines changes = { 0 };
-	git_tree *old = NULL, *base = NULL;
-	size_t *v, n = 0, *touched = NULL, ntouched = 0, ncand;
-	bool by_diff = o->since || o->staged;
-	int rc = 0;
-
-	if (o->since) {
-		if ((rc = gm_repo_resolve_tree(&old, r->repo, o->since)) == 0 &&
-		    (rc = gm_repo_resolve_tree(&base, r->repo, o->base ? o->base : "HEAD")) == 0)
-			rc = gm_repo_changed_lines(&changes, r->repo, old, base, NULL);
-	} else if (o->staged) {
-		if (git_repository_head_unborn(r->repo) == 1 || (rc = gm_repo_resolve_tree(&old, r->repo, "HEAD")) == 0)
-			rc = gm_repo_changed_lines(&changes, r->repo, old, NULL, NULL);
-	}
-	git_tree_free(old);
-	git_tree_free(base);
-	if (rc < 0)
-		return rc;
-	/* By diff: the units it touches (plan.h's rule, the hook's too); else every unit. */
-	if (by_diff)
-		ntouched = gm_plan_select_touched(&touched, r->idx, &changes);
-	gm_changed_lines_release(&changes);
-	ncand = by_diff ? ntouched : r->idx->nunits;
-	v = gm_xcalloc(ncand + 1, sizeof(*v));
-	for (size_t i = 0; i < ncand; i++) {
-		size_t id = by_diff ? touched[i] : i;
-		const struct gm_file *f = &r->idx->files[r->idx->units[id].file];
-		const struct gm_unit *u = gm_index_unit(r->idx, id);
-		if (f->target && gm_plan_match_function(u, o->functions, o->nfunctions))
-			v[n++] = id;
-	}
-	free(touched);
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
 static int make_backends(struct run *r)
 {
-	const struct gm_run_opts *o = r->opts;
-	struct gm_backend_config lc = { 0 }, cc = { 0 };
-	const char **urls = NULL, *one[1];
-	const char *key = getenv("ANTHROPIC_API_KEY"); /* secrets: environment only */
-	int64_t conc, timeout, cconc;
-	size_t nurls;
 	int rc;
 
-	if ((rc = gm_config_positive(&conc, r->cfg, "monitor.local.concurrency")) < 0 ||
-	    (rc = gm_config_positive(&timeout, r->cfg, "monitor.local.timeout")) < 0 ||
-	    (rc = gm_config_positive(&cconc, r->cfg, "monitor.claude.concurrency")) < 0)
+	if ((rc = gm_backend_open_local(&r->local, r->cfg, r->opts->jobs)) < 0)
 		return rc;
-	nurls = gm_config_multi(&urls, r->cfg, "monitor.local.url");
-	if (nurls) {
-		lc.urls = urls;
-		lc.nurls = nurls;
-	} else {
-		one[0] = GM_DEFAULT_LOCAL_URL;
-		lc.urls = one;
-		lc.nurls = 1;
-	}
-	lc.kind = GM_BACKEND_LOCAL;
-	lc.model = gm_config_string(r->cfg, "monitor.local.model", NULL);
-	lc.concurrency = o->jobs > 0 ? o->jobs : (int)conc;
-	lc.timeout_s = (long)timeout;
-	lc.stream = true;
-	rc = gm_backend_new(&r->local, &lc);
-	free(urls);
-	if (rc < 0)
+	r->batch_dir = gm_xasprintf("%smonitor/batches", git_repository_commondir(r->repo));
+	if (!r->opts->local_only &&
+	    (rc = gm_backend_open_claude(&r->claude, &r->claude_batch, r->cfg, r->batch_dir)) < 0)
 		return rc;
-
-	if (key && *key && !o->local_only) {
-		const char *u = gm_config_string(r->cfg, "monitor.claude.url", GM_DEFAULT_CLAUDE_URL);
-		cc.kind = GM_BACKEND_CLAUDE;
-		cc.urls = &u;
-		cc.nurls = 1;
-		cc.model = gm_config_string(r->cfg, "monitor.claude.model", NULL);
-		cc.api_key = key;
-		cc.api_key_var = "ANTHROPIC_API_KEY";
-		cc.concurrency = (int)cconc;
-		cc.timeout_s = CLAUDE_TIMEOUT_S;
-		cc.stream = true;
-		/* Claude's prepare needs no network: it settles the model now. */
-		if ((rc = gm_backend_new(&r->claude, &cc)) < 0 || (rc = gm_backend_prepare(r->claude)) < 0)
-			return rc;
-	}
 	r->rep->claude_model = r->claude ? gm_xstrdup(gm_backend_model(r->claude)) : NULL;
 	return 0;
 }
 
-/* Route each cluster of targets: complex ones are analysed first, their rewrites held. */
-static int route(struct run *r, const size_t *targets, size_t ntargets)
+/* Claude's analyses as one Message Batch: --batch, monitor.claude.batch on, or auto above batchAbove. */
+static int choose_batch(struct run *r)
 {
-	struct gm_plan_groups g;
-	struct gm_route_opts ro = { 0 };
-	int rc = 0;
+	const char *mode = gm_config_string(r->cfg, "monitor.claude.batch", "off");
+	size_t n;
+	bool on;
+	int rc;
 
-	ro.have_claude_key = r->claude != NULL;
-	ro.local_only = r->opts->local_only;
-	ro.plan_all = r->opts->plan_all;
-	gm_plan_group(&g, r->idx, targets, ntargets);
-	for (size_t c = 0; c < g.nclusters && rc == 0; c++) {
-		const size_t *members = g.units + g.start[c];
-		size_t n = g.start[c + 1] - g.start[c];
-		struct gm_route rt;
-		bool complex;
-		if (!n)
-			continue;
-		ro.max_cost_spent = r->claude && !gm_tasks_claude_allowed(r->tasks, NULL);
-		if ((rc = gm_plan_route_units(&rt, r->idx, members, n, &ro)) < 0)
-			break;
-		complex = rt.route != GM_ANALYSIS_NONE;
-		for (size_t k = 0; k < n; k++)
-			gm_tasks_add_rewrite(r->tasks, members[k], complex,
-			                     complex ? "waits for the cluster's plan" : rt.reason);
-		if (complex)
-			gm_tasks_add_analysis(r->tasks, members, n, &rt);
-		if (rt.route == GM_ANALYSIS_LOCAL) {
-			const char *semi = strchr(rt.reason, ';');
-			r->rep->analysis_local = true;
-			free(r->rep->analysis_note);
-			r->rep->analysis_note = gm_xstrdup(semi ? semi + 2 : rt.reason);
-		}
-		gm_route_release(&rt);
+	if (!r->claude_batch) {
+		if (r->opts->batch)
+			gm_run_report_warn(r->rep, "--batch: nothing goes to Claude in this run, so nothing "
+			                   "is batched");
+		return 0;
 	}
-	gm_plan_groups_release(&g);
-	return rc;
+	n = gm_tasks_claude_analyses(r->tasks);
+	if (r->opts->batch || r->resumed || !strcasecmp(mode, "on") || !strcasecmp(mode, "true")) {
+		on = true;
+	} else if (!strcasecmp(mode, "auto")) {
+		int64_t above;
+		if ((rc = gm_config_positive(&above, r->cfg, "monitor.claude.batchAbove")) < 0)
+			return rc;
+		on = n > (size_t)above;
+	} else {
+		on = false;
+	}
+	if (on && n)
+		gm_tasks_use_batch(r->tasks, r->claude_batch);
+	r->batched = on && n;
+	return 0;
 }
 
 /*
@@ -290,6 +216,8 @@ static int preflight(struct run *r)
 
 static int plan(struct run *r)
 {
+	const struct gm_run_opts *o = r->opts;
+	struct gm_target_opts to = { o->since, o->base, o->staged, o->functions, o->nfunctions };
 	struct gm_tasks_config tc = { 0 };
 	size_t *targets = NULL, ntargets = 0;
 	int rc;
@@ -297,7 +225,8 @@ static int plan(struct run *r)
 	if (r->opts->verify &&
 	    (rc = gm_config_positive(&r->verify_timeout, r->cfg, "monitor.verify.timeout")) < 0)
 		goto cleanup;
-	if ((rc = preflight(r)) < 0 || (rc = select_targets(&targets, &ntargets, r)) < 0 ||
+	if ((rc = preflight(r)) < 0 ||
+	    (rc = gm_plan_select_targets(&targets, &ntargets, r->repo, r->idx, &to)) < 0 ||
 	    (rc = make_backends(r)) < 0)
 		goto cleanup;
 	tc.repo = r->repo;
@@ -314,7 +243,8 @@ static int plan(struct run *r)
 	tc.progress_ctx = r->progress_ctx;
 	tc.interrupted = &interrupted;
 	r->tasks = gm_tasks_new(&tc);
-	rc = route(r, targets, ntargets);
+	if ((rc = gm_tasks_route(r->tasks, targets, ntargets, r->opts->plan_all)) == 0)
+		rc = choose_batch(r);
 cleanup:
 	free(targets);
 	return rc;
@@ -322,12 +252,79 @@ cleanup:
 
 /* ---- rewrite --------------------------------------------------------------------- */
 
+/* A batched run can be run again (`--resume`) while its batch is out: its options, resolved. */
+static int record_run(struct run *r)
+{
+	const struct gm_run_opts *o = r->opts;
+	struct gm_run_record rec = { 0 };
+	git_commit *since = NULL;
+	int rc;
+
+	rec.run = r->rep->run_id;
+	rec.goal = (char *)r->goal;
+	git_oid_cpy(&rec.base, &r->rep->base);
+	if (o->since || o->staged) {
+		/* --staged read the diff of HEAD and the index: the snapshot is the base now. */
+		if ((rc = gm_repo_resolve_commit(&since, r->repo, o->since ? o->since : "HEAD")) == 0) {
+			git_oid_cpy(&rec.since, git_commit_id(since));
+			rec.has_since = true;
+		} else if (o->since) {
+			return rc;
+		}
+		git_commit_free(since);
+	}
+	rec.branch = r->branch;
+	rec.functions = (char **)o->functions;
+	rec.nfunctions = o->nfunctions;
+	rec.pathspecs = (char **)o->pathspecs;
+	rec.npathspecs = o->npathspecs;
+	rec.verify = (char *)o->verify;
+	rec.jobs = o->jobs;
+	rec.local_only = o->local_only;
+	rec.plan_all = o->plan_all;
+	rec.no_cache = o->no_cache;
+	rec.has_max_cost = o->has_max_cost;
+	rec.max_cost = o->max_cost;
+	if ((rc = gm_resume_save(r->repo, &rec)) == 0)
+		r->recorded = true;
+	return rc;
+}
+
+/* What each server did, into the report (and so the note); the batch, if one. */
+static void record_servers(struct run *r)
+{
+	struct gm_engine_batch_stats st = { 0 };
+
+	gm_run_report_add_servers(r->rep, r->local, r->claude);
+	if (r->claude_batch && r->engine)
+		gm_engine_batch_stats(&st, r->engine, r->claude_batch);
+	if (st.batches) {
+		r->rep->batch_id = gm_xstrdup(st.last_id);
+		r->rep->batch_requests = st.requests;
+		r->rep->batch_resumed = st.resumed > 0;
+	}
+	/* The record stays only while the batch does: it was cancelled or its results are in. */
+	if (r->recorded && (!st.batches || !gm_backend_batch_recorded(r->claude_batch, st.last_id))) {
+		gm_resume_remove(r->repo, r->rep->run_id);
+		r->recorded = false;
+	}
+}
+
 static int rewrite(struct run *r)
 {
 	int rc;
 
+	{
+		/* what the line says for the seconds set-up may take */
+		size_t n = gm_backend_nservers(r->local);
+		const struct gm_backend_server *s0 = gm_backend_server(r->local, 0);
+		char *what = n > 1 ? gm_xasprintf("connecting to %s and %zu more", s0->url, n - 1)
+		                   : gm_xasprintf("connecting to %s", s0 ? s0->url : "the local server");
+		phase(r, what);
+		free(what);
+	}
 	if ((rc = gm_backend_prepare(r->local)) < 0)
-		return rc;
+		return interrupted ? GM_EINTERRUPTED : rc;
 	r->rep->local_model = gm_xstrdup(gm_backend_model(r->local));
 	gm_cache_open(&r->cache, r->repo);
 	if ((rc = gm_engine_new(&r->engine)) < 0)
@@ -337,8 +334,11 @@ static int rewrite(struct run *r)
 	if (interrupted)
 		return GM_EINTERRUPTED;
 	r->rep->ran = true;
+	if (r->batched && (rc = record_run(r)) < 0)
+		return rc;
 	rc = gm_tasks_run(r->tasks, r->engine, r->cache, r->parser);
 	running_engine = NULL;
+	record_servers(r);
 	return rc;
 }
 
@@ -366,7 +366,6 @@ static int merge(struct run *r)
 	r->edits = gm_xcalloc(n + 1, sizeof(*r->edits));
 	r->edit_row = gm_xcalloc(n + 1, sizeof(size_t));
 	r->keep = gm_xcalloc(n + 1, sizeof(bool));
-	r->timed_out = gm_xcalloc(n + 1, sizeof(bool));
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t file = r->idx->units[te[i].unit].file;
 		const struct gm_file *f = &r->idx->files[file];
@@ -396,8 +395,6 @@ static int merge(struct run *r)
 static int verify(struct run *r)
 {
 	struct gm_verify v = { 0 };
-	size_t ntimed = 0;
-	int rc;
 
 	if (!r->opts->verify || !r->nedits)
 		return 0;
@@ -410,39 +407,10 @@ static int verify(struct run *r)
 	v.parser = r->parser;
 	v.timeout_s = (long)r->verify_timeout;
 	v.interrupted = &interrupted;
-	if ((rc = gm_verify_bisect(r->keep, r->timed_out, &v)) < 0)
-		return rc;
-	for (size_t i = 0; i < r->nedits; i++) {
-		if (r->keep[i])
-			continue;
-		if (r->timed_out[i]) {
-			char *why = gm_xasprintf("the --verify command timed out after %ld s with it", v.timeout_s);
-			mark_dropped(r, i, why);
-			free(why);
-			ntimed++;
-		} else {
-			mark_dropped(r, i, "breaks the --verify command");
-		}
-	}
-	if (ntimed)
-		gm_run_report_warn(r->rep, "--verify command timed out after %ld s (monitor.verify.timeout) "
-		                   "with %zu edit%s, which %s dropped", v.timeout_s, ntimed,
-		                   ntimed == 1 ? "" : "s", ntimed == 1 ? "was" : "were");
-	return 0;
+	return gm_verify_edits(r->keep, &v, r->rep, r->edit_row);
 }
 
 /* ---- commit ------------------------------------------------------------------------ */
-
-static char *make_run_id(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char ts[32];
-	unsigned rnd = (unsigned)getpid() ^ (unsigned)gm_now_ms() * 2654435761u;
-	localtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
-	return gm_xasprintf("%s-%06x", ts, rnd & 0xffffff);
-}
 
 /* The message lists the applied functions; their line counts go into the report. */
 static char *commit_message(struct run *r)
@@ -504,7 +472,7 @@ static int commit(struct run *r)
 		goto cleanup;
 	for (size_t i = 0; i < r->nedits; i++)
 		if (dropped[i])
-			mark_dropped(r, i, dropped[i]);
+			gm_run_report_drop(r->rep, r->edit_row[i], dropped[i]);
 	if (!m.nchanges)
 		goto cleanup;
 	msg = commit_message(r);
@@ -594,15 +562,55 @@ static void run_release(struct run *r, int rc)
 	free(r->edits);
 	free(r->edit_row);
 	free(r->keep);
-	free(r->timed_out);
 	gm_tasks_free(r->tasks);
 	ts_parser_delete(r->parser);
 	gm_engine_free(r->engine);
 	gm_backend_free(r->local);
 	gm_backend_free(r->claude);
+	gm_backend_free(r->claude_batch);
+	free(r->batch_dir);
+	gm_run_record_free(r->resumed);
 	gm_cache_free(r->cache);
 	gm_index_free(r->idx);
 	free(r->branch);
+}
+
+/* --resume RUN: the options RUN recorded, its base as a commit id, its branch, as a batch. */
+static int resume(struct run *r)
+{
+	struct gm_run_opts *o = &r->resumed_opts;
+	struct gm_run_record *rec;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	if ((rc = gm_resume_load(&rec, r->repo, r->opts->resume)) < 0)
+		return rc;
+	r->resumed = rec;
+	memset(o, 0, sizeof(*o));
+	o->goal = rec->goal;
+	git_oid_tostr(hex, sizeof(hex), &rec->base);
+	rec->base_hex = gm_xstrdup(hex);
+	o->base = rec->base_hex;
+	if (rec->has_since) {
+		git_oid_tostr(hex, sizeof(hex), &rec->since);
+		rec->since_hex = gm_xstrdup(hex);
+		o->since = rec->since_hex;
+	}
+	o->functions = (const char *const *)rec->functions;
+	o->nfunctions = rec->nfunctions;
+	o->pathspecs = (const char *const *)rec->pathspecs;
+	o->npathspecs = rec->npathspecs;
+	o->branch = rec->branch;
+	o->jobs = rec->jobs;
+	o->local_only = rec->local_only;
+	o->plan_all = rec->plan_all;
+	o->no_cache = rec->no_cache;
+	o->has_max_cost = rec->has_max_cost;
+	o->max_cost = rec->max_cost;
+	o->verify = rec->verify;
+	o->batch = true;
+	r->opts = o;
+	return 0;
 }
 
 int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_config *cfg,
@@ -612,19 +620,27 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	int rc;
 
 	interrupted = 0;
+	gm_backend_interrupt(0);
 	r.repo = repo;
 	r.cfg = cfg;
 	r.opts = opts;
+	if (opts->resume && (rc = resume(&r)) < 0) {
+		*out = NULL;
+		return rc;
+	}
+	opts = r.opts;
 	r.progress = progress;
 	r.progress_ctx = ctx;
 	r.t0 = gm_now_ms();
 	r.rep = gm_run_report_new();
-	r.rep->run_id = make_run_id();
+	r.rep->run_id = r.resumed ? gm_xstrdup(r.resumed->run) : gm_run_id_new();
 	r.rep->dry_run = opts->dry_run;
 	r.goal = opts->goal ? opts->goal
 	                    : gm_config_string(cfg, "monitor.goal", gm_config_default("monitor.goal"));
+	r.rep->goal = gm_xstrdup(r.goal);
 	*out = r.rep;
 
+	phase(&r, "scanning");
 	if ((rc = scan(&r)) < 0 || (rc = plan(&r)) < 0)
 		goto cleanup;
 	if (opts->dry_run) {
@@ -633,10 +649,18 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 	}
 	if (!gm_tasks_count(r.tasks))
 		goto cleanup;
-	if ((rc = rewrite(&r)) < 0 || (rc = merge(&r)) < 0 || (rc = verify(&r)) < 0)
+	if ((rc = rewrite(&r)) < 0)
+		goto cleanup;
+	phase(&r, "merging");
+	if ((rc = merge(&r)) < 0)
+		goto cleanup;
+	if (r.opts->verify && r.nedits)
+		phase(&r, "verifying");
+	if ((rc = verify(&r)) < 0)
 		goto cleanup;
 	if (r.nedits) {
 		uint64_t t = gm_now_ms();
+		phase(&r, "writing the branch");
 		rc = commit(&r);
 		r.rep->commit_ms = gm_now_ms() - t;
 	}

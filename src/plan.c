@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/backend.h" /* gm_price_cost */
 #include "monitor/error.h"
 #include "monitor/price.h"
 #include "monitor/util.h"
@@ -27,8 +26,8 @@ int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const 
                         size_t n, const struct gm_route_opts *opts)
 {
 	unsigned max_cc = 0;
-	const char *local_path = NULL;
-	char *why;
+	const char *local_path = NULL, *max_name = NULL;
+	char *why, *cc;
 
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
@@ -37,21 +36,28 @@ int gm_plan_route_units(struct gm_route *out, const struct gm_index *idx, const 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct gm_file *f = &idx->files[idx->units[units[i]].file];
-		if (gm_index_unit(idx, units[i])->complexity > max_cc)
+		if (!max_name || gm_index_unit(idx, units[i])->complexity > max_cc) {
 			max_cc = gm_index_unit(idx, units[i])->complexity;
+			max_name = gm_index_unit(idx, units[i])->name;
+		}
 		if (f->local_only && !local_path)
 			local_path = f->path;
 	}
 
+	/* A cluster's figure is its most complex function's, and the reason says whose. */
+	cc = n > 1 ? gm_xasprintf("cluster of %zu, max complexity %u (%s)", n, max_cc, max_name)
+	           : gm_xasprintf("complexity %u", max_cc);
 	if (opts->plan_all)
 		why = gm_xstrdup("--plan");
 	else if (max_cc >= idx->threshold)
-		why = gm_xasprintf("complexity %u >= %u", max_cc, idx->threshold);
+		why = gm_xasprintf("%s >= %u", cc, idx->threshold);
 	else {
 		out->route = GM_ANALYSIS_NONE;
-		out->reason = gm_xasprintf("complexity %u < %u", max_cc, idx->threshold);
+		out->reason = gm_xasprintf("%s < %u", cc, idx->threshold);
+		free(cc);
 		return 0;
 	}
+	free(cc);
 
 	out->route = GM_ANALYSIS_LOCAL;
 	if (opts->local_only)
@@ -200,13 +206,6 @@ void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
 	out->total = out->prompt + out->output;
 }
 
-double gm_plan_cost(const struct gm_token_estimate *e, const char *model)
-{
-	if (!model)
-		return 0.0;
-	return gm_price_cost(model, (int64_t)e->prompt, (int64_t)e->output, 0, 0);
-}
-
 double gm_plan_worst_cost(size_t prompt_bytes, size_t max_tokens, const char *model)
 {
 	const struct gm_price *p = gm_price_lookup(model);
@@ -223,4 +222,44 @@ double gm_plan_worst_cost(size_t prompt_bytes, size_t max_tokens, const char *mo
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len)
 {
 	return context_len == 0 || e->total <= context_len;
+}
+
+int gm_plan_select_targets(size_t **out, size_t *nout, git_repository *repo,
+                           const struct gm_index *idx, const struct gm_target_opts *o)
+{
+	struct gm_changed_lines changes = { 0 };
+	git_tree *old = NULL, *base = NULL;
+	size_t *v, n = 0, *touched = NULL, ntouched = 0, ncand;
+	bool by_diff = o->since || o->staged;
+	int rc = 0;
+
+	if (o->since) {
+		if ((rc = gm_repo_resolve_tree(&old, repo, o->since)) == 0 &&
+		    (rc = gm_repo_resolve_tree(&base, repo, o->base ? o->base : "HEAD")) == 0)
+			rc = gm_repo_changed_lines(&changes, repo, old, base, NULL);
+	} else if (o->staged) {
+		if (git_repository_head_unborn(repo) == 1 || (rc = gm_repo_resolve_tree(&old, repo, "HEAD")) == 0)
+			rc = gm_repo_changed_lines(&changes, repo, old, NULL, NULL);
+	}
+	git_tree_free(old);
+	git_tree_free(base);
+	if (rc < 0)
+		return rc;
+	/* By diff: the units it touches (plan.h's rule, the hook's too); else every unit. */
+	if (by_diff)
+		ntouched = gm_plan_select_touched(&touched, idx, &changes);
+	gm_changed_lines_release(&changes);
+	ncand = by_diff ? ntouched : idx->nunits;
+	v = gm_xcalloc(ncand + 1, sizeof(*v));
+	for (size_t i = 0; i < ncand; i++) {
+		size_t id = by_diff ? touched[i] : i;
+		const struct gm_file *f = &idx->files[idx->units[id].file];
+		const struct gm_unit *u = gm_index_unit(idx, id);
+		if (f->target && gm_plan_match_function(u, o->functions, o->nfunctions))
+			v[n++] = id;
+	}
+	free(touched);
+	*out = v;
+	*nout = n;
+	return 0;
 }

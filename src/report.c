@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "monitor/backend.h"
 #include "monitor/error.h"
 #include "monitor/extract.h"
 #include "monitor/quote.h"
@@ -46,6 +49,15 @@ size_t gm_run_report_add_task(struct gm_run_report *r)
 	GM_GROW(r->tasks, r->cap_tasks, r->ntasks + 1);
 	memset(&r->tasks[r->ntasks], 0, sizeof(struct gm_run_task));
 	return r->ntasks++;
+}
+
+void gm_run_report_add_cache_key(struct gm_run_report *r, const char *key)
+{
+	for (size_t i = 0; i < r->ncache_keys; i++)
+		if (!strcmp(r->cache_keys[i], key))
+			return;
+	GM_GROW(r->cache_keys, r->cap_cache_keys, r->ncache_keys + 1);
+	r->cache_keys[r->ncache_keys++] = gm_xstrdup(key);
 }
 
 void gm_run_report_warn(struct gm_run_report *r, const char *fmt, ...)
@@ -105,9 +117,21 @@ void gm_run_report_free(struct gm_run_report *r)
 		free(t->answer);
 	}
 	free(r->tasks);
+	for (size_t i = 0; i < r->nservers; i++) {
+		free(r->servers[i].url);
+		free(r->servers[i].kind);
+		free(r->servers[i].model);
+		free(r->servers[i].cause);
+	}
+	free(r->servers);
+	free(r->batch_id);
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);
+	for (size_t i = 0; i < r->ncache_keys; i++)
+		free(r->cache_keys[i]);
+	free(r->cache_keys);
+	free(r->goal);
 	free(r->run_id);
 	free(r->branch);
 	free(r->analysis_note);
@@ -168,6 +192,8 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON_AddNumberToObject(root, "version", GM_REPORT_VERSION);
 	add_text(root, "run", r->run_id);
 	cJSON_AddBoolToObject(root, "dry_run", r->dry_run);
+	if (r->goal)
+		add_text(root, "goal", r->goal);
 	git_oid_tostr(oid, sizeof(oid), &r->base);
 	cJSON_AddStringToObject(root, "base", oid);
 	if (r->has_commit) {
@@ -252,11 +278,44 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON_AddNumberToObject(totals, "model_ms", (double)r->model_ms);
 	cJSON_AddNumberToObject(totals, "scan_ms", (double)r->scan_ms);
 	cJSON_AddNumberToObject(totals, "commit_ms", (double)r->commit_ms);
+	cJSON_AddNumberToObject(totals, "cache_read_tokens", (double)r->cache_read_tokens);
+	cJSON_AddNumberToObject(totals, "cache_write_tokens", (double)r->cache_write_tokens);
+	if (r->nservers) {
+		cJSON *servers = cJSON_AddArrayToObject(root, "servers");
+		for (size_t i = 0; i < r->nservers; i++) {
+			const struct gm_run_server *s = &r->servers[i];
+			cJSON *o = cJSON_CreateObject();
+			add_text(o, "url", s->url ? s->url : "");
+			add_text(o, "kind", s->kind ? s->kind : "");
+			if (s->model)
+				add_text(o, "model", s->model);
+			cJSON_AddNumberToObject(o, "answers", (double)s->answers);
+			cJSON_AddNumberToObject(o, "failures", (double)s->failures);
+			cJSON_AddNumberToObject(o, "requeued", (double)s->requeued);
+			cJSON_AddNumberToObject(o, "outages", s->outages);
+			cJSON_AddNumberToObject(o, "down_ms", (double)s->down_ms);
+			cJSON_AddNumberToObject(o, "avg_ms", (double)s->avg_ms);
+			if (s->cause)
+				add_text(o, "cause", s->cause);
+			cJSON_AddItemToArray(servers, o);
+		}
+	}
+	if (r->batch_id) {
+		cJSON *b = cJSON_AddObjectToObject(root, "batch");
+		add_text(b, "id", r->batch_id);
+		cJSON_AddNumberToObject(b, "requests", (double)r->batch_requests);
+		cJSON_AddBoolToObject(b, "resumed", r->batch_resumed);
+	}
 	warnings = cJSON_AddArrayToObject(root, "warnings");
 	for (size_t i = 0; i < r->nwarnings; i++) {
 		char *q = gm_quote_lossy(r->warnings[i]);
 		cJSON_AddItemToArray(warnings, cJSON_CreateString(q));
 		free(q);
+	}
+	if (r->ncache_keys) {
+		cJSON *keys = cJSON_AddArrayToObject(root, "cache_keys");
+		for (size_t i = 0; i < r->ncache_keys; i++)
+			cJSON_AddItemToArray(keys, cJSON_CreateString(r->cache_keys[i]));
 	}
 	return root;
 }
@@ -407,6 +466,42 @@ static void get_oid(struct reader *rd, git_oid *out, bool *has, const cJSON *o, 
 		*has = true;
 }
 
+static void read_servers(struct reader *rd, struct gm_run_report *r, const cJSON *v)
+{
+	const cJSON *it;
+	size_t i = 0;
+
+	if (!v)
+		return;
+	if (!cJSON_IsArray(v)) {
+		bad(rd, "", "servers", "is not an array");
+		return;
+	}
+	r->servers = gm_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*r->servers));
+	cJSON_ArrayForEach(it, v) {
+		struct gm_run_server *s = &r->servers[i];
+		char where[48];
+		snprintf(where, sizeof(where), "servers[%zu].", i);
+		if (!cJSON_IsObject(it)) {
+			bad(rd, where, "", "is not an object");
+			break;
+		}
+		r->nservers = ++i;
+		get_str(rd, &s->url, it, where, "url", true);
+		get_str(rd, &s->kind, it, where, "kind", false);
+		get_str(rd, &s->model, it, where, "model", false);
+		get_u64(rd, &s->answers, it, where, "answers");
+		get_u64(rd, &s->failures, it, where, "failures");
+		get_u64(rd, &s->requeued, it, where, "requeued");
+		get_uint(rd, &s->outages, it, where, "outages");
+		get_u64(rd, &s->down_ms, it, where, "down_ms");
+		get_u64(rd, &s->avg_ms, it, where, "avg_ms");
+		get_str(rd, &s->cause, it, where, "cause", false);
+		if (rd->rc)
+			break;
+	}
+}
+
 static void read_task(struct reader *rd, struct gm_run_task *t, const cJSON *o, size_t i)
 {
 	char where[48];
@@ -479,6 +574,7 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 		bad(&rd, "", "version", "is not 1");
 	get_str(&rd, &r->run_id, j, "", "run", true);
 	get_bool(&rd, &r->dry_run, j, "", "dry_run");
+	get_str(&rd, &r->goal, j, "", "goal", false);
 	get_oid(&rd, &r->base, NULL, j, "base");
 	get_oid(&rd, &r->commit, &r->has_commit, j, "commit");
 	get_name(&rd, &r->branch, j, "", "branch", false);
@@ -514,6 +610,21 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 		get_u64(&rd, &r->model_ms, totals, "totals.", "model_ms");
 		get_u64(&rd, &r->scan_ms, totals, "totals.", "scan_ms");
 		get_u64(&rd, &r->commit_ms, totals, "totals.", "commit_ms");
+		get_i64(&rd, &r->cache_read_tokens, totals, "totals.", "cache_read_tokens");
+		get_i64(&rd, &r->cache_write_tokens, totals, "totals.", "cache_write_tokens");
+	}
+	read_servers(&rd, r, field(j, "servers"));
+	{
+		const cJSON *b = field(j, "batch");
+		if (b && !cJSON_IsObject(b)) {
+			bad(&rd, "", "batch", "is not an object");
+		} else if (b) {
+			uint64_t n = 0;
+			get_str(&rd, &r->batch_id, b, "batch.", "id", true);
+			get_u64(&rd, &n, b, "batch.", "requests");
+			r->batch_requests = (size_t)n;
+			get_bool(&rd, &r->batch_resumed, b, "batch.", "resumed");
+		}
 	}
 	warnings = field(j, "warnings");
 	if (warnings && !cJSON_IsArray(warnings))
@@ -524,6 +635,19 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 			break;
 		}
 		gm_run_report_warn(r, "%s", it->valuestring);
+	}
+	it = field(j, "cache_keys");
+	if (it && !cJSON_IsArray(it))
+		bad(&rd, "", "cache_keys", "is not an array");
+	else if (it) {
+		const cJSON *k;
+		cJSON_ArrayForEach(k, it) {
+			if (rd.rc || !cJSON_IsString(k)) {
+				bad(&rd, "", "cache_keys", "holds something other than text");
+				break;
+			}
+			gm_run_report_add_cache_key(r, k->valuestring);
+		}
 	}
 cleanup:
 	cJSON_Delete(j);
@@ -572,4 +696,58 @@ char *gm_run_report_note_drop(const char *note, const char *const *paths,
 	text = cJSON_Print(j);
 	cJSON_Delete(j);
 	return text;
+}
+
+void gm_run_report_add_servers(struct gm_run_report *rep, struct gm_backend *local,
+                               struct gm_backend *claude)
+{
+	struct gm_backend *bs[2] = { local, claude };
+	char *mismatch;
+	size_t n = 0;
+
+	for (size_t k = 0; k < 2; k++)
+		n += bs[k] ? gm_backend_nservers(bs[k]) : 0;
+	rep->servers = gm_xcalloc(n + 1, sizeof(*rep->servers));
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; bs[k] && i < gm_backend_nservers(bs[k]); i++) {
+			struct gm_backend_server_stats s;
+			struct gm_run_server *o = &rep->servers[rep->nservers];
+			gm_backend_server_stats(&s, bs[k], i);
+			if (k == 1 && !s.answers && !s.failures)
+				continue; /* Claude, unasked */
+			rep->nservers++;
+			o->url = gm_xstrdup(s.url ? s.url : "");
+			o->kind = gm_xstrdup(s.kind ? s.kind : "");
+			o->model = s.model ? gm_xstrdup(s.model) : NULL;
+			o->answers = s.answers;
+			o->failures = s.failures;
+			o->requeued = s.requeued;
+			o->outages = s.outages;
+			o->down_ms = s.down_ms;
+			o->avg_ms = s.avg_ms;
+			o->cause = s.cause && *s.cause ? gm_xstrdup(s.cause) : NULL;
+		}
+	if (local && (mismatch = gm_backend_model_mismatch(local))) {
+		gm_run_report_warn(rep, "%s (their answers are cached apart)", mismatch);
+		free(mismatch);
+	}
+}
+
+char *gm_run_id_new(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	unsigned rnd = (unsigned)getpid() ^ (unsigned)gm_now_ms() * 2654435761u;
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
+	return gm_xasprintf("%s-%06x", ts, rnd & 0xffffff);
+}
+
+void gm_run_report_drop(struct gm_run_report *r, size_t row, const char *reason)
+{
+	struct gm_run_task *rt = &r->tasks[row];
+	rt->status = GM_TASK_DROPPED;
+	free(rt->reason);
+	rt->reason = gm_xstrdup(reason);
 }

@@ -80,6 +80,7 @@ struct gm_tasks {
 	struct gm_cache *cache;
 	TSParser *parser;
 	uint64_t t0, last_progress;
+	struct gm_progress_server *servers; /* the progress line's, per local server */
 	size_t done;
 	bool claude_blocked; /* --max-cost reached */
 	/*
@@ -94,6 +95,7 @@ struct gm_tasks {
 	struct task **waiting;
 	size_t nwaiting, cwaiting;
 	bool budget_warned;
+	struct gm_backend *batch; /* Claude's analyses go here as Message Batches; NULL: none */
 };
 
 /* ---- the set ---------------------------------------------------------------- */
@@ -136,6 +138,7 @@ void gm_tasks_free(struct gm_tasks *ts)
 	}
 	free(ts->src);
 	free(ts->task_of_unit);
+	free(ts->servers);
 	free(ts);
 }
 
@@ -240,21 +243,46 @@ static void finish(struct gm_tasks *ts, struct task *t, enum gm_task_status st, 
 static void report_progress(struct gm_tasks *ts, bool force)
 {
 	const struct gm_tasks_config *c = &ts->cfg;
-	struct gm_progress p;
+	struct gm_progress p = { 0 };
 	uint64_t now = gm_now_ms();
 	double secs;
+	size_t n = c->local ? gm_backend_nservers(c->local) : 0;
 
-	if (!c->progress || (!force && now - ts->last_progress < 100))
+	if (!c->progress || (!force && now - ts->last_progress < 50))
 		return;
 	ts->last_progress = now;
 	secs = (double)(now - ts->t0) / 1000.0;
+	if (n && !ts->servers)
+		ts->servers = gm_xcalloc(n, sizeof(*ts->servers));
+	for (size_t i = 0; i < n; i++) {
+		struct gm_backend_server_stats st;
+		gm_backend_server_stats(&st, c->local, i);
+		ts->servers[i].url = st.url;
+		ts->servers[i].running = st.inflight;
+		ts->servers[i].up = st.up;
+	}
 	p.done = ts->done;
 	p.total = ts->ntasks;
 	p.running_local = ts->engine && c->local ? gm_engine_inflight(ts->engine, c->local) : 0;
 	p.running_claude = ts->engine && c->claude ? gm_engine_inflight(ts->engine, c->claude) : 0;
+	p.queued_local = ts->engine && c->local ? gm_engine_queued(ts->engine, c->local) : 0;
+	p.queued_claude = ts->engine && c->claude ? gm_engine_queued(ts->engine, c->claude) : 0;
+	p.servers = ts->servers;
+	p.nservers = n;
+	p.have_claude = c->claude != NULL;
+	if (ts->engine)
+		p.streamed_bytes = (c->local ? gm_engine_streamed(ts->engine, c->local) : 0) +
+		                   (c->claude ? gm_engine_streamed(ts->engine, c->claude) : 0);
+	p.output_tokens = c->rep->output_tokens;
 	p.tokens_per_s = secs > 0 ? (double)c->rep->output_tokens / secs : 0;
 	p.cost_usd = c->rep->cost_usd;
 	c->progress(c->progress_ctx, &p);
+}
+
+/* The engine's tick: the line moves while every answer is still pending. */
+static void on_tick(void *ctx)
+{
+	report_progress(ctx, false);
 }
 
 /* ---- routing --------------------------------------------------------------- */
@@ -274,7 +302,7 @@ bool gm_tasks_claude_allowed(struct gm_tasks *ts, const struct gm_token_estimate
 		return false;
 	if (!c->has_max_cost)
 		return true;
-	cost = e ? gm_plan_cost(e, gm_backend_model(c->claude)) : 0.0;
+	cost = e ? gm_backend_cost(c->claude, (int64_t)e->prompt, (int64_t)e->output, 0, 0) : 0.0;
 	/* A budget of 0 means nothing at all goes to Claude. */
 	if (c->rep->cost_usd + cost >= c->max_cost) {
 		gm_run_report_warn(c->rep, "--max-cost $%.4f reached: no more requests to Claude", c->max_cost);
@@ -296,6 +324,68 @@ static void escalate(struct gm_tasks *ts, struct task *t, const char *why,
 	t->tries = 0;
 	t->fallback = fallback;
 	set_str(&t->fallback_reason, reason);
+}
+
+/* ---- backends ---------------------------------------------------------------- */
+
+/* Where `t`'s next request goes: the local fleet, Claude, or Claude's batches. */
+static struct gm_backend *backend_of(const struct gm_tasks *ts, const struct task *t)
+{
+	if (!t->on_claude)
+		return ts->cfg.local;
+	return t->type == T_ANALYSIS && ts->batch ? ts->batch : ts->cfg.claude;
+}
+
+int gm_tasks_route(struct gm_tasks *ts, const size_t *targets, size_t ntargets, bool plan_all)
+{
+	struct gm_plan_groups g;
+	struct gm_route_opts ro = { 0 };
+	struct gm_run_report *rep = ts->cfg.rep;
+	int rc = 0;
+
+	ro.have_claude_key = ts->cfg.claude != NULL;
+	ro.local_only = ts->cfg.local_only;
+	ro.plan_all = plan_all;
+	gm_plan_group(&g, ts->cfg.idx, targets, ntargets);
+	for (size_t c = 0; c < g.nclusters && rc == 0; c++) {
+		const size_t *members = g.units + g.start[c];
+		size_t n = g.start[c + 1] - g.start[c];
+		struct gm_route rt;
+		bool complex;
+		if (!n)
+			continue;
+		ro.max_cost_spent = ts->cfg.claude && !gm_tasks_claude_allowed(ts, NULL);
+		if ((rc = gm_plan_route_units(&rt, ts->cfg.idx, members, n, &ro)) < 0)
+			break;
+		complex = rt.route != GM_ANALYSIS_NONE;
+		for (size_t k = 0; k < n; k++)
+			gm_tasks_add_rewrite(ts, members[k], complex,
+			                     complex ? "waits for the cluster's plan" : rt.reason);
+		if (complex)
+			gm_tasks_add_analysis(ts, members, n, &rt);
+		if (rt.route == GM_ANALYSIS_LOCAL) {
+			const char *semi = strchr(rt.reason, ';');
+			rep->analysis_local = true;
+			free(rep->analysis_note);
+			rep->analysis_note = gm_xstrdup(semi ? semi + 2 : rt.reason);
+		}
+		gm_route_release(&rt);
+	}
+	gm_plan_groups_release(&g);
+	return rc;
+}
+
+void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch)
+{
+	ts->batch = batch;
+}
+
+size_t gm_tasks_claude_analyses(const struct gm_tasks *ts)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ts->ntasks; i++)
+		n += ts->tasks[i]->type == T_ANALYSIS && ts->tasks[i]->on_claude;
+	return n;
 }
 
 /* ---- the budget ---------------------------------------------------------------- */
@@ -324,6 +414,13 @@ static size_t request_bytes(const struct gm_chat_request *q)
 {
 	return (q->system ? strlen(q->system) : 0) + (q->user ? strlen(q->user) : 0) +
 	       (q->json_schema ? strlen(q->json_schema) : 0);
+}
+
+/* The most request `q` can cost on Claude backend `b` (its batch price, if one); < 0: unbounded. */
+static double worst_cost(const struct gm_backend *b, const struct gm_chat_request *q)
+{
+	double w = gm_plan_worst_cost(request_bytes(q), (size_t)q->max_tokens, gm_backend_model(b));
+	return w < 0 ? w : w * gm_backend_price_factor(b);
 }
 
 /* What the report says of a Claude request the budget would not cover. */
@@ -591,16 +688,16 @@ static int over_budget(struct gm_tasks *ts, struct task *t, const char *why)
  */
 static int send_request(struct gm_tasks *ts, struct task *t, const struct request *req)
 {
-	struct gm_backend *b = t->on_claude ? ts->cfg.claude : ts->cfg.local;
+	struct gm_backend *b = backend_of(ts, t);
 	struct gm_run_task *rt = row(ts, t);
 	struct gm_cache_answer a;
+	struct gm_chat_request q = req->q;
 	char *key = gm_cache_answer_key(GM_PROMPT_VERSION, t->on_claude ? "claude" : "local",
 	                                gm_backend_model(b), &req->q, t->tries + 1);
 	bool cached = !ts->cfg.no_cache && gm_cache_answer_get(&a, ts->cache, key);
 
 	if (!cached && t->on_claude) {
-		double worst = gm_plan_worst_cost(request_bytes(&req->q), (size_t)req->q.max_tokens,
-		                                  gm_backend_model(b));
+		double worst = worst_cost(b, &req->q);
 		enum fit f = budget_fit(ts, worst);
 		if (f == WAIT) {
 			free(key);
@@ -626,8 +723,12 @@ static int send_request(struct gm_tasks *ts, struct task *t, const struct reques
 	t->cache_key = key;
 	t->tries++;
 	rt->attempts++;
-	if (!cached)
-		return gm_engine_submit(ts->engine, b, &req->q, t);
+	gm_run_report_add_cache_key(ts->cfg.rep, t->cache_key);
+	if (!cached) {
+		/* The key names the request again in a later run: a batch is resumed by it. */
+		q.id = key;
+		return gm_engine_submit(ts->engine, b, &q, t);
+	}
 	GM_GROW(ts->ready, ts->cready, ts->nready + 1);
 	ts->ready[ts->nready].t = t;
 	ts->ready[ts->nready].a = a;
@@ -751,7 +852,6 @@ static int submit_analysis(struct gm_tasks *ts, struct task *t)
 int gm_tasks_estimate(struct gm_tasks *ts)
 {
 	const struct gm_tasks_config *c = &ts->cfg;
-	const char *claude = c->claude ? gm_backend_model(c->claude) : NULL;
 	size_t moved = 0;
 	int rc = 0;
 
@@ -773,7 +873,8 @@ int gm_tasks_estimate(struct gm_tasks *ts)
 			free(s);
 		}
 		if (t->on_claude) {
-			double worst = gm_plan_worst_cost(request_bytes(&req.q), (size_t)req.q.max_tokens, claude);
+			struct gm_backend *b = backend_of(ts, t);
+			double worst = worst_cost(b, &req.q);
 			if (c->has_max_cost && (worst < 0 || c->rep->cost_usd + worst > c->max_cost)) {
 				char *why = budget_reason(ts, worst);
 				char *s = gm_xasprintf("%s%s%s: analysis by the local model",
@@ -790,7 +891,7 @@ int gm_tasks_estimate(struct gm_tasks *ts)
 				free(why);
 				moved++;
 			} else {
-				rt->cost_usd = gm_plan_cost(&req.est, claude);
+				rt->cost_usd = gm_backend_cost(b, (int64_t)req.est.prompt, (int64_t)req.est.output, 0, 0);
 			}
 		}
 		c->rep->cost_usd += rt->cost_usd;
@@ -1069,8 +1170,15 @@ static int release_held(struct gm_tasks *ts, struct task *analysis, const char *
 			continue;
 		w->held = false;
 		if (why)
-			gm_run_report_warn(ts->cfg.rep, "%s %s: rewritten without a plan (%s)", row(ts, w)->path,
-			                   row(ts, w)->name, why);
+			/* says what the table says of the analysis; the rewrite's own row says how it went */
+			gm_run_report_warn(ts->cfg.rep, "%s %s: sent without a plan (its analysis %s: %s)",
+			                   row(ts, w)->path, row(ts, w)->name,
+			                   row(ts, analysis)->status == GM_TASK_PENDING
+			                           ? "gave none"
+			                           : row(ts, analysis)->status == GM_TASK_SKIPPED
+			                                     ? "was skipped"
+			                                     : gm_task_status_name(row(ts, analysis)->status),
+			                   why);
 		rc = submit_rewrite(ts, w);
 	}
 	return rc;
@@ -1141,6 +1249,8 @@ static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
 	rt->output_tokens += res->output_tokens;
 	rt->cost_usd += res->cost_usd;
 	rep->input_tokens += in;
+	rep->cache_read_tokens += res->cache_read_tokens;
+	rep->cache_write_tokens += res->cache_write_tokens;
 	rep->output_tokens += res->output_tokens;
 	rep->cost_usd += res->cost_usd;
 	unreserve(ts, t);
@@ -1150,7 +1260,16 @@ static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
 			return GM_EINTERRUPTED;
 		rc = on_failure(ts, t, res);
 	} else {
-		gm_cache_answer_put(ts->cache, t->cache_key, res);
+		const char *asked = gm_backend_model(backend_of(ts, t));
+		if (res->model && asked && strcmp(res->model, asked)) {
+			/* Another model answered (a fleet serving several): kept under a key of its
+			 * own, so a later run asking for `asked` never gets it. */
+			char *key = gm_cache_answer_key_for_model(t->cache_key, res->model);
+			gm_cache_answer_put(ts->cache, key, res);
+			free(key);
+		} else {
+			gm_cache_answer_put(ts->cache, t->cache_key, res);
+		}
 		rc = handle_answer(ts, t, res->content ? res->content : "", res->finish_reason, res->model);
 	}
 	if (rc == 0)
@@ -1172,6 +1291,8 @@ int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache 
 	ts->engine = engine;
 	ts->cache = cache;
 	ts->parser = parser;
+	if (ts->cfg.progress)
+		gm_engine_set_tick(engine, on_tick, ts, 100);
 	/* Analyses first, so plans arrive while simple rewrites run. */
 	for (size_t pass = 0; pass < 2 && rc == 0; pass++)
 		for (size_t i = 0; i < ts->ntasks && rc == 0; i++) {
@@ -1194,6 +1315,7 @@ int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache 
 		rc = GM_EINTERRUPTED;
 	if (rc == 0)
 		report_progress(ts, true);
+	gm_engine_set_tick(engine, NULL, NULL, 0);
 	ts->engine = NULL;
 	ts->cache = NULL;
 	ts->parser = NULL;

@@ -16,6 +16,7 @@
 
 #include "monitor/commit.h"
 #include "monitor/error.h"
+#include "monitor/report.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -184,5 +185,35 @@ int gm_verify_bisect(bool *keep, bool *timed_out, const struct gm_verify *v)
 	free(good);
 	free(bad);
 	free(cand);
+	return rc;
+}
+
+int gm_verify_edits(bool *keep, const struct gm_verify *v, struct gm_run_report *rep,
+                    const size_t *edit_row)
+{
+	bool *timed_out = gm_xcalloc(v->nedits + 1, sizeof(bool));
+	size_t ntimed = 0;
+	int rc;
+
+	if ((rc = gm_verify_bisect(keep, timed_out, v)) < 0)
+		goto cleanup;
+	for (size_t i = 0; i < v->nedits; i++) {
+		if (keep[i])
+			continue;
+		if (timed_out[i]) {
+			char *why = gm_xasprintf("the --verify command timed out after %ld s with it", v->timeout_s);
+			gm_run_report_drop(rep, edit_row[i], why);
+			free(why);
+			ntimed++;
+		} else {
+			gm_run_report_drop(rep, edit_row[i], "breaks the --verify command");
+		}
+	}
+	if (ntimed)
+		gm_run_report_warn(rep, "--verify command timed out after %ld s (monitor.verify.timeout) "
+		                   "with %zu edit%s, which %s dropped", v->timeout_s, ntimed,
+		                   ntimed == 1 ? "" : "s", ntimed == 1 ? "was" : "were");
+cleanup:
+	free(timed_out);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor/config.h"
 #include "monitor/http.h" /* struct gm_chat_request, struct gm_chat_result */
 
 enum gm_backend_kind { GM_BACKEND_LOCAL, GM_BACKEND_CLAUDE };
@@ -88,6 +89,22 @@ char *gm_backend_redact(const char *text);
 
 /* Checks the configuration (GM_EUSAGE: no URL, one not http(s)://); no network. */
 int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg);
+
+/*
+ * The backends of a run as the configuration (config.h) describes them.
+ * Local: every monitor.local.url (else the default), its kind, model and
+ * key variable; `jobs` > 0 (-j) or a configured monitor.local.concurrency
+ * fixes the requests each server is sent at once, else the servers say.
+ * Claude: with ANTHROPIC_API_KEY set (else `*out` stays NULL), the
+ * streaming backend and the same as Message Batches recorded in
+ * `batch_dir`, both prepared (Claude's set-up needs no network).
+ */
+int gm_backend_open_local(struct gm_backend **out, struct gm_config *cfg, int jobs);
+int gm_backend_open_claude(struct gm_backend **out, struct gm_backend **batch,
+                           struct gm_config *cfg, const char *batch_dir);
+
+/* Does batch backend `b` still hold the record of Message Batch `id` (a resume would poll it)? */
+bool gm_backend_batch_recorded(const struct gm_backend *b, const char *id);
 void gm_backend_free(struct gm_backend *b);
 /* The model requests name; NULL until set up when none was configured.
  * Valid until gm_backend_free() or the next gm_backend_prepare(). */
@@ -105,6 +122,8 @@ size_t gm_backend_nservers(const struct gm_backend *b);
  * for a Claude batch backend, 0 for local servers. */
 double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output,
                        int64_t cache_write, int64_t cache_read);
+/* What the price table's figures are multiplied by here: 0 local, 0.5 a Claude batch, else 1. */
+double gm_backend_price_factor(const struct gm_backend *b);
 
 /*
  * Resolve the model (and context length) by asking the server(s); blocking.
@@ -114,6 +133,13 @@ double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output
  * gm_engine_submit() calls it when it has not been called.
  */
 int gm_backend_prepare(struct gm_backend *b);
+
+/*
+ * Async-signal-safe: non-zero stops set-up's and probes' blocking requests
+ * (running or later) within about a second, with GM_EINTERRUPTED; 0 lets
+ * them run again.  The engine is stopped with gm_engine_cancel().
+ */
+void gm_backend_interrupt(int on);
 
 /* One GET of a server's model list during set-up. */
 struct gm_backend_try {
@@ -264,6 +290,14 @@ void gm_engine_cancel(struct gm_engine *e); /* async-signal-safe */
 /* Requests in flight on a backend right now (for the progress line); for a
  * batch backend, requests in batches whose results have not come. */
 size_t gm_engine_inflight(const struct gm_engine *e, const struct gm_backend *b);
+/* Requests of a backend waiting in the engine for a free slot (or a retry's time). */
+size_t gm_engine_queued(const struct gm_engine *e, const struct gm_backend *b);
+/*
+ * While gm_engine_run runs, call `fn(ctx)` between waits and at least
+ * every `ms` milliseconds (0: 100), for a progress line that moves while
+ * answers are awaited.  `fn` must not submit requests.  NULL: none.
+ */
+void gm_engine_set_tick(struct gm_engine *e, void (*fn)(void *ctx), void *ctx, long ms);
 
 /*
  * Bytes of answer text (content and reasoning) streamed from a backend so

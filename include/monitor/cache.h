@@ -37,6 +37,15 @@ int gm_cache_get(char **out, size_t *len, struct gm_cache *c, const char *ns,
 int gm_cache_put(struct gm_cache *c, const char *ns, const char *key,
                  const void *data, size_t len);
 
+/*
+ * Remove the entry `key` (lower-case hex only; anything else is
+ * GM_EINVALID, so a key read from a note never names another file):
+ * 0 when it was there (and, unless `dry_run`, is gone), GM_ENOTFOUND when
+ * it was not.
+ */
+int gm_cache_remove(struct gm_cache *c, const char *ns, const char *key, bool dry_run);
+/* The namespace of model answers. */
+#define GM_CACHE_ANSWERS "model"
 /* Hex SHA-1 of `data` (via libgit2's hasher): `out` holds 41 bytes. */
 void gm_cache_digest(char out[41], const void *data, size_t len);
 
@@ -51,6 +60,13 @@ void gm_cache_digest(char out[41], const void *data, size_t len);
  */
 char *gm_cache_answer_key(const char *prompt_version, const char *route, const char *model,
                           const struct gm_chat_request *q, unsigned attempt);
+
+/*
+ * The key an answer to the request of `key` is kept under when another
+ * model than the one asked gave it (a fleet whose servers serve different
+ * models): never the key a lookup for the asked model computes.  Allocated.
+ */
+char *gm_cache_answer_key_for_model(const char *key, const char *model);
 
 /* A cached answer; every string is owned by it. */
 struct gm_cache_answer {

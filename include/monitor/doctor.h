@@ -73,6 +73,16 @@ struct gm_doctor_options {
 	const char *path;  /* where to look for the repository (NULL: cwd) */
 	const char *root;  /* WSL2 files prefix (NULL: $GM_PROC_ROOT or /) */
 	long timeout_s;    /* per request (0: 15) */
+	/*
+	 * Optional, for a report printed as it runs: on_begin before each
+	 * check (`what`: the URL or thing it asks), on_check with each row once
+	 * it is final (a server's only after every server was asked, as
+	 * another that answered makes a dead one a warning).  Rows stay in
+	 * the report too.
+	 */
+	void (*on_begin)(void *ctx, const char *check, const char *what);
+	void (*on_check)(void *ctx, const struct gm_doctor_check *c);
+	void *ctx;
 };
 
 /*

@@ -85,6 +85,11 @@ struct gm_http_send {
 	char *body;                             /* NULL: GET, else POST this */
 	char *headers[GM_HTTP_MAX_HEADERS];     /* "Name: value" */
 	size_t nheaders;
+	bool after_interrupt; /* not stopped by an interrupt: a clean-up sent once
+	                         interrupted (a batch's cancel) is not stopped by
+	                         gm_http_fetch_interrupt, and a transfer running when
+	                         gm_http_multi_cancel comes (a batch's create) ends
+	                         normally first */
 };
 
 /* Append a header line; aborts past GM_HTTP_MAX_HEADERS (a programming error). */
@@ -233,6 +238,15 @@ size_t gm_http_pool_inflight(const struct gm_http_pool *pool);
 
 struct gm_http_multi;
 
+/* Requests of `pool` waiting in `m`'s queue for a slot (or their retry time). */
+size_t gm_http_multi_queued(const struct gm_http_multi *m, const struct gm_http_pool *pool);
+/*
+ * Have gm_http_multi_run call `fn(ctx)` between waits, and wait no longer
+ * than `ms` (0: 100) at a time, so a progress line can be redrawn while
+ * every answer is still pending.  `fn` must not queue requests.  NULL: none.
+ */
+void gm_http_multi_set_tick(struct gm_http_multi *m, void (*fn)(void *ctx), void *ctx, long ms);
+
 int gm_http_multi_new(struct gm_http_multi **out);
 /* Aborts what is queued or running without calling back; NULL is fine. */
 void gm_http_multi_free(struct gm_http_multi *m);
@@ -269,7 +283,9 @@ typedef int (*gm_http_done_fn)(void *ctx, struct gm_http_pool *pool, void *tag,
  * service do not keep it running), or until
  * gm_http_multi_cancel() or a non-zero return from `done`.  Returns 0,
  * GM_EINTERRUPTED when cancelled (in-flight transfers are aborted and their
- * callbacks get error GM_EINTERRUPTED), or what `done` returned.
+ * callbacks get error GM_EINTERRUPTED, except those sent `after_interrupt`,
+ * which end first; what their callbacks queue is aborted), or what `done`
+ * returned.
  */
 int gm_http_multi_run(struct gm_http_multi *m, gm_http_done_fn done, void *ctx);
 void gm_http_multi_cancel(struct gm_http_multi *m); /* async-signal-safe */
@@ -377,5 +393,12 @@ struct gm_http_response {
 int gm_http_fetch(struct gm_http_response *resp, const struct gm_http_send *req,
                   long timeout_s, size_t max);
 void gm_http_response_release(struct gm_http_response *resp);
+/*
+ * Async-signal-safe: non-zero makes every blocking fetch (running or
+ * started later) stop within about a second with GM_EINTERRUPTED
+ * ("interrupted"), until it is called again with 0; a request marked
+ * `after_interrupt` still runs to its own timeout.
+ */
+void gm_http_fetch_interrupt(int on);
 
 #endif

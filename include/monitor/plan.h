@@ -106,6 +106,19 @@ bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
 size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
                               const struct gm_changed_lines *changes);
 
+/* Which units a run rewrites: those of target files matching -f, and with a diff only those it touches. */
+struct gm_target_opts {
+	const char *since;  /* the units changed between since and base */
+	const char *base;   /* NULL: HEAD */
+	bool staged;        /* the units the staged diff touches (HEAD against the index) */
+	const char *const *functions; /* -f globs (gm_plan_match_function) */
+	size_t nfunctions;
+};
+
+/* Their ids in file order into `*out` (the caller's, free()); GM_ENOTFOUND etc. for a bad revision. */
+int gm_plan_select_targets(size_t **out, size_t *nout, git_repository *repo,
+                           const struct gm_index *idx, const struct gm_target_opts *o);
+
 /*
  * The one estimate of a task before it is sent, by bytes of the request it
  * sends (a dry run builds the same requests, so --dry-run, --max-cost and
@@ -125,14 +138,6 @@ struct gm_token_estimate {
 
 void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
                       size_t prompt_bytes, size_t code_bytes);
-
-/*
- * What `e` costs on Claude model `model` (price.h's table; the prompt is
- * input, the answer output, no cache): dollars, 0 for an unknown model or
- * NULL (the local model is free).  A budget check of the worst case passes
- * an estimate whose output is the request's token limit.
- */
-double gm_plan_cost(const struct gm_token_estimate *e, const char *model);
 
 /*
  * The most a request can cost on Claude model `model`, the bound --max-cost

@@ -8,7 +8,7 @@
  *
  * JSON, version 1:
  * {
- *   "version": 1, "run": "<id>", "dry_run": bool,
+ *   "version": 1, "run": "<id>", "dry_run": bool, "goal": "<text>",
  *   "base": "<oid>", "commit": "<oid>" | null, "branch": "<name>" | null,
  *   "local_model": "<id>", "claude_model": "<id>" (when a key is set),
  *   "analysis_local": bool, "analysis_note": "<why>" (when analysis_local),
@@ -28,8 +28,18 @@
  *                a line end and marked truncated when longer; absent once the
  *                run's answers reach GM_REPORT_ANSWERS_MAX) } ],
  *   "totals": { "requests", "input_tokens", "output_tokens", "cost_usd",
- *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms" },
- *   "warnings": [ "<text>", ... ]
+ *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms",
+ *               "cache_read_tokens", "cache_write_tokens" (of input_tokens:
+ *               Claude's prompt cache) },
+ *   "servers": [ { "url" (password redacted), "kind", "model", "answers",
+ *                  "failures", "requeued", "outages", "down_ms", "avg_ms",
+ *                  "cause" (why it was last taken out) } ] (when models ran),
+ *   "batch": { "id", "requests", "resumed": bool } (Claude's analyses as a
+ *             Message Batch),
+ *   "warnings": [ "<text>", ... ],
+ *   "cache_keys": [ "<key>", ... ]  the answer-cache entries (cache.h) the run
+ *                                    asked for; `git monitor clean` removes an
+ *                                    entry once no remaining run names it
  * }
  * Optional fields are absent when they do not apply.  Tasks are written in
  * file order (path, start line, kind).
@@ -112,6 +122,14 @@ struct gm_run_task {
  */
 void gm_run_task_keep_answer(struct gm_run_task *t, const char *answer);
 
+/* What one server did during the run (backend.h's figures, kept). */
+struct gm_run_server {
+	char *url, *kind, *model; /* model may be NULL */
+	uint64_t answers, failures, requeued, down_ms, avg_ms;
+	unsigned outages;
+	char *cause; /* why it was last taken out of service, or NULL */
+};
+
 struct gm_run_report {
 	char *run_id;
 	char *branch;     /* NULL when nothing was written */
@@ -121,6 +139,7 @@ struct gm_run_report {
 	size_t ntasks, cap_tasks;
 	size_t requests;  /* model requests actually sent (cache hits excluded) */
 	int64_t input_tokens, output_tokens;
+	int64_t cache_read_tokens, cache_write_tokens; /* of input_tokens: Claude's prompt cache */
 	double cost_usd;
 	uint64_t elapsed_ms, model_ms;
 	uint64_t scan_ms, commit_ms; /* reading + parsing; merging + writing objects and refs */
@@ -131,6 +150,14 @@ struct gm_run_report {
 	bool ran;         /* models were asked (or the cache answered) */
 	char **warnings;
 	size_t nwarnings;
+	struct gm_run_server *servers; /* in configuration order, local first */
+	size_t nservers;
+	char *batch_id;       /* the Message Batch Claude's analyses went in, or NULL */
+	size_t batch_requests;
+	bool batch_resumed;   /* it was a batch an earlier run had sent */
+	char *goal;       /* the run's goal, as given */
+	char **cache_keys; /* answer-cache keys asked for, no duplicates */
+	size_t ncache_keys, cap_cache_keys;
 };
 
 /* An empty report; gm_run_report_free releases it. */
@@ -145,6 +172,25 @@ size_t gm_run_report_add_task(struct gm_run_report *r);
 /* Append a warning (printf-style; the report keeps the text). */
 void gm_run_report_warn(struct gm_run_report *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Task `row` had an accepted edit that did not make it into the commit: dropped, `reason` copied. */
+void gm_run_report_drop(struct gm_run_report *r, size_t row, const char *reason);
+
+struct gm_backend;
+
+/*
+ * What each server of `local` and `claude` (either may be NULL) did, as
+ * backend.h's figures say, into rep->servers; Claude only when it was
+ * asked.  A fleet serving different models gets a warning.
+ */
+void gm_run_report_add_servers(struct gm_run_report *rep, struct gm_backend *local,
+                               struct gm_backend *claude);
+
+/* A new run id: local time and 24 random bits ("20261201-123045-a1b2c3"). Allocated. */
+char *gm_run_id_new(void);
+
+/* Record an answer-cache key the run asked for (once). */
+void gm_run_report_add_cache_key(struct gm_run_report *r, const char *key);
 /* Put the tasks in file order (path, start line, kind), as they are written. */
 void gm_run_report_sort(struct gm_run_report *r);
 

@@ -41,15 +41,37 @@
 #include "monitor/plan.h"
 #include "monitor/report.h"
 
-/* What the progress line shows. */
+/* One local server on the progress line. */
+struct gm_progress_server {
+	const char *url;  /* its base URL (valid during the callback) */
+	size_t running;   /* requests on it now */
+	bool up;          /* in service */
+};
+
+/*
+ * What the progress line shows.  Pointers are valid during the callback
+ * only.
+ */
 struct gm_progress {
-	size_t done, total;
+	const char *phase;       /* what the run is doing when it is not asking models
+	                            ("scanning", "connecting", "merging", ...), else NULL */
+	size_t done, total;      /* tasks ended, tasks in all (plans may add some) */
 	size_t running_local, running_claude;
-	double tokens_per_s;
+	size_t queued_local, queued_claude; /* requests waiting for a slot */
+	const struct gm_progress_server *servers; /* the local servers, configuration order */
+	size_t nservers;
+	bool have_claude;        /* Claude is configured for this run */
+	uint64_t streamed_bytes; /* answer text received so far, all backends, as it streams
+	                            (about 4 bytes a token): a live rate from two samples */
+	int64_t output_tokens;   /* of the answers that have completed */
+	double tokens_per_s;     /* output tokens of completed answers per second of the run */
 	double cost_usd;
 };
 
-/* Called from the run's thread, at most a few times a second. */
+/*
+ * Called from the run's thread: at each change of phase, when tasks end,
+ * and while answers are awaited (about ten times a second).
+ */
 typedef void (*gm_progress_fn)(void *ctx, const struct gm_progress *p);
 
 struct gm_tasks_config {
@@ -88,6 +110,24 @@ void gm_tasks_add_rewrite(struct gm_tasks *ts, size_t unit, bool held, const cha
  */
 void gm_tasks_add_analysis(struct gm_tasks *ts, const size_t *units, size_t n,
                            const struct gm_route *route);
+
+/*
+ * Plan `targets` (unit ids in file order): group them into clusters
+ * (plan.h), route each, and add its rewrites and, for a complex cluster,
+ * its analysis first (with Claude while --max-cost allows; `plan_all`:
+ * --plan).  A cluster analysed locally is named in the report.
+ */
+int gm_tasks_route(struct gm_tasks *ts, const size_t *targets, size_t ntargets, bool plan_all);
+
+/*
+ * After planning: Claude's analyses go as Message Batches through `batch`
+ * (a Claude backend with cfg.batch; it must outlive the runs), the
+ * escalated rewrites interactively as before.  gm_tasks_claude_analyses
+ * counts the analyses routed to Claude (monitor.claude.batch = auto decides
+ * by it).
+ */
+void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch);
+size_t gm_tasks_claude_analyses(const struct gm_tasks *ts);
 
 /*
  * May a request of estimate `e` (NULL: of no cost) still go to Claude?  No

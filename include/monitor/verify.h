@@ -48,4 +48,15 @@ struct gm_verify {
  */
 int gm_verify_bisect(bool *keep, bool *timed_out, const struct gm_verify *v);
 
+struct gm_run_report;
+
+/*
+ * gm_verify_bisect, its verdicts into the run's record: each edit it
+ * clears in `keep` (edit k is the task of row edit_row[k] of `rep`) is
+ * marked dropped with the reason ("breaks the --verify command", or timed
+ * out with it, which also gets one warning).
+ */
+int gm_verify_edits(bool *keep, const struct gm_verify *v, struct gm_run_report *rep,
+                    const size_t *edit_row);
+
 #endif

@@ -28,7 +28,9 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "term.h"
 #include "monitor/doctor.h"
+#include "monitor/util.h"
 #include "monitor/banned.h"
 
 static const char usage_text[] =
@@ -136,14 +138,53 @@ static void print_json(const struct gm_doctor_report *r, bool verbose)
 	cJSON_Delete(root);
 }
 
+/* While a check runs, on a terminal: what it is asking, on stderr, erased when its row comes. */
+static bool asking_shown;
+
+static void erase_asking(void)
+{
+	if (asking_shown)
+		fputs("\r\033[K", stderr);
+	asking_shown = false;
+}
+
+static void on_begin(void *ctx, const char *check, const char *what)
+{
+	char *line, *cut;
+	(void)ctx;
+	if (!cli_stderr_is_tty())
+		return;
+	line = gm_xasprintf("      %-10s checking %s ...", check, what);
+	cut = cli_truncate_end(line, cli_term_columns_stderr() - 1);
+	erase_asking();
+	fprintf(stderr, "%s", cut);
+	fflush(stderr);
+	asking_shown = true;
+	free(cut);
+	free(line);
+}
+
+static void print_check(const struct gm_doctor_check *c, bool color)
+{
+	const char *st = gm_doctor_status_name(c->status);
+	const char *col = c->status == GM_DOCTOR_OK     ? cli_color(color, "color.monitor.ok", "green")
+	                  : c->status == GM_DOCTOR_WARN ? cli_color(color, "color.monitor.warn", "yellow")
+	                  : c->status == GM_DOCTOR_FAIL ? cli_color(color, "color.monitor.fail", "red")
+	                                                : "";
+	erase_asking();
+	printf("%s%-5s%s %-10s %s\n", col, st, cli_color_reset(col), c->check, c->detail);
+	if (c->hint)
+		printf("%-16s hint: %s\n", "", c->hint);
+	fflush(stdout);
+}
+
+static void on_check(void *ctx, const struct gm_doctor_check *c)
+{
+	print_check(c, *(bool *)ctx);
+}
+
 static void print_text(const struct gm_doctor_report *r, bool verbose)
 {
-	for (size_t i = 0; i < r->nchecks; i++) {
-		const struct gm_doctor_check *c = &r->checks[i];
-		printf("%-5s %-10s %s\n", gm_doctor_status_name(c->status), c->check, c->detail);
-		if (c->hint)
-			printf("%-16s hint: %s\n", "", c->hint);
-	}
 	if (!verbose)
 		return;
 	printf("\nsettings (effective value, from where):\n");
@@ -188,6 +229,8 @@ int cmd_doctor(int argc, char **argv)
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
 	struct gm_doctor_report report;
+	struct gm_doctor_options o = { 0 };
+	bool color;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
 		goto cleanup;
@@ -195,7 +238,16 @@ int cmd_doctor(int argc, char **argv)
 		exit_code = cli_fail(CLI_USAGE, "doctor takes no arguments; see 'git monitor doctor -h'");
 		goto cleanup;
 	}
-	if ((rc = gm_doctor_run(&report, NULL)) < 0) {
+	/* text: each check's row as soon as it is known (probes take seconds) */
+	color = cli_want_color(NULL);
+	if (!json) {
+		o.on_begin = on_begin;
+		o.on_check = on_check;
+		o.ctx = &color;
+	}
+	rc = gm_doctor_run(&report, &o);
+	erase_asking();
+	if (rc < 0) {
 		exit_code = cli_error(rc);
 		gm_doctor_report_release(&report);
 		goto cleanup;

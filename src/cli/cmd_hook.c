@@ -4,7 +4,8 @@
  * install/uninstall manage the pre-commit script (hook.h).  `run
  * pre-commit` is what the script executes: it reports the staged units
  * over monitor.hook.maxComplexity on stderr, one per line as
- * `path:line: name: complexity N (max M)`, and by monitor.hook.mode exits
+ * `warning: path:line: name: complexity N (max M)`, with a hint naming the refactor that splits them (silenced by
+ * advice.monitorHook), and by monitor.hook.mode exits
  * 0 (warn), 1 when any is over (block), or 0 after starting a detached
  * `git monitor refactor` of those units (suggest).  It never changes a
  * file, the index or a ref.
@@ -19,6 +20,7 @@
 #include <git2.h>
 
 #include "cli.h"
+#include "term.h"
 #include "monitor/config.h"
 #include "monitor/error.h"
 #include "monitor/hook.h"
@@ -139,6 +141,57 @@ static void suggest(git_repository *repo, const struct gm_hook_findings *f, cons
 	free(dir);
 }
 
+/* A word for a command line: as is when plain, else in single quotes, as a shell reads it. */
+static void shell_word(struct gm_buf *b, const char *w)
+{
+	if (*w && !w[strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:-+=,@%")]) {
+		gm_buf_puts(b, w);
+		return;
+	}
+	gm_buf_puts(b, "'");
+	for (const char *p = w; *p; p++) {
+		if (*p == '\'')
+			gm_buf_puts(b, "'\\''");
+		else
+			gm_buf_put(b, p, 1);
+	}
+	gm_buf_puts(b, "'");
+}
+
+/* The refactor that splits the reported functions: what the hint tells the user to run. */
+static char *refactor_command(const struct gm_hook_findings *f, int64_t max)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	struct cli_list paths = { 0 }, names = { 0 };
+
+	gm_buf_printf(&b, "git monitor refactor --max-complexity %lld", (long long)max);
+	for (size_t i = 0; i < f->n; i++) {
+		if (!in_list(&names, f->items[i].name)) {
+			GM_GROW(names.items, names.cap, names.n + 1);
+			names.items[names.n++] = f->items[i].name;
+			gm_buf_puts(&b, " -f ");
+			shell_word(&b, f->items[i].name);
+		}
+		if (!in_list(&paths, f->items[i].path)) {
+			GM_GROW(paths.items, paths.cap, paths.n + 1);
+			paths.items[paths.n++] = f->items[i].path;
+		}
+	}
+	gm_buf_puts(&b, " --");
+	for (size_t i = 0; i < paths.n; i++) {
+		gm_buf_puts(&b, " ");
+		shell_word(&b, paths.items[i]);
+	}
+	free(paths.items);
+	free(names.items);
+	{
+		/* no control character of a name reaches the terminal */
+		char *safe = cli_text(b.ptr);
+		gm_buf_release(&b);
+		return safe;
+	}
+}
+
 static int do_run(git_repository *repo)
 {
 	struct gm_config *cfg = NULL;
@@ -168,22 +221,33 @@ static int do_run(git_repository *repo)
 	cli_quote_setup(repo);
 	for (size_t i = 0; i < f.n; i++) {
 		char *path = cli_path(f.items[i].path), *name = cli_name(f.items[i].name);
-		fprintf(stderr, "%s:%u: %s: complexity %u (max %lld)\n", path, f.items[i].line, name,
-		        f.items[i].complexity, (long long)max);
+		fprintf(stderr, "warning: %s:%u: %s: complexity %u (max %lld)\n", path, f.items[i].line,
+		        name, f.items[i].complexity, (long long)max);
 		free(path);
 		free(name);
 	}
 	if (!f.n)
 		goto cleanup;
 	if (block) {
-		fprintf(stderr,
-		        "git-monitor: commit blocked: %zu function%s over complexity %lld\n"
-		        "hint: commit anyway with 'git commit --no-verify', or only warn with "
-		        "'git config monitor.hook.mode warn'\n",
-		        f.n, f.n == 1 ? "" : "s", (long long)max);
+		char *cmd = refactor_command(&f, max);
+		fprintf(stderr, "git-monitor: commit blocked: %zu function%s over complexity %lld\n", f.n,
+		        f.n == 1 ? "" : "s", (long long)max);
+		cli_advise("monitorHook",
+		           "Split %s with\n"
+		           "    %s\n"
+		           "then review and merge the branch it writes ('git monitor review')\n"
+		           "and commit again. To commit as it is: 'git commit --no-verify';\n"
+		           "to only warn: 'git config monitor.hook.mode warn'.",
+		           f.n == 1 ? "it" : "them", cmd);
+		free(cmd);
 		exit_code = CLI_FAILED;
 	} else if (strcmp(mode, "suggest") == 0) {
 		suggest(repo, &f, prefix, max > 0 ? (unsigned)max : 0);
+	} else {
+		char *cmd = refactor_command(&f, max);
+		cli_advise("monitorHook", "Split %s into simpler functions on a new branch with\n    %s",
+		           f.n == 1 ? "it" : "them", cmd);
+		free(cmd);
 	}
 cleanup:
 	gm_hook_findings_release(&f);
@@ -207,7 +271,13 @@ int cmd_hook(int argc, char **argv)
 		goto cleanup;
 	sub = rest.n ? rest.items[0] : NULL;
 	if (!sub || (strcmp(sub, "install") && strcmp(sub, "uninstall") && strcmp(sub, "run"))) {
-		exit_code = cli_fail(CLI_USAGE, "expected install, uninstall or run; see 'git monitor hook -h'");
+		static const char *const subs[] = { "install", "uninstall", "run" };
+		const char **similar = NULL;
+		if (sub && cli_similar(&similar, sub, subs, 3) >= 1)
+			exit_code = cli_usage_error("unknown hook command '%s'; did you mean '%s'?", sub, similar[0]);
+		else
+			exit_code = cli_usage_error("expected install, uninstall or run");
+		free(similar);
 		goto cleanup;
 	}
 	if (force && strcmp(sub, "install")) {

@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
 
 #include "cli.h"
+#include "progress.h"
+#include "term.h"
 #include "monitor/config.h"
 #include "monitor/error.h"
 #include "monitor/pipeline.h"
@@ -32,33 +35,38 @@ static const char usage_text[] =
 	"write the validated result as one commit on a new branch. Your working\n"
 	"tree, index, HEAD and branches are never changed.";
 
-static bool progress_drawn;
+static volatile sig_atomic_t first_signal_ms; /* when the first Ctrl-C came (0: none yet) */
 
+static sig_atomic_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+	return (sig_atomic_t)((ts.tv_sec % 1000000) * 1000 + ts.tv_nsec / 1000000) + 1;
+}
+
+/*
+ * Ctrl-C: stop the run (it ends within a second, leaving no branch).  git
+ * passes the terminal's SIGINT on to us again (run-command's
+ * clean_on_exit), so one Ctrl-C may come twice; a second one a moment
+ * later ends the process at once.
+ */
 static void on_sigint(int sig)
 {
-	(void)sig;
+	sig_atomic_t t = now_ms();
+	if (first_signal_ms && t - first_signal_ms > 500) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	if (!first_signal_ms)
+		first_signal_ms = t;
+	cli_progress_interrupted();
 	gm_pipeline_interrupt();
 }
 
-static void draw_progress(void *ctx, const struct gm_progress *p)
+static const char *short_model(const char *m, bool full)
 {
-	(void)ctx;
-	fprintf(stderr, "\r\033[Krefactor: %zu/%zu done, running local %zu, claude %zu, %.1f tok/s, $%.4f",
-	        p->done, p->total, p->running_local, p->running_claude, p->tokens_per_s, p->cost_usd);
-	fflush(stderr);
-	progress_drawn = true;
-}
-
-static void clear_progress(void)
-{
-	if (progress_drawn)
-		fputs("\r\033[K", stderr);
-	progress_drawn = false;
-}
-
-static const char *short_model(const char *m)
-{
-	return m && *m ? m : "-";
+	return m && *m ? full ? m : cli_model_short(m) : "-";
 }
 
 /* "path:line name" as the table shows it, quoted for the terminal. */
@@ -72,54 +80,62 @@ static char *function_cell(const struct gm_run_task *t)
 	return cell;
 }
 
-static void print_table(const struct gm_run_report *r)
+/* The report's table, as wide as the terminal (full names with -v). */
+static void print_table(const struct gm_run_report *r, bool color, bool full)
 {
-	int wfn = 8, wmodel = 5;
-	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct gm_run_task *t = &r->tasks[i];
-		char *fn = function_cell(t), *model = cli_text(short_model(t->model));
-		int l = (int)strlen(fn);
-		if (l > wfn)
-			wfn = l;
-		l = (int)strlen(model);
-		if (l > wmodel)
-			wmodel = l;
-		free(fn);
-		free(model);
+	struct cli_table *t = cli_table_new();
+
+	cli_table_col(t, "STATUS", 0, 0);
+	cli_table_col(t, "TASK", 0, 0);
+	cli_table_col(t, "ROUTE", 0, 0);
+	if (!r->dry_run) { /* a plan has neither: room for the reasons */
+		/* "qwen2.5-7…" says more than "qwen…uct" */
+		cli_table_col(t, "MODEL", CLI_COL_END | CLI_COL_FIRST, 8);
+		cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
 	}
-	if (wfn > 56)
-		wfn = 56;
-	if (wmodel > 32)
-		wmodel = 32;
-	printf("%-9s  %-8s  %-6s  %-*s  %3s  %-*s  %s\n", "STATUS", "TASK", "ROUTE", wmodel, "MODEL", "TRY",
-	       wfn, "FUNCTION", "REASON");
+	/* in a plan the reasons are what is read: they share the room with the names */
+	cli_table_col(t, "FUNCTION", CLI_COL_PATH | (r->dry_run ? 0 : CLI_COL_LAST), 16);
+	cli_table_col(t, "REASON", CLI_COL_END | (r->dry_run ? 0 : CLI_COL_FIRST), 12);
 	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct gm_run_task *t = &r->tasks[i];
-		char *fn = function_cell(t), *model = cli_text(short_model(t->model)), *reason;
-		const char *why = r->dry_run ? (t->route_reason ? t->route_reason : "")
-		                             : (t->reason ? t->reason : "");
+		const struct gm_run_task *t2 = &r->tasks[i];
+		const char *status = r->dry_run ? "planned" : gm_task_status_name(t2->status);
+		const char *reason = t2->reason ? t2->reason : "";
+		char *safe, *fn, *model;
 		struct gm_buf what = GM_BUF_INIT;
-		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite") &&
-		    (t->nhelpers || t->nimports || t->cc_before != t->cc_after)) {
+		if (r->dry_run)
+			reason = t2->route_reason ? t2->route_reason : "";
+		if (!r->dry_run && t2->status == GM_TASK_APPLIED && !strcmp(t2->kind, "rewrite") &&
+		    (t2->nhelpers || t2->nimports || t2->cc_before != t2->cc_after)) {
 			/* What a split achieved: complexity before -> after, and what came with it. */
-			gm_buf_printf(&what, "cc %u -> %u", t->cc_before, t->cc_after);
-			for (size_t k = 0; k < t->nhelpers; k++)
-				gm_buf_printf(&what, "%s%s", k ? ", " : " (+ helper ", t->helpers[k]);
-			if (t->nhelpers)
+			gm_buf_printf(&what, "cc %u -> %u", t2->cc_before, t2->cc_after);
+			for (size_t k = 0; k < t2->nhelpers; k++)
+				gm_buf_printf(&what, "%s%s", k ? ", " : " (+ helper ", t2->helpers[k]);
+			if (t2->nhelpers)
 				gm_buf_puts(&what, ")");
-			if (t->nimports)
-				gm_buf_printf(&what, ", %zu import%s", t->nimports, t->nimports == 1 ? "" : "s");
-			why = what.ptr;
+			if (t2->nimports)
+				gm_buf_printf(&what, ", %zu import%s", t2->nimports, t2->nimports == 1 ? "" : "s");
+			reason = what.ptr;
 		}
-		reason = cli_text(why);
-		printf("%-9s  %-8s  %-6s  %-*s  %3u  %-*s  %s\n",
-		       r->dry_run ? "planned" : gm_task_status_name(t->status), t->kind, t->route, wmodel,
-		       model, t->attempts, wfn, fn, reason);
+		safe = cli_text(reason);
+		fn = function_cell(t2);
+		model = cli_text(short_model(t2->model, full));
+		cli_table_row(t);
+		cli_table_cell(t, cli_status_color(color, status), status);
+		cli_table_cell(t, NULL, t2->kind);
+		cli_table_cell(t, NULL, t2->route);
+		if (!r->dry_run) {
+			cli_table_cell(t, NULL, model);
+			cli_table_cellf(t, NULL, "%u", t2->attempts);
+		}
+		cli_table_cell(t, NULL, fn);
+		cli_table_cell(t, NULL, safe);
 		gm_buf_release(&what);
+		free(safe);
 		free(fn);
 		free(model);
-		free(reason);
 	}
+	cli_table_print(t, stdout, full ? 0 : cli_term_columns());
+	cli_table_free(t);
 }
 
 static void print_summary(const struct gm_run_report *r, FILE *out)
@@ -149,9 +165,77 @@ static void print_summary(const struct gm_run_report *r, FILE *out)
 	}
 	if (!*sep)
 		fputs("none", out);
-	fprintf(out, "; %zu request%s, %lld tokens in, %lld out, $%.4f, %.1f s\n", r->requests,
-	        r->requests == 1 ? "" : "s", (long long)r->input_tokens, (long long)r->output_tokens,
-	        r->cost_usd, (double)r->elapsed_ms / 1000.0);
+	fprintf(out, "; %zu request%s, %lld tokens in, %lld out", r->requests, r->requests == 1 ? "" : "s",
+	        (long long)r->input_tokens, (long long)r->output_tokens);
+	if (r->claude_model) /* a cost only where one can arise */
+		fprintf(out, ", $%.4f", r->cost_usd);
+	fprintf(out, ", %.1f s\n", (double)r->elapsed_ms / 1000.0);
+}
+
+/* What to do with the branch, in git's hint style (advice.monitorNextSteps). */
+static void next_steps(const struct gm_run_report *r, const char *base_hex)
+{
+	(void)base_hex;
+	/* one command a line: each can be copied, and fits 80 columns with a branch name */
+	cli_advise("monitorNextSteps",
+	           "Review the branch, keep or drop each function, then merge or delete it:\n"
+	           "  git monitor review %s\n"
+	           "  git monitor review -i %s\n"
+	           "  git merge %s\n"
+	           "  git branch -D %s\n"
+	           "('git monitor clean --merged' deletes runs once they are merged.)",
+	           r->branch, r->branch, r->branch, r->branch);
+}
+
+/*
+ * A server as the progress line names it: "192.168.1.20:1234" for
+ * "http://192.168.1.20:1234/v1" (https and other paths stay), so that a
+ * line per server fits 80 columns.
+ */
+static char *server_short(const char *url)
+{
+	const char *p = url && !strncmp(url, "http://", 7) ? url + 7 : url ? url : "?";
+	size_t n = strlen(p);
+	if (p != url && n > 3 && !strcmp(p + n - 3, "/v1"))
+		n -= 3;
+	return gm_xstrndup(p, n);
+}
+
+/*
+ * Per server, when there was more than one or something went wrong (or -v):
+ * answers, mean time, failures, time out of service; the batch, if one.
+ */
+static void print_servers(const struct gm_run_report *r, bool always)
+{
+	bool show = always;
+	for (size_t i = 0; i < r->nservers; i++)
+		show |= r->servers[i].failures || r->servers[i].outages;
+	show |= r->nservers > 1 && strcmp(r->servers[1].kind, "Claude API") != 0;
+	for (size_t i = 0; show && i < r->nservers; i++) {
+		const struct gm_run_server *s = &r->servers[i];
+		char *shown = server_short(s->url);
+		char *url = cli_text(shown), *model = cli_text(s->model ? s->model : "?");
+		fprintf(stderr, "server %s (%s, %s): %llu answer%s, %.1f s each", url, s->kind, model,
+		        (unsigned long long)s->answers, s->answers == 1 ? "" : "s", (double)s->avg_ms / 1000.0);
+		if (s->failures)
+			fprintf(stderr, ", %llu failed", (unsigned long long)s->failures);
+		if (s->requeued)
+			fprintf(stderr, ", %llu moved to others", (unsigned long long)s->requeued);
+		if (s->outages) {
+			char *cause = cli_text(s->cause ? s->cause : "");
+			fprintf(stderr, ", out of service %u time%s (%.1f s)%s%s", s->outages,
+			        s->outages == 1 ? "" : "s", (double)s->down_ms / 1000.0, *cause ? ": " : "", cause);
+			free(cause);
+		}
+		fputc('\n', stderr);
+		free(shown);
+		free(url);
+		free(model);
+	}
+	if (r->batch_id)
+		fprintf(stderr, "Claude's analyses went as Message Batch %s (%zu request%s%s)\n", r->batch_id,
+		        r->batch_requests, r->batch_requests == 1 ? "" : "s",
+		        r->batch_resumed ? ", resumed" : "");
 }
 
 static int parse_cost(double *out, const char *s)
@@ -162,7 +246,7 @@ static int parse_cost(double *out, const char *s)
 	errno = 0;
 	*out = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(*out) || *out < 0)
-		return cli_fail(CLI_USAGE, "bad value '%s' for --max-cost: expected dollars, e.g. 0.50", s), -1;
+		return cli_usage_error("bad value '%s' for --max-cost: expected dollars, e.g. 0.50", s), -1;
 	return 0;
 }
 
@@ -190,8 +274,9 @@ int cmd_refactor(int argc, char **argv)
 {
 	const char *goal = NULL, *goal_file = NULL, *base = NULL, *since = NULL, *branch = NULL;
 	const char *jobs_s = NULL, *max_cost_s = NULL, *verify = NULL, *max_cc_s = NULL;
+	const char *resume = NULL;
 	bool staged = false, local_only = false, plan = false, dry_run = false, json = false;
-	bool no_cache = false, quiet = false;
+	bool no_cache = false, quiet = false, batch = false, progress_on = false, progress_off = false;
 	int verbose = 0;
 	struct cli_list functions = { 0 }, rest = { 0 };
 	const struct cli_opt opts[] = {
@@ -212,7 +297,13 @@ int cmd_refactor(int argc, char **argv)
 		{ 0, "max-complexity", CLI_OPT_VALUE, &max_cc_s, "N",
 		  "split functions into helpers until none is over complexity N; report which are" },
 		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "ask the models again even for cached answers" },
+		{ 0, "batch", CLI_OPT_FLAG, &batch, NULL,
+		  "send Claude's analyses as one Message Batch (half the price, slower)" },
+		{ 0, "resume", CLI_OPT_VALUE, &resume, "RUN",
+		  "run RUN again as it was, picking up the Message Batch it left running" },
 		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress line, no summary" },
+		{ 0, "progress", CLI_OPT_FLAG, &progress_on, NULL, "draw the progress line even when stderr is no terminal" },
+		{ 0, "no-progress", CLI_OPT_FLAG, &progress_off, NULL, "no progress line" },
 		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "say why each task took its route" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
@@ -221,6 +312,7 @@ int cmd_refactor(int argc, char **argv)
 	struct gm_config *cfg = NULL;
 	struct gm_run_report *rep = NULL;
 	struct sigaction sa, old_int, old_term;
+	struct cli_progress *progress = NULL;
 	char *goal_text = NULL, *prefix = NULL, **specs = NULL;
 	int exit_code = 0, rc, jobs = 0, max_cc = 0;
 
@@ -236,6 +328,12 @@ int cmd_refactor(int argc, char **argv)
 	}
 	if (goal && goal_file) {
 		exit_code = cli_fail(CLI_USAGE, "--goal and --goal-file cannot be used together");
+		goto cleanup;
+	}
+	if (resume && (goal || goal_file || base || since || staged || functions.n || rest.n || branch ||
+	               max_cost_s || verify || max_cc_s || local_only || plan || dry_run)) {
+		exit_code = cli_fail(CLI_USAGE, "--resume runs the run again as it was recorded: it takes "
+		                     "no goal, selection, branch or limits of its own");
 		goto cleanup;
 	}
 	if (max_cc_s && cli_parse_int(&max_cc, "--max-complexity", max_cc_s, 1, 1000) < 0) {
@@ -294,20 +392,27 @@ int cmd_refactor(int argc, char **argv)
 	ro.has_max_cost = max_cost_s != NULL;
 	ro.verify = verify;
 	ro.no_cache = no_cache;
+	ro.batch = batch;
+	ro.resume = resume;
 
+	progress = cli_progress_start(dry_run ? "dry run" : "refactor",
+	                              progress_on ? 1 : progress_off || quiet || json ? 0 : -1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	rc = gm_pipeline_run(&rep, repo, cfg, &ro,
-	                     !quiet && !json && isatty(STDERR_FILENO) ? draw_progress : NULL, NULL);
+	rc = gm_pipeline_run(&rep, repo, cfg, &ro, progress ? cli_progress_update : NULL, progress);
+	cli_progress_stop(progress);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	clear_progress();
 
 	if (rc == GM_EINTERRUPTED) {
-		exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
+		if (rep && rep->batch_id)
+			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written; Message "
+			                     "Batch %s was cancelled", rep->batch_id);
+		else
+			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
 		goto cleanup;
 	}
 	if (rc < 0 && (!rep || !(rep->ran || rep->dry_run) || rc != GM_ERROR)) {
@@ -328,7 +433,7 @@ int cmd_refactor(int argc, char **argv)
 			free(b);
 		}
 		if (rep->ntasks)
-			print_table(rep);
+			print_table(rep, cli_want_color(NULL), verbose > 0);
 	}
 	if (!quiet) {
 		char base_hex[GIT_OID_HEXSZ + 1];
@@ -356,12 +461,13 @@ int cmd_refactor(int argc, char **argv)
 			fprintf(stderr, "nothing to refactor: no function matched\n");
 		else if (!json)
 			print_summary(rep, stderr);
+		if (!json)
+			print_servers(rep, verbose > 0);
 		if (max_cc && !rep->dry_run)
 			print_threshold(rep, (unsigned)max_cc);
 		git_oid_tostr(base_hex, 13, &rep->base);
 		if (rep->branch)
-			fprintf(stderr, "review it:  git monitor review %s\n            git diff %s...%s\n",
-			        rep->branch, base_hex, rep->branch);
+			next_steps(rep, base_hex);
 		else if (rep->ntasks && !rep->dry_run && rc == 0)
 			fprintf(stderr, "nothing to change: no branch written\n");
 	}

@@ -56,6 +56,7 @@
 
 #include "cli.h"
 #include "review_cli.h"
+#include "term.h"
 #include "monitor/config.h"
 #include "monitor/error.h"
 #include "monitor/notes.h"
@@ -66,7 +67,8 @@
 #include "monitor/banned.h"
 
 static const char usage_text[] =
-	"usage: git monitor review [<branch>] [--diff] [--json] [--drop <path>:<function>]... [--undo-drop]\n"
+	"usage: git monitor review [<branch>] [--diff] [--json]\n"
+	"                          [--drop <path>:<function>]... [--undo-drop]\n"
 	"   or: git monitor review -i [<branch>] [<pathspec>...] [-f <glob>]...\n"
 	"   or: git monitor review --web [<branch>] | --html <file> [<branch>]\n"
 	"   or: git monitor review --show <path>:<function> [<branch>]\n"
@@ -81,12 +83,6 @@ static const char usage_text[] =
 	"--web serves a review page on 127.0.0.1 that does the same in a browser;\n"
 	"--html writes that page as one file. --show prints a rejected answer.";
 
-#define C_RESET "\033[m"
-#define C_BOLD "\033[1m"
-#define C_RED "\033[31m"
-#define C_GREEN "\033[32m"
-#define C_YELLOW "\033[33m"
-#define C_CYAN "\033[36m"
 
 static uint32_t fn_line(const struct gm_review_fn *fn, bool end)
 {
@@ -95,32 +91,22 @@ static uint32_t fn_line(const struct gm_review_fn *fn, bool end)
 	return end ? fn->base_end_line : fn->base_start_line;
 }
 
-/* color.diff, else color.ui: false/never off, always on, anything else: a terminal. */
-static bool use_color(git_repository *repo, bool no_color)
-{
-	git_config *cfg = NULL;
-	const char *v = NULL;
-	bool tty = isatty(STDOUT_FILENO), on = tty;
+/* git's colour slots for diffs (color.diff.<slot>); "" when colour is off. */
+struct diff_colors {
+	const char *meta, *frag, *old, *new, *commit;
+};
 
-	if (no_color)
-		return false;
-	if (git_repository_config_snapshot(&cfg, repo) == 0) {
-		if (git_config_get_string(&v, cfg, "color.diff") < 0 &&
-		    git_config_get_string(&v, cfg, "color.ui") < 0)
-			v = NULL;
-		if (v && (strcmp(v, "false") == 0 || strcmp(v, "never") == 0 || strcmp(v, "no") == 0 ||
-		          strcmp(v, "off") == 0 || strcmp(v, "0") == 0))
-			on = false;
-		else if (v && strcmp(v, "always") == 0)
-			on = true;
-	}
-	git_error_clear();
-	git_config_free(cfg);
-	return on;
+static void diff_colors(struct diff_colors *c, bool on)
+{
+	c->meta = cli_color(on, "color.diff.meta", "bold");
+	c->frag = cli_color(on, "color.diff.frag", "cyan");
+	c->old = cli_color(on, "color.diff.old", "red");
+	c->new = cli_color(on, "color.diff.new", "green");
+	c->commit = cli_color(on, "color.diff.commit", "yellow");
 }
 
 struct printer {
-	bool color;
+	const struct diff_colors *color; /* NULL: none */
 	struct gm_buf *buf; /* JSON: collect instead of printing */
 };
 
@@ -136,20 +122,21 @@ static int print_line(void *ctx, char origin, const char *text, size_t len)
 		gm_buf_put(p->buf, "\n", 1);
 		return 0;
 	}
-	switch (origin) {
-	case 'F': c = C_BOLD; break;
-	case 'H': c = C_CYAN; break;
-	case '+': c = C_GREEN; break;
-	case '-': c = C_RED; break;
-	default: break;
+	if (p->color) {
+		switch (origin) {
+		case 'F': c = p->color->meta; break;
+		case 'H': c = p->color->frag; break;
+		case '+': c = p->color->new; break;
+		case '-': c = p->color->old; break;
+		default: break;
+		}
 	}
-	if (p->color && c)
+	if (c)
 		fputs(c, stdout);
 	if (origin == '+' || origin == '-' || origin == ' ')
 		putchar(origin);
 	fwrite(text, 1, len, stdout);
-	if (p->color && c)
-		fputs(C_RESET, stdout);
+	fputs(cli_color_reset(c), stdout);
 	putchar('\n');
 	return 0;
 }
@@ -159,101 +146,110 @@ static void print_header(const struct gm_review *r)
 	char base[GIT_OID_HEXSZ + 1], mon[GIT_OID_HEXSZ + 1];
 	size_t changed = 0;
 
-	git_oid_tostr(base, 13, &r->base);
-	git_oid_tostr(mon, 13, &r->monitor_commit);
+	git_oid_tostr(base, 8, &r->base);
+	git_oid_tostr(mon, 8, &r->monitor_commit);
 	for (size_t i = 0; i < r->n; i++)
 		changed += r->fns[i].changed;
-	printf("%s: %zu function%s changed since %s (git-monitor commit %s", r->branch, changed,
-	       changed == 1 ? "" : "s", base, mon);
+	/* two lines, so that a branch name and the commits fit 80 columns */
+	printf("%s: %zu function%s changed\n", r->branch, changed, changed == 1 ? "" : "s");
+	printf("since %s, git-monitor commit %s", base, mon);
 	if (r->run_id)
 		printf(", run %s", r->run_id);
 	if (r->ncommits_after)
 		printf(", %zu commit%s after it", r->ncommits_after, r->ncommits_after == 1 ? "" : "s");
-	printf(")\n");
+	printf("\n");
 }
 
-static void print_table(const struct gm_review *r)
+static void print_table(const struct gm_review *r, bool color, bool full)
 {
-	int wmodel = 5, wroute = 5, wstatus = 6;
-	for (size_t i = 0; i < r->n; i++) {
-		int l = (int)strlen(r->fns[i].model);
-		if (l > wmodel)
-			wmodel = l < 32 ? l : 32;
-		l = (int)strlen(r->fns[i].route);
-		if (l > wroute)
-			wroute = l < 12 ? l : 12;
-		l = (int)strlen(r->fns[i].status);
-		if (l > wstatus)
-			wstatus = l < 12 ? l : 12;
-	}
-	printf("%-*s  %-*s  %-*s  %3s  %9s  %s\n", wstatus, "STATUS", wroute, "ROUTE", wmodel, "MODEL",
-	       "TRY", "+/-", "FUNCTION");
+	struct cli_table *t = cli_table_new();
+
+	cli_table_col(t, "STATUS", 0, 0);
+	cli_table_col(t, "ROUTE", 0, 0);
+	cli_table_col(t, "MODEL", CLI_COL_END | CLI_COL_FIRST, 8); /* "qwen2.5-7…", not "qwen…uct" */
+	cli_table_col(t, "TRY", CLI_COL_RIGHT, 0);
+	cli_table_col(t, "+/-", CLI_COL_RIGHT, 0);
+	cli_table_col(t, "FUNCTION", CLI_COL_PATH | CLI_COL_LAST, 16);
+	cli_table_col(t, "", CLI_COL_END, 8);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct gm_review_fn *fn = &r->fns[i];
-		char *lines = fn->changed ? gm_xasprintf("+%d -%d", fn->added, fn->removed) : gm_xstrdup("-");
-		char *path = cli_path(fn->path), *name = cli_name(fn->name), *model = cli_text(fn->model);
-		printf("%-*s  %-*s  %-*s  %3u  %9s  %s:%u %s", wstatus, fn->status, wroute, fn->route, wmodel,
-		       model, fn->attempts, lines, path, fn_line(fn, false), name);
+		struct gm_buf extra = GM_BUF_INIT;
+		char *path = cli_path(fn->path), *name = cli_name(fn->name), *model = cli_text(full ? fn->model : cli_model_short(fn->model));
+		cli_table_row(t);
+		cli_table_cell(t, cli_status_color(color, fn->status), fn->status);
+		cli_table_cell(t, NULL, fn->route);
+		cli_table_cell(t, NULL, model);
+		cli_table_cellf(t, NULL, "%u", fn->attempts);
+		if (fn->changed)
+			cli_table_cellf(t, NULL, "+%d -%d", fn->added, fn->removed);
+		else
+			cli_table_cell(t, NULL, "-");
+		cli_table_cellf(t, NULL, "%s:%u %s", path, fn_line(fn, false), name);
 		free(path);
 		free(name);
 		free(model);
 		if (fn->helper_of >= 0) {
 			char *of = cli_name(r->fns[fn->helper_of].name);
-			printf("  (helper of %s)", of);
+			gm_buf_printf(&extra, "(helper of %s) ", of);
 			free(of);
 		}
 		if (fn->changed_after)
-			printf("  [changed after]");
+			gm_buf_puts(&extra, "[changed after] ");
 		if (!fn->changed)
-			printf("  [not changed on the branch]");
+			gm_buf_puts(&extra, "[not changed on the branch] ");
 		/* What a split achieved, when it achieved something. */
 		if (fn->changed && (fn->nhelpers || fn->cc_before != fn->cc_after))
-			printf("  cc %u -> %u", fn->cc_before, fn->cc_after);
-		putchar('\n');
+			gm_buf_printf(&extra, "cc %u -> %u", fn->cc_before, fn->cc_after);
+		cli_table_cell(t, NULL, extra.ptr ? extra.ptr : "");
+		gm_buf_release(&extra);
 		for (size_t k = 0; k < fn->nimports; k++) {
-			char *t = cli_text(fn->imports[k]);
-			printf("    + import: %s\n", t);
-			free(t);
+			char *q = cli_text(fn->imports[k]);
+			cli_table_note(t, "    + import: %s", q);
+			free(q);
 		}
 		if (fn->rationale && *fn->rationale) {
-			char *t = cli_text(fn->rationale);
-			printf("    rationale: %s\n", t);
-			free(t);
+			char *q = cli_text(fn->rationale);
+			cli_table_note(t, "    rationale: %s", q);
+			free(q);
 		}
 		if (fn->reason && *fn->reason && strcmp(fn->status, "applied") != 0) {
-			char *t = cli_text(fn->reason);
-			printf("    reason: %s\n", t);
-			free(t);
+			char *q = cli_text(fn->reason);
+			cli_table_note(t, "    reason: %s", q);
+			free(q);
 		}
-		free(lines);
 	}
-	review_print_unapplied(r);
+	cli_table_print(t, stdout, full ? 0 : cli_term_columns());
+	cli_table_free(t);
+	review_print_unapplied(r, color, full);
 }
 
 static void print_diffs(const struct gm_review *r, bool color)
 {
-	struct printer p = { color, NULL };
+	struct diff_colors dc;
+	struct printer p = { color ? &dc : NULL, NULL };
+	const char *st;
+
+	diff_colors(&dc, color);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct gm_review_fn *fn = &r->fns[i];
 		if (!fn->changed)
 			continue;
-		if (color)
-			fputs(C_YELLOW, stdout);
 		{
 			char *path = cli_path(fn->path), *name = cli_name(fn->name), *model = cli_text(fn->model);
-			printf("function %s:%u %s", path, fn_line(fn, false), name);
-			if (color)
-				fputs(C_RESET, stdout);
-			printf(" (%s, %s:%s, %u attempt%s%s)\n", fn->status, fn->route, model, fn->attempts,
-			       fn->attempts == 1 ? "" : "s", fn->changed_after ? ", changed after" : "");
+			printf("%sfunction %s:%u %s%s", dc.commit, path, fn_line(fn, false), name,
+			       cli_color_reset(dc.commit));
+			st = cli_status_color(color, fn->status);
+			printf(" (%s%s%s, %s:%s, %u attempt%s%s)\n", st, fn->status, cli_color_reset(st),
+			       fn->route, model, fn->attempts, fn->attempts == 1 ? "" : "s",
+			       fn->changed_after ? ", changed after" : "");
 			free(path);
 			free(name);
 			free(model);
 		}
 		if (fn->rationale && *fn->rationale) {
-			char *t = cli_text(fn->rationale);
-			printf("rationale: %s\n", t);
-			free(t);
+			char *q = cli_text(fn->rationale);
+			printf("rationale: %s\n", q);
+			free(q);
 		}
 		if (gm_review_diff(fn, 3, print_line, &p) < 0)
 			fprintf(stderr, "warning: %s\n", gm_error_last());
@@ -335,7 +331,7 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 		}
 		if (with_diff) {
 			struct gm_buf b = GM_BUF_INIT;
-			struct printer p = { false, &b };
+			struct printer p = { NULL, &b };
 			if (fn->changed)
 				gm_review_diff(fn, 3, print_line, &p);
 			add_str_or_null(o, "diff", b.ptr ? b.ptr : "");
@@ -348,6 +344,23 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 	printf("%s\n", text);
 	free(text);
 	cJSON_Delete(root);
+}
+
+/* What to do next with the branch (advice.monitorNextSteps). */
+static void next_steps(const struct gm_review *r)
+{
+	size_t applied = 0;
+	for (size_t i = 0; i < r->n; i++)
+		applied += r->fns[i].changed;
+	if (!applied)
+		return;
+	cli_advise("monitorNextSteps",
+	           "Keep or drop each function, drop some, or take the branch:\n"
+	           "  git monitor review -i %s\n"
+	           "  git monitor review %s --drop <path>:<function>\n"
+	           "  git merge %s\n"
+	           "('git monitor clean --merged' deletes it once it is merged.)",
+	           r->branch, r->branch, r->branch);
 }
 
 /* How many functions the specs name together (a glob may name several). */
@@ -373,6 +386,7 @@ int cmd_review(int argc, char **argv)
 	bool diff = false, json = false, no_color = false, undo = false;
 	bool interactive = false, web = false, no_open = false;
 	const char *show = NULL, *html = NULL, *idle = NULL;
+	int verbose = 0;
 	struct cli_list drops = { 0 }, rest = { 0 }, globs = { 0 };
 	const struct cli_opt opts[] = {
 		{ 0, "diff", CLI_OPT_FLAG, &diff, NULL, "show each function's diff, in file order" },
@@ -390,6 +404,7 @@ int cmd_review(int argc, char **argv)
 		{ 0, "idle-timeout", CLI_OPT_VALUE, &idle, "SECONDS",
 		  "with --web: stop after this long without a request (default 1800, 0: never)" },
 		{ 0, "no-color", CLI_OPT_FLAG, &no_color, NULL, "no colours, even on a terminal" },
+		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "full names, however wide the terminal" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
 	struct cli_list pathspecs = { 0 };
@@ -468,9 +483,12 @@ int cmd_review(int argc, char **argv)
 		exit_code = review_show(r, show);
 		goto cleanup;
 	}
+	if (no_color)
+		cli_color_set_flag(CLI_COLOR_NEVER);
+	/* -i asks at the terminal and --web serves: neither pages. */
 	if (interactive) {
 		struct review_interactive_opts io = { pathspecs.items, pathspecs.n, globs.items, globs.n,
-			                              use_color(repo, no_color) };
+			                              cli_want_color("color.diff") };
 		exit_code = review_interactive(repo, r, &io);
 		goto cleanup;
 	}
@@ -521,16 +539,20 @@ int cmd_review(int argc, char **argv)
 		        "warning: no note under %s for '%s' (fetch it with 'git fetch <remote> %s:%s'); "
 		        "functions found from the diff\n",
 		        GM_NOTES_REF, r->branch, GM_NOTES_REF, GM_NOTES_REF);
+	cli_term_columns(); /* the terminal's, before a pager takes stdout */
+	cli_pager_setup("review", true);
 	if (json) {
 		print_json(r, diff, drops.n ? &drops : NULL);
 	} else {
 		print_header(r);
 		if (diff)
-			print_diffs(r, use_color(repo, no_color));
+			print_diffs(r, cli_want_color("color.diff"));
 		else
-			print_table(r);
+			print_table(r, cli_want_color(NULL), verbose > 0);
 	}
 	fflush(stdout);
+	if (!json)
+		next_steps(r);
 cleanup:
 	gm_review_free(r);
 	free(branch);

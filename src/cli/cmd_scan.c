@@ -25,6 +25,9 @@
  * ("caf\351.py": \ooo for each byte that is not UTF-8, reversible); in
  * "signature" a byte that is not UTF-8 is U+FFFD.  Byte offsets are of the
  * bytes as they are in the blob.
+ *
+ * "units" lists what the table would (file order, or --sort's, cut by
+ * --top and --min-complexity); "summary" counts every unit scanned.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@
 #include <git2.h>
 
 #include "cli.h"
+#include "term.h"
 #include "monitor/config.h"
 #include "monitor/error.h"
 #include "monitor/index.h"
@@ -45,7 +49,10 @@
 #include "monitor/banned.h"
 
 static const char usage_text[] =
-	"usage: git monitor scan [--json] [--rev <rev> | --staged] [-j <n>] [<pathspec>...]\n"
+	"usage: git monitor scan [--json] [--rev <rev> | --staged] [-j <n>]\n"
+	"                        [--sort cc|lines|fan-in|name] [--top <n>]\n"
+	"                        [--min-complexity <n>] [-v]\n"
+	"                        [<pathspec>...]\n"
 	"\n"
 	"List the functions and methods of a commit (default HEAD) or of the index\n"
 	"with their metrics, cross-file callers/callees and the route a refactor\n"
@@ -92,52 +99,92 @@ static const char *route_of(const struct gm_index *idx, const bool *claude, size
 	return k >= 0 && claude[k] ? "claude" : "local";
 }
 
-static void print_table(const struct gm_index *idx, const bool *cx)
+/* The units to show, in the order to show them (--sort, --top, --min-complexity). */
+struct view {
+	size_t *ids;
+	size_t n;
+};
+
+enum sort_key { SORT_NONE, SORT_CC, SORT_LINES, SORT_FAN_IN, SORT_NAME };
+
+static int cmp_units(const void *a, const void *b, void *arg)
 {
-	int wloc = 8, wname = 4;
-	for (size_t i = 0; i < idx->nunits; i++) {
-		const struct gm_unit *u = gm_index_unit(idx, i);
-		const struct gm_file *f = &idx->files[idx->units[i].file];
-		int l;
-		char *path, *name;
-		if (!f->target)
-			continue;
-		path = cli_path(f->path);
-		name = cli_name(u->name);
-		l = snprintf(NULL, 0, "%s:%u-%u", path, u->start_line, u->end_line);
-		if (l > wloc)
-			wloc = l;
-		l = (int)strlen(name) + (u->ordinal ? snprintf(NULL, 0, "#%u", u->ordinal) : 0);
-		if (l > wname)
-			wname = l;
-		free(path);
-		free(name);
+	const struct gm_index *idx = ((const void **)arg)[0];
+	enum sort_key key = *(const enum sort_key *)((const void **)arg)[1];
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const struct gm_unit *ux = gm_index_unit(idx, x), *uy = gm_index_unit(idx, y);
+	long d = 0;
+
+	switch (key) {
+	case SORT_CC: d = (long)uy->complexity - (long)ux->complexity; break;
+	case SORT_LINES: d = (long)uy->lines - (long)ux->lines; break;
+	case SORT_FAN_IN: d = (long)idx->units[y].fan_in - (long)idx->units[x].fan_in; break;
+	case SORT_NAME: d = strcmp(ux->name, uy->name); break;
+	default: break;
 	}
-	if (wloc > 60)
-		wloc = 60;
-	if (wname > 48)
-		wname = 48;
-	printf("%-*s  %-*s  %-11s %4s %4s %5s %6s %4s %4s  %s\n", wloc, "LOCATION", wname, "NAME",
-	       "KIND", "CC", "NEST", "LINES", "PARAMS", "IN", "OUT", "ROUTE");
-	for (size_t i = 0; i < idx->nunits; i++) {
+	if (d)
+		return d < 0 ? -1 : 1;
+	return x < y ? -1 : x > y; /* then file order */
+}
+
+static void make_view(struct view *v, const struct gm_index *idx, enum sort_key key, long top,
+                      unsigned min_cc)
+{
+	const void *arg[2] = { idx, &key };
+
+	v->ids = gm_xcalloc(idx->nunits + 1, sizeof(size_t));
+	v->n = 0;
+	for (size_t i = 0; i < idx->nunits; i++)
+		if (idx->files[idx->units[i].file].target && gm_index_unit(idx, i)->complexity >= min_cc)
+			v->ids[v->n++] = i;
+	if (key != SORT_NONE)
+		qsort_r(v->ids, v->n, sizeof(size_t), cmp_units, (void *)arg);
+	if (top >= 0 && (size_t)top < v->n)
+		v->n = (size_t)top;
+}
+
+static void print_table(const struct gm_index *idx, const bool *cx, const struct view *v, bool color,
+                        bool full)
+{
+	struct cli_table *t = cli_table_new();
+	const char *over = cli_color(color, "color.monitor.complex", "red");
+
+	cli_table_col(t, "LOCATION", CLI_COL_PATH, 12);
+	cli_table_col(t, "NAME", CLI_COL_MIDDLE, 10);
+	cli_table_col(t, "KIND", CLI_COL_END, 4);
+	cli_table_col(t, "CC", CLI_COL_RIGHT, 0);
+	cli_table_col(t, "NEST", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "LINES", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "PARAMS", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "IN", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "OUT", CLI_COL_RIGHT | CLI_COL_TIGHT, 0);
+	cli_table_col(t, "ROUTE", 0, 0);
+	for (size_t k = 0; k < v->n; k++) {
+		size_t i = v->ids[k];
 		const struct gm_unit *u = gm_index_unit(idx, i);
 		const struct gm_unit_info *ui = &idx->units[i];
 		const struct gm_file *f = &idx->files[ui->file];
-		char *loc, *name, *qpath, *qname;
-		if (!f->target)
-			continue;
-		qpath = cli_path(f->path);
-		qname = cli_name(u->name);
-		loc = gm_xasprintf("%s:%u-%u", qpath, u->start_line, u->end_line);
-		name = u->ordinal ? gm_xasprintf("%s#%u", qname, u->ordinal) : gm_xstrdup(qname);
+		char *qpath = cli_path(f->path), *qname = cli_name(u->name);
+		cli_table_row(t);
+		cli_table_cellf(t, NULL, "%s:%u-%u", qpath, u->start_line, u->end_line);
+		if (u->ordinal)
+			cli_table_cellf(t, NULL, "%s#%u", qname, u->ordinal);
+		else
+			cli_table_cell(t, NULL, qname);
 		free(qpath);
 		free(qname);
-		printf("%-*s  %-*s  %-11s %4u %4u %5u %6u %4u %4u  %s\n", wloc, loc, wname, name, u->kind,
-		       u->complexity, u->nesting, u->lines, u->params, ui->fan_in, ui->fan_out,
-		       route_of(idx, cx, i));
-		free(loc);
-		free(name);
+		cli_table_cell(t, NULL, u->kind);
+		/* over the threshold from which a refactor counts it as complex */
+		cli_table_cellf(t, u->complexity >= idx->threshold ? over : NULL, "%u", u->complexity);
+		cli_table_cellf(t, NULL, "%u", u->nesting);
+		cli_table_cellf(t, NULL, "%u", u->lines);
+		cli_table_cellf(t, NULL, "%u", u->params);
+		cli_table_cellf(t, NULL, "%u", ui->fan_in);
+		cli_table_cellf(t, NULL, "%u", ui->fan_out);
+		cli_table_cell(t, NULL, route_of(idx, cx, i));
 	}
+	cli_table_print(t, stdout, full ? 0 : cli_term_columns());
+	cli_table_free(t);
 }
 
 /* A JSON string exactly as cJSON_Print escapes it. */
@@ -228,7 +275,7 @@ static void put_unit(const struct gm_index *idx, const bool *cx, size_t i)
  * not of a second copy of it as a cJSON tree and a string), byte for byte
  * what cJSON_Print gives for the whole document.
  */
-static void print_json(const struct gm_index *idx, const bool *cx)
+static void print_json(const struct gm_index *idx, const bool *cx, const struct view *v)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *summary, *skipped, *skiplist;
@@ -280,13 +327,11 @@ static void print_json(const struct gm_index *idx, const bool *cx)
 	at = strstr(text, units_key);
 	at += sizeof(units_key) - 2; /* just past '[' */
 	fwrite(text, 1, (size_t)(at - text), stdout);
-	for (size_t i = 0; i < idx->nunits; i++) {
-		if (!idx->files[idx->units[i].file].target)
-			continue;
+	for (size_t k = 0; k < v->n; k++) {
 		if (!first)
 			fputs(", ", stdout);
 		first = false;
-		put_unit(idx, cx, i);
+		put_unit(idx, cx, v->ids[k]);
 	}
 	printf("%s\n", at);
 	free(text);
@@ -319,7 +364,10 @@ static void print_summary(const struct gm_index *idx)
 int cmd_scan(int argc, char **argv)
 {
 	bool json = false, staged = false, no_cache = false, quiet = false;
-	const char *rev = NULL, *jobs_s = NULL;
+	const char *rev = NULL, *jobs_s = NULL, *sort_s = NULL, *top_s = NULL, *min_s = NULL;
+	int verbose = 0, top = -1, min_cc = 0;
+	enum sort_key sort = SORT_NONE;
+	struct view view = { 0 };
 	struct cli_list rest = { 0 };
 	const struct cli_opt opts[] = {
 		{ 0, "json", CLI_OPT_FLAG, &json, NULL, "print units and summary as JSON" },
@@ -327,7 +375,11 @@ int cmd_scan(int argc, char **argv)
 		{ 0, "staged", CLI_OPT_FLAG, &staged, NULL, "scan the staged content (the index)" },
 		{ 'j', "jobs", CLI_OPT_VALUE, &jobs_s, "N", "parse with N threads (default: all cores)" },
 		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "parse every file, ignoring the scan cache" },
+		{ 0, "sort", CLI_OPT_VALUE, &sort_s, "KEY", "order by cc, lines, fan-in (most first) or name" },
+		{ 0, "top", CLI_OPT_VALUE, &top_s, "N", "only the first N (after --sort)" },
+		{ 0, "min-complexity", CLI_OPT_VALUE, &min_s, "N", "only functions of complexity N or more" },
 		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no summary on stderr" },
+		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "full names, however wide the terminal" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
 	struct gm_index_opts io = { 0 };
@@ -349,6 +401,27 @@ int cmd_scan(int argc, char **argv)
 	if (jobs_s && cli_parse_int(&jobs, "--jobs", jobs_s, 1, 1024) < 0) {
 		exit_code = CLI_USAGE;
 		goto cleanup;
+	}
+	if ((top_s && cli_parse_int(&top, "--top", top_s, 0, 100000000) < 0) ||
+	    (min_s && cli_parse_int(&min_cc, "--min-complexity", min_s, 0, 1000000) < 0)) {
+		exit_code = CLI_USAGE;
+		goto cleanup;
+	}
+	if (sort_s) {
+		static const char *const keys[] = { "cc", "lines", "fan-in", "name" };
+		const char **similar = NULL;
+		for (int k = 0; k < 4 && sort == SORT_NONE; k++)
+			if (!strcmp(sort_s, keys[k]))
+				sort = (enum sort_key)(k + 1);
+		if (sort == SORT_NONE) {
+			size_t n = cli_similar(&similar, sort_s, keys, 4);
+			exit_code = n == 1 ? cli_usage_error("bad --sort '%s': expected cc, lines, fan-in or name "
+			                                     "(did you mean '%s'?)", sort_s, similar[0])
+			                   : cli_usage_error("bad --sort '%s': expected cc, lines, fan-in or name",
+			                                     sort_s);
+			free(similar);
+			goto cleanup;
+		}
 	}
 	/* Pathspecs are relative to the current directory, as git takes them. */
 	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
@@ -378,13 +451,18 @@ int cmd_scan(int argc, char **argv)
 		goto cleanup;
 	}
 	cli_quote_setup(repo);
+	make_view(&view, idx, sort, top, (unsigned)min_cc);
+	cli_term_columns(); /* the terminal's, before a pager takes stdout */
+	cli_pager_setup("scan", true);
 	if (json)
-		print_json(idx, cx);
+		print_json(idx, cx, &view);
 	else
-		print_table(idx, cx);
+		print_table(idx, cx, &view, cli_want_color(NULL), verbose > 0);
+	fflush(stdout);
 	if (!quiet && !json)
 		print_summary(idx);
 cleanup:
+	free(view.ids);
 	gm_pathspec_strv_free(specs, rest.n);
 	free(prefix);
 	free(cx);

@@ -28,8 +28,12 @@ const char *review_tq(const char *s);
 const char *review_tqp(const char *s);
 const char *review_tqt(const char *s);
 
-/* After the table: the rejected, failed and skipped tasks with their reasons. */
-void review_print_unapplied(const struct gm_review *r);
+/*
+ * After the table: the rejected, failed and skipped tasks with their
+ * reasons, statuses coloured when `color`, cut to the terminal's width
+ * unless `full` (-v).
+ */
+void review_print_unapplied(const struct gm_review *r, bool color, bool full);
 /* The same in `--json`: "not_applied": [...]. */
 void review_json_unapplied(cJSON *root, const struct gm_review *r);
 /* `--show path:Name`: the kept answer of that task on stdout, its status on stderr. */

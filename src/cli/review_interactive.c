@@ -26,14 +26,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "term.h"
 #include "monitor/error.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
 #define MAX_LINE 1024
-#define COLOR_MAX 64
 
-/* ---- git's colour values ------------------------------------------------------ */
+/* ---- git's colour slots (term.h reads them as git does) ------------------------ */
 
 enum slot { S_META, S_FRAG, S_FUNC, S_OLD, S_NEW, S_CONTEXT, S_HEADER, S_PROMPT, S_HELP,
 	    S_ERROR, S__COUNT };
@@ -54,108 +54,6 @@ static const struct {
 	[S_HELP] = { "color.interactive.help", NULL, "bold red" },
 	[S_ERROR] = { "color.interactive.error", NULL, "bold red" },
 };
-
-static int color_number(const char *w, size_t n, bool *bright)
-{
-	static const char *const names[] = { "black", "red", "green", "yellow", "blue", "magenta",
-		                             "cyan", "white" };
-	*bright = false;
-	if (n > 6 && strncmp(w, "bright", 6) == 0) {
-		*bright = true;
-		w += 6;
-		n -= 6;
-	}
-	for (int i = 0; i < 8; i++)
-		if (strlen(names[i]) == n && strncmp(names[i], w, n) == 0)
-			return i;
-	return -1;
-}
-
-/*
- * git's colour syntax (git-config(1) "color"): up to two colours
- * (foreground, background: a name, bright<name>, 0-255, #rrggbb, normal,
- * default) and attributes (bold, dim, italic, ul, blink, reverse, strike,
- * their no- forms, reset), into an SGR sequence; "" for none.  -1 when a
- * word is not understood.
- */
-static int parse_color(char out[COLOR_MAX], const char *value)
-{
-	static const struct { const char *name; int on, off; } attrs[] = {
-		{ "bold", 1, 22 }, { "dim", 2, 22 }, { "italic", 3, 23 }, { "ul", 4, 24 },
-		{ "blink", 5, 25 }, { "reverse", 7, 27 }, { "strike", 9, 29 },
-	};
-	struct gm_buf b = GM_BUF_INIT;
-	const char *p = value;
-	int ncolors = 0, rc = 0;
-
-	gm_buf_puts(&b, "");
-	while (*p) {
-		size_t n;
-		const char *w;
-		bool bright, done = false;
-		int c;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		w = p;
-		n = strcspn(p, " \t");
-		p += n;
-#define ADD(...) gm_buf_printf(&b, "%s" __VA_ARGS__)
-		if (n == 5 && !strncmp(w, "reset", 5)) {
-			ADD("0", b.len ? ";" : "");
-			continue;
-		}
-		for (size_t a = 0; a < sizeof(attrs) / sizeof(attrs[0]) && !done; a++) {
-			size_t al = strlen(attrs[a].name);
-			if (n == al && !strncmp(w, attrs[a].name, al)) {
-				ADD("%d", b.len ? ";" : "", attrs[a].on);
-				done = true;
-			} else if ((n == al + 3 && !strncmp(w, "no-", 3) && !strncmp(w + 3, attrs[a].name, al)) ||
-			           (n == al + 2 && !strncmp(w, "no", 2) && !strncmp(w + 2, attrs[a].name, al))) {
-				ADD("%d", b.len ? ";" : "", attrs[a].off);
-				done = true;
-			}
-		}
-		if (done)
-			continue;
-		if (ncolors >= 2) {
-			rc = -1;
-			break;
-		}
-		if ((n == 6 && !strncmp(w, "normal", 6)) || (n == 2 && !strncmp(w, "-1", 2))) {
-			ncolors++;
-		} else if (n == 7 && !strncmp(w, "default", 7)) {
-			ADD("%d", b.len ? ";" : "", ncolors++ ? 49 : 39);
-		} else if ((c = color_number(w, n, &bright)) >= 0) {
-			ADD("%d", b.len ? ";" : "", (ncolors++ ? 40 : 30) + (bright ? 60 : 0) + c);
-		} else if (n == 7 && w[0] == '#' && strspn(w + 1, "0123456789abcdefABCDEF") >= 6) {
-			char hex[7];
-			unsigned rgb;
-			memcpy(hex, w + 1, 6);
-			hex[6] = '\0';
-			rgb = (unsigned)strtoul(hex, NULL, 16);
-			ADD("%d;2;%u;%u;%u", b.len ? ";" : "", ncolors++ ? 48 : 38, rgb >> 16,
-			    (rgb >> 8) & 0xff, rgb & 0xff);
-		} else {
-			char *end, *num = gm_xstrndup(w, n);
-			long v = strtol(num, &end, 10);
-			bool ok = *num && !*end && v >= 0 && v <= 255;
-			free(num);
-			if (!ok) {
-				rc = -1;
-				break;
-			}
-			ADD("%d;5;%ld", b.len ? ";" : "", ncolors++ ? 48 : 38, v);
-		}
-#undef ADD
-	}
-	out[0] = '\0';
-	if (rc == 0 && b.len && b.len + 4 < COLOR_MAX)
-		snprintf(out, COLOR_MAX, "\033[%sm", b.ptr);
-	gm_buf_release(&b);
-	return rc;
-}
 
 /* ---- the terminal ---------------------------------------------------------------- */
 
@@ -302,7 +200,7 @@ struct ui {
 	struct gm_review_walk w;
 	bool single_key;
 	bool color;
-	char c[S__COUNT][COLOR_MAX];
+	const char *c[S__COUNT]; /* the slots' sequences, "" without colour (term.h owns them) */
 };
 
 static void put_colored(const struct ui *u, enum slot s, const char *text, size_t len)
@@ -312,7 +210,7 @@ static void put_colored(const struct ui *u, enum slot s, const char *text, size_
 		fputs(u->c[s], stdout);
 	fwrite(text, 1, len, stdout);
 	if (on)
-		fputs("\033[m", stdout);
+		fputs(CLI_COLOR_RESET, stdout);
 }
 
 static void say(const struct ui *u, enum slot s, const char *fmt, ...)
@@ -358,7 +256,7 @@ static int diff_line(void *ctx, char origin, const char *text, size_t len)
 		putchar(o);
 		fwrite(text, 1, len, stdout);
 		if (on)
-			fputs("\033[m", stdout);
+			fputs(CLI_COLOR_RESET, stdout);
 	}
 	}
 	putchar('\n');
@@ -511,32 +409,16 @@ static enum outcome run(struct ui *u)
 	}
 }
 
+/* interactive.singleKey and the colour slots, as git reads them (git -c included). */
 static void load_config(struct ui *u)
 {
-	git_config *cfg = NULL;
-	int v = 0;
-
-	for (int s = 0; s < S__COUNT; s++)
-		parse_color(u->c[s], slots[s].def);
-	if (git_repository_config_snapshot(&cfg, u->repo) < 0) {
-		git_error_clear();
-		return;
-	}
-	if (git_config_get_bool(&v, cfg, "interactive.singleKey") == 0)
-		u->single_key = v != 0;
+	u->single_key = cli_config_bool("interactive.singleKey", false);
 	for (int s = 0; s < S__COUNT; s++) {
-		const char *val = NULL;
-		if (git_config_get_string(&val, cfg, slots[s].key) < 0 &&
-		    (!slots[s].alt || git_config_get_string(&val, cfg, slots[s].alt) < 0))
-			continue;
-		if (parse_color(u->c[s], val) < 0) {
-			fprintf(stderr, "warning: invalid color value '%s' for %s\n", review_tqt(val),
-			        slots[s].key);
-			parse_color(u->c[s], slots[s].def);
-		}
+		const char *key = slots[s].key;
+		if (slots[s].alt && !cli_config_get(key) && cli_config_get(slots[s].alt))
+			key = slots[s].alt;
+		u->c[s] = cli_color(u->color, key, slots[s].def);
 	}
-	git_error_clear();
-	git_config_free(cfg);
 }
 
 int review_interactive_check_tty(void)

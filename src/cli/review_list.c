@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "term.h"
 #include "monitor/error.h"
 #include "monitor/quote.h"
 #include "monitor/util.h"
@@ -55,22 +56,16 @@ static char *first_line(const char *s)
 	return gm_xstrndup(s, strcspn(s, "\r\n"));
 }
 
-void review_print_unapplied(const struct gm_review *r)
+void review_print_unapplied(const struct gm_review *r, bool color, bool full)
 {
 	size_t counts[3] = { 0 };
-	int wmodel = 5, wroute = 5;
+	struct cli_table *tb;
 
 	if (!r->nunapplied)
 		return;
 	for (size_t i = 0; i < r->nunapplied; i++) {
 		const struct gm_run_task *t = r->unapplied[i];
-		int l = (int)strlen(or_dash(t->model));
 		counts[t->status == GM_TASK_REJECTED ? 0 : t->status == GM_TASK_FAILED ? 1 : 2]++;
-		if (l > wmodel)
-			wmodel = l < 32 ? l : 32;
-		l = (int)strlen(or_dash(t->route));
-		if (l > wroute)
-			wroute = l < 12 ? l : 12;
 	}
 	printf("\nnot applied:");
 	for (int k = 0, first = 1; k < 3; k++)
@@ -80,25 +75,37 @@ void review_print_unapplied(const struct gm_review *r)
 			first = 0;
 		}
 	putchar('\n');
-	printf("%-8s  %-*s  %-*s  %3s  %s\n", "STATUS", wroute, "ROUTE", wmodel, "MODEL", "TRY",
-	       "FUNCTION");
+	/* The same columns as the table above, cut to the terminal as it is (term.h). */
+	tb = cli_table_new();
+	cli_table_col(tb, "STATUS", 0, 0);
+	cli_table_col(tb, "ROUTE", 0, 0);
+	cli_table_col(tb, "MODEL", CLI_COL_MIDDLE | CLI_COL_FIRST, 8);
+	cli_table_col(tb, "TRY", CLI_COL_RIGHT, 0);
+	cli_table_col(tb, "FUNCTION", CLI_COL_PATH | CLI_COL_LAST, 16);
 	for (size_t i = 0; i < r->nunapplied; i++) {
 		const struct gm_run_task *t = r->unapplied[i];
+		const char *st = gm_task_status_name(t->status);
 		bool analysis = t->kind && strcmp(t->kind, "rewrite") != 0;
-		printf("%-8s  %-*s  %-*s  %3u  %s:%u %s%s\n", gm_task_status_name(t->status), wroute,
-		       or_dash(t->route), wmodel, review_tqt(or_dash(t->model)), t->attempts,
-		       review_tqp(t->path), t->start_line, review_tq(t->name), analysis ? " (analysis)" : "");
+		cli_table_row(tb);
+		cli_table_cell(tb, cli_status_color(color, st), st);
+		cli_table_cell(tb, NULL, or_dash(t->route));
+		cli_table_cell(tb, NULL, review_tqt(or_dash(t->model)));
+		cli_table_cellf(tb, NULL, "%u", t->attempts);
+		cli_table_cellf(tb, NULL, "%s:%u %s%s", review_tqp(t->path), t->start_line,
+		                review_tq(t->name), analysis ? " (analysis)" : "");
 		if (t->reason && *t->reason) {
 			char *line = first_line(t->reason);
-			printf("    reason: %s\n", review_tqt(line));
+			cli_table_note(tb, "    reason: %s", review_tqt(line));
 			free(line);
 		}
 		if (t->answer) {
 			char *spec = gm_xasprintf("%s:%s", t->path, t->name);
-			printf("    answer: git monitor review --show '%s'\n", review_tq(spec));
+			cli_table_note(tb, "    answer: git monitor review --show '%s'", review_tq(spec));
 			free(spec);
 		}
 	}
+	cli_table_print(tb, stdout, full ? 0 : cli_term_columns());
+	cli_table_free(tb);
 }
 
 /* Valid UTF-8 whatever the bytes (monitor/quote.h): names reversibly, text lossily. */

@@ -53,6 +53,8 @@ def parse_args():
     p.add_argument("--api-key", help="the only key accepted (default: any non-empty key)")
     p.add_argument("--cache-min-tokens", type=int, default=1024)
     p.add_argument("--batch-delay", type=float, default=0.5, help="seconds until a batch has ended")
+    p.add_argument("--batch-create-delay", type=float, default=0.0,
+                   help="seconds a create takes to answer (the batch exists from its start)")
     return p.parse_args()
 
 
@@ -423,10 +425,13 @@ class AnthropicHandler(fakecore.FakeHandler):
             err.pop("request_id", None)
             return {"custom_id": cid, "result": {"type": "errored", "error": err}}
         blocks, stop = self.blocks(sub, spec, params)
-        out = sum(est_tokens(b.get("text", "")) for b in blocks)
+        out = sum(est_tokens(json.dumps(b["input"])) if b.get("type") == "tool_use"
+                  else est_tokens(b.get("text") or b.get("thinking") or "") for b in blocks)
         msg = {"id": new_id("msg_01", sub, 22), "type": "message", "role": "assistant",
                "model": params["model"], "content": blocks, "stop_reason": spec.get("stop_reason", stop),
                "stop_sequence": None, "usage": self.usage(sub, params, out)}
+        if isinstance(spec.get("usage"), dict):  # as in an interactive answer
+            msg["usage"].update(spec["usage"])
         return {"custom_id": cid, "result": {"type": "succeeded", "message": msg}}
 
     def batches(self, ctx, spec):
@@ -445,7 +450,9 @@ class AnthropicHandler(fakecore.FakeHandler):
                  "ends_at": now + srv.args.batch_delay, "canceled": None}
             with srv.lock:
                 srv.batches[bid] = b
-            return Reply(200, self.batch_view(b))
+            reply = Reply(200, self.batch_view(b))
+            reply.extra_delay = srv.args.batch_create_delay
+            return reply
         if ctx.method == "GET" and not parts:
             with srv.lock:
                 items = list(srv.batches.values())

@@ -131,6 +131,15 @@ class TestCase(unittest.TestCase):
         self.assertEqual(before["index"], after["index"], "index changed")
         self.assertEqual(before["worktree"], after["worktree"], "working tree changed")
 
+    def assertUsageError(self, proc, fragment, command):
+        """git's parse-options: the error, then the command's usage, exit 129."""
+        self.assertEqual(proc.returncode, 129, "exit code; stderr: %r" % proc.stderr)
+        lines = proc.stderr.splitlines()
+        self.assertTrue(lines and lines[0].startswith("git-monitor: "), proc.stderr)
+        self.assertIn(fragment, lines[0])
+        self.assertIn("usage: git monitor %s" % command, proc.stderr)
+        self.assertEqual(proc.stdout, "")
+
     def assertOneLineError(self, proc, code, fragment=None):
         self.assertEqual(proc.returncode, code, "exit code; stderr: %r" % proc.stderr)
         lines = [l for l in proc.stderr.splitlines() if l.strip()]

@@ -62,7 +62,7 @@ class BudgetTest(gmtest.TestCase):
         r = complex_repo(self, 12)
         env = {"MONITOR_LOCAL_URL": "http://127.0.0.1:9/v1", "ANTHROPIC_API_KEY": KEY,
                "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
-        p = r.run("refactor", "--dry-run", "-g", "x", "--max-cost", "0.001", env=env)
+        p = r.run("refactor", "--dry-run", "-g", "x", "--max-cost", "0.001", env=dict(env, COLUMNS="200"))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("warning: --max-cost $0.0010: 12 analyses would go to the local model", p.stderr)
         self.assertIn("Claude about $0.0000", p.stderr)
@@ -169,7 +169,9 @@ class LocalAnalysisContextTest(gmtest.TestCase):
         self.assertIn("too large for the local model's context", a["reason"])
         self.assertEqual(len(rewrites), 2)
         self.assertEqual(sorted(t["status"] for t in rep["tasks"] if t["kind"] == "rewrite"), ["applied", "applied"])
-        self.assertTrue(any("rewritten without a plan" in w for w in rep["warnings"]), rep["warnings"])
+        # the warning agrees with the table: the analysis was skipped, the rewrites went without it
+        self.assertTrue(any("sent without a plan (its analysis was skipped: too large" in w
+                            for w in rep["warnings"]), rep["warnings"])
 
 
 if __name__ == "__main__":

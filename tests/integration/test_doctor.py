@@ -362,7 +362,7 @@ class DoctorTest(gmtest.TestCase):
         p = self.doctor("extra")
         self.assertOneLineError(p, 129, "no arguments")
         p = self.doctor("-h")
-        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 129)
         self.assertIn("usage: git monitor doctor", p.stdout)
 
 

@@ -163,8 +163,20 @@ class HookTest(gmtest.TestCase):
         self.r.git("add", "b.py")
         c = self.git_commit("warned")
         self.assertEqual(c.returncode, 0, c.stderr)
-        self.assertEqual(c.stderr.strip(), "b.py:1: big: complexity 21 (max 15)")
+        lines = c.stderr.splitlines()
+        self.assertEqual(lines[0], "warning: b.py:1: big: complexity 21 (max 15)")
+        # the hint names the refactor that splits it, in git's hint style
+        self.assertEqual(lines[1], "hint: Split it into simpler functions on a new branch with")
+        self.assertEqual(lines[2], "hint:     git monitor refactor --max-complexity 15 -f big -- b.py")
+        self.assertEqual(lines[-1], 'hint: Disable this message with "git config advice.monitorHook false"')
         self.assertEqual(self.r.git("log", "-1", "--format=%s").strip(), "warned")
+        # advice.monitorHook false: the finding alone
+        self.r.git("config", "advice.monitorHook", "false")
+        self.r.write("b.py", complex_fn(ret=7))
+        self.r.git("add", "b.py")
+        c = self.git_commit("warned quietly")
+        self.assertEqual(c.stderr.strip(), "warning: b.py:1: big: complexity 21 (max 15)")
+        self.r.git("config", "--unset", "advice.monitorHook")
 
         self.r.git("config", "monitor.hook.mode", "block")
         self.r.write("b.py", complex_fn(ret=1))
@@ -175,6 +187,10 @@ class HookTest(gmtest.TestCase):
         self.assertIn("b.py:1: big: complexity 21 (max 15)", c.stderr)
         self.assertIn("git commit --no-verify", c.stderr)
         self.assertIn("git config monitor.hook.mode warn", c.stderr)
+        # how to fix it comes first, not only how to get around it
+        self.assertIn("git-monitor: commit blocked: 1 function over complexity 15", c.stderr)
+        self.assertLess(c.stderr.index("git monitor refactor --max-complexity 15 -f big -- b.py"),
+                        c.stderr.index("--no-verify"))
         self.assertEqual(self.head(), old)
         # `commit -a` uses a temporary index: still judged
         self.r.write("b.py", complex_fn(ret=2))
@@ -225,9 +241,11 @@ class HookTest(gmtest.TestCase):
         r.git("add", "x.py")
         p = r.run("hook", "run", "pre-commit")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stderr.splitlines(), [
-            "x.py:1: one: complexity 21 (max 15)",
-            "x.py:45: two: complexity 17 (max 15)",
+        self.assertEqual(p.stderr.splitlines()[:4], [
+            "warning: x.py:1: one: complexity 21 (max 15)",
+            "warning: x.py:45: two: complexity 17 (max 15)",
+            "hint: Split them into simpler functions on a new branch with",
+            "hint:     git monitor refactor --max-complexity 15 -f one -f two -- x.py",
         ])
 
     def test_the_check_changes_nothing(self):
@@ -387,8 +405,11 @@ class HookTest(gmtest.TestCase):
         self.assertEqual(self.r.run("hook", "run", "post-commit").returncode, 129)
         self.assertEqual(self.r.run("hook", "uninstall", "--force").returncode, 129)
         p = self.r.run("hook", "-h")
-        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 129)
         self.assertIn("hook install", p.stdout)
+        p = self.r.run("hook", "instal")
+        self.assertEqual(p.returncode, 129)
+        self.assertIn("unknown hook command 'instal'; did you mean 'install'?", p.stderr)
 
 
 
@@ -405,7 +426,8 @@ class HookAgreesWithRefactorTest(gmtest.TestCase):
     def touched_by_hook(self, r):
         p = r.run("hook", "run", "pre-commit")
         self.assertEqual(p.returncode, 0, p.stderr)
-        return sorted(l.split(": ")[1] for l in p.stderr.splitlines() if ": complexity " in l)
+        return sorted(l.split(": ")[2] for l in p.stderr.splitlines()
+                      if l.startswith("warning: ") and ": complexity " in l)
 
     def touched_by_refactor(self, r):
         p = r.run("refactor", "--staged", "--dry-run", "--json",

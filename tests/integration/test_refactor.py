@@ -127,7 +127,12 @@ class ParallelTest(RefactorTest):
         self.assertUnchanged_except_new_branch(before, r)
         # A failed run (no server) changes nothing either.
         p = self.refactor(r, "-g", "tidy", env={"MONITOR_LOCAL_URL": "http://127.0.0.1:%d/v1" % closed_port()})
-        self.assertOneLineError(p, 1, "cannot reach LM Studio at http://127.0.0.1:")
+        lines = p.stderr.splitlines()
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(len(lines), 2, p.stderr)
+        self.assertTrue(lines[0].startswith("git-monitor: cannot reach LM Studio at http://127.0.0.1:"))
+        # the one command that finds out why
+        self.assertIn("hint: run 'git monitor doctor'", lines[1])
         self.assertUnchanged_except_new_branch(before, r)
 
     def assertUnchanged_except_new_branch(self, before, repo):
@@ -521,14 +526,14 @@ class StagedTest(RefactorTest):
 class ErrorsTest(RefactorTest):
     def test_usage_and_repository_errors(self):
         r = self.repo()
-        self.assertOneLineError(r.run("refactor", "--bogus"), 129, "unknown option '--bogus'")
-        self.assertOneLineError(r.run("refactor", "--max-cost", "lots"), 129, "--max-cost")
+        self.assertUsageError(r.run("refactor", "--bogus"), "unknown option '--bogus'", "refactor")
+        self.assertUsageError(r.run("refactor", "--max-cost", "lots"), "--max-cost", "refactor")
         self.assertOneLineError(r.run("refactor", "--since", "HEAD", "--staged"), 129)
         self.assertOneLineError(r.run("refactor", "--dry-run"), 128, "no commits yet")
         r.commit({"m.py": "def f():\n    pass\n"})
         self.assertOneLineError(r.run("refactor", "--dry-run", "--base", "nope"), 128, "bad revision 'nope'")
         p = r.run("refactor", "-h")
-        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 129)
         self.assertIn("--local-only", p.stdout)
 
 

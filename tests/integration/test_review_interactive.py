@@ -353,6 +353,32 @@ class InteractiveTest(gmtest.TestCase):
         s.type("q\n")
         s.wait()
 
+    def test_never_pages_and_follows_NO_COLOR_and_git_c(self):
+        # a pager that would take the terminal away from the questions
+        marker = os.path.join(self.r.tmp, "paged")
+        pager = os.path.join(self.r.tmp, "pager")
+        with open(pager, "w") as f:
+            f.write("#!/bin/sh\ntouch '%s'\ncat\n" % marker)
+        os.chmod(pager, 0o755)
+        self.r.git("config", "pager.monitor.review", "true")
+        s = self.session(env={"GIT_PAGER": pager, "PAGER": pager})
+        self.assertEqual(s.prompt(), (1, 5))
+        self.assertIn(b"\x1b[", s.out)
+        s.type("q\n")
+        self.assertEqual(s.wait(), 0)
+        self.assertFalse(os.path.exists(marker), "review -i started a pager")
+        # NO_COLOR, and git -c as git passes it, turn the colours off
+        s = self.session(env={"NO_COLOR": "1"})
+        s.prompt()
+        self.assertNotIn(b"\x1b[", s.out)
+        s.type("q\n")
+        self.assertEqual(s.wait(), 0)
+        s = self.session(env={"GIT_CONFIG_PARAMETERS": "'color.ui'='never'"})
+        s.prompt()
+        self.assertNotIn(b"\x1b[", s.out)
+        s.type("q\n")
+        self.assertEqual(s.wait(), 0)
+
     def test_refuses_without_a_terminal(self):
         before = self.r.snapshot()
         p = self.r.run("review", "-i", input="y\n")

@@ -443,10 +443,11 @@ class ScanErrorsTest(gmtest.TestCase):
     def test_usage_errors(self):
         r = self.repo()
         r.commit({"a.py": PY_UTIL})
-        self.assertOneLineError(r.run("scan", "--bogus"), 129, "unknown option '--bogus'")
+        self.assertUsageError(r.run("scan", "--bogus"), "unknown option '--bogus'", "scan")
         self.assertOneLineError(r.run("scan", "--rev", "HEAD", "--staged"), 129)
-        self.assertOneLineError(r.run("scan", "-j", "zero"), 129, "--jobs")
-        self.assertOneLineError(r.run("frobnicate"), 129, "'frobnicate' is not a git-monitor command")
+        self.assertUsageError(r.run("scan", "-j", "zero"), "--jobs", "scan")
+        # as git: an unknown command exits 1
+        self.assertOneLineError(r.run("frobnicate"), 1, "'frobnicate' is not a git-monitor command")
 
     def test_help_and_version(self):
         r = self.repo()
@@ -454,7 +455,7 @@ class ScanErrorsTest(gmtest.TestCase):
         self.assertEqual(p.returncode, 0)
         self.assertIn("scan", p.stdout)
         p = r.run("scan", "-h")
-        self.assertEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 129)  # git's parse-options: -h is a usage exit
         self.assertIn("--staged", p.stdout)
         p = r.run("--version")
         self.assertEqual(p.returncode, 0)

@@ -15,6 +15,7 @@
 #include "monitor/error.h"
 #include "monitor/lang.h"
 #include "monitor/plan.h"
+#include "monitor/price.h"
 
 /*
  * A hand-made index: a.py has parse_args (cc 3, L1-8) and Cli.run (cc 14,
@@ -95,7 +96,7 @@ static void simple_cluster_needs_no_analysis(void **state)
 {
 	(void)state;
 	expect_route(0, (struct gm_route_opts){ .have_claude_key = true }, GM_ANALYSIS_NONE,
-	             "complexity 3 < 10");
+	             "cluster of 2, max complexity 3 (parse_args) < 10");
 }
 
 static void without_claude_the_local_model_analyses_and_says_why(void **state)
@@ -252,11 +253,9 @@ static void one_estimate_gives_tokens_and_claude_cost(void **state)
 	gm_plan_estimate(&e, GM_ESTIMATE_ANALYSIS, 1000, 800);
 	assert_int_equal(e.prompt, 250);
 	assert_int_equal(e.output, 120);
-	/* claude-sonnet-5: $2 per million in, $10 out. */
-	assert_true(gm_plan_cost(&e, "claude-sonnet-5") > 0.0016999 &&
-	            gm_plan_cost(&e, "claude-sonnet-5") < 0.0017001);
-	assert_true(gm_plan_cost(&e, NULL) == 0.0);
-	assert_true(gm_plan_cost(&e, "no-such-model") == 0.0);
+	/* claude-sonnet-5: $2 per million in, $10 out (the backend prices it so). */
+	assert_true(gm_price_cost("claude-sonnet-5", (int64_t)e.prompt, (int64_t)e.output, 0, 0) > 0.0016999 &&
+	            gm_price_cost("claude-sonnet-5", (int64_t)e.prompt, (int64_t)e.output, 0, 0) < 0.0017001);
 }
 
 static void worst_case_counts_a_token_per_byte_and_every_output_token(void **state)
@@ -270,7 +269,7 @@ static void worst_case_counts_a_token_per_byte_and_every_output_token(void **sta
 	/* Always above the estimate of the same request, answer at its limit. */
 	gm_plan_estimate(&e, GM_ESTIMATE_ANALYSIS, 1000, 800);
 	e.output = 100;
-	assert_true(w > gm_plan_cost(&e, "claude-sonnet-5"));
+	assert_true(w > gm_price_cost("claude-sonnet-5", (int64_t)e.prompt, (int64_t)e.output, 0, 0));
 	/* No price, no bound. */
 	assert_true(gm_plan_worst_cost(1000, 100, "claude-unknown-9") < 0);
 	assert_true(gm_plan_worst_cost(1000, 100, NULL) < 0);
