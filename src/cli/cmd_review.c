@@ -195,7 +195,8 @@ static void print_table(const struct gm_review *r, bool color, bool full)
 		}
 		if (fn->changed_after)
 			gm_buf_puts(&extra, "[changed after] ");
-		if (!fn->changed)
+		/* A dropped function is its base text again: no news in saying it. */
+		if (!fn->changed && strcmp(fn->status, "dropped") != 0)
 			gm_buf_puts(&extra, "[not changed on the branch] ");
 		/* What a split achieved, when it achieved something. */
 		if (fn->changed && (fn->nhelpers || fn->cc_before != fn->cc_after))
@@ -355,12 +356,14 @@ static void next_steps(const struct gm_review *r)
 	if (!applied)
 		return;
 	cli_advise("monitorNextSteps",
-	           "Keep or drop each function, drop some, or take the branch:\n"
+	           "Keep or drop each function, in the terminal or in a browser, drop some,\n"
+	           "or take the branch:\n"
 	           "  git monitor review -i %s\n"
+	           "  git monitor review --web %s\n"
 	           "  git monitor review %s --drop <path>:<function>\n"
 	           "  git merge %s\n"
 	           "('git monitor clean --merged' deletes it once it is merged.)",
-	           r->branch, r->branch, r->branch);
+	           r->branch, r->branch, r->branch, r->branch);
 }
 
 /* How many functions the specs name together (a glob may name several). */
