@@ -518,21 +518,6 @@ cleanup:
 	return rc;
 }
 
-/* Nothing written: a failure only when something failed. */
-static int judge(struct run *r)
-{
-	for (size_t i = 0; !r->rep->branch && i < r->rep->ntasks; i++) {
-		const struct gm_run_task *t = &r->rep->tasks[i];
-		if (t->status == GM_TASK_FAILED || t->status == GM_TASK_REJECTED ||
-		    t->status == GM_TASK_DROPPED) {
-			gm_error_set("no edit survived: %s %s: %s", t->path, t->name,
-			             t->reason ? t->reason : gm_task_status_name(t->status));
-			return GM_ERROR;
-		}
-	}
-	return 0;
-}
-
 /* ---- the run ----------------------------------------------------------------------- */
 
 static void run_release(struct run *r, int rc)
@@ -541,23 +526,7 @@ static void run_release(struct run *r, int rc)
 	r->rep->elapsed_ms = gm_now_ms() - r->t0;
 	if (!r->rep->local_model && r->local && gm_backend_model(r->local))
 		r->rep->local_model = gm_xstrdup(gm_backend_model(r->local));
-	/* A run that stopped before its branch committed none of its edits: say so. */
-	for (size_t i = 0; rc < 0 && !r->rep->branch && i < r->rep->ntasks; i++) {
-		struct gm_run_task *t = &r->rep->tasks[i];
-		if (t->status != GM_TASK_APPLIED || !t->kind || strcmp(t->kind, "rewrite") != 0)
-			continue;
-		t->status = GM_TASK_DROPPED;
-		free(t->reason);
-		t->reason = gm_xasprintf("not committed: %s",
-		                         rc == GM_EINTERRUPTED ? "interrupted" : gm_error_last());
-	}
-	for (size_t i = 0; rc == GM_EINTERRUPTED && i < r->rep->ntasks; i++)
-		if (r->rep->tasks[i].status == GM_TASK_PENDING) {
-			free(r->rep->tasks[i].reason);
-			r->rep->tasks[i].reason = gm_xstrdup("interrupted");
-		}
-	/* Report in file order, whatever order the answers came in. */
-	gm_run_report_sort(r->rep);
+	gm_run_report_settle(r->rep, rc);
 	free(r->files);
 	free(r->edits);
 	free(r->edit_row);
@@ -665,7 +634,7 @@ int gm_pipeline_run(struct gm_run_report **out, git_repository *repo, struct gm_
 		r.rep->commit_ms = gm_now_ms() - t;
 	}
 	if (rc == 0)
-		rc = judge(&r);
+		rc = gm_run_report_judge(r.rep);
 cleanup:
 	run_release(&r, rc);
 	return rc;

@@ -751,3 +751,38 @@ void gm_run_report_drop(struct gm_run_report *r, size_t row, const char *reason)
 	free(rt->reason);
 	rt->reason = gm_xstrdup(reason);
 }
+
+void gm_run_report_settle(struct gm_run_report *r, int rc)
+{
+	/* A run that stopped before its branch committed none of its edits: say so. */
+	for (size_t i = 0; rc < 0 && !r->branch && i < r->ntasks; i++) {
+		struct gm_run_task *t = &r->tasks[i];
+		if (t->status != GM_TASK_APPLIED || !t->kind || strcmp(t->kind, "rewrite") != 0)
+			continue;
+		t->status = GM_TASK_DROPPED;
+		free(t->reason);
+		t->reason = gm_xasprintf("not committed: %s",
+		                         rc == GM_EINTERRUPTED ? "interrupted" : gm_error_last());
+	}
+	for (size_t i = 0; rc == GM_EINTERRUPTED && i < r->ntasks; i++)
+		if (r->tasks[i].status == GM_TASK_PENDING) {
+			free(r->tasks[i].reason);
+			r->tasks[i].reason = gm_xstrdup("interrupted");
+		}
+	/* In file order, whatever order the answers came in. */
+	gm_run_report_sort(r);
+}
+
+int gm_run_report_judge(const struct gm_run_report *r)
+{
+	for (size_t i = 0; !r->branch && i < r->ntasks; i++) {
+		const struct gm_run_task *t = &r->tasks[i];
+		if (t->status == GM_TASK_FAILED || t->status == GM_TASK_REJECTED ||
+		    t->status == GM_TASK_DROPPED) {
+			gm_error_set("no edit survived: %s %s: %s", t->path, t->name,
+			             t->reason ? t->reason : gm_task_status_name(t->status));
+			return GM_ERROR;
+		}
+	}
+	return 0;
+}

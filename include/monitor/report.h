@@ -176,6 +176,16 @@ void gm_run_report_warn(struct gm_run_report *r, const char *fmt, ...)
 /* Task `row` had an accepted edit that did not make it into the commit: dropped, `reason` copied. */
 void gm_run_report_drop(struct gm_run_report *r, size_t row, const char *reason);
 
+/*
+ * The run ended with `rc`: without a branch, its applied rewrites were not
+ * committed (dropped, saying why); interrupted, its pending tasks say so.
+ * Then the tasks in file order.
+ */
+void gm_run_report_settle(struct gm_run_report *r, int rc);
+
+/* No branch written: GM_ERROR naming the first task that failed, was rejected or dropped; else 0. */
+int gm_run_report_judge(const struct gm_run_report *r);
+
 struct gm_backend;
 
 /*
