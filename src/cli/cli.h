@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <git2.h>
 
@@ -57,6 +58,12 @@ void cli_list_release(struct cli_list *l);
 void cli_print_help(const char *usage, const struct cli_opt *opts);
 /* "git-monitor: <fmt>", then the running command's usage, on stderr; returns 129. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * `text` from column `col` on (the caller wrote what comes before), broken
+ * at spaces before column `width`, later lines indented to `col`; a word
+ * longer than a line stays whole.
+ */
+void cli_put_wrapped(FILE *out, const char *text, int col, int width);
 /* Only the usage part of that. */
 int cli_usage_tail(void);
 

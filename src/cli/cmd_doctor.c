@@ -171,10 +171,22 @@ static void print_check(const struct gm_doctor_check *c, bool color)
 	                  : c->status == GM_DOCTOR_WARN ? cli_color(color, "color.monitor.warn", "yellow")
 	                  : c->status == GM_DOCTOR_FAIL ? cli_color(color, "color.monitor.fail", "red")
 	                                                : "";
+	/* on a terminal, long details go on under their column instead of wrapping at any character */
+	int width = cli_stdout_is_tty() ? cli_term_columns() - 1 : 0;
+
 	erase_asking();
-	printf("%s%-5s%s %-10s %s\n", col, st, cli_color_reset(col), c->check, c->detail);
-	if (c->hint)
-		printf("%-16s hint: %s\n", "", c->hint);
+	printf("%s%-5s%s %-10s ", col, st, cli_color_reset(col), c->check);
+	if (width > 40)
+		cli_put_wrapped(stdout, c->detail, 17, width);
+	else
+		printf("%s\n", c->detail);
+	if (c->hint) {
+		printf("%-16s hint: ", "");
+		if (width > 40)
+			cli_put_wrapped(stdout, c->hint, 23, width);
+		else
+			printf("%s\n", c->hint);
+	}
 	fflush(stdout);
 }
 

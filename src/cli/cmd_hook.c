@@ -179,8 +179,17 @@ static char *refactor_command(const struct gm_hook_findings *f, int64_t max)
 	}
 	gm_buf_puts(&b, " --");
 	for (size_t i = 0; i < paths.n; i++) {
+		/*
+		 * From the top, wherever the user types it (a hook does not know
+		 * the directory of the commit); a name with glob characters, or
+		 * one that reads as magic, literally.
+		 */
+		const char *p = paths.items[i];
+		bool magic = p[strcspn(p, "*?[\\")] || *p == ':';
+		char *spec = gm_xasprintf("%s%s", magic ? ":(top,literal)" : ":/", p);
 		gm_buf_puts(&b, " ");
-		shell_word(&b, paths.items[i]);
+		shell_word(&b, spec);
+		free(spec);
 	}
 	free(paths.items);
 	free(names.items);

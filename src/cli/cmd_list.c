@@ -109,7 +109,8 @@ static void print_table(const struct gm_runs *runs, bool color, bool full)
 	for (size_t i = 0; i < runs->n; i++)
 		costs |= runs->runs[i].cost_usd > 0;
 
-	cli_table_col(t, "BRANCH", CLI_COL_MIDDLE | CLI_COL_LAST, 12);
+	/* cut at its end: the run's time stays, which completion and a glob find it by */
+	cli_table_col(t, "BRANCH", CLI_COL_END | CLI_COL_LAST, 24);
 	cli_table_col(t, "DATE", 0, 0);
 	cli_table_col(t, "APPLIED", CLI_COL_RIGHT, 0);
 	cli_table_col(t, "REJECTED", CLI_COL_RIGHT, 0);

@@ -25,28 +25,6 @@
 #include "monitor/banned.h"
 
 static int color_flag = -1; /* from the command line; -1: not given */
-static int stdout_tty = -1, stderr_tty = -1;
-
-void cli_term_init(void)
-{
-	if (stdout_tty < 0)
-		stdout_tty = isatty(STDOUT_FILENO);
-	if (stderr_tty < 0)
-		stderr_tty = isatty(STDERR_FILENO);
-}
-
-bool cli_stdout_is_tty(void)
-{
-	cli_term_init();
-	return stdout_tty == 1;
-}
-
-bool cli_stderr_is_tty(void)
-{
-	cli_term_init();
-	return stderr_tty == 1;
-}
-
 int cli_colorbool(const char *value, bool from_config)
 {
 	int b;
@@ -79,11 +57,10 @@ static bool terminal_dumb(void)
 
 static bool auto_color(int fd)
 {
-	cli_term_init();
 	if (fd == STDOUT_FILENO)
-		return (stdout_tty == 1 || (cli_pager_in_use() && cli_config_bool("color.pager", true))) &&
+		return (cli_stdout_is_tty() || (cli_pager_in_use() && cli_config_bool("color.pager", true))) &&
 		       !terminal_dumb();
-	return stderr_tty == 1 && !terminal_dumb();
+	return cli_stderr_is_tty() && !terminal_dumb();
 }
 
 static int config_colorbool(const char *key)

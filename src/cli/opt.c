@@ -56,8 +56,7 @@ const char *cli_command(void)
 	return cur_name;
 }
 
-/* `text` from column `col` on, broken at spaces before column `width`, later lines indented to `col`. */
-static void put_wrapped(FILE *out, const char *text, int col, int width)
+void cli_put_wrapped(FILE *out, const char *text, int col, int width)
 {
 	const char *p = text;
 	int avail = width - col;
@@ -95,7 +94,7 @@ static void print_opts(FILE *out, const struct cli_opt *opts)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->long_name, o->arg ? " " : "", arg);
 		fprintf(out, "    %-28s ", left);
-		put_wrapped(out, o->help, 33, 79);
+		cli_put_wrapped(out, o->help, 33, 79);
 	}
 }
 

@@ -72,6 +72,28 @@ void cli_pager_choice(int on)
 	use_pager = on;
 }
 
+static int stdout_tty = -1, stderr_tty = -1;
+
+void cli_term_init(void)
+{
+	if (stdout_tty < 0)
+		stdout_tty = isatty(STDOUT_FILENO);
+	if (stderr_tty < 0)
+		stderr_tty = isatty(STDERR_FILENO);
+}
+
+bool cli_stdout_is_tty(void)
+{
+	cli_term_init();
+	return stdout_tty == 1;
+}
+
+bool cli_stderr_is_tty(void)
+{
+	cli_term_init();
+	return stderr_tty == 1;
+}
+
 bool cli_pager_in_use(void)
 {
 	const char *v = getenv("GIT_PAGER_IN_USE");

@@ -104,8 +104,14 @@ static double live_rate(const struct cli_progress *p, uint64_t now)
 	return (double)(last->bytes - first->bytes) / 4.0 / ((double)(now - first->t) / 1000.0);
 }
 
-/* The line, from the last figures (lock held); `brief`: servers as "4+3 running", for a narrow terminal. */
-static char *compose(struct cli_progress *p, uint64_t now, bool brief)
+/*
+ * The line, from the last figures (lock held), as short as a terminal's
+ * width needs: `brief` 0 all of it; 1 the servers summed ("local 4+3
+ * running"); 2 also without the words a reader can do without ("0:29,
+ * ETA 1:02, 4+3 running", whole tokens a second), so a long run still fits
+ * 80 columns with its rate.
+ */
+static char *compose(struct cli_progress *p, uint64_t now, int brief)
 {
 	struct gm_buf b = GM_BUF_INIT;
 	double rate;
@@ -119,14 +125,15 @@ static char *compose(struct cli_progress *p, uint64_t now, bool brief)
 	if (p->total)
 		gm_buf_printf(&b, "%3u%% (%zu/%zu), ", (unsigned)(p->done * 100 / p->total), p->done, p->total);
 	fmt_time(&b, now - p->t0);
-	gm_buf_puts(&b, " elapsed");
+	if (brief < 2)
+		gm_buf_puts(&b, " elapsed");
 	if (p->done && p->total > p->done && now > p->t_models) {
 		double per = (double)(now - p->t_models) / (double)p->done;
 		gm_buf_puts(&b, ", ETA ");
 		fmt_time(&b, (uint64_t)(per * (double)(p->total - p->done)));
 	}
 	if (brief && p->nservers > 1) {
-		gm_buf_puts(&b, ", local ");
+		gm_buf_puts(&b, brief < 2 ? ", local " : ", ");
 		for (size_t i = 0; i < p->nservers; i++) {
 			if (p->servers[i].up || p->servers[i].running)
 				gm_buf_printf(&b, "%s%zu", i ? "+" : "", p->servers[i].running);
@@ -155,7 +162,9 @@ static char *compose(struct cli_progress *p, uint64_t now, bool brief)
 	rate = live_rate(p, now);
 	if (rate <= 0 && p->nsamples && p->samples[(p->nsamples - 1) % RATE_SAMPLES].bytes == 0)
 		rate = p->tokens_per_s; /* nothing streamed: what completed answers say */
-	if (rate > 0 || p->nsamples)
+	if ((rate > 0 || p->nsamples) && brief >= 2 && rate >= 10)
+		gm_buf_printf(&b, ", %.0f tok/s", rate);
+	else if (rate > 0 || p->nsamples)
 		gm_buf_printf(&b, ", %.1f tok/s", rate);
 	if (p->have_claude)
 		gm_buf_printf(&b, ", $%.4f", p->cost);
@@ -209,10 +218,10 @@ static void draw(struct cli_progress *p)
 
 	if (interrupted || !p->have)
 		return;
-	line = compose(p, now, false);
-	if (cli_width(line) > width - 3) {
+	line = compose(p, now, 0);
+	for (int brief = 1; brief <= 2 && cli_width(line) > width - 3; brief++) {
 		free(line);
-		line = compose(p, now, true);
+		line = compose(p, now, brief);
 	}
 	/* Off a terminal (--progress into a file): only a line that says something new, once a second. */
 	if (!p->tty && ((p->last && !strcmp(p->last, line)) || now - p->last_ms < 1000)) {

@@ -30,10 +30,6 @@ bool cli_config_bool(const char *key, bool def);
 enum { CLI_COLOR_NEVER = 0, CLI_COLOR_ALWAYS = 1, CLI_COLOR_AUTO = 2 };
 #define CLI_COLOR_RESET "\033[m"
 
-/* Note whether stdout and stderr are terminals (before a pager replaces them). */
-void cli_term_init(void);
-bool cli_stdout_is_tty(void);
-bool cli_stderr_is_tty(void);
 /* "never", "always", "auto" or a boolean (true: auto); -1 otherwise.  `from_config`: NULL is auto. */
 int cli_colorbool(const char *value, bool from_config);
 /* --color[=<when>] / --no-color (CLI_COLOR_*). */
@@ -55,6 +51,11 @@ const char *cli_color_reset(const char *seq);
 const char *cli_status_color(bool on, const char *status);
 
 /* ---- pager and width (pager.c) -------------------------------------------------- */
+
+/* Note whether stdout and stderr are terminals (before a pager replaces them). */
+void cli_term_init(void);
+bool cli_stdout_is_tty(void);
+bool cli_stderr_is_tty(void);
 
 /* The top-level choice: 1 --paginate, 0 --no-pager, -1 none. */
 void cli_pager_choice(int on);

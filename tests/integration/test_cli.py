@@ -177,6 +177,25 @@ class ProgressTest(gmtest.TestCase):
         self.assertTrue(text[last + 4:].startswith("8 functions: 8 applied"), repr(text[last - 200:]))
         self.assertIn(b"monitor/", t.stdout_data)
 
+    def test_at_80_columns_a_fleets_line_keeps_its_eta_and_rate(self):
+        r = functions_repo(self, n=24)
+        with FakeLMStudio(latency=0.8, concurrency=2) as a, FakeLMStudio(latency=0.8, concurrency=2) as b:
+            for s in (a, b):
+                r.git("config", "--add", "monitor.local.url", s.url)
+            t = Pty([gmtest.GIT_MONITOR, "refactor", "-g", "tidy"], r.path, pty_env(r), cols=80,
+                    stdout_pipe=True)
+            rc = t.wait()
+        self.assertEqual(rc, 0, t.text())
+        lines = draws(t.text())
+        later = [l for l in lines if "ETA" in l]
+        self.assertTrue(later, lines)
+        # the servers summed and, while the queue is long, the words a reader
+        # can do without left out: the rate is still there, nothing cut
+        for l in later:
+            self.assertLessEqual(display_width(l), 77, l)
+            self.assertRegex(l, r"\(\d+/24\), \d+:\d\d( elapsed)?, ETA \d+:\d\d, (local )?\d\+\d running.* tok/s$")
+        self.assertTrue(any(re.search(r"\d+:\d\d, ETA .*, \d+ queued, \d+ tok/s$", l) for l in later), later)
+
     def test_ctrl_c_clears_the_line_stops_within_a_second_and_says_so_once(self):
         r = functions_repo(self, n=8)
         before = r.snapshot()
@@ -710,7 +729,8 @@ class ListCleanTest(gmtest.TestCase):
         lines = p.stdout.splitlines()
         self.assertTrue(lines[0].startswith("BRANCH"), lines)
         self.assertEqual(len(lines), 5)
-        merged_row = [l for l in lines if l.startswith(self.merged)][0]
+        # (the re-run may be the same name with "-2": the whole first word)
+        merged_row = [l for l in lines if l.split()[0] == self.merged][0]
         self.assertRegex(merged_row, r" 1 +0 +yes +first goal$")  # no cost column: nothing cost anything
         self.assertNotIn("COST", lines[0])
         self.assertIn("hint: 1 of these is merged; 'git monitor clean --merged' deletes it.", p.stderr)
@@ -782,14 +802,38 @@ class ListCleanTest(gmtest.TestCase):
         self.assertUsageError(p, "say which runs to delete", "clean")
 
 
+WORDBREAKS = "\"'><=;|&(:"  # bash's default COMP_WORDBREAKS, besides blanks
+
+
+def comp_words(line):
+    """COMP_WORDS as readline splits `line`: at blanks, and each run of
+    COMP_WORDBREAKS characters a word of its own; the last is the one the
+    cursor is in ("" after a blank)."""
+    words, cur = [], ""
+    for ch in line:
+        if ch in " \t\n":
+            if cur:
+                words.append(cur)
+            cur = ""
+        elif cur and (ch in WORDBREAKS) != (cur[-1] in WORDBREAKS):
+            words.append(cur)
+            cur = ch
+        else:
+            cur += ch
+    return words + [cur]
+
+
 def bash_complete(repo, line):
+    """What the word at the end of `line` becomes with each answer of the
+    completion, as readline inserts it: COMPREPLY replaces only the text
+    after the last word break (a ':' or '=' too), so an answer must not
+    repeat what comes before it."""
     script = r"""
 source /usr/share/bash-completion/completions/git
 source "$GM_COMPLETION"
-line="$1"
-COMP_LINE="$line"; COMP_POINT=${#line}
-read -ra COMP_WORDS <<< "$line"
-[[ "$line" == *" " ]] && COMP_WORDS+=("")
+COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}
+shift
+COMP_WORDS=("$@")
 COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
 __git_wrap__git_main
 printf '%s\n' "${COMPREPLY[@]}"
@@ -797,9 +841,12 @@ printf '%s\n' "${COMPREPLY[@]}"
     env = dict(repo.env, GM_COMPLETION=os.path.join(gmtest.SOURCE_DIR, "src", "cli", "completion",
                                                     "git-monitor.bash"),
                PATH=BIN_DIR + os.pathsep + os.environ["PATH"])
-    p = subprocess.run(["bash", "-c", script, "bash", line], cwd=repo.path, env=env,
+    p = subprocess.run(["bash", "-c", script, "bash", line] + comp_words(line), cwd=repo.path, env=env,
                        capture_output=True, text=True, timeout=60)
-    return [w.strip() for w in p.stdout.splitlines() if w.strip()]
+    word_start = max(line.rfind(c) for c in " \t\n") + 1
+    replaced = max(line.rfind(c) for c in " \t\n" + WORDBREAKS) + 1
+    kept = line[word_start:replaced]
+    return [kept + w.strip() for w in p.stdout.splitlines() if w.strip()]
 
 
 class CompletionTest(gmtest.TestCase):
@@ -827,6 +874,7 @@ class CompletionTest(gmtest.TestCase):
                          ["a.py:parse_args"])
         self.assertEqual(bash_complete(r, "git monitor review --drop a.py:"),
                          ["a.py:parse_args", "a.py:parse_file"])
+        self.assertEqual(bash_complete(r, "git monitor review --drop=a.py:parse_f"), ["--drop=a.py:parse_file"])
 
     def test_zsh_through_its_git_completion(self):
         if not shutil.which("zsh"):
@@ -839,7 +887,10 @@ class CompletionTest(gmtest.TestCase):
 zmodload zsh/zpty
 zpty -b z 'zsh -f -i'
 zpty -w z "PS1='> '; fpath=($GM_COMPLETION_DIR \$fpath); autoload -Uz compinit; compinit -u -D; print RE''ADY"
-zpty -r z junk '*READY*'
+# keys typed before zle reads the terminal would meet the cooked tty (^D an
+# end of file): wait for the prompt after the marker
+zpty -r z junk '*READY*> *'
+sleep 0.2
 # list the choices (^D), kill the line (^U) and say so: read up to what it says,
 # however long a loaded machine takes (the quotes keep the echoed line from matching)
 zpty -w -n z "git monitor $1"$'\C-d\C-u'"print DO''NE"$'\n'
@@ -890,6 +941,21 @@ class DoctorStreamsTest(gmtest.TestCase):
         self.assertTrue(first.startswith("ok    repository"), first)
         self.assertGreater(t_end - t_first, 1.5, "the first line came only at the end")
         self.assertIn("lmstudio", rest)
+
+    def test_on_an_80_column_terminal_long_details_go_on_under_their_column(self):
+        r = self.repo()
+        r.commit({"a.py": "def f():\n    pass\n"})
+        with FakeLMStudio() as a, FakeLMStudio() as b:
+            for s in (a, b):
+                r.git("config", "--add", "monitor.local.url", s.url)
+            t = Pty([gmtest.GIT_MONITOR, "doctor"], r.path, pty_env(r), cols=80)
+            self.assertEqual(t.wait(), 0, t.text())
+        # the rows as they stay on the screen (the "checking ..." line erased)
+        lines = [l.rstrip("\r").split("\r")[-1] for l in ANSI.sub("", t.text()).split("\n")]
+        fleet = [i for i, l in enumerate(lines) if l.startswith("ok    fleet")][0]
+        self.assertTrue(lines[fleet + 1].startswith(" " * 17 + "http://127.0.0.1:"), lines)
+        for l in lines:
+            self.assertLessEqual(display_width(l), 80, l)
 
 
 class DryRunReasonTest(gmtest.TestCase):

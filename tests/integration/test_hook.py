@@ -2,7 +2,9 @@
 pre-commit check driven by real `git commit` runs."""
 import json
 import os
+import shlex
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -167,7 +169,7 @@ class HookTest(gmtest.TestCase):
         self.assertEqual(lines[0], "warning: b.py:1: big: complexity 21 (max 15)")
         # the hint names the refactor that splits it, in git's hint style
         self.assertEqual(lines[1], "hint: Split it into simpler functions on a new branch with")
-        self.assertEqual(lines[2], "hint:     git monitor refactor --max-complexity 15 -f big -- b.py")
+        self.assertEqual(lines[2], "hint:     git monitor refactor --max-complexity 15 -f big -- :/b.py")
         self.assertEqual(lines[-1], 'hint: Disable this message with "git config advice.monitorHook false"')
         self.assertEqual(self.r.git("log", "-1", "--format=%s").strip(), "warned")
         # advice.monitorHook false: the finding alone
@@ -189,7 +191,7 @@ class HookTest(gmtest.TestCase):
         self.assertIn("git config monitor.hook.mode warn", c.stderr)
         # how to fix it comes first, not only how to get around it
         self.assertIn("git-monitor: commit blocked: 1 function over complexity 15", c.stderr)
-        self.assertLess(c.stderr.index("git monitor refactor --max-complexity 15 -f big -- b.py"),
+        self.assertLess(c.stderr.index("git monitor refactor --max-complexity 15 -f big -- :/b.py"),
                         c.stderr.index("--no-verify"))
         self.assertEqual(self.head(), old)
         # `commit -a` uses a temporary index: still judged
@@ -235,6 +237,27 @@ class HookTest(gmtest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stderr, "")
 
+    def test_the_hinted_refactor_works_from_a_subdirectory_and_with_glob_characters(self):
+        # A hook cannot know where the user will type the hint: its paths are
+        # from the top; a file named like a glob is matched literally.
+        r = self.repo()
+        r.write("pkg/[x].py", complex_fn("wide"))
+        r.write("pkg/x.py", complex_fn("wide"))
+        r.git("add", "pkg/[x].py")
+        p = r.run("hook", "run", "pre-commit")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        hint = [l for l in p.stderr.splitlines() if "git monitor refactor" in l][0]
+        self.assertTrue(hint.endswith("-- ':(top,literal)pkg/[x].py'"), hint)
+        cmd = hint.split("git monitor refactor", 1)[1]
+        words = shlex.split(cmd)
+        r.git("commit", "-q", "--no-verify", "-m", "both")
+        sub = os.path.join(r.path, "pkg")
+        d = subprocess.run([gmtest.GIT_MONITOR, "refactor", "--dry-run", "--json", *words], cwd=sub,
+                           env=r.env, capture_output=True, text=True)
+        self.assertEqual(d.returncode, 0, d.stderr)
+        paths = sorted({t["path"] for t in json.loads(d.stdout)["tasks"]})
+        self.assertEqual(paths, ["pkg/[x].py"])
+
     def test_unborn_head_reports_every_staged_unit(self):
         r = self.repo()
         r.write("x.py", complex_fn("one") + "\n\n" + complex_fn("two", 16))
@@ -245,7 +268,7 @@ class HookTest(gmtest.TestCase):
             "warning: x.py:1: one: complexity 21 (max 15)",
             "warning: x.py:45: two: complexity 17 (max 15)",
             "hint: Split them into simpler functions on a new branch with",
-            "hint:     git monitor refactor --max-complexity 15 -f one -f two -- x.py",
+            "hint:     git monitor refactor --max-complexity 15 -f one -f two -- :/x.py",
         ])
 
     def test_the_check_changes_nothing(self):

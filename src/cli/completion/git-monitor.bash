@@ -37,6 +37,29 @@ __git_monitor_branch ()
 	done
 }
 
+# Readline replaces only what follows the last word break of the word being
+# completed, and ':' is one (COMP_WORDBREAKS): an answer for "a.py:pa" must
+# be "parse_args", not "a.py:parse_args" (which would make "a.py:a.py:...").
+# As bash-completion's __ltrim_colon_completions; $1 is the value completed.
+__git_monitor_ltrim_colon ()
+{
+	local i before
+	case "$COMP_WORDBREAKS" in *:*) ;; *) return ;; esac
+	case "$1" in *:*) ;; *) return ;; esac
+	before="${1%"${1##*:}"}"
+	for ((i = 0; i < ${#COMPREPLY[@]}; i++)); do
+		COMPREPLY[i]="${COMPREPLY[i]#"$before"}"
+	done
+}
+
+# Names that may hold ':' (path:function, ns::f), for the value `cur_`.
+__git_monitor_comp_names ()
+{
+	local names="$1" cur_="$2"
+	__gitcomp_nl "$names" "" "$cur_"
+	__git_monitor_ltrim_colon "$cur_"
+}
+
 _git_monitor ()
 {
 	local __git_monitor_cmd_idx subcommand i
@@ -66,7 +89,7 @@ _git_monitor ()
 	# values of the option before the cursor, or after its '='
 	case "$subcommand,$prev" in
 	refactor,-f|refactor,--function)
-		__gitcomp_nl "$(__git monitor __complete functions 2>/dev/null)"
+		__git_monitor_comp_names "$(__git monitor __complete functions 2>/dev/null)" "$cur"
 		return ;;
 	refactor,--base|refactor,--since|scan,--rev)
 		__git_complete_refs
@@ -83,7 +106,7 @@ _git_monitor ()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	review,--drop)
-		__gitcomp_nl "$(__git monitor __complete changed $(__git_monitor_branch) 2>/dev/null)"
+		__git_monitor_comp_names "$(__git monitor __complete changed $(__git_monitor_branch) 2>/dev/null)" "$cur"
 		return ;;
 	review,--html)
 		compopt -o filenames 2>/dev/null
@@ -94,7 +117,7 @@ _git_monitor ()
 	esac
 	case "$subcommand,$cur" in
 	refactor,--function=*)
-		__gitcomp_nl "$(__git monitor __complete functions 2>/dev/null)" "" "${cur##--function=}"
+		__git_monitor_comp_names "$(__git monitor __complete functions 2>/dev/null)" "${cur##--function=}"
 		return ;;
 	refactor,--base=*|refactor,--since=*|scan,--rev=*)
 		__git_complete_refs --cur="${cur#*=}"
@@ -103,7 +126,7 @@ _git_monitor ()
 		__gitcomp "cc lines fan-in name" "" "${cur##--sort=}"
 		return ;;
 	review,--drop=*)
-		__gitcomp_nl "$(__git monitor __complete changed $(__git_monitor_branch) 2>/dev/null)" "" "${cur##--drop=}"
+		__git_monitor_comp_names "$(__git monitor __complete changed $(__git_monitor_branch) 2>/dev/null)" "${cur##--drop=}"
 		return ;;
 	*,--color=*)
 		__gitcomp "always never auto" "" "${cur##--color=}"
