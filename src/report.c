@@ -13,6 +13,7 @@
 
 #include "monitor/backend.h"
 #include "monitor/error.h"
+#include "monitor/extract.h"
 #include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -113,6 +114,7 @@ void gm_run_report_free(struct gm_run_report *r)
 		for (size_t k = 0; k < t->nimports; k++)
 			free(t->imports[k]);
 		free(t->imports);
+		free(t->answer);
 	}
 	free(r->tasks);
 	for (size_t i = 0; i < r->nservers; i++) {
@@ -138,6 +140,31 @@ void gm_run_report_free(struct gm_run_report *r)
 	free(r);
 }
 
+void gm_run_task_keep_answer(struct gm_run_task *t, const char *answer)
+{
+	size_t len;
+	char *text;
+
+	free(t->answer);
+	t->answer = NULL;
+	t->answer_truncated = false;
+	if (!answer)
+		return;
+	text = gm_extract_strip_think(answer, strlen(answer), &len);
+	if (len > GM_REPORT_ANSWER_MAX) {
+		size_t cut = GM_REPORT_ANSWER_MAX;
+		while (cut > 0 && text[cut - 1] != '\n')
+			cut--;
+		len = cut ? cut : GM_REPORT_ANSWER_MAX;
+		/* Never end inside a UTF-8 sequence: the note is JSON. */
+		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+			len--;
+		text[len] = '\0';
+		t->answer_truncated = true;
+	}
+	t->answer = text;
+}
+
 /* ---- writing ---------------------------------------------------------------------- */
 
 /* JSON is valid UTF-8 whatever the bytes (quote.h): names reversibly, text lossily. */
@@ -160,6 +187,7 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON *root = cJSON_CreateObject(), *tasks, *totals, *warnings;
 	const struct gm_run_task **order;
 	char oid[GIT_OID_HEXSZ + 1];
+	size_t answers = 0;
 
 	cJSON_AddNumberToObject(root, "version", GM_REPORT_VERSION);
 	add_text(root, "run", r->run_id);
@@ -230,6 +258,13 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 			cJSON_AddNumberToObject(cc, "before", t->cc_before);
 			cJSON_AddNumberToObject(cc, "after", t->cc_after);
 			cJSON_AddNumberToObject(cc, "after_sum", t->cc_after_sum);
+		}
+		if (t->answer && t->status != GM_TASK_APPLIED &&
+		    answers + strlen(t->answer) <= GM_REPORT_ANSWERS_MAX) {
+			answers += strlen(t->answer);
+			add_text(o, "answer", t->answer);
+			if (t->answer_truncated)
+				cJSON_AddBoolToObject(o, "answer_truncated", true);
 		}
 		cJSON_AddItemToArray(tasks, o);
 	}
@@ -502,6 +537,8 @@ static void read_task(struct reader *rd, struct gm_run_task *t, const cJSON *o, 
 	get_int(rd, &t->removed, o, where, "lines_removed");
 	get_strv(rd, &t->helpers, &t->nhelpers, o, where, "helpers");
 	get_strv(rd, &t->imports, &t->nimports, o, where, "imports");
+	get_str(rd, &t->answer, o, where, "answer", false);
+	get_bool(rd, &t->answer_truncated, o, where, "answer_truncated");
 	{
 		const cJSON *cc = field(o, "complexity");
 		char w2[64];

@@ -28,7 +28,6 @@
 struct review_int {
 	struct gm_review pub;
 	size_t cap;
-	struct gm_run_report *record; /* the note, read (report.h); NULL without one */
 };
 
 static char *oid_hex(char buf[GIT_OID_HEXSZ + 1], const git_oid *id)
@@ -293,11 +292,11 @@ static int find_monitor_commit(struct review_int *ri, git_repository *repo)
 	else
 		memset(&r->base, 0, sizeof(r->base));
 
-	if (r->note && gm_run_report_parse(&ri->record, r->note) < 0)
+	if (r->note && gm_run_report_parse(&r->record, r->note) < 0)
 		gm_error_clear(); /* an unreadable note adds nothing; the diff still counts */
-	if (ri->record) {
+	if (r->record) {
 		/* The note names the run's commit and base (a drop commit carries a copy). */
-		const struct gm_run_report *rec = ri->record;
+		const struct gm_run_report *rec = r->record;
 		r->run_id = gm_xstrdup(rec->run_id);
 		if (rec->has_commit && reaches(repo, &r->monitor_commit, &rec->commit))
 			git_oid_cpy(&r->monitor_commit, &rec->commit);
@@ -372,10 +371,14 @@ static void apply_note(struct review_int *ri)
 {
 	struct gm_review *r = &ri->pub;
 
-	for (size_t k = 0; k < ri->record->ntasks; k++) {
-		const struct gm_run_task *t = &ri->record->tasks[k];
+	r->unapplied = gm_xcalloc(r->record->ntasks + 1, sizeof(*r->unapplied));
+	for (size_t k = 0; k < r->record->ntasks; k++) {
+		const struct gm_run_task *t = &r->record->tasks[k];
 		struct gm_review_fn *fn = NULL;
 
+		if (t->status == GM_TASK_REJECTED || t->status == GM_TASK_FAILED ||
+		    t->status == GM_TASK_SKIPPED)
+			r->unapplied[r->nunapplied++] = t;
 		if (t->kind && strcmp(t->kind, "rewrite") != 0)
 			continue;
 		for (size_t i = 0; i < r->n && !fn; i++)
@@ -580,7 +583,7 @@ int gm_review_load(struct gm_review **out, git_repository *repo, const char *bra
 		if ((rc = map_file(ri, repo, path, parser)) < 0)
 			goto cleanup;
 	}
-	if (ri->record) {
+	if (r->record) {
 		apply_note(ri);
 	} else if (!r->has_note && git_commit_lookup(&monc, repo, &r->monitor_commit) == 0) {
 		apply_message(r, git_commit_message(monc));
@@ -637,13 +640,47 @@ void gm_review_free(struct gm_review *r)
 		free(fn->imports);
 	}
 	free(r->fns);
-	gm_run_report_free(ri->record);
+	free(r->unapplied);
+	gm_run_report_free(r->record);
 	gm_lang_rule_free(r->langs);
 	free(r->branch);
 	free(r->refname);
 	free(r->note);
 	free(r->run_id);
 	free(ri);
+}
+
+/* "path:name" names (path, name): the name may hold '::' (C++, Rust), the path no ':' after it. */
+static bool spec_split(char **path, const char **name, const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	while (colon && colon[1] == ':')
+		colon = strchr(colon + 2, ':');
+	if (!colon)
+		return false;
+	*path = gm_xstrndup(spec, (size_t)(colon - spec));
+	*name = colon + 1;
+	return true;
+}
+
+const struct gm_run_task *gm_review_find_task(const struct gm_review *r, const char *spec)
+{
+	const struct gm_run_task *best = NULL;
+	const char *name;
+	char *path;
+
+	if (!r->record || !spec_split(&path, &name, spec))
+		return NULL;
+	for (size_t i = 0; i < r->record->ntasks; i++) {
+		const struct gm_run_task *t = &r->record->tasks[i];
+		if (strcmp(t->path, path) != 0 || strcmp(t->name, name) != 0)
+			continue;
+		/* The rewrite before an analysis of the same name. */
+		if (!best || (best->kind && strcmp(best->kind, "rewrite") != 0))
+			best = t;
+	}
+	free(path);
+	return best;
 }
 
 const struct gm_review_fn *gm_review_find(const struct gm_review *r, const char *spec)
@@ -659,22 +696,13 @@ const struct gm_review_fn *gm_review_find(const struct gm_review *r, const char 
 
 size_t gm_review_match(size_t **out, const struct gm_review *r, const char *spec)
 {
-	const char *colon = strrchr(spec, ':');
 	char *path;
 	const char *name;
 	size_t *v = gm_xcalloc(r->n + 1, sizeof(*v)), n = 0;
 
 	*out = v;
-	if (!colon)
+	if (!spec_split(&path, &name, spec))
 		return 0;
-	/* "path:name": the name may hold '::' (C++, Rust), the path no ':' after it. */
-	colon = strchr(spec, ':');
-	while (colon && colon[1] == ':')
-		colon = strchr(colon + 2, ':');
-	if (!colon)
-		return 0;
-	path = gm_xstrndup(spec, (size_t)(colon - spec));
-	name = colon + 1;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct gm_review_fn *fn = &r->fns[i];
 		size_t which = fn->helper_of >= 0 ? (size_t)fn->helper_of : i;

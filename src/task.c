@@ -988,7 +988,10 @@ static int on_rewrite_answer(struct gm_tasks *ts, struct task *t, const char *co
 	in.file = ts->src[file].vf;
 	if ((rc = gm_validate(&vr, &in)) < 0)
 		return rc;
+	/* A rejected answer is kept for salvage (review --show); an accepted one needs none. */
+	gm_run_task_keep_answer(row(ts, t), vr.verdict == GM_VERDICT_REJECT ? content : NULL);
 	if (vr.verdict == GM_VERDICT_ACCEPT && (taken = helper_taken(ts, t, &vr, &owner))) {
+		gm_run_task_keep_answer(row(ts, t), content);
 		/* Two functions' helpers of one name would clash in the file: ask again. */
 		why = gm_xasprintf("helper name '%s' is already taken by a helper of '%s': choose another "
 		                   "name", taken, owner);

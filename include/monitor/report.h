@@ -21,7 +21,12 @@
  *                "estimated_tokens", "cost_usd", "cached",
  *                "lines_added", "lines_removed", "helpers": ["<qualified name>"],
  *                "imports": ["<line>"], "complexity": { "before", "after",
- *                "after_sum" } (applied rewrites) } ],
+ *                "after_sum" } (applied rewrites),
+ *                "answer": "<text>", "answer_truncated": bool (a rewrite that
+ *                ended without an accepted answer: its last rejected answer,
+ *                reasoning removed, at most GM_REPORT_ANSWER_MAX bytes; cut at
+ *                a line end and marked truncated when longer; absent once the
+ *                run's answers reach GM_REPORT_ANSWERS_MAX) } ],
  *   "totals": { "requests", "input_tokens", "output_tokens", "cost_usd",
  *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms",
  *               "cache_read_tokens", "cache_write_tokens" (of input_tokens:
@@ -59,6 +64,14 @@
 #include <git2.h>
 
 #define GM_REPORT_VERSION 1
+
+/*
+ * Rejected answers are kept in the note (fetched with it, never pruned, not
+ * lost when the cache is cleaned) so that a user can salvage one
+ * (`review --show`); these bound what that adds to a note.
+ */
+#define GM_REPORT_ANSWER_MAX (32u * 1024)
+#define GM_REPORT_ANSWERS_MAX (4u * 1024 * 1024)
 
 enum gm_task_status {
 	GM_TASK_PENDING,
@@ -98,7 +111,16 @@ struct gm_run_task {
 	size_t nimports;
 	unsigned cc_before, cc_after, cc_after_sum; /* cyclomatic complexity: the function
 	                                               before; max and sum with its helpers after */
+	char *answer;     /* not applied: the last rejected answer (see the schema), or NULL */
+	bool answer_truncated;
 };
+
+/*
+ * Keep `answer` (a rejected answer of `t`, reasoning inline) as t->answer:
+ * reasoning removed, cut to GM_REPORT_ANSWER_MAX at a line end.  NULL
+ * forgets it (an accepted answer needs no salvage).
+ */
+void gm_run_task_keep_answer(struct gm_run_task *t, const char *answer);
 
 /* What one server did during the run (backend.h's figures, kept). */
 struct gm_run_server {

@@ -30,6 +30,7 @@
 #include <git2.h>
 
 #include "monitor/index.h"
+#include "monitor/report.h"
 
 /* One function the branch changed.  The review owns every string. */
 struct gm_review_fn {
@@ -72,6 +73,11 @@ struct gm_review {
 	struct gm_lang_rule *langs; /* how the tip's files are parsed (index.h) */
 	struct gm_review_fn *fns; /* file order: path, then position */
 	size_t n;
+	struct gm_run_report *record; /* the note, read (report.h); NULL without one or unreadable */
+	/* The note's tasks that changed nothing: rejected, failed, skipped (any kind), file order;
+	 * pointers into `record`. */
+	const struct gm_run_task **unapplied;
+	size_t nunapplied;
 };
 
 /*
@@ -90,6 +96,12 @@ void gm_review_free(struct gm_review *r);
 
 /* The function `spec` ("path:name") names, or NULL; borrowed from `r`. */
 const struct gm_review_fn *gm_review_find(const struct gm_review *r, const char *spec);
+
+/*
+ * The note's task `spec` ("path:name", exact) names, of any status (the
+ * rewrite when an analysis has the same name), or NULL; borrowed from `r`.
+ */
+const struct gm_run_task *gm_review_find_task(const struct gm_review *r, const char *spec);
 
 /*
  * The changed functions `spec` names: "path:name" where either part may be a
@@ -138,5 +150,78 @@ int gm_review_drop_fns(git_oid *out, git_repository *repo, const struct gm_revie
  * History is kept, nothing rewritten.  GM_ERROR when there is no drop left.
  */
 int gm_review_undo_drop(git_oid *out, git_repository *repo, const struct gm_review *r);
+
+/* ---- decisions (review_walk.c) ------------------------------------------------
+ *
+ * Going through a branch one function at a time, as `review -i` and the
+ * review page do: the functions that can be decided (changed by the branch,
+ * still in its tip, not dropped already, not helpers: a helper goes with
+ * its function), chosen by pathspecs and name globs, in file order, each
+ * undecided, kept or dropped.  Only gm_review_walk_apply writes, through
+ * gm_review_drop_fns: one commit for every function decided "drop".
+ */
+enum gm_review_decision { GM_REVIEW_UNDECIDED, GM_REVIEW_KEEP, GM_REVIEW_DROP };
+
+struct gm_review_walk {
+	const struct gm_review *r;         /* borrowed */
+	size_t *fns;                       /* indexes into r->fns */
+	enum gm_review_decision *decision; /* one per fns[i] */
+	size_t n;
+	size_t cur;                        /* the function shown: a position in fns, < n when n > 0 */
+};
+
+/*
+ * The functions of `r` in paths `pathspecs` (git's pathspecs, repo.h; none:
+ * all) whose qualified or short name matches one of `globs` (fnmatch; none:
+ * all), all undecided, the first current.  GM_EUSAGE for a bad pathspec.
+ * gm_review_walk_release frees what it holds (not `r`).
+ */
+int gm_review_walk_init(struct gm_review_walk *w, const struct gm_review *r,
+                        const char *const *pathspecs, size_t npathspecs, const char *const *globs,
+                        size_t nglobs);
+void gm_review_walk_release(struct gm_review_walk *w);
+
+/* The function at position `i` of the walk (borrowed from r). */
+const struct gm_review_fn *gm_review_walk_fn(const struct gm_review_walk *w, size_t i);
+
+/*
+ * Decide the current function; with `rest_of_file`, also every undecided
+ * function after it in the same file (git add -p's a and d).
+ */
+void gm_review_walk_decide(struct gm_review_walk *w, enum gm_review_decision d, bool rest_of_file);
+
+/*
+ * Move to the next (`dir` 1) or previous (-1) function, only undecided ones
+ * when `undecided_only`; `wrap`: past the end, go on from the other end.
+ * false (cur unchanged) when there is none.
+ */
+bool gm_review_walk_step(struct gm_review_walk *w, int dir, bool undecided_only, bool wrap);
+
+/*
+ * Make current the next function after the current one (wrapping) whose
+ * qualified name or path:name matches the extended regular expression
+ * `re`.  GM_EUSAGE (message set) for a bad expression, GM_ENOTFOUND when no
+ * function matches.
+ */
+int gm_review_walk_search(struct gm_review_walk *w, const char *re);
+
+/* How many functions have decision `d`. */
+size_t gm_review_walk_count(const struct gm_review_walk *w, enum gm_review_decision d);
+
+/*
+ * Decide from a list (the page's Apply): the functions `specs` name
+ * (gm_review_match: globs, a helper stands for its function) dropped,
+ * every other one kept.  GM_ERROR naming the first spec that names no
+ * function of the walk; the decisions are unchanged then.
+ */
+int gm_review_walk_drop_specs(struct gm_review_walk *w, const char *const *specs, size_t n);
+
+/*
+ * Write the decisions: one commit dropping every function decided "drop"
+ * (gm_review_drop_fns).  Undecided functions are kept.  `*wrote` false and
+ * nothing written when none is dropped; else `*out` is the new tip.
+ */
+int gm_review_walk_apply(git_oid *out, bool *wrote, git_repository *repo,
+                         const struct gm_review_walk *w);
 
 #endif

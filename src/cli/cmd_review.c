@@ -1,5 +1,7 @@
 /*
  * git monitor review [<branch>] [--diff] [--json] [--drop <path>:<function>]...
+ * git monitor review -i [<branch>] [<pathspec>...] [-f GLOB]...
+ * git monitor review --web [<branch>] | --html FILE [<branch>] | --show <path>:<function>
  *
  * A generated branch function by function (review.h): the table on stdout,
  * each function's diff with --diff, the same data as JSON with --json.
@@ -16,6 +18,12 @@
  *     "source": "note" | "diff",      where route/model/status came from
  *     "commits_after": N,             commits on top of the git-monitor commit
  *     "dropped": ["path:name", ...],  only with --drop
+ *     "not_applied": [{               the note's rejected, failed and skipped tasks
+ *       "path", "name", "kind",       kind "rewrite" or "analysis"
+ *       "status", "reason",           reason: string or null
+ *       "route", "model", "attempts", "start_line",
+ *       "answer", "answer_truncated"  the last rejected answer kept in the note, or null
+ *     }],
  *     "functions": [{                 file order
  *       "path", "name",               name: qualified, "#n" for the n-th duplicate
  *       "route", "model",             "unknown" when neither note nor message says;
@@ -47,6 +55,7 @@
 #include <git2.h>
 
 #include "cli.h"
+#include "review_cli.h"
 #include "term.h"
 #include "monitor/config.h"
 #include "monitor/error.h"
@@ -60,12 +69,19 @@
 static const char usage_text[] =
 	"usage: git monitor review [<branch>] [--diff] [--json]\n"
 	"                          [--drop <path>:<function>]... [--undo-drop]\n"
+	"   or: git monitor review -i [<branch>] [<pathspec>...] [-f <glob>]...\n"
+	"   or: git monitor review --web [<branch>] | --html <file> [<branch>]\n"
+	"   or: git monitor review --show <path>:<function> [<branch>]\n"
 	"\n"
 	"Show a branch written by 'git monitor refactor' (default: the newest one)\n"
 	"function by function: route, model, attempts, status, lines changed and the\n"
-	"plan's rationale. --drop adds one commit to that branch restoring the named\n"
-	"functions (globs: 'src/*.py:Parser.*') to their base text, with the helpers\n"
-	"and imports they brought; --undo-drop gives back what the last drop took.";
+	"plan's rationale, then the tasks that were rejected, failed or skipped.\n"
+	"--drop adds one commit to that branch restoring the named functions (globs:\n"
+	"'src/*.py:Parser.*') to their base text, with the helpers and imports they\n"
+	"brought; --undo-drop gives back what the last drop took. -i asks about each\n"
+	"function as 'git add -p' does and drops the ones you say no to in one commit;\n"
+	"--web serves a review page on 127.0.0.1 that does the same in a browser;\n"
+	"--html writes that page as one file. --show prints a rejected answer.";
 
 
 static uint32_t fn_line(const struct gm_review_fn *fn, bool end)
@@ -179,7 +195,8 @@ static void print_table(const struct gm_review *r, bool color, bool full)
 		}
 		if (fn->changed_after)
 			gm_buf_puts(&extra, "[changed after] ");
-		if (!fn->changed)
+		/* A dropped function is its base text again: no news in saying it. */
+		if (!fn->changed && strcmp(fn->status, "dropped") != 0)
 			gm_buf_puts(&extra, "[not changed on the branch] ");
 		/* What a split achieved, when it achieved something. */
 		if (fn->changed && (fn->nhelpers || fn->cc_before != fn->cc_after))
@@ -204,6 +221,7 @@ static void print_table(const struct gm_review *r, bool color, bool full)
 	}
 	cli_table_print(t, stdout, full ? 0 : cli_term_columns());
 	cli_table_free(t);
+	review_print_unapplied(r, color, full);
 }
 
 static void print_diffs(const struct gm_review *r, bool color)
@@ -322,6 +340,7 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 		}
 		cJSON_AddItemToArray(fns, o);
 	}
+	review_json_unapplied(root, r);
 	text = cJSON_Print(root);
 	printf("%s\n", text);
 	free(text);
@@ -337,12 +356,14 @@ static void next_steps(const struct gm_review *r)
 	if (!applied)
 		return;
 	cli_advise("monitorNextSteps",
-	           "Keep or drop each function, drop some, or take the branch:\n"
+	           "Keep or drop each function, in the terminal or in a browser, drop some,\n"
+	           "or take the branch:\n"
 	           "  git monitor review -i %s\n"
+	           "  git monitor review --web %s\n"
 	           "  git monitor review %s --drop <path>:<function>\n"
 	           "  git merge %s\n"
 	           "('git monitor clean --merged' deletes it once it is merged.)",
-	           r->branch, r->branch, r->branch);
+	           r->branch, r->branch, r->branch, r->branch);
 }
 
 /* How many functions the specs name together (a glob may name several). */
@@ -366,18 +387,31 @@ static size_t count_matches(const struct gm_review *r, const struct cli_list *sp
 int cmd_review(int argc, char **argv)
 {
 	bool diff = false, json = false, no_color = false, undo = false;
+	bool interactive = false, web = false, no_open = false;
+	const char *show = NULL, *html = NULL, *idle = NULL;
 	int verbose = 0;
-	struct cli_list drops = { 0 }, rest = { 0 };
+	struct cli_list drops = { 0 }, rest = { 0 }, globs = { 0 };
 	const struct cli_opt opts[] = {
 		{ 0, "diff", CLI_OPT_FLAG, &diff, NULL, "show each function's diff, in file order" },
 		{ 0, "json", CLI_OPT_FLAG, &json, NULL, "print the review as JSON" },
 		{ 0, "drop", CLI_OPT_MULTI, &drops, "PATH:FUNCTION",
 		  "add a commit restoring this function to its base text (repeatable)" },
 		{ 0, "undo-drop", CLI_OPT_FLAG, &undo, NULL, "add a commit giving back what the last drop took" },
+		{ 'i', "interactive", CLI_OPT_FLAG, &interactive, NULL,
+		  "keep or drop each function in the terminal; one commit at the end" },
+		{ 'f', "function", CLI_OPT_MULTI, &globs, "GLOB", "with -i: only functions matching (repeatable)" },
+		{ 0, "show", CLI_OPT_VALUE, &show, "PATH:FUNCTION", "print the rejected answer of a task" },
+		{ 0, "web", CLI_OPT_FLAG, &web, NULL, "serve the review page on 127.0.0.1 (Ctrl-C stops it)" },
+		{ 0, "html", CLI_OPT_VALUE, &html, "FILE", "write the review page as one static file" },
+		{ 0, "no-open", CLI_OPT_FLAG, &no_open, NULL, "with --web: do not open a browser" },
+		{ 0, "idle-timeout", CLI_OPT_VALUE, &idle, "SECONDS",
+		  "with --web: stop after this long without a request (default 1800, 0: never)" },
 		{ 0, "no-color", CLI_OPT_FLAG, &no_color, NULL, "no colours, even on a terminal" },
 		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "full names, however wide the terminal" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
+	struct cli_list pathspecs = { 0 };
+	int idle_timeout = 1800, modes;
 	git_repository *repo = NULL;
 	struct gm_config *cfg = NULL;
 	struct gm_review *r = NULL;
@@ -386,10 +420,27 @@ int cmd_review(int argc, char **argv)
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
 		goto cleanup;
-	if (rest.n > 1) {
+	modes = interactive + web + (html != NULL) + (show != NULL) + (drops.n || undo);
+	if (modes > 1) {
+		exit_code = cli_fail(CLI_USAGE, "-i, --web, --html, --show and --drop/--undo-drop are "
+		                                "ways of their own; use one at a time");
+		goto cleanup;
+	}
+	if (globs.n && !interactive) {
+		exit_code = cli_fail(CLI_USAGE, "-f/--function goes with -i");
+		goto cleanup;
+	}
+	if (idle && cli_parse_int(&idle_timeout, "--idle-timeout", idle, 0, 86400 * 7) < 0) {
+		exit_code = CLI_USAGE;
+		goto cleanup;
+	}
+	if (rest.n > 1 && !interactive) {
 		exit_code = cli_fail(CLI_USAGE, "expected at most one branch; see 'git monitor review -h'");
 		goto cleanup;
 	}
+	/* Before any work: -i on a pipe says at once what to use instead. */
+	if (interactive && (exit_code = review_interactive_check_tty()) != CLI_OK)
+		goto cleanup;
 	for (size_t i = 0; i < drops.n; i++)
 		if (!strchr(drops.items[i], ':')) {
 			exit_code = cli_fail(CLI_USAGE, "--drop '%s': expected <path>:<function>", drops.items[i]);
@@ -400,11 +451,26 @@ int cmd_review(int argc, char **argv)
 		goto cleanup;
 	}
 	cli_quote_setup(repo);
-	if (rest.n)
-		branch = gm_xstrdup(rest.items[0]);
-	else if ((rc = gm_review_default_branch(&branch, repo,
-	                                        gm_config_string(cfg, "monitor.branchPrefix",
-	                                                         gm_config_default("monitor.branchPrefix")))) < 0) {
+	/* -i [<branch>] [<pathspec>...]: the first argument is the branch when one has that name. */
+	for (size_t i = 0; i < rest.n; i++) {
+		git_reference *ref = NULL;
+		char *name = strncmp(rest.items[i], "refs/heads/", 11) == 0
+		                     ? gm_xstrdup(rest.items[i])
+		                     : gm_xasprintf("refs/heads/%s", rest.items[i]);
+		bool is_branch = i == 0 && (!interactive || git_reference_lookup(&ref, repo, name) == 0);
+		git_reference_free(ref);
+		git_error_clear();
+		free(name);
+		if (is_branch) {
+			branch = gm_xstrdup(rest.items[i]);
+			continue;
+		}
+		GM_GROW(pathspecs.items, pathspecs.cap, pathspecs.n + 1);
+		pathspecs.items[pathspecs.n++] = rest.items[i];
+	}
+	if (!branch && (rc = gm_review_default_branch(&branch, repo,
+	                                              gm_config_string(cfg, "monitor.branchPrefix",
+	                                                               gm_config_default("monitor.branchPrefix")))) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
@@ -414,6 +480,24 @@ int cmd_review(int argc, char **argv)
 	}
 	if (undo && drops.n) {
 		exit_code = cli_fail(CLI_USAGE, "--undo-drop and --drop cannot be used together");
+		goto cleanup;
+	}
+	if (show) {
+		exit_code = review_show(r, show);
+		goto cleanup;
+	}
+	if (no_color)
+		cli_color_set_flag(CLI_COLOR_NEVER);
+	/* -i asks at the terminal and --web serves: neither pages. */
+	if (interactive) {
+		struct review_interactive_opts io = { pathspecs.items, pathspecs.n, globs.items, globs.n,
+			                              cli_want_color("color.diff") };
+		exit_code = review_interactive(repo, r, &io);
+		goto cleanup;
+	}
+	if (web || html) {
+		struct review_web_opts wo = { !no_open, (unsigned)idle_timeout, html };
+		exit_code = review_web(repo, &r, branch, &wo);
 		goto cleanup;
 	}
 	if (undo) {
@@ -458,8 +542,6 @@ int cmd_review(int argc, char **argv)
 		        "warning: no note under %s for '%s' (fetch it with 'git fetch <remote> %s:%s'); "
 		        "functions found from the diff\n",
 		        GM_NOTES_REF, r->branch, GM_NOTES_REF, GM_NOTES_REF);
-	if (no_color)
-		cli_color_set_flag(CLI_COLOR_NEVER);
 	cli_term_columns(); /* the terminal's, before a pager takes stdout */
 	cli_pager_setup("review", true);
 	if (json) {
@@ -481,5 +563,7 @@ cleanup:
 	git_repository_free(repo);
 	cli_list_release(&drops);
 	cli_list_release(&rest);
+	cli_list_release(&globs);
+	cli_list_release(&pathspecs);
 	return exit_code;
 }

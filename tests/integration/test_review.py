@@ -3,6 +3,7 @@ fake LM Studio), listed function by function, with and without its note, and
 --drop adding one commit that restores single functions."""
 import json
 import os
+import shutil
 import sys
 import warnings
 
@@ -390,6 +391,55 @@ class ReviewLanguageRuleTest(gmtest.TestCase):
         p = r.run("review", "--drop", "tool.inc:keep_me", branch)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(r.git("show", branch + ":tool.inc"), src)
+
+
+# A run where one function's answers never parse: it is rejected, and its last answer is kept.
+BROKEN = "```python\ndef first(x):\n    return (x *\n```\nThis version is shorter."
+THINKING = "<think>I should keep it short.</think>\n" + BROKEN
+
+
+class ReviewRejectedTest(gmtest.TestCase):
+    def setUp(self):
+        self.r = self.repo()
+        self.base = self.r.commit({"a.py": A_PY}, "base")
+        script = [{"match": {"user_regex": r"def first\("}, "response": {"content": THINKING}}]
+        with FakeLMStudio(script=script) as srv:
+            p = self.r.run("refactor", "-g", "simplify", "--local-only",
+                           env={"MONITOR_LOCAL_URL": srv.url})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.branch = p.stdout.splitlines()[0].strip()
+
+    def test_review_lists_the_rejected_task_after_the_applied_ones_with_its_reason(self):
+        out = self.r.run("review", self.branch).stdout
+        self.assertIn("a.py:4 first", out)
+        table, rest = out.split("\nnot applied: 1 rejected\n")
+        self.assertNotIn("first", table)
+        self.assertIn("Box.size", table)
+        self.assertRegex(rest, r"rejected +local +qwen2.5-7b-instruct +3 +a\.py:4 first\n    reason: \S")
+        self.assertIn("    answer: git monitor review --show 'a.py:first'\n", rest)
+        doc = json.loads(self.r.run("review", "--json", self.branch).stdout)
+        self.assertEqual([(t["path"], t["name"], t["status"], t["attempts"]) for t in doc["not_applied"]],
+                         [("a.py", "first", "rejected", 3)])
+        self.assertTrue(doc["not_applied"][0]["reason"])
+        # the note keeps the answer without its reasoning
+        note = json.loads(self.r.git("notes", "--ref=monitor", "show", self.branch))
+        task = [t for t in note["tasks"] if t["name"] == "first"][0]
+        self.assertEqual(task["answer"].strip(), BROKEN)
+
+    def test_show_prints_the_rejected_answer_for_salvage(self):
+        p = self.r.run("review", "--show", "a.py:first", self.branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), BROKEN)
+        self.assertNotIn("<think>", p.stdout)
+        self.assertIn("a.py:first: rejected after 3 attempts", p.stderr)
+        # still there after the cache is gone: it lives in the note
+        shutil.rmtree(os.path.join(self.r.path, ".git", "monitor", "cache"))
+        p = self.r.run("review", "--show", "a.py:first", self.branch)
+        self.assertEqual(p.stdout.strip(), BROKEN)
+        p = self.r.run("review", "--show", "a.py:Box.size", self.branch)
+        self.assertOneLineError(p, 1, "was applied")
+        p = self.r.run("review", "--show", "a.py:nope", self.branch)
+        self.assertOneLineError(p, 1, "no task 'a.py:nope'")
 
 
 if __name__ == "__main__":

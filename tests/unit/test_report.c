@@ -187,12 +187,93 @@ static void drop_marks_the_named_tasks_and_keeps_the_rest(void **state)
 	assert_null(gm_run_report_note_drop("not json", paths, names, 1));
 }
 
+
+static void a_rejected_answer_is_kept_without_reasoning_and_bounded(void **state)
+{
+	struct gm_run_report *r = gm_run_report_new(), *back = NULL;
+	struct gm_run_task *t;
+	struct gm_buf big = GM_BUF_INIT;
+	char *text;
+	size_t k;
+	(void)state;
+
+	r->run_id = gm_xstrdup("x");
+	k = gm_run_report_add_task(r);
+	t = &r->tasks[k];
+	t->path = gm_xstrdup("a.py");
+	t->name = gm_xstrdup("f");
+	t->status = GM_TASK_REJECTED;
+	gm_run_task_keep_answer(t, "<think>draft</think>def f():\n    return (\n");
+	assert_string_equal(t->answer, "def f():\n    return (\n");
+	assert_false(t->answer_truncated);
+	/* An accepted answer forgets it. */
+	gm_run_task_keep_answer(t, NULL);
+	assert_null(t->answer);
+
+	/* Longer than the note keeps: cut at a line end, marked. */
+	while (big.len <= GM_REPORT_ANSWER_MAX)
+		gm_buf_puts(&big, "x = 1  # \xc3\xa9t\xc3\xa9\n");
+	gm_run_task_keep_answer(t, big.ptr);
+	assert_true(t->answer_truncated);
+	assert_true(strlen(t->answer) <= GM_REPORT_ANSWER_MAX);
+	assert_int_equal(t->answer[strlen(t->answer) - 1], '\n');
+	assert_memory_equal(t->answer, big.ptr, strlen(t->answer));
+
+	{
+		cJSON *j = gm_run_report_json(r);
+		text = cJSON_Print(j);
+		cJSON_Delete(j);
+	}
+	assert_int_equal(gm_run_report_parse(&back, text), 0);
+	assert_string_equal(back->tasks[0].answer, t->answer);
+	assert_true(back->tasks[0].answer_truncated);
+	free(text);
+	gm_run_report_free(back);
+
+	/* An applied task's answer is never written; past the run's budget none is. */
+	t->status = GM_TASK_APPLIED;
+	{
+		cJSON *j = gm_run_report_json(r);
+		assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tasks"), 0),
+		                                "answer"));
+		cJSON_Delete(j);
+	}
+	t->status = GM_TASK_REJECTED;
+	for (size_t i = 0; i < GM_REPORT_ANSWERS_MAX / GM_REPORT_ANSWER_MAX + 2; i++) {
+		struct gm_run_task *u;
+		k = gm_run_report_add_task(r);
+		u = &r->tasks[k];
+		u->path = gm_xasprintf("z%03zu.py", i);
+		u->name = gm_xstrdup("g");
+		u->status = GM_TASK_REJECTED;
+		gm_run_task_keep_answer(u, big.ptr);
+	}
+	{
+		cJSON *j = gm_run_report_json(r), *it;
+		size_t with = 0, total = 0;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "tasks")) {
+			const cJSON *a = cJSON_GetObjectItem(it, "answer");
+			if (a) {
+				with++;
+				total += strlen(a->valuestring);
+			}
+		}
+		assert_true(total <= GM_REPORT_ANSWERS_MAX);
+		assert_true(with < r->ntasks);
+		assert_true(with >= GM_REPORT_ANSWERS_MAX / GM_REPORT_ANSWER_MAX - 1);
+		cJSON_Delete(j);
+	}
+	gm_buf_release(&big);
+	gm_run_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(what_is_written_reads_back_the_same),
 		cmocka_unit_test(a_note_that_is_not_ours_is_refused_naming_the_field),
 		cmocka_unit_test(drop_marks_the_named_tasks_and_keeps_the_rest),
+		cmocka_unit_test(a_rejected_answer_is_kept_without_reasoning_and_bounded),
 	};
 	int rc;
 	git_libgit2_init();

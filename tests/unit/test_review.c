@@ -137,6 +137,84 @@ static void test_default_branch_is_newest_by_committer_date(void **state)
 	assert_null(name);
 }
 
+/* The name of r->fns[m[i]] as path:name, for comparing a match with a list. */
+static void assert_matches(const struct gm_review *r, const char *spec, const char *const *want, size_t n)
+{
+	size_t *m = NULL, k = gm_review_match(&m, r, spec);
+	if (k != n)
+		fail_msg("'%s' matched %zu functions, expected %zu", spec, k, n);
+	for (size_t i = 0; i < k; i++) {
+		char *got = gm_xasprintf("%s:%s", r->fns[m[i]].path, r->fns[m[i]].name);
+		assert_string_equal(got, want[i]);
+		free(got);
+	}
+	free(m);
+}
+
+/*
+ * --drop's globs as the issue spells them: '*' in the path crosses '/'
+ * ('src/' '**:parse_*'), a class's methods by 'encoder.py:JSONEncoder.*', a
+ * C++ name with '::' after the path's colon; several specs naming one
+ * function drop it once, in one commit, and the files are byte for byte
+ * the base's where a function was dropped.
+ */
+static void test_drop_globs_cross_directories_and_name_classes(void **state)
+{
+	struct fixture *f = *state;
+	struct gm_review *r = NULL;
+	const char *parse[] = { "src/b.py:parse_z", "src/parse/a.py:parse_x", "src/parse/a.py:parse_y" };
+	const char *enc[] = { "encoder.py:JSONEncoder.default", "encoder.py:JSONEncoder.encode" };
+	const char *cc[] = { "lib/x.cc:ns::twice" };
+	const char *specs[] = { "src/**:parse_*", "src/parse/a.py:parse_x", "encoder.py:JSONEncoder.enc*" };
+	git_oid tip;
+	git_commit *c = NULL;
+	char *a_py, *log;
+
+	free(run(f->dir,
+	         "git checkout -q -b monitor/20260101-000000-globs main && mkdir -p src/parse lib && "
+	         "printf 'def parse_x(s):\\n    return s\\n\\n\\ndef parse_y(s):\\n    return s\\n\\n\\n"
+	         "def keep_me(s):\\n    return s\\n' > src/parse/a.py && "
+	         "printf 'def parse_z(s):\\n    return s\\n' > src/b.py && "
+	         "printf 'def parse_top(s):\\n    return s\\n' > top.py && "
+	         "printf 'class JSONEncoder:\\n    def default(self, o):\\n        return o\\n\\n"
+	         "    def encode(self, o):\\n        return o\\n\\n\\nclass JSONDecoder:\\n"
+	         "    def decode(self, s):\\n        return s\\n' > encoder.py && "
+	         "printf 'namespace ns {\\nint twice(int a)\\n{\\n\\treturn a * 2;\\n}\\n}\\n' > lib/x.cc && "
+	         "git add -A && git commit -qm 'base 2' && git tag base2 && "
+	         "sed -i 's/return s$/return s + \"\"/; s/return o$/return o or o/; s/a \\* 2/a + a/' "
+	         "src/parse/a.py src/b.py top.py encoder.py lib/x.cc && "
+	         "git commit -qam 'refactor: y' -m 'Monitor-Run: r3' && git checkout -q main"));
+	assert_int_equal(gm_review_load(&r, f->repo, "monitor/20260101-000000-globs"), 0);
+	assert_matches(r, "src/**:parse_*", parse, 3);
+	assert_matches(r, "encoder.py:JSONEncoder.*", enc, 2);
+	assert_matches(r, "*.cc:ns::twice", cc, 1);
+	assert_matches(r, "lib/x.cc:ns::*", cc, 1);
+	assert_matches(r, "src/*:keep_me", (const char *const[]){ "src/parse/a.py:keep_me" }, 1);
+	assert_matches(r, "nope/**:*", NULL, 0);
+	assert_matches(r, "no colon", NULL, 0);
+
+	/* three specs, four functions (parse_x named twice): one commit */
+	assert_int_equal(gm_review_drop(&tip, f->repo, r, specs, 3), 0);
+	assert_int_equal(git_commit_lookup(&c, f->repo, &tip), 0);
+	assert_true(git_oid_equal(git_commit_parent_id(c, 0), &r->tip));
+	assert_non_null(strstr(git_commit_message(c), "review: drop 4 functions"));
+	git_commit_free(c);
+	a_py = run(f->dir, "git show monitor/20260101-000000-globs:src/parse/a.py");
+	assert_string_equal(a_py, "def parse_x(s):\n    return s\n\n\ndef parse_y(s):\n    return s\n\n\n"
+	                          "def keep_me(s):\n    return s + \"\"\n");
+	free(a_py);
+	/* src/b.py is the base's again; what no spec named is as the run wrote it */
+	log = run(f->dir, "git diff --name-only base2 monitor/20260101-000000-globs");
+	assert_string_equal(log, "encoder.py\nlib/x.cc\nsrc/parse/a.py\ntop.py\n");
+	free(log);
+	a_py = run(f->dir, "git show monitor/20260101-000000-globs:encoder.py");
+	assert_string_equal(a_py, "class JSONEncoder:\n    def default(self, o):\n        return o or o\n\n"
+	                          "    def encode(self, o):\n        return o\n\n\nclass JSONDecoder:\n"
+	                          "    def decode(self, s):\n        return s + \"\"\n");
+	free(a_py);
+	gm_review_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +223,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drop_never_overwrites_a_branch_that_moved, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_default_branch_is_newest_by_committer_date, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_drop_globs_cross_directories_and_name_classes, setup,
 		                                teardown),
 	};
 	int rc;

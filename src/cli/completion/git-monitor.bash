@@ -16,8 +16,8 @@ __git_monitor_opts_refactor="--goal= --goal-file= --base= --since= --staged --fu
 	--quiet --progress --no-progress --verbose --batch --resume= --color --color= --no-color"
 __git_monitor_opts_scan="--json --rev= --staged --jobs= --no-cache --sort= --top= --min-complexity=
 	--quiet --verbose --no-pager --color --color= --no-color"
-__git_monitor_opts_review="--diff --json --drop= --undo-drop --no-color --verbose --no-pager
-	--color --color="
+__git_monitor_opts_review="--diff --json --drop= --undo-drop --interactive --function= --web --html=
+	--show= --no-open --idle-timeout= --no-color --verbose --no-pager --color --color="
 __git_monitor_opts_list="--json --verbose --no-pager --color --color= --no-color"
 __git_monitor_opts_clean="--merged --older-than= --all --dry-run"
 __git_monitor_opts_hook="--force"
@@ -30,7 +30,7 @@ __git_monitor_branch ()
 	local i
 	for ((i = __git_monitor_cmd_idx + 1; i < cword; i++)); do
 		case "${words[i]}" in
-		--drop) ((i++)) ;;
+		--drop|-f|--function|--html|--show|--idle-timeout) ((i++)) ;;
 		-*) ;;
 		*) echo "${words[i]}"; return ;;
 		esac
@@ -107,6 +107,12 @@ _git_monitor ()
 		return ;;
 	review,--drop)
 		__git_monitor_comp_names "$(__git monitor __complete changed $(__git_monitor_branch) 2>/dev/null)" "$cur"
+		return ;;
+	review,--html)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	review,-f|review,--function|review,--show|review,--idle-timeout)
 		return ;;
 	esac
 	case "$subcommand,$cur" in
