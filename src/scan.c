@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "monitor/error.h"
+#include "monitor/pattern.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -244,12 +245,18 @@ struct hit {
 
 /* What collect() gathers in its walk of the tree. */
 struct captures {
+	const struct gm_lang *lang;
+	const char *src;
 	struct def *defs;
 	size_t ndefs, cdefs;
 	struct scope *scopes;
 	size_t nscopes, cscopes;
-	struct hit *hits;
+	struct hit *hits; /* metrics, in any order */
 	size_t nhits, chits;
+	struct hit *calls; /* calls, until sorted */
+	size_t ncalls, ccalls;
+	TSNode *import_nodes; /* until sorted */
+	size_t nimport_nodes, cimport_nodes;
 	size_t cimports;
 	struct htab imports; /* ref: 1 + index into fs->imports */
 };
@@ -284,9 +291,51 @@ static void add_hit(struct captures *c, TSNode node, enum gm_capture role)
 	c->hits[c->nhits++].role = role;
 }
 
+/*
+ * Sort nodes by start byte, stably, in O(n log n) (bottom-up merge): calls
+ * and imports are listed in the order tree-sitter's query cursor gave them,
+ * which is when a match finishes, i.e. at its captured name; the walk finds
+ * them at their root nodes, which can come in another order (`f(x).g()`
+ * finds g's call first).
+ */
+static void sort_by_start(void *base, size_t n, size_t size, uint32_t (*start)(const void *))
+{
+	char *a = base, *tmp;
+	if (n < 2)
+		return;
+	tmp = gm_xmalloc(n * size);
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi) {
+				if (start(a + j * size) < start(a + i * size))
+					memcpy(tmp + k++ * size, a + j++ * size, size);
+				else
+					memcpy(tmp + k++ * size, a + i++ * size, size);
+			}
+			memcpy(tmp + k * size, a + i * size, (mid - i) * size);
+			k += mid - i;
+			memcpy(tmp + k * size, a + j * size, (hi - j) * size);
+		}
+		memcpy(a, tmp, n * size);
+	}
+	free(tmp);
+}
+
+static uint32_t hit_start(const void *h)
+{
+	return ts_node_start_byte(((const struct hit *)h)->node);
+}
+
+static uint32_t node_start(const void *n)
+{
+	return ts_node_start_byte(*(const TSNode *)n);
+}
+
 /* A units match: a definition or a scope (with its name), else nothing. */
 static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
-                             const TSQueryMatch *m, const char *src)
+                             const struct gm_pattern_match *m, const char *src)
 {
 	struct def d;
 	bool is_def = false, is_scope = false, has_name = false;
@@ -294,9 +343,9 @@ static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
 	enum gm_capture scope_kind = GM_CAP_NONE;
 
 	memset(&d, 0, sizeof(d));
-	for (uint16_t i = 0; i < m->capture_count; i++) {
+	for (uint32_t i = 0; i < m->ncaptures; i++) {
 		TSNode n = m->captures[i].node;
-		enum gm_capture role = gm_lang_capture(lang, m->captures[i].index);
+		enum gm_capture role = gm_lang_capture(lang, m->captures[i].id);
 		switch (role) {
 		case GM_CAP_DEF_FUNCTION:
 		case GM_CAP_DEF_METHOD:
@@ -357,48 +406,61 @@ static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
 	}
 }
 
+static void on_match(void *data, const struct gm_pattern_match *m)
+{
+	struct captures *c = data;
+	const struct gm_lang *lang = c->lang;
+
+	switch (gm_lang_pattern_kind(lang, m->pattern)) {
+	case GM_QUERY_METRICS:
+		for (uint32_t i = 0; i < m->ncaptures; i++) {
+			enum gm_capture r = gm_lang_capture(lang, m->captures[i].id);
+			if (r == GM_CAP_DECISION || r == GM_CAP_NESTING || r == GM_CAP_PARAMETER)
+				add_hit(c, m->captures[i].node, r);
+		}
+		break;
+	case GM_QUERY_CALLS:
+		for (uint32_t i = 0; i < m->ncaptures; i++)
+			if (gm_lang_capture(lang, m->captures[i].id) == GM_CAP_NAME) {
+				GM_GROW(c->calls, c->ccalls, c->ncalls + 1);
+				c->calls[c->ncalls].node = m->captures[i].node;
+				c->calls[c->ncalls++].role = GM_CAP_CALL;
+				break;
+			}
+		break;
+	case GM_QUERY_IMPORTS:
+		for (uint32_t i = 0; i < m->ncaptures; i++)
+			if (gm_lang_capture(lang, m->captures[i].id) == GM_CAP_IMPORT) {
+				GM_GROW(c->import_nodes, c->cimport_nodes, c->nimport_nodes + 1);
+				c->import_nodes[c->nimport_nodes++] = m->captures[i].node;
+			}
+		break;
+	default:
+		add_def_or_scope(c, lang, m, c->src);
+		break;
+	}
+}
+
 /*
- * One walk of the tree with the language's combined query: definitions
- * and scopes (sorted, outer first), the metrics and calls captures (for
- * after the units are known, in match order) and the imports.
+ * One walk of the tree with the language's patterns: definitions and
+ * scopes (sorted, outer first), the metrics and calls captures (for after
+ * the units are known; calls in the order of their names) and the imports.
  */
 static void collect(struct captures *c, const struct gm_lang *lang, TSNode root, const char *src,
                     struct gm_file_scan *fs)
 {
-	TSQueryCursor *cur = ts_query_cursor_new();
-	TSQueryMatch m;
+	c->lang = lang;
+	c->src = src;
+	gm_pattern_exec(gm_lang_patterns(lang), root, src, on_match, c);
 
-	ts_query_cursor_exec(cur, gm_lang_query(lang), root);
-	while (ts_query_cursor_next_match(cur, &m)) {
-		if (!gm_lang_match_passes(lang, &m, src))
-			continue;
-		switch (gm_lang_pattern_kind(lang, m.pattern_index)) {
-		case GM_QUERY_METRICS:
-			for (uint16_t i = 0; i < m.capture_count; i++) {
-				enum gm_capture r = gm_lang_capture(lang, m.captures[i].index);
-				if (r == GM_CAP_DECISION || r == GM_CAP_NESTING ||
-				    r == GM_CAP_PARAMETER)
-					add_hit(c, m.captures[i].node, r);
-			}
-			break;
-		case GM_QUERY_CALLS:
-			for (uint16_t i = 0; i < m.capture_count; i++)
-				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_NAME) {
-					add_hit(c, m.captures[i].node, GM_CAP_CALL);
-					break;
-				}
-			break;
-		case GM_QUERY_IMPORTS:
-			for (uint16_t i = 0; i < m.capture_count; i++)
-				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_IMPORT)
-					add_import(fs, c, m.captures[i].node, src);
-			break;
-		default:
-			add_def_or_scope(c, lang, &m, src);
-			break;
-		}
-	}
-	ts_query_cursor_delete(cur);
+	sort_by_start(c->import_nodes, c->nimport_nodes, sizeof(*c->import_nodes), node_start);
+	for (size_t i = 0; i < c->nimport_nodes; i++)
+		add_import(fs, c, c->import_nodes[i], src);
+	sort_by_start(c->calls, c->ncalls, sizeof(*c->calls), hit_start);
+	GM_GROW(c->hits, c->chits, c->nhits + c->ncalls);
+	if (c->ncalls)
+		memcpy(c->hits + c->nhits, c->calls, c->ncalls * sizeof(*c->calls));
+	c->nhits += c->ncalls;
 
 	/* qsort(NULL, 0) is undefined: a language may have no scopes (Go). */
 	if (c->ndefs > 1)
@@ -821,6 +883,8 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	free(c.scopes);
 	free(c.defs);
 	free(c.hits);
+	free(c.calls);
+	free(c.import_nodes);
 	htab_release(&c.imports);
 	free(w.active);
 	free(kept);
