@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "monitor/error.h"
+#include "monitor/tswalk.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -679,13 +680,9 @@ const char *gm_pattern_capture_name(const struct gm_pattern_set *set, uint32_t i
 
 /* ---- matching -------------------------------------------------------------- */
 
-/* A visible child, as a query step sees it. */
-struct kid {
-	TSNode node;
-	TSSymbol sym;
-	TSFieldId field;
-	bool named, error;
-};
+/* A visible child, as a query step sees it (ERROR: symbol (TSSymbol)-1). */
+#define kid gm_tswalk_node
+#define SYM_ERROR ((TSSymbol)-1)
 
 /*
  * Where matching goes on once an item has matched: the remaining slots of
@@ -694,6 +691,7 @@ struct kid {
  */
 struct frame {
 	const struct item *it;
+	const void *node, *parent; /* ids of the node whose children these are, and its parent */
 	size_t off, n;   /* its children: kids[off .. off + n) */
 	size_t last_named; /* index (from off) past the last named child */
 	uint32_t slot;
@@ -704,66 +702,42 @@ struct frame {
 struct exec {
 	const struct gm_pattern_set *set;
 	const char *src;
-	TSTreeCursor kids_cursor;
-	bool have_cursor;
 	struct kid *kids; /* a stack of children lists */
 	size_t nkids, ckids;
 	struct gm_pattern_capture *caps;
 	size_t ncaps, ccaps;
+	const void **path; /* ids of the visible ancestors of the walk's node */
+	size_t npath, cpath;
 	uint32_t pattern;
 	gm_pattern_fn *fn;
 	void *data;
 };
 
-static struct kid kid_of(TSNode n)
-{
-	struct kid k;
-	k.node = n;
-	k.sym = ts_node_symbol(n);
-	k.field = 0;
-	k.named = ts_node_is_named(n);
-	k.error = k.sym == (TSSymbol)-1; /* ts_builtin_sym_error */
-	return k;
-}
-
 /* Push the visible children of `n`; their count, and past the last named one in `*last_named`. */
 static size_t list_kids(struct exec *ex, TSNode n, size_t *last_named)
 {
-	size_t start = ex->nkids;
+	size_t start = ex->nkids, count = gm_tswalk_children(n, &ex->kids, &ex->nkids, &ex->ckids);
 
 	*last_named = 0;
-	if (!ts_node_child_count(n))
-		return 0;
-	if (!ex->have_cursor) {
-		ex->kids_cursor = ts_tree_cursor_new(n);
-		ex->have_cursor = true;
-	} else {
-		ts_tree_cursor_reset(&ex->kids_cursor, n);
-	}
-	if (!ts_tree_cursor_goto_first_child(&ex->kids_cursor))
-		return 0;
-	do {
-		struct kid k = kid_of(ts_tree_cursor_current_node(&ex->kids_cursor));
-		k.field = ts_tree_cursor_current_field_id(&ex->kids_cursor);
-		GM_GROW(ex->kids, ex->ckids, ex->nkids + 1);
-		ex->kids[ex->nkids++] = k;
-		if (k.named)
-			*last_named = ex->nkids - start;
-	} while (ts_tree_cursor_goto_next_sibling(&ex->kids_cursor));
-	return ex->nkids - start;
+	for (size_t i = count; i > 0; i--)
+		if (ex->kids[start + i - 1].named) {
+			*last_named = i;
+			break;
+		}
+	return count;
 }
 
 static bool fits(const struct gm_pattern_set *set, const struct item *it, const struct kid *k)
 {
 	if (it->type == IT_ANON)
-		return k->sym == it->symbol;
+		return k->symbol == it->symbol;
 	if (it->wild == WILD_NAMED) {
-		if (!k->named || k->error)
+		if (!k->named || k->symbol == SYM_ERROR)
 			return false;
 	} else if (it->wild == WILD_ANY) {
-		if (k->error)
+		if (k->symbol == SYM_ERROR)
 			return false;
-	} else if (k->sym != it->symbol) {
+	} else if (k->symbol != it->symbol) {
 		return false;
 	}
 	for (uint32_t i = 0; i < it->nnegs; i++)
@@ -772,12 +746,18 @@ static bool fits(const struct gm_pattern_set *set, const struct item *it, const 
 	return true;
 }
 
-static void push_caps(struct exec *ex, const struct item *it, TSNode node)
+static void push_caps(struct exec *ex, const struct item *it, TSNode node, const void *parent,
+                      const void *grandparent)
 {
 	for (uint8_t i = 0; i < it->ncaps; i++) {
-		GM_GROW(ex->caps, ex->ccaps, ex->ncaps + 1);
-		ex->caps[ex->ncaps].node = node;
-		ex->caps[ex->ncaps++].id = it->caps[i];
+		struct gm_pattern_capture *c;
+		if (ex->ncaps == ex->ccaps)
+			GM_GROW(ex->caps, ex->ccaps, ex->ncaps + 1);
+		c = &ex->caps[ex->ncaps++];
+		c->node = node;
+		c->id = it->caps[i];
+		c->parent = parent;
+		c->grandparent = grandparent;
 	}
 }
 
@@ -853,12 +833,14 @@ static void try_slot(struct exec *ex, const struct frame *f, const struct slot *
 		if ((!sl->field || k.field == sl->field) && fits(set, it, &k) &&
 		    (!last || j + 1 >= f->last_named)) {
 			size_t ncaps = ex->ncaps;
-			struct frame next = { f->it, f->off, f->n, f->last_named, f->slot + 1, j + 1, f->up };
-			push_caps(ex, it, k.node);
+			struct frame next = *f;
+			next.slot = f->slot + 1;
+			next.pos = j + 1;
+			push_caps(ex, it, k.node, f->node, f->parent);
 			if (it->type == IT_NODE && it->nkids) {
 				size_t base = ex->nkids, last_named;
 				size_t n = list_kids(ex, k.node, &last_named);
-				struct frame sub = { it, base, n, last_named, 0, 0, &next };
+				struct frame sub = { it, k.node.id, f->node, base, n, last_named, 0, 0, &next };
 				resume(ex, &sub);
 				ex->nkids = base;
 			} else {
@@ -889,12 +871,15 @@ static void resume(struct exec *ex, const struct frame *f)
 	try_slot(ex, f, sl, sl->item, f->slot + 1 == f->it->nkids && f->it->last_anchor);
 }
 
-/* The patterns rooted at `n`. */
-static void try_roots(struct exec *ex, TSNode n, TSSymbol sym)
+/* The patterns rooted at `self`. */
+static void try_roots(struct exec *ex, const struct kid *self)
 {
 	const struct gm_pattern_set *set = ex->set;
-	struct kid self = kid_of(n);
+	TSNode n = self->node;
+	TSSymbol sym = self->symbol;
 	size_t base = ex->nkids, nkids = 0, last_named = 0;
+	const void *parent = ex->npath ? ex->path[ex->npath - 1] : NULL;
+	const void *grandparent = ex->npath > 1 ? ex->path[ex->npath - 2] : NULL;
 	bool listed = false;
 	const struct root *r = set->roots, *end = set->roots;
 
@@ -906,18 +891,18 @@ static void try_roots(struct exec *ex, TSNode n, TSSymbol sym)
 	for (int pass = 0; pass < 2; pass++) {
 		for (; r < end; r++) {
 			const struct item *it = &set->items[r->item];
-			if (!fits(set, it, &self))
+			if (!fits(set, it, self))
 				continue;
 			ex->pattern = r->pattern;
 			ex->ncaps = 0;
-			push_caps(ex, it, n);
+			push_caps(ex, it, n, parent, grandparent);
 			if (it->nkids) {
 				struct frame f;
 				if (!listed) {
 					nkids = list_kids(ex, n, &last_named);
 					listed = true;
 				}
-				f = (struct frame){ it, base, nkids, last_named, 0, 0, NULL };
+				f = (struct frame){ it, n.id, parent, base, nkids, last_named, 0, 0, NULL };
 				resume(ex, &f);
 			} else {
 				emit(ex);
@@ -929,34 +914,35 @@ static void try_roots(struct exec *ex, TSNode n, TSSymbol sym)
 	ex->nkids = base;
 }
 
-void gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const char *src,
-                     gm_pattern_fn *fn, void *data)
+unsigned gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const char *src,
+                         gm_pattern_fn *fn, void *data)
 {
 	struct exec ex;
-	TSTreeCursor c;
+	struct gm_tswalk w;
+	struct gm_tswalk_node n;
+	unsigned errors = 0;
 
 	memset(&ex, 0, sizeof(ex));
 	ex.set = set;
 	ex.src = src;
 	ex.fn = fn;
 	ex.data = data;
-	c = ts_tree_cursor_new(root);
-	for (;;) {
-		TSNode n = ts_tree_cursor_current_node(&c);
-		TSSymbol sym = ts_node_symbol(n);
+	gm_tswalk_init(&w, root);
+	while (gm_tswalk_next(&w, &n)) {
+		TSSymbol sym = n.symbol;
+		errors += sym == SYM_ERROR || n.missing;
+		/* path[0 .. depth) are n's visible ancestors */
+		ex.npath = n.depth;
 		if ((sym < set->nsym && set->root_first[sym] != set->root_first[sym + 1]) ||
 		    set->nwild)
-			try_roots(&ex, n, sym);
-		if (ts_tree_cursor_goto_first_child(&c))
-			continue;
-		while (!ts_tree_cursor_goto_next_sibling(&c))
-			if (!ts_tree_cursor_goto_parent(&c))
-				goto done;
+			try_roots(&ex, &n);
+		if (n.depth >= ex.cpath)
+			GM_GROW(ex.path, ex.cpath, n.depth + 1);
+		ex.path[n.depth] = n.node.id;
 	}
-done:
-	ts_tree_cursor_delete(&c);
-	if (ex.have_cursor)
-		ts_tree_cursor_delete(&ex.kids_cursor);
+	gm_tswalk_release(&w);
 	free(ex.kids);
 	free(ex.caps);
+	free(ex.path);
+	return errors;
 }

@@ -240,6 +240,7 @@ unsigned gm_scan_count_errors(TSNode node)
 /* A metrics or calls capture, kept until the units are known. */
 struct hit {
 	TSNode node;
+	const void *parent, *grandparent; /* ids: a @parameter counts below the unit's @params */
 	enum gm_capture role; /* GM_CAP_DECISION, _NESTING, _PARAMETER or _CALL */
 };
 
@@ -284,11 +285,15 @@ static void add_import(struct gm_file_scan *fs, struct captures *c, TSNode node,
 	htab_put(&c->imports, i, h, fs->nimports);
 }
 
-static void add_hit(struct captures *c, TSNode node, enum gm_capture role)
+static void add_hit(struct captures *c, const struct gm_pattern_capture *cap, enum gm_capture role)
 {
+	struct hit *h;
 	GM_GROW(c->hits, c->chits, c->nhits + 1);
-	c->hits[c->nhits].node = node;
-	c->hits[c->nhits++].role = role;
+	h = &c->hits[c->nhits++];
+	h->node = cap->node;
+	h->parent = cap->parent;
+	h->grandparent = cap->grandparent;
+	h->role = role;
 }
 
 /*
@@ -416,13 +421,14 @@ static void on_match(void *data, const struct gm_pattern_match *m)
 		for (uint32_t i = 0; i < m->ncaptures; i++) {
 			enum gm_capture r = gm_lang_capture(lang, m->captures[i].id);
 			if (r == GM_CAP_DECISION || r == GM_CAP_NESTING || r == GM_CAP_PARAMETER)
-				add_hit(c, m->captures[i].node, r);
+				add_hit(c, &m->captures[i], r);
 		}
 		break;
 	case GM_QUERY_CALLS:
 		for (uint32_t i = 0; i < m->ncaptures; i++)
 			if (gm_lang_capture(lang, m->captures[i].id) == GM_CAP_NAME) {
 				GM_GROW(c->calls, c->ccalls, c->ncalls + 1);
+				memset(&c->calls[c->ncalls], 0, sizeof(c->calls[0]));
 				c->calls[c->ncalls].node = m->captures[i].node;
 				c->calls[c->ncalls++].role = GM_CAP_CALL;
 				break;
@@ -451,7 +457,7 @@ static void collect(struct captures *c, const struct gm_lang *lang, TSNode root,
 {
 	c->lang = lang;
 	c->src = src;
-	gm_pattern_exec(gm_lang_patterns(lang), root, src, on_match, c);
+	fs->errors = gm_pattern_exec(gm_lang_patterns(lang), root, src, on_match, c);
 
 	sort_by_start(c->import_nodes, c->nimport_nodes, sizeof(*c->import_nodes), node_start);
 	for (size_t i = 0; i < c->nimport_nodes; i++)
@@ -556,50 +562,12 @@ static int cmp_span(const void *a, const void *b)
 	return 0;
 }
 
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The nodes whose parent or grandparent is `params`, by id and sorted: a
- * @parameter counts when it is one of them.  (ts_node_parent() walks down
- * from the root, through every earlier sibling: quadratic in a flat file.)
- */
-static const void **params_children(TSNode params, size_t *n_out)
-{
-	TSTreeCursor c = ts_tree_cursor_new(params);
-	const void **ids = NULL;
-	size_t n = 0, cap = 0;
-
-	if (ts_tree_cursor_goto_first_child(&c)) {
-		do {
-			GM_GROW(ids, cap, n + 1);
-			ids[n++] = ts_tree_cursor_current_node(&c).id;
-			if (ts_tree_cursor_goto_first_child(&c)) {
-				do {
-					GM_GROW(ids, cap, n + 1);
-					ids[n++] = ts_tree_cursor_current_node(&c).id;
-				} while (ts_tree_cursor_goto_next_sibling(&c));
-				ts_tree_cursor_goto_parent(&c);
-			}
-		} while (ts_tree_cursor_goto_next_sibling(&c));
-	}
-	ts_tree_cursor_delete(&c);
-	if (n > 1)
-		qsort(ids, n, sizeof(*ids), cmp_ptr);
-	*n_out = n;
-	return ids;
-}
-
 /* Metrics and calls of the units, from the captures of collect(). */
 static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const char *src,
                        const struct hit *hits, size_t nhits)
 {
 	struct span **spans;
-	size_t *nspans, *cspans, *ccalls, *nparams;
-	const void ***params;
+	size_t *nspans, *cspans, *ccalls;
 	struct htab calls = { 0 }; /* ref: 1 + index of the unit; hash: unit and name */
 
 	if (fs->n == 0)
@@ -608,8 +576,6 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 	nspans = gm_xcalloc(fs->n, sizeof(*nspans));
 	cspans = gm_xcalloc(fs->n, sizeof(*cspans));
 	ccalls = gm_xcalloc(fs->n, sizeof(*ccalls));
-	params = gm_xcalloc(fs->n, sizeof(*params));
-	nparams = gm_xcalloc(fs->n, sizeof(*nparams));
 	for (size_t i = 0; i < nhits; i++) {
 		TSNode n = hits[i].node;
 		uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
@@ -627,12 +593,11 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 			nspans[u]++;
 			break;
 		case GM_CAP_PARAMETER:
-			if (!kept[u].has_params)
-				break;
-			if (!params[u])
-				params[u] = params_children(kept[u].params, &nparams[u]);
-			if (nparams[u] &&
-			    bsearch(&n.id, params[u], nparams[u], sizeof(*params[u]), cmp_ptr))
+			/* A child or grandchild of the unit's parameter list (or of the
+			 * node holding a lone arrow parameter); deeper ones are the
+			 * parameters of a lambda in a default value. */
+			if (kept[u].has_params && (hits[i].parent == kept[u].params.id ||
+			                           hits[i].grandparent == kept[u].params.id))
 				fs->units[u].params++;
 			break;
 		case GM_CAP_CALL: {
@@ -665,17 +630,13 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 		if (nspans[u] > 1)
 			qsort(spans[u], nspans[u], sizeof(struct span), cmp_span);
 	nesting_depths(fs, spans, nspans);
-	for (size_t u = 0; u < fs->n; u++) {
+	for (size_t u = 0; u < fs->n; u++)
 		free(spans[u]);
-		free(params[u]);
-	}
 	htab_release(&calls);
 	free(spans);
 	free(nspans);
 	free(cspans);
 	free(ccalls);
-	free(params);
-	free(nparams);
 }
 
 /*
@@ -813,8 +774,6 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 		gm_error_set("grammars/%s/units.scm is missing", lang->query_dir ? lang->query_dir : lang->name);
 		return GM_ERROR;
 	}
-	out->errors = gm_scan_count_errors(root);
-
 	memset(&c, 0, sizeof(c));
 	collect(&c, lang, ts_tree_root_node(tree), src, out);
 

@@ -43,6 +43,8 @@ struct gm_pattern_set;
 struct gm_pattern_capture {
 	TSNode node;
 	uint32_t id; /* gm_pattern_capture_name(set, id) */
+	/* TSNode ids of its visible parent and grandparent (NULL above the walk's root). */
+	const void *parent, *grandparent;
 };
 
 /* One match; valid during the callback only. */
@@ -72,10 +74,12 @@ const char *gm_pattern_capture_name(const struct gm_pattern_set *set, uint32_t i
 
 /*
  * Call `fn` for every match of `set` in the tree below (and at) `root`,
- * whose text is `src`; text predicates are applied first.  Thread-safe:
- * the set is only read.
+ * whose text is `src`; text predicates are applied first.  Returns the
+ * number of ERROR and MISSING nodes the walk met (gm_scan_count_errors'
+ * count: the walk sees every node anyway).  Thread-safe: the set is only
+ * read.
  */
-void gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const char *src,
-                     gm_pattern_fn *fn, void *data);
+unsigned gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const char *src,
+                         gm_pattern_fn *fn, void *data);
 
 #endif
