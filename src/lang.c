@@ -95,6 +95,8 @@ struct lang_state {
 	bool has[GM_QUERY__COUNT];
 	uint32_t first_pattern[GM_QUERY__COUNT + 1];
 	enum gm_capture *captures;
+	bool *lead_symbols; /* by symbol: gm_lang_node_is_lead's answer */
+	uint32_t nsymbols;
 	atomic_bool loaded;
 };
 
@@ -146,6 +148,17 @@ static enum gm_capture capture_of(const char *name, size_t len)
 	return GM_CAP_NONE;
 }
 
+static bool type_is_comment(const char *type)
+{
+	return strstr(type, "comment") != NULL;
+}
+
+static bool type_is_lead(const char *type)
+{
+	return type && (type_is_comment(type) || !strcmp(type, "attribute_item") ||
+	                !strcmp(type, "decorator"));
+}
+
 /*
  * Read the query files of `l` into one pattern set (one tree walk per file
  * instead of four) and fill `st`; called with load_lock held.  This is
@@ -181,6 +194,10 @@ static int compile_lang(const struct gm_lang *l, struct lang_state *st)
 		any = true;
 	}
 	start[GM_QUERY__COUNT] = (uint32_t)b.len;
+	st->nsymbols = ts_language_symbol_count(l->grammar());
+	st->lead_symbols = gm_xcalloc(st->nsymbols + 1, sizeof(*st->lead_symbols));
+	for (uint32_t i = 0; i < st->nsymbols; i++)
+		st->lead_symbols[i] = type_is_lead(ts_language_symbol_name(l->grammar(), (TSSymbol)i));
 	if (!any)
 		goto cleanup;
 	if (gm_pattern_set_new(&st->patterns, l->grammar(), b.ptr, b.len, &off) < 0) {
@@ -238,6 +255,13 @@ enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pat
 	return (enum gm_query_kind)k;
 }
 
+const bool *gm_lang_lead_symbols(const struct gm_lang *lang, uint32_t *count)
+{
+	const struct lang_state *st = state_of(lang);
+	*count = st->nsymbols;
+	return st->lead_symbols;
+}
+
 enum gm_capture gm_lang_capture(const struct gm_lang *lang, uint32_t id)
 {
 	const struct lang_state *st = state_of(lang);
@@ -285,6 +309,9 @@ void gm_lang_shutdown(void)
 		struct lang_state *st = &state[i];
 		gm_pattern_set_free(st->patterns);
 		free(st->captures);
+		free(st->lead_symbols);
+		st->lead_symbols = NULL;
+		st->nsymbols = 0;
 		st->patterns = NULL;
 		st->captures = NULL;
 		memset(st->has, 0, sizeof(st->has));
@@ -438,14 +465,12 @@ bool gm_lang_node_is_import(const struct gm_lang *lang, TSNode node, const char 
 
 bool gm_lang_node_is_comment(TSNode node)
 {
-	return strstr(ts_node_type(node), "comment") != NULL;
+	return type_is_comment(ts_node_type(node));
 }
 
 bool gm_lang_node_is_lead(TSNode node)
 {
-	const char *type = ts_node_type(node);
-	return gm_lang_node_is_comment(node) || !strcmp(type, "attribute_item") ||
-	       !strcmp(type, "decorator");
+	return type_is_lead(ts_node_type(node));
 }
 
 bool gm_lang_node_is_string(TSNode node)

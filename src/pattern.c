@@ -915,7 +915,7 @@ static void try_roots(struct exec *ex, const struct kid *self)
 }
 
 unsigned gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const char *src,
-                         gm_pattern_fn *fn, void *data)
+                         gm_pattern_fn *fn, gm_pattern_visit_fn *visit, void *data)
 {
 	struct exec ex;
 	struct gm_tswalk w;
@@ -933,6 +933,8 @@ unsigned gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const ch
 		errors += sym == SYM_ERROR || n.missing;
 		/* path[0 .. depth) are n's visible ancestors */
 		ex.npath = n.depth;
+		if (visit)
+			visit(data, &n);
 		if ((sym < set->nsym && set->root_first[sym] != set->root_first[sym + 1]) ||
 		    set->nwild)
 			try_roots(&ex, &n);

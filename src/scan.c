@@ -17,6 +17,8 @@ const char *const gm_unit_kinds[3] = { "function", "method", "constructor" };
 struct def {
 	TSNode node, name, params, body, decl, receiver;
 	bool has_params, has_body, has_decl, has_receiver;
+	bool has_lead;
+	uint32_t lead; /* start of the comments etc. above it (find_lead), once has_lead */
 	enum gm_capture kind;
 	uint32_t start, end;
 };
@@ -244,10 +246,41 @@ struct hit {
 	enum gm_capture role; /* GM_CAP_DECISION, _NESTING, _PARAMETER or _CALL */
 };
 
+/*
+ * The walk's path, to find what stands above a definition (find_lead's
+ * answer) while walking: levels[d] is the node at depth d on the path to
+ * the node being visited, with the comments, attributes and decorators
+ * (gm_lang_node_is_lead) directly before it among its siblings: a chain
+ * through `leads`, nearest first.  ts_node_parent and ts_node_prev_sibling
+ * start from the root or the parent each time: quadratic in a flat file.
+ */
+#define NO_LEAD UINT32_MAX
+
+struct level {
+	TSNode node;
+	const void *parent; /* id */
+	uint32_t run;       /* the nearest lead before it, in leads[], or NO_LEAD */
+	bool lead;
+};
+
+struct lead_node {
+	TSNode node;
+	uint32_t prev; /* the lead before it, or NO_LEAD */
+};
+
 /* What collect() gathers in its walk of the tree. */
 struct captures {
 	const struct gm_lang *lang;
 	const char *src;
+	const bool *lead_symbols;
+	uint32_t nlead_symbols;
+	struct level *levels;
+	size_t clevels;
+	struct lead_node *leads;
+	size_t nleads, cleads;
+	uint32_t depth; /* of the node being visited */
+	struct htab pending; /* ref: 1 + index of a def whose node is still to be visited */
+	size_t npending;
 	struct def *defs;
 	size_t ndefs, cdefs;
 	struct scope *scopes;
@@ -338,6 +371,103 @@ static uint32_t node_start(const void *n)
 	return ts_node_start_byte(*(const TSNode *)n);
 }
 
+static uint64_t id_hash(const void *id)
+{
+	uint64_t h = (uint64_t)(uintptr_t)id * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 31);
+}
+
+/*
+ * find_lead for the node levels[k]: the outermost node of its range, the
+ * item it stands in (gm_scan_item), the start of the leads directly above
+ * that (gm_scan_lead), from the path and the lead chains alone.
+ */
+static uint32_t lead_at(const struct captures *c, uint32_t k)
+{
+	const struct level *lv = c->levels;
+	uint32_t s = ts_node_start_byte(lv[k].node), e = ts_node_end_byte(lv[k].node);
+	uint32_t lead, col, row;
+
+	while (k > 1 && ts_node_start_byte(lv[k - 1].node) == s &&
+	       ts_node_end_byte(lv[k - 1].node) == e)
+		k--;
+	while (k > 1) {
+		TSNode p = lv[k - 1].node, n = lv[k].node;
+		if (ts_node_end_byte(p) != ts_node_end_byte(n))
+			break;
+		if (ts_node_start_point(p).row != ts_node_start_point(n).row &&
+		    strcmp(ts_node_type(p), "decorated_definition") != 0)
+			break;
+		k--;
+	}
+	lead = ts_node_start_byte(lv[k].node);
+	col = ts_node_start_point(lv[k].node).column;
+	row = ts_node_start_point(lv[k].node).row;
+	for (uint32_t i = lv[k].run; i != NO_LEAD; i = c->leads[i].prev) {
+		TSNode p = c->leads[i].node;
+		uint32_t ls = ts_node_start_byte(p);
+		if (ts_node_start_point(p).column != col || ts_node_end_point(p).row + 1 < row)
+			break;
+		while (ls > 0 && (c->src[ls - 1] == ' ' || c->src[ls - 1] == '\t'))
+			ls--;
+		if (ls > 0 && c->src[ls - 1] != '\n')
+			break;
+		lead = ts_node_start_byte(p);
+		row = ts_node_start_point(p).row;
+	}
+	return lead;
+}
+
+static void on_visit(void *data, const struct gm_tswalk_node *n)
+{
+	struct captures *c = data;
+	uint32_t d = n->depth;
+	const void *parent;
+	struct level *l;
+
+	if (d >= c->clevels) {
+		size_t old = c->clevels, cap = 2 * old > (size_t)d + 1 ? 2 * old : (size_t)d + 16;
+		c->levels = gm_xrealloc(c->levels, cap * sizeof(*c->levels));
+		memset(c->levels + old, 0, (cap - old) * sizeof(*c->levels));
+		c->clevels = cap;
+	}
+	l = &c->levels[d];
+	parent = d > 0 ? c->levels[d - 1].node.id : NULL;
+	if (d > 0 && l->parent == parent && l->lead) {
+		/* the previous sibling is a lead: the run goes on */
+		if (c->nleads == c->cleads)
+			GM_GROW(c->leads, c->cleads, c->nleads + 1);
+		c->leads[c->nleads].node = l->node;
+		c->leads[c->nleads].prev = l->run;
+		l->run = (uint32_t)c->nleads++;
+	} else {
+		l->run = NO_LEAD;
+	}
+	l->node = n->node;
+	l->parent = parent;
+	l->lead = n->symbol < c->nlead_symbols && c->lead_symbols[n->symbol];
+	c->depth = d;
+	if (c->npending) {
+		uint64_t h = id_hash(n->node.id);
+		for (size_t i = htab_start(&c->pending, h); c->pending.slot[i].ref;
+		     i = htab_step(&c->pending, i)) {
+			struct def *df;
+			if (c->pending.slot[i].hash != h)
+				continue;
+			df = &c->defs[c->pending.slot[i].ref - 1];
+			if (df->has_lead || df->node.id != n->node.id)
+				continue;
+			df->lead = lead_at(c, d);
+			df->has_lead = true;
+			c->npending--;
+		}
+		if (!c->npending) {
+			memset(c->pending.slot, 0, c->pending.cap * sizeof(*c->pending.slot));
+			c->pending.n = 0;
+		}
+	}
+}
+
 /* A units match: a definition or a scope (with its name), else nothing. */
 static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
                              const struct gm_pattern_match *m, const char *src)
@@ -398,8 +528,23 @@ static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
 		d.name = name;
 		d.start = ts_node_start_byte(d.node);
 		d.end = ts_node_end_byte(d.node);
+		if (c->levels && c->levels[c->depth].node.id == d.node.id) {
+			d.lead = lead_at(c, c->depth);
+			d.has_lead = true;
+		}
 		GM_GROW(c->defs, c->cdefs, c->ndefs + 1);
 		c->defs[c->ndefs++] = d;
+		if (!d.has_lead) {
+			/* A child of the node being visited: its turn comes. */
+			uint64_t h = id_hash(d.node.id);
+			size_t i;
+			htab_reserve(&c->pending, c->pending.n + 1);
+			for (i = htab_start(&c->pending, h); c->pending.slot[i].ref;
+			     i = htab_step(&c->pending, i))
+				;
+			htab_put(&c->pending, i, h, c->ndefs);
+			c->npending++;
+		}
 	} else if (is_scope) {
 		struct scope *s;
 		GM_GROW(c->scopes, c->cscopes, c->nscopes + 1);
@@ -457,7 +602,11 @@ static void collect(struct captures *c, const struct gm_lang *lang, TSNode root,
 {
 	c->lang = lang;
 	c->src = src;
-	fs->errors = gm_pattern_exec(gm_lang_patterns(lang), root, src, on_match, c);
+	c->lead_symbols = gm_lang_lead_symbols(lang, &c->nlead_symbols);
+	fs->errors = gm_pattern_exec(gm_lang_patterns(lang), root, src, on_match, on_visit, c);
+	free(c->leads);
+	free(c->levels);
+	htab_release(&c->pending);
 
 	sort_by_start(c->import_nodes, c->nimport_nodes, sizeof(*c->import_nodes), node_start);
 	for (size_t i = 0; i < c->nimport_nodes; i++)
@@ -719,21 +868,26 @@ uint32_t gm_scan_lead(TSNode item, const char *src)
 	return lead;
 }
 
-static void find_lead(struct gm_unit *u, TSNode root, const char *src)
+/* lead_byte and lead_line of `u`: `lead` from the walk, or found from the root. */
+static void find_lead(struct gm_unit *u, const struct def *d, TSNode root, const char *src)
 {
-	TSNode n = ts_node_descendant_for_byte_range(root, u->start_byte, u->end_byte);
 	uint32_t lead;
 
 	u->lead_byte = u->start_byte;
 	u->lead_line = u->start_line;
-	if (ts_node_is_null(n))
-		return;
-	while (!ts_node_is_null(ts_node_parent(n)) && !ts_node_eq(ts_node_parent(n), root) &&
-	       ts_node_start_byte(ts_node_parent(n)) == u->start_byte &&
-	       ts_node_end_byte(ts_node_parent(n)) == u->end_byte)
-		n = ts_node_parent(n);
-	n = gm_scan_item(n, root);
-	lead = gm_scan_lead(n, src);
+	if (d->has_lead) {
+		lead = d->lead;
+	} else {
+		TSNode n = ts_node_descendant_for_byte_range(root, u->start_byte, u->end_byte);
+		if (ts_node_is_null(n))
+			return;
+		while (!ts_node_is_null(ts_node_parent(n)) && !ts_node_eq(ts_node_parent(n), root) &&
+		       ts_node_start_byte(ts_node_parent(n)) == u->start_byte &&
+		       ts_node_end_byte(ts_node_parent(n)) == u->end_byte)
+			n = ts_node_parent(n);
+		n = gm_scan_item(n, root);
+		lead = gm_scan_lead(n, src);
+	}
 	if (lead < u->start_byte) {
 		u->lead_byte = lead;
 		for (uint32_t p = lead; p < u->start_byte; p++)
@@ -829,7 +983,7 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	apply_hits(out, kept, src, c.hits, c.nhits);
 	assign_ordinals(out);
 	for (size_t i = 0; i < nkept; i++)
-		find_lead(&out->units[i], root, src);
+		find_lead(&out->units[i], &kept[i], root, src);
 
 	out->scopes = gm_xcalloc(c.nscopes ? c.nscopes : 1, sizeof(*out->scopes));
 	out->nscopes = c.nscopes;

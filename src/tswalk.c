@@ -19,13 +19,13 @@
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
-/* One level of the walk: the children of `subtree` still to visit. */
+/* One level of the walk: the children of a subtree still to visit. */
 struct gm_tswalk_frame {
-	const Subtree *subtree;
+	const Subtree *children;
+	uint32_t count, index, structural;
 	Length pos; /* position of child `index` */
-	uint32_t index, structural;
 	const TSSymbol *aliases;
-	bool visible; /* the node of a visible node (not a hidden one walked through) */
+	bool visible; /* the children of a visible node (not of a hidden one walked through) */
 };
 
 static void push(struct gm_tswalk *w, const TSTree *tree, const Subtree *s, Length pos,
@@ -35,7 +35,8 @@ static void push(struct gm_tswalk *w, const TSTree *tree, const Subtree *s, Leng
 	if (w->n == w->cap)
 		GM_GROW(w->stack, w->cap, w->n + 1);
 	f = &w->stack[w->n++];
-	f->subtree = s;
+	f->children = ts_subtree_children(*s);
+	f->count = s->ptr->child_count;
 	f->pos = pos;
 	f->index = 0;
 	f->structural = 0;
@@ -95,29 +96,26 @@ bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out)
 	}
 	while (w->n) {
 		struct gm_tswalk_frame *f = &w->stack[w->n - 1];
-		const Subtree *children, *c;
+		const Subtree *c;
 		Length pos;
 		TSSymbol alias = 0;
-		bool visible;
 
-		if (f->index == f->subtree->ptr->child_count) {
+		if (f->index == f->count) {
 			w->depth -= f->visible;
 			w->n--;
 			continue;
 		}
-		children = ts_subtree_children(*f->subtree);
-		c = &children[f->index];
+		c = &f->children[f->index++];
 		pos = f->pos;
 		if (!ts_subtree_extra(*c)) {
 			if (f->aliases)
 				alias = f->aliases[f->structural];
 			f->structural++;
 		}
-		visible = ts_subtree_visible(*c) || alias;
-		f->pos = length_add(f->pos, ts_subtree_size(*c));
-		if (++f->index < f->subtree->ptr->child_count)
-			f->pos = length_add(f->pos, ts_subtree_padding(children[f->index]));
-		if (visible) {
+		f->pos = length_add(pos, ts_subtree_size(*c));
+		if (f->index < f->count)
+			f->pos = length_add(f->pos, ts_subtree_padding(f->children[f->index]));
+		if (ts_subtree_visible(*c) || alias) {
 			fill(out, tree, c, pos, alias);
 			out->field = 0;
 			out->depth = w->depth;

@@ -135,6 +135,11 @@ const struct gm_pattern_set *gm_lang_patterns(const struct gm_lang *lang);
 bool gm_lang_has_query(const struct gm_lang *lang, enum gm_query_kind kind);
 /* Which file pattern `pattern` of gm_lang_patterns(lang) came from (loaded). */
 enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pattern);
+/*
+ * gm_lang_node_is_lead by symbol, for the loaded `lang` (owned by the
+ * registry): table[s] for a node of symbol s < *count.
+ */
+const bool *gm_lang_lead_symbols(const struct gm_lang *lang, uint32_t *count);
 /* Meaning of capture `id` of gm_lang_patterns(lang) (loaded). */
 enum gm_capture gm_lang_capture(const struct gm_lang *lang, uint32_t id);
 

@@ -38,6 +38,8 @@
 
 #include <tree_sitter/api.h>
 
+#include "monitor/tswalk.h"
+
 struct gm_pattern_set;
 
 struct gm_pattern_capture {
@@ -55,6 +57,8 @@ struct gm_pattern_match {
 };
 
 typedef void gm_pattern_fn(void *data, const struct gm_pattern_match *m);
+/* Every node of the walk, in pre-order, just before the matches rooted at it. */
+typedef void gm_pattern_visit_fn(void *data, const struct gm_tswalk_node *n);
 
 /*
  * Read the patterns of `text` (`len` bytes) for `lang` into `*out` (the
@@ -74,12 +78,14 @@ const char *gm_pattern_capture_name(const struct gm_pattern_set *set, uint32_t i
 
 /*
  * Call `fn` for every match of `set` in the tree below (and at) `root`,
- * whose text is `src`; text predicates are applied first.  Returns the
+ * whose text is `src`; text predicates are applied first; and `visit`
+ * (unless NULL) for every node, so that a caller can follow the walk
+ * (ancestors, previous siblings) without walking again.  Returns the
  * number of ERROR and MISSING nodes the walk met (gm_scan_count_errors'
  * count: the walk sees every node anyway).  Thread-safe: the set is only
  * read.
  */
 unsigned gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const char *src,
-                         gm_pattern_fn *fn, void *data);
+                         gm_pattern_fn *fn, gm_pattern_visit_fn *visit, void *data);
 
 #endif
