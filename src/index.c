@@ -114,7 +114,7 @@ static void *worker(void *arg)
 		if (i >= w->idx->nfiles || atomic_load(&w->failed))
 			break;
 		f = &w->idx->files[i];
-		if (!f->lang || f->skip != GM_SKIP_NONE)
+		if (!f->lang || f->skip != GM_SKIP_NONE || f->unread)
 			continue;
 		if (scan_one(w, repo, odb, parser, f) < 0) {
 			fail(w, gm_error_last());
@@ -259,6 +259,7 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 			continue;
 		}
 		f->lang = gm_lang_for_path(f->path, h_cpp);
+		f->unread = opts->scan_filter && !opts->scan_filter(f->path, opts->scan_filter_data);
 		if (attrs) {
 			char *v = NULL;
 			const git_oid *c = opts->staged ? NULL : &idx->commit;
@@ -298,6 +299,8 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 				f->lang = f->skip == GM_SKIP_UNKNOWN_LANGUAGE ? NULL : f->lang;
 			continue;
 		}
+		if (f->unread)
+			continue;
 		idx->scanned++;
 		if (f->target)
 			idx->targets_scanned++;
