@@ -14,6 +14,7 @@
 #include <git2.h>
 
 /* Discover the repository containing `path` (NULL: the current directory); git_repository_free it. */
+/* Open the repository at or above `path` (NULL: "."); turns off libgit2's re-hashing of every object read. */
 int gm_repo_open(git_repository **out, const char *path);
 
 /*

@@ -394,6 +394,31 @@ class ScanTest(gmtest.TestCase):
         self.assertTrue(by["hidden"]["complex"])
         self.assertEqual(by["hidden"]["route"], "local")
 
+    def test_attributes_from_other_files_apply_beside_a_gitattributes_that_names_none(self):
+        # The scanner skips the per-file attribute lookups when no attributes
+        # file names monitor-*: the global file, core.attributesFile and
+        # info/attributes must count as much as the .gitattributes.
+        self.r.commit({".gitattributes": "*.txt text\n",
+                       "gen.tpl": "def from_template():\n    pass\n",
+                       "gen.tmpl": "def from_tmpl():\n    pass\n",
+                       "gen.jin": "def from_jin():\n    pass\n"}, "attrs elsewhere")
+        mine = {"from_template", "from_tmpl", "from_jin"}
+        names = lambda: {u["name"]: u["language"] for u in self.scan()["units"] if u["name"] in mine}
+        self.assertEqual(names(), {})
+        xdg = os.path.join(self.r.home, ".config", "git")
+        os.makedirs(xdg, exist_ok=True)
+        with open(os.path.join(xdg, "attributes"), "w") as f:
+            f.write("*.tpl monitor-language=python\n")
+        self.assertEqual(names(), {"from_template": "python"})
+        other = os.path.join(self.r.home, "attrs")
+        with open(other, "w") as f:
+            f.write("*.tmpl monitor-language=python\n")
+        self.r.git("config", "core.attributesFile", other)
+        self.assertEqual(names(), {"from_tmpl": "python"})
+        with open(os.path.join(self.r.path, ".git", "info", "attributes"), "w") as f:
+            f.write("*.jin monitor-language=python\n")
+        self.assertEqual(names(), {"from_tmpl": "python", "from_jin": "python"})
+
     def test_route_preview_agrees_with_refactor_for_a_mixed_cluster(self):
         # A complex function calling into a monitor-local-only file: the whole
         # cluster stays local, as refactor routes it (plan.h), not just the
