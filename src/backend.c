@@ -48,6 +48,7 @@ struct entry {
 	char *key_env;               /* key= or monitor.local.apiKey */
 	bool key_from_entry;
 	char *key;                   /* its value, from the environment */
+	char *shown;                 /* the server's URL as shown (password redacted) */
 };
 
 struct gm_backend {
@@ -106,7 +107,35 @@ static void entry_release(struct entry *e)
 	if (e->key)
 		explicit_bzero(e->key, strlen(e->key));
 	free(e->key);
+	free(e->shown);
 	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * A key as read from the environment into *out (allocated; NULL when
+ * empty): one trailing newline dropped (`$(cat keyfile)` keeps none, but
+ * `export K="$(cat f)"` edits and here-strings do), any other control
+ * character refused, naming the variable and never the value: it would
+ * end up in a request header.
+ */
+static int take_key(char **out, const char *value, const char *var)
+{
+	size_t n = value ? strlen(value) : 0;
+
+	*out = NULL;
+	if (n && value[n - 1] == '\n')
+		n--;
+	if (n && value[n - 1] == '\r')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+			gm_error_set("%s holds a control character: a key is one line of printable "
+			             "characters", var ? var : "the API key");
+			return GM_EUSAGE;
+		}
+	if (n)
+		*out = gm_xstrndup(value, n);
+	return 0;
 }
 
 /* An environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
@@ -124,9 +153,11 @@ static bool env_name(const char *s, size_t n)
  * "[kind=K] [slots=N] [key=NAME] URL": the settings into `e`, the URL
  * (trailing slashes removed) into *url.  GM_EUSAGE naming what is wrong.
  */
-static int parse_entry(char **url, struct entry *e, const char *spec, bool local)
+static int parse_entry(char **url, struct entry *e, const char *raw, bool local)
 {
-	const char *p = spec;
+	char *spec = gm_http_url_redact(raw); /* for messages; a URL may hold a password */
+	const char *p = raw;
+	int rc = GM_EUSAGE;
 
 	*url = NULL;
 	for (;;) {
@@ -143,7 +174,7 @@ static int parse_entry(char **url, struct entry *e, const char *spec, bool local
 		if (!local || !eq || (size_t)(eq - tok) > 5 || memchr(tok, ':', (size_t)(eq - tok))) {
 			if (*url) {
 				gm_error_set("invalid server URL '%s': more than one URL", spec);
-				return GM_EUSAGE;
+				goto done;
 			}
 			*url = strip_slash(tok, n);
 			continue;
@@ -153,14 +184,14 @@ static int parse_entry(char **url, struct entry *e, const char *spec, bool local
 			if (vn == 4 && !strncasecmp(eq + 1, "auto", 4))
 				continue;
 			if (gm_openai_kind_parse(&e->okind, eq + 1, vn) < 0)
-				return GM_EUSAGE;
+				goto done;
 			e->kind_set = e->kind_from_entry = true;
 		} else if (eq - tok == 5 && !strncmp(tok, "slots", 5)) {
 			char *end;
 			long v = strtol(eq + 1, &end, 10);
 			if (end != tok + n || v <= 0 || v > 4096) {
 				gm_error_set("invalid slots= in '%s': not a whole number from 1 to 4096", spec);
-				return GM_EUSAGE;
+				goto done;
 			}
 			e->slots = (size_t)v;
 		} else if (eq - tok == 3 && !strncmp(tok, "key", 3)) {
@@ -168,7 +199,7 @@ static int parse_entry(char **url, struct entry *e, const char *spec, bool local
 				/* Never repeat what was written there: it may be a key. */
 				gm_error_set("invalid key= in monitor.local.url: it names the environment "
 				             "variable holding the key, it is not the key");
-				return GM_EUSAGE;
+				goto done;
 			}
 			free(e->key_env);
 			e->key_env = gm_xstrndup(eq + 1, n - 4);
@@ -176,16 +207,31 @@ static int parse_entry(char **url, struct entry *e, const char *spec, bool local
 		} else {
 			gm_error_set("invalid server URL '%s': unknown setting '%.*s' (kind=, slots=, key=)",
 			             spec, (int)(eq - tok), tok);
-			return GM_EUSAGE;
+			goto done;
 		}
 	}
 	if (!*url || !is_http(*url)) {
 		gm_error_set("invalid server URL '%s': not http:// or https://", spec);
+	} else if (strpbrk(*url, "?#")) {
+		/* Paths are appended to a base URL: a query would end up in the middle. */
+		gm_error_set("invalid server URL '%s': a base URL takes no query or fragment ('%s')",
+		             spec, strpbrk(spec, "?#"));
+	} else {
+		e->shown = gm_http_url_redact(*url);
+		rc = 0;
+	}
+done:
+	if (rc < 0) {
 		free(*url);
 		*url = NULL;
-		return GM_EUSAGE;
 	}
-	return 0;
+	free(spec);
+	return rc;
+}
+
+char *gm_backend_redact(const char *text)
+{
+	return gm_http_url_redact(text);
 }
 
 int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg)
@@ -245,19 +291,18 @@ int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg)
 		}
 		if (!e->key_env && cfg->key_env && *cfg->key_env)
 			e->key_env = gm_xstrdup(cfg->key_env);
-		if (e->key_env) {
-			const char *v = getenv(e->key_env);
-			if (v && *v)
-				e->key = gm_xstrdup(v);
-		}
 		s->url = url;
+		s->shown = e->shown;
+		if (e->key_env && (rc = take_key(&e->key, getenv(e->key_env), e->key_env)) < 0)
+			goto fail;
 		s->proto = cfg->kind == GM_BACKEND_LOCAL ? gm_openai_kind_proto(e->okind) : k->proto;
 		s->slots = e->slots ? e->slots : b->concurrency;
 		s->api_key = e->key;
-		b->info[i].url = s->url;
+		b->info[i].url = e->shown;
 	}
 	b->model = cfg->model && *cfg->model ? gm_xstrdup(cfg->model) : NULL;
-	b->api_key = cfg->api_key && *cfg->api_key ? gm_xstrdup(cfg->api_key) : NULL;
+	if ((rc = take_key(&b->api_key, cfg->api_key, cfg->api_key_var)) < 0)
+		goto fail;
 	b->wsl_root = cfg->wsl_root ? gm_xstrdup(cfg->wsl_root) : NULL;
 	b->probe_timeout_s = cfg->probe_timeout_s > 0 ? cfg->probe_timeout_s : PROBE_TIMEOUT_S;
 	b->inspect = cfg->inspect;
@@ -368,6 +413,13 @@ double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output
 	return b->batch ? c * GM_PRICE_BATCH_FACTOR : c;
 }
 
+double gm_backend_price_factor(const struct gm_backend *b)
+{
+	if (!b->kind->priced)
+		return 0.0;
+	return b->batch ? GM_PRICE_BATCH_FACTOR : 1.0;
+}
+
 const struct gm_backend_server *gm_backend_server(const struct gm_backend *b, size_t i)
 {
 	return i < b->pool.nservers ? &b->info[i] : NULL;
@@ -456,7 +508,7 @@ static int ask_models(char **body, struct gm_backend_try *t, const struct gm_bac
 
 	*body = NULL;
 	memset(t, 0, sizeof(*t));
-	t->url = gm_xstrdup(url);
+	t->url = gm_http_url_redact(url);
 	t->listed = -1;
 	rc = get(&r, b, i, url, "/models", PROBE_MAX);
 	if (ms)
@@ -500,6 +552,9 @@ static int ask_wsl(char **body, struct gm_backend *b, size_t i, uint64_t *ms)
 		if (ask_models(body, t, b, i, url, ms) == 0 && t->listed >= 0) {
 			free(s->url);
 			s->url = url;
+			free(b->entries[i].shown);
+			b->entries[i].shown = gm_http_url_redact(url);
+			s->shown = b->entries[i].shown;
 			info->wsl_host = gm_xstrdup(hosts[k]);
 			free(saved);
 			return 0;
@@ -697,7 +752,7 @@ static int prepare_local(struct gm_backend *b)
 		enum gm_openai_kind k;
 		const char *model;
 
-		info_reset(info, s->url);
+		info_reset(info, s->shown);
 		info->kind = s->proto->name;
 		info->kind_slug = gm_openai_kind_slug(e->okind);
 		info->key_env = e->key_env;
@@ -705,7 +760,7 @@ static int prepare_local(struct gm_backend *b)
 		rc = ask_models(&models, &info->asked, b, i, s->url, &info->latency_ms);
 		if (rc < 0 && info->asked.unreachable)
 			rc = ask_wsl(&models, b, i, &info->latency_ms);
-		info->url = s->url;
+		info->url = s->shown;
 		if (rc < 0) {
 			if (!first_error)
 				first_error = gm_xstrdup(gm_error_last());
@@ -801,7 +856,7 @@ void gm_backend_server_stats(struct gm_backend_server_stats *out, const struct g
 	if (i >= b->pool.nservers)
 		return;
 	s = &b->pool.servers[i];
-	out->url = s->url;
+	out->url = s->shown;
 	out->kind = s->proto->name;
 	out->model = s->stats.model[0] ? s->stats.model : s->model ? s->model : b->model;
 	out->slots = s->slots;
@@ -1105,7 +1160,7 @@ static void record_write(struct batch *bt)
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "id", bt->id);
 	cJSON_AddStringToObject(root, "model", bt->b->model ? bt->b->model : "");
-	cJSON_AddStringToObject(root, "url", bt->b->pool.servers[0].url);
+	cJSON_AddStringToObject(root, "url", bt->b->pool.servers[0].shown);
 	ids = cJSON_AddArrayToObject(root, "ids");
 	for (size_t i = 0; i < bt->n; i++)
 		cJSON_AddItemToArray(ids, cJSON_CreateString(bt->reqs[i].id));
@@ -1158,7 +1213,7 @@ static void record_find(struct batch *bt)
 		ids = cJSON_GetObjectItemCaseSensitive(root, "ids");
 		if (cJSON_IsString(id) && cJSON_IsString(model) && cJSON_IsString(url) &&
 		    bt->b->model && !strcmp(model->valuestring, bt->b->model) &&
-		    !strcmp(url->valuestring, bt->b->pool.servers[0].url)) {
+		    !strcmp(url->valuestring, bt->b->pool.servers[0].shown)) {
 			for (size_t i = 0; i < bt->n; i++) {
 				bool in = false;
 				cJSON_ArrayForEach(it, ids)
@@ -1237,7 +1292,7 @@ static int deliver(struct batch *bt, struct batch_req *r, struct gm_chat_result 
 		return 0;
 	r->delivered = true;
 	if (!res->server)
-		res->server = gm_xstrdup(s->url);
+		res->server = gm_xstrdup(s->shown);
 	if (!res->model && bt->b->model)
 		res->model = gm_xstrdup(bt->b->model);
 	res->attempts = res->attempts ? res->attempts : 1;

@@ -136,6 +136,17 @@ char *gm_cache_answer_key(const char *prompt_version, const char *route, const c
 	return gm_xstrdup(hex);
 }
 
+char *gm_cache_answer_key_for_model(const char *key, const char *model)
+{
+	struct gm_buf k = GM_BUF_INIT;
+	char hex[41];
+
+	gm_buf_printf(&k, "answered by another model\n%s\n%s", key, model);
+	gm_cache_digest(hex, k.ptr, k.len);
+	gm_buf_release(&k);
+	return gm_xstrdup(hex);
+}
+
 bool gm_cache_answer_get(struct gm_cache_answer *out, struct gm_cache *c, const char *key)
 {
 	char *data = NULL;

@@ -17,6 +17,7 @@
 #include <git2/sys/repository.h>
 
 #include "monitor/error.h"
+#include "monitor/repo.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -154,10 +155,8 @@ int gm_commit_snapshot_index(git_oid *out, git_repository *repo, const char *mes
 	git_oid tree_oid, head_oid;
 	int rc = 0, err;
 
-	if (git_repository_index(&index, repo) < 0) {
-		rc = gm_error_git(GM_EFATAL, "cannot read the index");
+	if ((rc = gm_repo_index(&index, repo)) < 0)
 		goto cleanup;
-	}
 	if (git_index_has_conflicts(index)) {
 		gm_error_set("cannot snapshot the index: it has unresolved conflicts");
 		rc = GM_ERROR;
@@ -253,10 +252,132 @@ int gm_commit_branch_name(char **out, const char *prefix, const char *goal, time
 	return 0;
 }
 
-int gm_commit_write_branch(char **out_name, git_repository *repo, const char *name,
-                           const git_oid *commit, const char *reflog_msg)
+#define NAME_COMPONENT_MAX 240 /* a file name (255) less ".lock" and a "-NNNN" suffix */
+#define NAME_MAX_LEN 2048
+
+static bool ref_exists(git_repository *repo, const char *refname)
 {
+	git_reference *ref = NULL;
+	int err = git_reference_lookup(&ref, repo, refname);
+	git_reference_free(ref);
+	if (err < 0)
+		git_error_clear();
+	return err == 0;
+}
+
+/* Are there refs beneath refs/heads/<name>/ (so <name> itself cannot be a file)? */
+static bool refs_beneath(git_repository *repo, const char *refname)
+{
+	git_reference_iterator *it = NULL;
+	const char *n;
+	char *glob = gm_xasprintf("%s/*", refname);
+	size_t len = strlen(refname);
+	bool found = false;
+
+	if (git_reference_iterator_glob_new(&it, repo, glob) == 0) {
+		while (!found && git_reference_next_name(&n, it) == 0)
+			found = strncmp(n, refname, len) == 0 && n[len] == '/';
+	}
+	git_error_clear();
+	git_reference_iterator_free(it);
+	free(glob);
+	return found;
+}
+
+int gm_commit_branch_check(git_repository *repo, const char *name)
+{
+	const char *p = name;
+	char *refname;
+
+	if (strlen(name) > NAME_MAX_LEN) {
+		gm_error_set("branch name '%.40s...' is too long (%zu bytes)", name, strlen(name));
+		return GM_EUSAGE;
+	}
+	for (;;) {
+		size_t len = strcspn(p, "/");
+		if (len > NAME_COMPONENT_MAX) {
+			gm_error_set("branch name '%s' has a component longer than %d bytes", name,
+			             NAME_COMPONENT_MAX);
+			return GM_EUSAGE;
+		}
+		if (!p[len])
+			break;
+		/* A branch where a directory must go: no suffix helps. */
+		refname = gm_xasprintf("refs/heads/%.*s", (int)(p + len - name), name);
+		if (ref_exists(repo, refname)) {
+			gm_error_set("cannot create branch '%s': branch '%s' exists", name,
+			             refname + strlen("refs/heads/"));
+			free(refname);
+			return GM_EUSAGE;
+		}
+		free(refname);
+		p += len + 1;
+	}
+	return 0;
+}
+
+static long lock_timeout_ms(git_repository *repo)
+{
+	git_config *cfg = NULL;
+	int32_t v = 0;
+	long t = GM_REF_LOCK_TIMEOUT_MS;
+
+	if (repo && git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_int32(&v, cfg, "core.filesRefLockTimeout") == 0)
+		t = v;
+	git_error_clear();
+	git_config_free(cfg);
+	return t;
+}
+
+void gm_lock_wait_init(struct gm_lock_wait *w, git_repository *repo,
+                       const volatile sig_atomic_t *interrupted)
+{
+	memset(w, 0, sizeof(*w));
+	w->start_ms = gm_now_ms();
+	w->timeout_ms = lock_timeout_ms(repo);
+	w->interrupted = interrupted;
+}
+
+int gm_lock_wait_next(struct gm_lock_wait *w, const char *ref)
+{
+	uint64_t now = gm_now_ms(), elapsed = now - w->start_ms, step;
+	struct timespec ts;
+
+	git_error_clear();
+	if (w->interrupted && *w->interrupted)
+		return GM_EINTERRUPTED;
+	if (w->timeout_ms >= 0 && elapsed >= (uint64_t)w->timeout_ms) {
+		gm_error_set("'%s' is locked by another git process (%s.lock)", ref, ref);
+		return GM_ERROR;
+	}
+	/* 1, 2, 5, 10, 17 ... ms, at most 250, each 75-125% so waiters spread out. */
+	w->attempts++;
+	step = 1 + (uint64_t)w->attempts * w->attempts;
+	if (step > 250)
+		step = 250;
+	step = step * (750 + (uint64_t)rand() % 500) / 1000 + 1;
+	if (w->timeout_ms >= 0 && elapsed + step > (uint64_t)w->timeout_ms)
+		step = (uint64_t)w->timeout_ms - elapsed + 1;
+	ts.tv_sec = (time_t)(step / 1000);
+	ts.tv_nsec = (long)(step % 1000) * 1000000L;
+	nanosleep(&ts, NULL); /* a signal cuts it short: checked on the next call */
+	if (w->interrupted && *w->interrupted)
+		return GM_EINTERRUPTED;
+	return 0;
+}
+
+int gm_commit_write_branch(char **out_name, git_repository *repo, const char *name,
+                           const git_oid *commit, const char *reflog_msg,
+                           const volatile sig_atomic_t *interrupted)
+{
+	struct gm_lock_wait w;
+	git_oid zero;
+	int rc;
+
 	*out_name = NULL;
+	memset(&zero, 0, sizeof(zero));
+	gm_lock_wait_init(&w, repo, interrupted);
 	for (unsigned i = 1; i <= 10000; i++) {
 		char *cand = i == 1 ? gm_xstrdup(name) : gm_xasprintf("%s-%u", name, i);
 		char *refname = gm_xasprintf("refs/heads/%s", cand);
@@ -270,25 +391,44 @@ int gm_commit_write_branch(char **out_name, git_repository *repo, const char *na
 			free(cand);
 			return GM_EUSAGE;
 		}
-		err = git_reference_lookup(&ref, repo, refname);
-		git_reference_free(ref);
-		ref = NULL;
-		if (err == 0) { /* taken: next suffix */
+		/* Taken, or a directory of branches: next suffix. */
+		if (ref_exists(repo, refname) || refs_beneath(repo, refname)) {
 			free(refname);
 			free(cand);
 			continue;
 		}
-		git_error_clear();
-		/* force = 0: a branch that appeared meanwhile is never overwritten. */
-		err = git_reference_create(&ref, repo, refname, commit, 0, reflog_msg);
+		/*
+		 * Never overwritten, even by a run creating it at this moment:
+		 * libgit2 1.5 checks force = 0 before taking the ref's lock, so two
+		 * creators can both pass; a zero current id is checked under the
+		 * lock (GIT_EMODIFIED when the ref exists by then).
+		 */
+		err = git_reference_create_matching(&ref, repo, refname, commit, 0, &zero, reflog_msg);
 		git_reference_free(ref);
 		if (err == 0) {
 			free(refname);
 			*out_name = cand;
 			return 0;
 		}
-		if (err == GIT_EEXISTS && git_reference_lookup(&ref, repo, refname) == 0) {
-			git_reference_free(ref);
+		if (err == GIT_ELOCKED) {
+			/* Someone is writing it: wait, then look again (same suffix). */
+			if ((rc = gm_lock_wait_next(&w, refname)) < 0) {
+				if (rc == GM_ERROR) {
+					char why[512];
+					snprintf(why, sizeof(why), "%s", gm_error_last());
+					gm_error_set("cannot create branch '%s': %s", cand, why);
+				}
+				free(refname);
+				free(cand);
+				return rc;
+			}
+			i--;
+			free(refname);
+			free(cand);
+			continue;
+		}
+		if ((err == GIT_EEXISTS || err == GIT_EMODIFIED || err == GIT_EDIRECTORY) &&
+		    (ref_exists(repo, refname) || refs_beneath(repo, refname))) {
 			free(refname);
 			free(cand);
 			continue;

@@ -1,5 +1,7 @@
 #include "monitor/config.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +29,7 @@ const struct gm_config_key gm_config_keys[] = {
 	{ "monitor.hook.mode", "warn", NULL, "warn|block|suggest" },
 	{ "monitor.hook.maxComplexity", "15", NULL, "count" },
 	{ "monitor.scan.maxFileSize", "1m", NULL, "count" },
+	{ "monitor.verify.timeout", "600", NULL, "count" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -82,6 +85,134 @@ static int cmp_pending(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
+/* ---- git -c --------------------------------------------------------------------------- */
+
+#define PARAMS_ORIGIN "command line (git -c)"
+
+/*
+ * One shell single-quoted word at `*pp` (which starts with a quote), as
+ * git writes them (quote.c's sq_quote_buf, read back by sq_dequote_step):
+ * the text between quotes, where a quote is written '\'' and '!' as
+ * '\!'.  `*pp` ends just past it.  NULL when it does not close.
+ */
+static char *sq_word(const char **pp)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	const char *p = *pp;
+
+	if (*p != '\'')
+		return NULL;
+	for (p++;; p++) {
+		if (!*p) {
+			gm_buf_release(&b);
+			return NULL;
+		}
+		if (*p != '\'') {
+			gm_buf_put(&b, p, 1);
+			continue;
+		}
+		/* Out of the quotes: an escaped ' or ! and back in, or the end of the word. */
+		if (p[1] == '\\' && (p[2] == '\'' || p[2] == '!') && p[3] == '\'') {
+			gm_buf_put(&b, p + 2, 1);
+			p += 3;
+			continue;
+		}
+		*pp = p + 1;
+		return gm_buf_detach(&b, NULL);
+	}
+}
+
+static void push_param(struct gm_config *cfg, const char *key, const char *value, const char *origin)
+{
+	/* Only our keys; a key given without a value is a boolean true, as git has it. */
+	if (strncasecmp(key, "monitor.", 8) == 0)
+		push(cfg, key, value ? value : "true", origin);
+}
+
+/*
+ * GIT_CONFIG_PARAMETERS, which `git -c k=v` (and --config-env) hand to a
+ * subcommand; libgit2 1.5 does not read it.  git's format (config.c,
+ * parse_config_env_list): words separated by spaces, each 'key'='value'
+ * (git 2.31 and later; 'key'= alone: no value) or the older 'key=value'
+ * split at its first '='.  Anything else is "bogus format", as git says.
+ */
+static int load_parameters(struct gm_config *cfg, const char *env)
+{
+	const char *p = env;
+
+	while (*p) {
+		char *key, *value = NULL, *eq;
+		if (!(key = sq_word(&p)))
+			goto bogus;
+		if (!*p || isspace((unsigned char)*p)) {
+			/* old style: 'key=value' */
+			if ((eq = strchr(key, '=')) != NULL) {
+				*eq = '\0';
+				value = gm_xstrdup(eq + 1);
+			}
+		} else if (*p == '=') {
+			p++;
+			if (*p == '\'') {
+				if (!(value = sq_word(&p)) || (*p && !isspace((unsigned char)*p))) {
+					free(value);
+					free(key);
+					goto bogus;
+				}
+			} else if (*p && !isspace((unsigned char)*p)) {
+				free(key);
+				goto bogus;
+			}
+		} else {
+			free(key);
+			goto bogus;
+		}
+		if (!*key) {
+			free(key);
+			free(value);
+			gm_error_set("empty config key in GIT_CONFIG_PARAMETERS");
+			return GM_EFATAL;
+		}
+		push_param(cfg, key, value, PARAMS_ORIGIN);
+		free(key);
+		free(value);
+		while (isspace((unsigned char)*p))
+			p++;
+	}
+	return 0;
+bogus:
+	gm_error_set("bogus format in GIT_CONFIG_PARAMETERS");
+	return GM_EFATAL;
+}
+
+/* GIT_CONFIG_COUNT with GIT_CONFIG_KEY_<n> / GIT_CONFIG_VALUE_<n> (git 2.31), before the -c ones. */
+static int load_count(struct gm_config *cfg, const char *count)
+{
+	char *end, name[64], *origin;
+	unsigned long n = strtoul(count, &end, 10);
+
+	if (*end || end == count) {
+		gm_error_set("bogus count in GIT_CONFIG_COUNT");
+		return GM_EFATAL;
+	}
+	for (unsigned long i = 0; i < n && i < 100000; i++) {
+		const char *k, *v;
+		snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%lu", i);
+		if (!(k = getenv(name))) {
+			gm_error_set("missing config key %s", name);
+			return GM_EFATAL;
+		}
+		snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%lu", i);
+		if (!(v = getenv(name))) {
+			gm_error_set("missing config value %s", name);
+			return GM_EFATAL;
+		}
+		origin = gm_xasprintf("environment (GIT_CONFIG_KEY_%lu)", i);
+		push_param(cfg, k, v, origin);
+		free(origin);
+	}
+	return 0;
+}
+
 int gm_config_load(struct gm_config **out, git_repository *repo)
 {
 	struct gm_config *cfg = gm_xcalloc(1, sizeof(*cfg));
@@ -96,7 +227,7 @@ int gm_config_load(struct gm_config **out, git_repository *repo)
 	if (repo ? git_repository_config(&gc, repo) < 0 : git_config_open_default(&gc) < 0) {
 		/* No readable config at all is not an error: defaults apply. */
 		git_error_clear();
-		return 0;
+		goto layers;
 	}
 	if (git_config_snapshot(&snap, gc) < 0) {
 		rc = gm_error_git(GM_ERROR, "cannot read git config");
@@ -129,6 +260,13 @@ int gm_config_load(struct gm_config **out, git_repository *repo)
 		cfg->items = sorted;
 		cfg->cap = npend ? npend : 1;
 	}
+layers:
+	/* git -c: the highest level of git config, as in git. */
+	if (getenv("GIT_CONFIG_COUNT") && (rc = load_count(cfg, getenv("GIT_CONFIG_COUNT"))) < 0)
+		goto cleanup;
+	if (getenv("GIT_CONFIG_PARAMETERS") &&
+	    (rc = load_parameters(cfg, getenv("GIT_CONFIG_PARAMETERS"))) < 0)
+		goto cleanup;
 	/* The environment layer, above git config and below flags. */
 	for (const struct gm_config_key *k = gm_config_keys; rc == 0 && k->key; k++) {
 		const char *v = k->env ? getenv(k->env) : NULL;
@@ -230,6 +368,21 @@ int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key)
 	return 0;
 }
 
+int gm_config_positive(int64_t *out, struct gm_config *cfg, const char *key)
+{
+	const char *v = gm_config_string(cfg, key, NULL);
+	int rc = gm_config_int(out, cfg, key);
+
+	if (rc == GM_EINVALID)
+		return rc;
+	if (rc < 0 || *out <= 0) {
+		gm_error_set("%s = '%s' (from %s): not a positive whole number", key, v ? v : "",
+		             gm_config_origin(cfg, key));
+		return GM_EUSAGE;
+	}
+	return 0;
+}
+
 size_t gm_config_multi(const char ***out, struct gm_config *cfg, const char *key)
 {
 	size_t n = 0;
@@ -305,12 +458,10 @@ static void collect_settings(struct gm_config_check *c, struct gm_config *cfg, g
 		            true);
 	}
 	/* monitor.* keys nobody reads: typos worth seeing. */
-	if (repo ? git_repository_config(&gc, repo) < 0 : git_config_open_default(&gc) < 0) {
-		git_error_clear();
-		return;
-	}
+	if (repo ? git_repository_config(&gc, repo) < 0 : git_config_open_default(&gc) < 0)
+		gc = NULL;
 	/* No glob iterator: libgit2 1.5 leaks pcre2 match data on every miss. */
-	if (git_config_snapshot(&snap, gc) == 0 && git_config_iterator_new(&it, snap) == 0) {
+	if (gc && git_config_snapshot(&snap, gc) == 0 && git_config_iterator_new(&it, snap) == 0) {
 		while (git_config_next(&e, it) == 0) {
 			bool seen = false;
 			if (strncasecmp(e->name, "monitor.", 8) || gm_config_key_find(e->name))
@@ -329,6 +480,18 @@ static void collect_settings(struct gm_config_check *c, struct gm_config *cfg, g
 	git_config_iterator_free(it);
 	git_config_free(snap);
 	git_config_free(gc);
+	/* ... and those given with git -c, which git config files do not hold. */
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct item *e2 = &cfg->items[i];
+		bool seen = false;
+		if (strncasecmp(e2->key, "monitor.", 8) || gm_config_key_find(e2->key))
+			continue;
+		for (size_t k = 0; k < c->nsettings; k++)
+			seen |= !c->settings[k].known && !strcasecmp(c->settings[k].key, e2->key);
+		if (!seen)
+			add_setting(c, gm_xstrdup(e2->key), gm_xstrdup(e2->value),
+			            gm_xstrdup(gm_config_origin(cfg, e2->key)), false);
+	}
 }
 
 /* A choice list "a|b|c" holds `v`. */
@@ -373,10 +536,9 @@ void gm_config_check(struct gm_config_check *out, struct gm_config *cfg, git_rep
 			continue;
 		nknown++;
 		if (!strcmp(k->type, "count")) {
-			if (gm_config_int(&n, cfg, k->key) < 0 || n <= 0)
-				note(out, GM_CONFIG_FAIL,
-				     gm_xasprintf("%s = '%s' (from %s): not a positive whole number", k->key,
-				                  v, gm_config_origin(cfg, k->key)),
+			/* The run's own rule (gm_config_positive), and its words. */
+			if (gm_config_positive(&n, cfg, k->key) < 0)
+				note(out, GM_CONFIG_FAIL, gm_xstrdup(gm_error_last()),
 				     gm_xasprintf("git config %s %s", k->key, k->def));
 		} else if (strcmp(k->type, "string") && !one_of(k->type, v)) {
 			note(out, GM_CONFIG_WARN,

@@ -149,6 +149,9 @@ static char *port_of(const char *url)
 	if (!h)
 		return gm_xstrdup("1234");
 	h += 3;
+	for (const char *a = h; *a && !strchr("/?#", *a); a++)
+		if (*a == '@')
+			h = a + 1; /* past a userinfo: its password is no port */
 	if (*h == '[' && strchr(h, ']'))
 		h = strchr(h, ']') + 1;
 	p = h + strcspn(h, ":/");
@@ -333,14 +336,16 @@ static int check_server(struct gm_doctor_report *r, struct gm_backend **out, con
 	c.server_kind = kind;
 	c.key_env = key_env;
 	if (gm_backend_new(&b, &c) < 0) {
+		char *shown = gm_backend_redact(cfg_url);
 		if (strstr(gm_error_last(), "not http:// or https://"))
 			add(r, "lmstudio", GM_DOCTOR_FAIL,
-			    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", cfg_url),
+			    gm_xasprintf("invalid LM Studio URL '%s': not http:// or https://", shown),
 			    gm_xstrdup("set monitor.local.url (or MONITOR_LOCAL_URL) to e.g. "
 			               GM_DEFAULT_LOCAL_URL));
 		else
 			add(r, "lmstudio", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
 			    gm_xstrdup("entries of monitor.local.url read '[kind=K] [slots=N] [key=VAR] URL'"));
+		free(shown);
 		rc = GM_EUSAGE;
 		goto cleanup;
 	}
@@ -655,10 +660,15 @@ static void check_claude(struct gm_doctor_report *r, struct gm_config *cfg, long
 	c.urls = &cfg_url;
 	c.nurls = 1;
 	c.api_key = key;
+	c.api_key_var = ENV_KEY;
 	c.probe_timeout_s = timeout_s;
 	if (gm_backend_new(&b, &c) < 0) {
+		bool bad_key = strstr(gm_error_last(), ENV_KEY) != NULL;
 		add(r, "claude", GM_DOCTOR_FAIL, gm_xstrdup(gm_error_last()),
-		    gm_xstrdup("set ANTHROPIC_BASE_URL / monitor.claude.url to e.g. " GM_DEFAULT_CLAUDE_URL));
+		    gm_xstrdup(bad_key ? "export " ENV_KEY " as the key alone, e.g. "
+		                         "ANTHROPIC_API_KEY=\"$(tr -d '\\r\\n' < keyfile)\""
+		                       : "set ANTHROPIC_BASE_URL / monitor.claude.url to e.g. "
+		                         GM_DEFAULT_CLAUDE_URL));
 		return;
 	}
 	url = gm_backend_server(b, 0)->url;
@@ -698,7 +708,8 @@ static void add_setting(struct gm_doctor_report *r, const char *key, char *value
 	GM_GROW(r->settings, r->cap_settings, r->nsettings + 1);
 	s = &r->settings[r->nsettings++];
 	s->key = key;
-	s->value = value;
+	s->value = value ? gm_backend_redact(value) : NULL; /* a URL may hold a password */
+	free(value);
 	s->origin = origin;
 	s->secret = secret;
 	s->known = known;
@@ -730,8 +741,8 @@ static void check_config(struct gm_doctor_report *r, struct gm_config *cfg, git_
 		            false, false);
 		c.settings[i].value = c.settings[i].origin = NULL;
 	}
-	add(r, "config", status[c.verdict], c.detail, c.hint);
-	c.detail = c.hint = NULL;
+	add(r, "config", status[c.verdict], c.detail ? gm_backend_redact(c.detail) : NULL,
+	    c.hint ? gm_backend_redact(c.hint) : NULL);
 	gm_config_check_release(&c);
 }
 

@@ -271,23 +271,6 @@ cleanup:
 	return rc;
 }
 
-static int open_staged_index(git_index **out, git_repository *repo)
-{
-	const char *env = getenv("GIT_INDEX_FILE");
-
-	/* git points hooks at a temporary index for `commit -a` / `commit <paths>` */
-	if (env && *env) {
-		if (git_index_open(out, env) < 0)
-			return gm_error_git(GM_EFATAL, "cannot read the index '%s'", env);
-		if (git_repository_set_index(repo, *out) < 0)
-			return gm_error_git(GM_EFATAL, "cannot use the index '%s'", env);
-		return 0;
-	}
-	if (git_repository_index(out, repo) < 0)
-		return gm_error_git(GM_EFATAL, "cannot read the index");
-	return 0;
-}
-
 /* Only the staged changes are judged: the other files need not be read. */
 static bool is_changed(const char *path, void *changes)
 {
@@ -306,7 +289,7 @@ int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned m
 	int rc, err;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = open_staged_index(&index, repo)) < 0)
+	if ((rc = gm_repo_index(&index, repo)) < 0)
 		goto cleanup;
 	err = git_repository_head(&head, repo);
 	if (err == 0) {

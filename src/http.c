@@ -173,11 +173,53 @@ void gm_http_cause(char *buf, size_t size, int curl_code, long os_errno,
 char *gm_http_describe(const struct gm_http_proto *p, const char *url, bool unreachable,
                        const char *cause)
 {
+	char *shown = gm_http_url_redact(url), *m;
+
 	if (unreachable)
-		return gm_xasprintf("cannot reach %s at %s: %s", p->name, url, cause);
-	if (p->url_in_name)
-		return gm_xasprintf("%s at %s: %s", p->name, url, cause);
-	return gm_xasprintf("%s: %s", p->name, cause);
+		m = gm_xasprintf("cannot reach %s at %s: %s", p->name, shown, cause);
+	else if (p->url_in_name)
+		m = gm_xasprintf("%s at %s: %s", p->name, shown, cause);
+	else
+		m = gm_xasprintf("%s: %s", p->name, cause);
+	free(shown);
+	return m;
+}
+
+/*
+ * Where the userinfo of the URL whose "://" is at `sep` is: [*start, at);
+ * NULL: none.  The authority ends at a path, query, fragment, space or quote.
+ */
+static const char *userinfo(const char *sep, const char **start)
+{
+	const char *a = sep + 3, *end, *at = NULL;
+
+	end = a + strcspn(a, "/?# \t\n'\"");
+	for (const char *p = a; p < end; p++)
+		if (*p == '@')
+			at = p; /* the last one: a password may hold an unescaped '@' */
+	*start = a;
+	return at;
+}
+
+char *gm_http_url_redact(const char *text)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	const char *p = text, *sep;
+
+	while ((sep = strstr(p, "://"))) {
+		const char *start, *at = userinfo(sep, &start), *colon;
+		if (!at) {
+			gm_buf_put(&b, p, (size_t)(sep + 3 - p));
+			p = sep + 3;
+			continue;
+		}
+		colon = memchr(start, ':', (size_t)(at - start));
+		gm_buf_put(&b, p, (size_t)((colon ? colon + 1 : start) - p));
+		gm_buf_puts(&b, "<redacted>");
+		p = at;
+	}
+	gm_buf_puts(&b, p);
+	return gm_buf_detach(&b, NULL);
 }
 
 void gm_http_scrub(char *msg, const char *secret)
@@ -770,7 +812,7 @@ static void scrub_all(char *msg, const struct gm_http_pool *pool)
 /* One line naming the attempt's server, the keys scrubbed out of it. */
 static char *message(const struct job *j, bool unreachable, const char *cause)
 {
-	char *m = gm_http_describe(j->server->proto, j->server->url, unreachable, cause);
+	char *m = gm_http_describe(j->server->proto, j->server->url, unreachable, cause); /* redacted */
 	scrub_all(m, j->pool);
 	return m;
 }
@@ -786,7 +828,7 @@ static void complete(struct gm_http_multi *m, struct job *j, struct gm_chat_resu
 	res->attempts = j->attempts;
 	res->elapsed_ms = gm_now_ms() - j->start_ms;
 	if (!res->server && s)
-		res->server = gm_xstrdup(s->url);
+		res->server = s->shown ? gm_xstrdup(s->shown) : gm_http_url_redact(s->url);
 	if (!res->model && j->kind == JOB_CHAT) {
 		const char *asked = s && s->model ? s->model : j->pool->model;
 		if (asked)
@@ -1054,8 +1096,10 @@ static void probe_done(struct gm_http_multi *m, struct job *j, CURLcode cc, long
 			s->backoff_ms = GM_HTTP_BACKOFF_DOWN_CAP_MS;
 		s->down_until = now + s->backoff_ms;
 		{
-			char *line = gm_xasprintf("%s at %s (probe of GET %s): %s", s->proto->name, s->url,
+			char *shown = gm_http_url_redact(s->url);
+			char *line = gm_xasprintf("%s at %s (probe of GET %s): %s", s->proto->name, shown,
 			                       s->proto->probe_path ? s->proto->probe_path : "/", cause);
+			free(shown);
 			snprintf(s->stats.cause, sizeof(s->stats.cause), "%s", line);
 			free(line);
 		}
@@ -1376,11 +1420,12 @@ void gm_http_multi_free(struct gm_http_multi *m)
 
 bool gm_http_url_is_local(const char *url, const char **host, size_t *len)
 {
-	const char *h = strstr(url, "://"), *end;
+	const char *h = strstr(url, "://"), *end, *ui, *at;
 
 	if (!h)
 		return false;
-	h += 3;
+	at = userinfo(h, &ui);
+	h = at ? at + 1 : h + 3;
 	if (*h == '[') {
 		end = strchr(h, ']');
 		if (!end)

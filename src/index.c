@@ -286,6 +286,98 @@ static bool h_means_cpp(const struct gm_entries *e)
 	return cpp;
 }
 
+/*
+ * The language of `path` (and whether it is local-only) as of `commit`
+ * (NULL: the index): the extension, then the attributes when there are any.
+ */
+static int file_lang(const struct gm_lang **lang, bool *local_only, git_repository *repo,
+                     const git_oid *commit, const char *path, bool h_cpp, bool attrs)
+{
+	char *v = NULL;
+	int rc;
+
+	*lang = gm_lang_for_path(path, h_cpp);
+	if (local_only)
+		*local_only = false;
+	if (!attrs)
+		return 0;
+	if ((rc = gm_repo_attr(&v, repo, commit, path, "monitor-language")) < 0)
+		return rc;
+	if (v && strcmp(v, "true") && strcmp(v, "false")) {
+		const struct gm_lang *l = gm_lang_by_name(v);
+		if (!l) {
+			gm_error_set("unknown language '%s' in monitor-language attribute of '%s'", v, path);
+			free(v);
+			return GM_EUSAGE;
+		}
+		*lang = l;
+	} else if (v && strcmp(v, "false") == 0) {
+		*lang = NULL;
+	}
+	free(v);
+	if (!local_only)
+		return 0;
+	if ((rc = gm_repo_attr(&v, repo, commit, path, "monitor-local-only")) < 0)
+		return rc;
+	*local_only = v && strcmp(v, "false") != 0;
+	free(v);
+	return 0;
+}
+
+struct gm_lang_rule {
+	git_repository *repo;
+	git_oid commit;
+	bool staged, h_cpp, attrs;
+};
+
+int gm_lang_rule_new(struct gm_lang_rule **out, git_repository *repo, const git_oid *commit)
+{
+	struct gm_entries entries = { 0 };
+	struct gm_lang_rule *r;
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gm_lang_init()) < 0)
+		return rc;
+	if (!commit) {
+		rc = gm_repo_list_index(&entries, repo, NULL);
+	} else if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&tree, c) < 0) {
+		char hex[GIT_OID_HEXSZ + 1];
+		rc = gm_error_git(GM_EFATAL, "cannot read the tree of %s", git_oid_tostr(hex, sizeof(hex), commit));
+	} else {
+		rc = gm_repo_list_tree(&entries, repo, tree, NULL);
+	}
+	git_tree_free(tree);
+	git_commit_free(c);
+	if (rc < 0) {
+		gm_entries_release(&entries);
+		return rc;
+	}
+	r = gm_xcalloc(1, sizeof(*r));
+	r->repo = repo;
+	r->staged = !commit;
+	if (commit)
+		git_oid_cpy(&r->commit, commit);
+	r->h_cpp = h_means_cpp(&entries);
+	r->attrs = has_attributes(&entries, repo, r->staged);
+	gm_entries_release(&entries);
+	*out = r;
+	return 0;
+}
+
+int gm_lang_rule_get(const struct gm_lang **out, struct gm_lang_rule *rule, const char *path)
+{
+	return file_lang(out, NULL, rule->repo, rule->staged ? NULL : &rule->commit, path, rule->h_cpp,
+	                 rule->attrs);
+}
+
+void gm_lang_rule_free(struct gm_lang_rule *rule)
+{
+	free(rule);
+}
+
 int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_index_opts *opts)
 {
 	struct gm_index *idx = gm_xcalloc(1, sizeof(*idx));
@@ -339,31 +431,10 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 			f->skip = GM_SKIP_SUBMODULE;
 			continue;
 		}
-		f->lang = gm_lang_for_path(f->path, h_cpp);
 		f->unread = opts->scan_filter && !opts->scan_filter(f->path, opts->scan_filter_data);
-		if (attrs) {
-			char *v = NULL;
-			const git_oid *c = opts->staged ? NULL : &idx->commit;
-			if ((rc = gm_repo_attr(&v, repo, c, f->path, "monitor-language")) < 0)
-				goto cleanup;
-			if (v && strcmp(v, "true") && strcmp(v, "false")) {
-				const struct gm_lang *l = gm_lang_by_name(v);
-				if (!l) {
-					gm_error_set("unknown language '%s' in monitor-language attribute of '%s'", v, f->path);
-					free(v);
-					rc = GM_EUSAGE;
-					goto cleanup;
-				}
-				f->lang = l;
-			} else if (v && strcmp(v, "false") == 0) {
-				f->lang = NULL;
-			}
-			free(v);
-			if ((rc = gm_repo_attr(&v, repo, c, f->path, "monitor-local-only")) < 0)
-				goto cleanup;
-			f->local_only = v && strcmp(v, "false") != 0;
-			free(v);
-		}
+		if ((rc = file_lang(&f->lang, &f->local_only, repo, opts->staged ? NULL : &idx->commit,
+		                    f->path, h_cpp, attrs)) < 0)
+			goto cleanup;
 		if (!f->lang)
 			f->skip = GM_SKIP_UNKNOWN_LANGUAGE;
 	}

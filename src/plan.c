@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/backend.h" /* gm_price_cost */
 #include "monitor/error.h"
 #include "monitor/price.h"
 #include "monitor/util.h"
@@ -139,6 +138,31 @@ bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
 	return false;
 }
 
+/*
+ * Is unit `u` of `fl`'s new text also a unit of its old text, byte for
+ * byte?  `old` is the old text's scan, made on first need (`*scanned`).
+ */
+static bool unit_was_there(const struct gm_unit *u, const struct gm_file_lines *fl,
+                           const struct gm_lang *lang, struct gm_file_scan *old, bool *scanned)
+{
+	size_t len = u->end_byte - u->start_byte;
+
+	if (!fl->old_text || !fl->new_text || !lang || u->end_byte > fl->new_len)
+		return false;
+	if (!*scanned) {
+		*scanned = true;
+		if (gm_scan_source(old, lang, fl->old_text, fl->old_len, NULL) < 0)
+			gm_error_clear(); /* no scan: nothing is taken as unchanged */
+	}
+	for (size_t k = 0; k < old->n; k++) {
+		const struct gm_unit *o = &old->units[k];
+		if (o->end_byte - o->start_byte == len && o->end_byte <= fl->old_len &&
+		    memcmp(fl->old_text + o->start_byte, fl->new_text + u->start_byte, len) == 0)
+			return true;
+	}
+	return false;
+}
+
 size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
                               const struct gm_changed_lines *changes)
 {
@@ -147,14 +171,19 @@ size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
 	for (size_t f = 0; f < idx->nfiles && changes->n; f++) {
 		const struct gm_file *file = &idx->files[f];
 		const struct gm_file_lines *fl = gm_changed_lines_find(changes, file->path);
+		struct gm_file_scan old = { 0 };
+		bool scanned = false;
 		if (!fl)
 			continue;
 		for (size_t u = 0; u < file->scan.n; u++) {
-			if (!gm_plan_unit_touched(&file->scan.units[u], file->lang, fl->ranges, fl->n))
+			const struct gm_unit *unit = &file->scan.units[u];
+			if (!gm_plan_unit_touched(unit, file->lang, fl->ranges, fl->n) ||
+			    unit_was_there(unit, fl, file->lang, &old, &scanned))
 				continue;
 			GM_GROW(ids, cap, nids + 1);
 			ids[nids++] = file->first_unit + u;
 		}
+		gm_file_scan_release(&old);
 	}
 	*out = ids;
 	return nids;
@@ -170,11 +199,17 @@ void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
 	out->total = out->prompt + out->output;
 }
 
-double gm_plan_cost(const struct gm_token_estimate *e, const char *model)
+double gm_plan_worst_cost(size_t prompt_bytes, size_t max_tokens, const char *model)
 {
-	if (!model)
-		return 0.0;
-	return gm_price_cost(model, (int64_t)e->prompt, (int64_t)e->output, 0, 0);
+	const struct gm_price *p = gm_price_lookup(model);
+	double in;
+
+	if (!p)
+		return -1.0;
+	/* A cached prefix is written at the cache-write price: the dearer one bounds it. */
+	in = p->cache_write > p->input ? p->cache_write : p->input;
+	return ((double)(prompt_bytes + GM_PLAN_REQUEST_OVERHEAD_TOKENS) * in +
+	        (double)max_tokens * p->output) / 1e6;
 }
 
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "monitor/error.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -102,6 +103,14 @@ void gm_run_report_free(struct gm_run_report *r)
 		free(t->imports);
 	}
 	free(r->tasks);
+	for (size_t i = 0; i < r->nservers; i++) {
+		free(r->servers[i].url);
+		free(r->servers[i].kind);
+		free(r->servers[i].model);
+		free(r->servers[i].cause);
+	}
+	free(r->servers);
+	free(r->batch_id);
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);
@@ -115,6 +124,21 @@ void gm_run_report_free(struct gm_run_report *r)
 
 /* ---- writing ---------------------------------------------------------------------- */
 
+/* JSON is valid UTF-8 whatever the bytes (quote.h): names reversibly, text lossily. */
+static void add_name(cJSON *o, const char *key, const char *v)
+{
+	char *q = gm_quote_name(v);
+	cJSON_AddStringToObject(o, key, q);
+	free(q);
+}
+
+static void add_text(cJSON *o, const char *key, const char *v)
+{
+	char *q = gm_quote_lossy(v);
+	cJSON_AddStringToObject(o, key, q);
+	free(q);
+}
+
 cJSON *gm_run_report_json(const struct gm_run_report *r)
 {
 	cJSON *root = cJSON_CreateObject(), *tasks, *totals, *warnings;
@@ -122,7 +146,7 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	char oid[GIT_OID_HEXSZ + 1];
 
 	cJSON_AddNumberToObject(root, "version", GM_REPORT_VERSION);
-	cJSON_AddStringToObject(root, "run", r->run_id);
+	add_text(root, "run", r->run_id);
 	cJSON_AddBoolToObject(root, "dry_run", r->dry_run);
 	git_oid_tostr(oid, sizeof(oid), &r->base);
 	cJSON_AddStringToObject(root, "base", oid);
@@ -133,16 +157,16 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 		cJSON_AddNullToObject(root, "commit");
 	}
 	if (r->branch)
-		cJSON_AddStringToObject(root, "branch", r->branch);
+		add_name(root, "branch", r->branch);
 	else
 		cJSON_AddNullToObject(root, "branch");
 	if (r->local_model)
-		cJSON_AddStringToObject(root, "local_model", r->local_model);
+		add_text(root, "local_model", r->local_model);
 	if (r->claude_model)
-		cJSON_AddStringToObject(root, "claude_model", r->claude_model);
+		add_text(root, "claude_model", r->claude_model);
 	cJSON_AddBoolToObject(root, "analysis_local", r->analysis_local);
 	if (r->analysis_note)
-		cJSON_AddStringToObject(root, "analysis_note", r->analysis_note);
+		add_text(root, "analysis_note", r->analysis_note);
 	tasks = cJSON_AddArrayToObject(root, "tasks");
 	order = gm_xcalloc(r->ntasks + 1, sizeof(*order));
 	for (size_t i = 0; i < r->ntasks; i++)
@@ -151,21 +175,21 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t = order[i];
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", t->path ? t->path : "");
-		cJSON_AddStringToObject(o, "name", t->name ? t->name : "");
-		cJSON_AddStringToObject(o, "kind", t->kind ? t->kind : "rewrite");
-		cJSON_AddStringToObject(o, "route", t->route ? t->route : "local");
+		add_name(o, "path", t->path ? t->path : "");
+		add_name(o, "name", t->name ? t->name : "");
+		add_text(o, "kind", t->kind ? t->kind : "rewrite");
+		add_text(o, "route", t->route ? t->route : "local");
 		if (t->route_reason)
-			cJSON_AddStringToObject(o, "route_reason", t->route_reason);
+			add_text(o, "route_reason", t->route_reason);
 		if (t->model)
-			cJSON_AddStringToObject(o, "model", t->model);
+			add_text(o, "model", t->model);
 		cJSON_AddStringToObject(o, "status", gm_task_status_name(t->status));
 		if (t->reason)
-			cJSON_AddStringToObject(o, "reason", t->reason);
+			add_text(o, "reason", t->reason);
 		if (t->rationale)
-			cJSON_AddStringToObject(o, "rationale", t->rationale);
+			add_text(o, "rationale", t->rationale);
 		if (t->instructions)
-			cJSON_AddStringToObject(o, "instructions", t->instructions);
+			add_text(o, "instructions", t->instructions);
 		cJSON_AddNumberToObject(o, "attempts", t->attempts);
 		cJSON_AddNumberToObject(o, "start_line", t->start_line);
 		cJSON_AddNumberToObject(o, "end_line", t->end_line);
@@ -201,9 +225,40 @@ cJSON *gm_run_report_json(const struct gm_run_report *r)
 	cJSON_AddNumberToObject(totals, "model_ms", (double)r->model_ms);
 	cJSON_AddNumberToObject(totals, "scan_ms", (double)r->scan_ms);
 	cJSON_AddNumberToObject(totals, "commit_ms", (double)r->commit_ms);
+	cJSON_AddNumberToObject(totals, "cache_read_tokens", (double)r->cache_read_tokens);
+	cJSON_AddNumberToObject(totals, "cache_write_tokens", (double)r->cache_write_tokens);
+	if (r->nservers) {
+		cJSON *servers = cJSON_AddArrayToObject(root, "servers");
+		for (size_t i = 0; i < r->nservers; i++) {
+			const struct gm_run_server *s = &r->servers[i];
+			cJSON *o = cJSON_CreateObject();
+			add_text(o, "url", s->url ? s->url : "");
+			add_text(o, "kind", s->kind ? s->kind : "");
+			if (s->model)
+				add_text(o, "model", s->model);
+			cJSON_AddNumberToObject(o, "answers", (double)s->answers);
+			cJSON_AddNumberToObject(o, "failures", (double)s->failures);
+			cJSON_AddNumberToObject(o, "requeued", (double)s->requeued);
+			cJSON_AddNumberToObject(o, "outages", s->outages);
+			cJSON_AddNumberToObject(o, "down_ms", (double)s->down_ms);
+			cJSON_AddNumberToObject(o, "avg_ms", (double)s->avg_ms);
+			if (s->cause)
+				add_text(o, "cause", s->cause);
+			cJSON_AddItemToArray(servers, o);
+		}
+	}
+	if (r->batch_id) {
+		cJSON *b = cJSON_AddObjectToObject(root, "batch");
+		add_text(b, "id", r->batch_id);
+		cJSON_AddNumberToObject(b, "requests", (double)r->batch_requests);
+		cJSON_AddBoolToObject(b, "resumed", r->batch_resumed);
+	}
 	warnings = cJSON_AddArrayToObject(root, "warnings");
-	for (size_t i = 0; i < r->nwarnings; i++)
-		cJSON_AddItemToArray(warnings, cJSON_CreateString(r->warnings[i]));
+	for (size_t i = 0; i < r->nwarnings; i++) {
+		char *q = gm_quote_lossy(r->warnings[i]);
+		cJSON_AddItemToArray(warnings, cJSON_CreateString(q));
+		free(q);
+	}
 	return root;
 }
 
@@ -262,6 +317,19 @@ static void get_strv(struct reader *rd, char ***out, size_t *n, const cJSON *o, 
 		(*out)[k++] = gm_xstrdup(it->valuestring);
 	}
 	*n = k;
+}
+
+/* A name (quote.h): its bytes back from the quoted form. */
+static void get_name(struct reader *rd, char **out, const cJSON *o, const char *where,
+                     const char *key, bool required)
+{
+	char *raw = NULL;
+	get_str(rd, &raw, o, where, key, required);
+	if (!raw)
+		return;
+	if (!(*out = gm_quote_name_decode(raw)))
+		bad(rd, where, key, "is not a well-formed quoted name");
+	free(raw);
 }
 
 static void get_bool(struct reader *rd, bool *out, const cJSON *o, const char *where, const char *key)
@@ -340,6 +408,42 @@ static void get_oid(struct reader *rd, git_oid *out, bool *has, const cJSON *o, 
 		*has = true;
 }
 
+static void read_servers(struct reader *rd, struct gm_run_report *r, const cJSON *v)
+{
+	const cJSON *it;
+	size_t i = 0;
+
+	if (!v)
+		return;
+	if (!cJSON_IsArray(v)) {
+		bad(rd, "", "servers", "is not an array");
+		return;
+	}
+	r->servers = gm_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*r->servers));
+	cJSON_ArrayForEach(it, v) {
+		struct gm_run_server *s = &r->servers[i];
+		char where[48];
+		snprintf(where, sizeof(where), "servers[%zu].", i);
+		if (!cJSON_IsObject(it)) {
+			bad(rd, where, "", "is not an object");
+			break;
+		}
+		r->nservers = ++i;
+		get_str(rd, &s->url, it, where, "url", true);
+		get_str(rd, &s->kind, it, where, "kind", false);
+		get_str(rd, &s->model, it, where, "model", false);
+		get_u64(rd, &s->answers, it, where, "answers");
+		get_u64(rd, &s->failures, it, where, "failures");
+		get_u64(rd, &s->requeued, it, where, "requeued");
+		get_uint(rd, &s->outages, it, where, "outages");
+		get_u64(rd, &s->down_ms, it, where, "down_ms");
+		get_u64(rd, &s->avg_ms, it, where, "avg_ms");
+		get_str(rd, &s->cause, it, where, "cause", false);
+		if (rd->rc)
+			break;
+	}
+}
+
 static void read_task(struct reader *rd, struct gm_run_task *t, const cJSON *o, size_t i)
 {
 	char where[48];
@@ -350,8 +454,8 @@ static void read_task(struct reader *rd, struct gm_run_task *t, const cJSON *o, 
 		bad(rd, where, "", "is not an object");
 		return;
 	}
-	get_str(rd, &t->path, o, where, "path", true);
-	get_str(rd, &t->name, o, where, "name", true);
+	get_name(rd, &t->path, o, where, "path", true);
+	get_name(rd, &t->name, o, where, "name", true);
 	get_str(rd, &t->kind, o, where, "kind", false);
 	get_str(rd, &t->route, o, where, "route", false);
 	get_str(rd, &t->route_reason, o, where, "route_reason", false);
@@ -412,7 +516,7 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 	get_bool(&rd, &r->dry_run, j, "", "dry_run");
 	get_oid(&rd, &r->base, NULL, j, "base");
 	get_oid(&rd, &r->commit, &r->has_commit, j, "commit");
-	get_str(&rd, &r->branch, j, "", "branch", false);
+	get_name(&rd, &r->branch, j, "", "branch", false);
 	get_str(&rd, &r->local_model, j, "", "local_model", false);
 	get_str(&rd, &r->claude_model, j, "", "claude_model", false);
 	get_bool(&rd, &r->analysis_local, j, "", "analysis_local");
@@ -445,6 +549,21 @@ int gm_run_report_parse(struct gm_run_report **out, const char *json)
 		get_u64(&rd, &r->model_ms, totals, "totals.", "model_ms");
 		get_u64(&rd, &r->scan_ms, totals, "totals.", "scan_ms");
 		get_u64(&rd, &r->commit_ms, totals, "totals.", "commit_ms");
+		get_i64(&rd, &r->cache_read_tokens, totals, "totals.", "cache_read_tokens");
+		get_i64(&rd, &r->cache_write_tokens, totals, "totals.", "cache_write_tokens");
+	}
+	read_servers(&rd, r, field(j, "servers"));
+	{
+		const cJSON *b = field(j, "batch");
+		if (b && !cJSON_IsObject(b)) {
+			bad(&rd, "", "batch", "is not an object");
+		} else if (b) {
+			uint64_t n = 0;
+			get_str(&rd, &r->batch_id, b, "batch.", "id", true);
+			get_u64(&rd, &n, b, "batch.", "requests");
+			r->batch_requests = (size_t)n;
+			get_bool(&rd, &r->batch_resumed, b, "batch.", "resumed");
+		}
 	}
 	warnings = field(j, "warnings");
 	if (warnings && !cJSON_IsArray(warnings))
@@ -485,7 +604,7 @@ char *gm_run_report_note_drop(const char *note, const char *const *paths,
 		return NULL;
 	tasks = field(j, "tasks");
 	cJSON_ArrayForEach(t, tasks) {
-		const char *path = jstr(t, "path"), *name = jstr(t, "name");
+		char *path = gm_quote_name_decode(jstr(t, "path")), *name = gm_quote_name_decode(jstr(t, "name"));
 		for (size_t i = 0; path && name && i < n; i++) {
 			if (strcmp(paths[i], path) || strcmp(names[i], name))
 				continue;
@@ -497,6 +616,8 @@ char *gm_run_report_note_drop(const char *note, const char *const *paths,
 			cJSON_DeleteItemFromObjectCaseSensitive(t, "lines_removed");
 			cJSON_DeleteItemFromObjectCaseSensitive(t, "complexity");
 		}
+		free(path);
+		free(name);
 	}
 	text = cJSON_Print(j);
 	cJSON_Delete(j);

@@ -57,11 +57,6 @@ static void version_release(struct version *v)
 	memset(v, 0, sizeof(*v));
 }
 
-static char *unit_key(const struct gm_unit *u)
-{
-	return u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
-}
-
 static int version_load(struct version *v, git_repository *repo, const git_oid *commit,
                         const char *path, const struct gm_lang *lang, TSParser *parser)
 {
@@ -74,7 +69,7 @@ static int version_load(struct version *v, git_repository *repo, const git_oid *
 		return rc;
 	v->keys = gm_xcalloc(v->scan.n + 1, sizeof(*v->keys));
 	for (size_t i = 0; i < v->scan.n; i++)
-		v->keys[i] = unit_key(&v->scan.units[i]);
+		v->keys[i] = gm_unit_key(&v->scan.units[i]);
 	return 0;
 }
 
@@ -165,7 +160,7 @@ static int diff_fn(const struct gm_review_fn *fn, const git_diff_options *opts,
 static int map_file(struct review_int *ri, git_repository *repo, const char *path, TSParser *parser)
 {
 	struct gm_review *r = &ri->pub;
-	const struct gm_lang *lang = gm_lang_for_path(path, false);
+	const struct gm_lang *lang = NULL;
 	struct version base, tip, mon;
 	bool have_mon = !git_oid_equal(&r->monitor_commit, &r->tip);
 	int rc;
@@ -173,6 +168,8 @@ static int map_file(struct review_int *ri, git_repository *repo, const char *pat
 	memset(&base, 0, sizeof(base));
 	memset(&tip, 0, sizeof(tip));
 	memset(&mon, 0, sizeof(mon));
+	if ((rc = gm_lang_rule_get(&lang, r->langs, path)) < 0)
+		return rc;
 	if (!lang)
 		return 0;
 	if ((rc = version_load(&base, repo, &r->base, path, lang, parser)) < 0 ||
@@ -560,7 +557,7 @@ int gm_review_load(struct gm_review **out, git_repository *repo, const char *bra
 	git_oid_cpy(&r->tip, git_commit_id(tipc));
 	if ((rc = find_monitor_commit(ri, repo)) < 0)
 		goto cleanup;
-	if ((rc = gm_lang_init()) < 0)
+	if ((rc = gm_lang_rule_new(&r->langs, repo, &r->tip)) < 0)
 		goto cleanup;
 
 	if (git_commit_lookup(&basec, repo, &r->base) < 0 || git_commit_tree(&bt, basec) < 0 ||
@@ -641,6 +638,7 @@ void gm_review_free(struct gm_review *r)
 	}
 	free(r->fns);
 	gm_run_report_free(ri->record);
+	gm_lang_rule_free(r->langs);
 	free(r->branch);
 	free(r->refname);
 	free(r->note);

@@ -268,7 +268,7 @@ int gm_review_drop_fns(git_oid *out, git_repository *repo, const struct gm_revie
 	/* One new text per file: the tip's, with the dropped functions taken back. */
 	for (size_t i = 0; i < r->n; i++) {
 		const char *path = r->fns[i].path;
-		const struct gm_lang *lang = gm_lang_for_path(path, false);
+		const struct gm_lang *lang = NULL;
 		struct gm_edit e = { 0 };
 		const struct gm_edit *one = &e;
 		struct gm_merge_result mr = { 0 };
@@ -281,7 +281,11 @@ int gm_review_drop_fns(git_oid *out, git_repository *repo, const struct gm_revie
 			seen |= !strcmp(r->fns[k].path, path);
 		for (size_t k = i; k < r->n; k++)
 			any |= drop[k] && !strcmp(r->fns[k].path, path);
-		if (seen || !any || !lang)
+		if (seen || !any)
+			continue;
+		if ((rc = gm_lang_rule_get(&lang, r->langs, path)) < 0)
+			goto cleanup;
+		if (!lang)
 			continue;
 		if ((rc = gm_repo_read_path(&tip, &tlen, repo, &r->tip, path, MAX_BLOB)) < 0 ||
 		    (rc = gm_repo_read_path(&base, &blen, repo, &r->base, path, MAX_BLOB)) < 0)
@@ -324,7 +328,7 @@ next:
 	if ((rc = gm_commit_create(&commit, repo, &r->tip, changes, nch, msg.ptr)) < 0)
 		goto cleanup;
 	if (r->note && (note = gm_run_report_note_drop(r->note, paths, names, ndrop)) != NULL &&
-	    (rc = gm_notes_write(repo, &commit, note)) < 0)
+	    (rc = gm_notes_write(repo, &commit, note, NULL)) < 0)
 		goto cleanup;
 	/* Last, and only if the branch is still where we read it. */
 	reflog = gm_xasprintf("git-monitor: review: drop %zu function%s", ndrop, ndrop == 1 ? "" : "s");
@@ -548,7 +552,7 @@ int gm_review_undo_drop(git_oid *out, git_repository *repo, const struct gm_revi
 	    (rc = note_at(&before, repo, git_commit_parent_id(drop, 0))) < 0)
 		goto cleanup;
 	if (now && before && at_drop && (note = undone_note(now, before, at_drop)) &&
-	    (rc = gm_notes_write(repo, &commit, note)) < 0)
+	    (rc = gm_notes_write(repo, &commit, note, NULL)) < 0)
 		goto cleanup;
 	if ((rc = move_branch(repo, r, &commit, "git-monitor: review: undo a drop")) < 0)
 		goto cleanup;

@@ -1004,6 +1004,11 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	return 0;
 }
 
+char *gm_unit_key(const struct gm_unit *u)
+{
+	return u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+}
+
 void gm_file_scan_release(struct gm_file_scan *fs)
 {
 	if (!fs)

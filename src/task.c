@@ -12,6 +12,7 @@
 #include "monitor/error.h"
 #include "monitor/extract.h"
 #include "monitor/prompt.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/validate.h"
 #include "monitor/banned.h"
@@ -44,6 +45,13 @@ struct task {
 	struct gm_token_estimate est; /* of the last request */
 	struct gm_validate_result vr; /* accepted answer */
 	bool accepted;
+	/* --max-cost */
+	double reserved;    /* the worst case of its request in flight on Claude, dollars */
+	bool has_reserved;
+	bool no_claude;     /* the budget sent it back: never to Claude again */
+	bool waiting;       /* in the budget's queue */
+	enum gm_task_status fallback; /* what it ends as if Claude cannot take it */
+	char *fallback_reason;
 };
 
 /* The base text of a file, read once from its blob. */
@@ -74,6 +82,19 @@ struct gm_tasks {
 	uint64_t t0, last_progress;
 	size_t done;
 	bool claude_blocked; /* --max-cost reached */
+	/*
+	 * --max-cost: spent (the report's cost) + the worst cases of the Claude
+	 * requests in flight + the worst case of the next one must stay within
+	 * the budget, so it can never be passed.  A request that would fit once
+	 * those in flight are answered waits; one that would not fit even then
+	 * goes to the local model or ends unsent.
+	 */
+	double reserved;      /* sum of the in-flight Claude requests' worst cases */
+	size_t nreserved;     /* how many there are */
+	struct task **waiting;
+	size_t nwaiting, cwaiting;
+	bool budget_warned;
+	struct gm_backend *batch; /* Claude's analyses go here as Message Batches; NULL: none */
 };
 
 /* ---- the set ---------------------------------------------------------------- */
@@ -105,9 +126,11 @@ void gm_tasks_free(struct gm_tasks *ts)
 		free(t->new_signature);
 		free(t->prev_error);
 		free(t->cache_key);
+		free(t->fallback_reason);
 		free(t);
 	}
 	free(ts->tasks);
+	free(ts->waiting);
 	for (size_t i = 0; i < ts->cfg.idx->nfiles; i++) {
 		gm_validate_file_free(ts->src[i].vf);
 		free(ts->src[i].data);
@@ -172,7 +195,7 @@ static struct task *new_rewrite(struct gm_tasks *ts, size_t unit)
 	t->unit = unit;
 	ts->task_of_unit[unit] = (long)(ts->ntasks - 1);
 	rt->path = gm_xstrdup(idx->files[idx->units[unit].file].path);
-	rt->name = u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+	rt->name = gm_unit_key(u);
 	rt->kind = gm_xstrdup("rewrite");
 	rt->route = gm_xstrdup("local");
 	rt->start_line = u->start_line;
@@ -252,7 +275,7 @@ bool gm_tasks_claude_allowed(struct gm_tasks *ts, const struct gm_token_estimate
 		return false;
 	if (!c->has_max_cost)
 		return true;
-	cost = e ? gm_plan_cost(e, gm_backend_model(c->claude)) : 0.0;
+	cost = e ? gm_backend_cost(c->claude, (int64_t)e->prompt, (int64_t)e->output, 0, 0) : 0.0;
 	/* A budget of 0 means nothing at all goes to Claude. */
 	if (c->rep->cost_usd + cost >= c->max_cost) {
 		gm_run_report_warn(c->rep, "--max-cost $%.4f reached: no more requests to Claude", c->max_cost);
@@ -262,12 +285,115 @@ bool gm_tasks_claude_allowed(struct gm_tasks *ts, const struct gm_token_estimate
 	return true;
 }
 
-/* Move a rewrite to Claude (its tries start again there). */
-static void escalate(struct gm_tasks *ts, struct task *t, const char *why)
+/*
+ * Move a rewrite to Claude (its tries start again there); should Claude
+ * not take it after all (the budget), it ends as `fallback`, `reason`.
+ */
+static void escalate(struct gm_tasks *ts, struct task *t, const char *why,
+                     enum gm_task_status fallback, const char *reason)
 {
 	set_str(&row(ts, t)->route_reason, why);
 	t->on_claude = true;
 	t->tries = 0;
+	t->fallback = fallback;
+	set_str(&t->fallback_reason, reason);
+}
+
+/* ---- backends ---------------------------------------------------------------- */
+
+/* Where `t`'s next request goes: the local fleet, Claude, or Claude's batches. */
+static struct gm_backend *backend_of(const struct gm_tasks *ts, const struct task *t)
+{
+	if (!t->on_claude)
+		return ts->cfg.local;
+	return t->type == T_ANALYSIS && ts->batch ? ts->batch : ts->cfg.claude;
+}
+
+void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch)
+{
+	ts->batch = batch;
+}
+
+size_t gm_tasks_claude_analyses(const struct gm_tasks *ts)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ts->ntasks; i++)
+		n += ts->tasks[i]->type == T_ANALYSIS && ts->tasks[i]->on_claude;
+	return n;
+}
+
+/* ---- the budget ---------------------------------------------------------------- */
+
+enum fit {
+	FITS,
+	WAIT,  /* fits once requests in flight are answered */
+	NEVER, /* would pass the budget even with nothing in flight */
+};
+
+static enum fit budget_fit(const struct gm_tasks *ts, double worst)
+{
+	const struct gm_tasks_config *c = &ts->cfg;
+	double spent = c->rep->cost_usd;
+
+	if (!c->has_max_cost)
+		return FITS;
+	if (worst < 0 || spent + worst > c->max_cost)
+		return NEVER; /* spending only grows: it never will */
+	if (ts->nreserved && spent + ts->reserved + worst > c->max_cost)
+		return WAIT;
+	return FITS;
+}
+
+static size_t request_bytes(const struct gm_chat_request *q)
+{
+	return (q->system ? strlen(q->system) : 0) + (q->user ? strlen(q->user) : 0) +
+	       (q->json_schema ? strlen(q->json_schema) : 0);
+}
+
+/* The most request `q` can cost on Claude backend `b` (its batch price, if one); < 0: unbounded. */
+static double worst_cost(const struct gm_backend *b, const struct gm_chat_request *q)
+{
+	double w = gm_plan_worst_cost(request_bytes(q), (size_t)q->max_tokens, gm_backend_model(b));
+	return w < 0 ? w : w * gm_backend_price_factor(b);
+}
+
+/* What the report says of a Claude request the budget would not cover. */
+static char *budget_reason(const struct gm_tasks *ts, double worst)
+{
+	const char *model = gm_backend_model(ts->cfg.claude);
+	if (worst < 0)
+		return gm_xasprintf("--max-cost: no price is known for %s, so no bound", model);
+	return gm_xasprintf("--max-cost $%.4f would not cover Claude's worst case ($%.4f)",
+	                    ts->cfg.max_cost, worst);
+}
+
+static void budget_warn(struct gm_tasks *ts)
+{
+	if (ts->budget_warned)
+		return;
+	ts->budget_warned = true;
+	gm_run_report_warn(ts->cfg.rep, "--max-cost $%.4f: what Claude might cost past it went to the "
+	                   "local model or was not sent", ts->cfg.max_cost);
+}
+
+static void reserve(struct gm_tasks *ts, struct task *t, double worst)
+{
+	t->reserved = worst;
+	t->has_reserved = true;
+	ts->reserved += worst;
+	ts->nreserved++;
+}
+
+static void unreserve(struct gm_tasks *ts, struct task *t)
+{
+	if (!t->has_reserved)
+		return;
+	if (--ts->nreserved == 0)
+		ts->reserved = 0; /* no rounding left over */
+	else
+		ts->reserved -= t->reserved;
+	t->reserved = 0;
+	t->has_reserved = false;
 }
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -276,11 +402,44 @@ struct request {
 	struct gm_chat_request q;
 	char *user;
 	struct gm_token_estimate est;
+	char *skip; /* why it must not be sent at all, or NULL */
 };
 
 static void request_release(struct request *req)
 {
 	free(req->user);
+	free(req->skip);
+}
+
+/*
+ * A request is JSON text, so valid UTF-8.  The unit a rewrite sends must be
+ * already, since its answer replaces those very bytes; what only gives
+ * context (paths, imports, signatures, the goal, an analysis's code) has
+ * any byte that is not UTF-8 shown as U+FFFD.
+ */
+static void request_text(struct request *out)
+{
+	char *valid = gm_quote_lossy(out->user);
+	free(out->user);
+	out->user = valid;
+	out->q.user = valid;
+}
+
+/* Why `code` cannot go to a model, or NULL: a byte that is not UTF-8, named with its line. */
+static char *not_utf8(const char *code, size_t len, const struct gm_unit *u)
+{
+	unsigned line = u->start_line;
+	size_t i = 0, n;
+
+	for (; i < len; i += n) {
+		if (!(n = gm_utf8_seq(code + i, len - i)))
+			break;
+		line += code[i] == '\n';
+	}
+	if (i == len)
+		return NULL;
+	return gm_xasprintf("not valid UTF-8 (byte 0x%02X on line %u): a model's answer cannot give "
+	                    "these bytes back", (unsigned char)code[i], line);
 }
 
 static void free_strv(char **v, size_t n)
@@ -322,6 +481,7 @@ static int rewrite_request(struct request *out, struct gm_tasks *ts, struct task
 	if ((rc = gm_tasks_source(&src, &len, ts, file)) < 0)
 		return rc;
 	code = gm_prompt_unit_code(src, len, u, &code_len);
+	out->skip = not_utf8(code, code_len, u);
 	scope = gm_prompt_scope_header(src, len, u, f->lang);
 	nimports = gm_prompt_import_lines(&imports, f->lang, src, len, MAX_IMPORTS);
 	callees = callee_signatures(idx, t->unit, &ncallees);
@@ -340,6 +500,7 @@ static int rewrite_request(struct request *out, struct gm_tasks *ts, struct task
 	p.code_len = code_len;
 	p.previous_error = t->prev_error;
 	out->user = gm_prompt_rewrite_user(&p);
+	request_text(out);
 	free(code);
 	free(scope);
 	free_strv(imports, nimports);
@@ -398,6 +559,7 @@ static int analysis_request(struct request *out, struct gm_tasks *ts, struct tas
 	}
 	out->user = gm_prompt_plan_user(ts->cfg.goal, units, t->ncluster, (const char *const *)sigs,
 	                                nsigs);
+	request_text(out);
 	out->q.system = gm_prompt_plan_system();
 	out->q.user = out->user;
 	out->q.json_schema = gm_prompt_plan_schema;
@@ -414,28 +576,119 @@ cleanup:
 	return rc;
 }
 
-/* Send `req` for `t`, or take its answer from the cache (handled in drain_ready). */
+static int submit_rewrite(struct gm_tasks *ts, struct task *t);
+static int submit_analysis(struct gm_tasks *ts, struct task *t);
+static int release_held(struct gm_tasks *ts, struct task *analysis, const char *why);
+
+/*
+ * The budget will not cover `t` on Claude (`why`): an analysis goes to the
+ * local model, a rewrite ends as it would have without Claude.
+ */
+static int over_budget(struct gm_tasks *ts, struct task *t, const char *why)
+{
+	struct gm_run_task *rt = row(ts, t);
+	char *s;
+
+	budget_warn(ts);
+	t->on_claude = false;
+	t->no_claude = true;
+	t->tries = 0;
+	set_str(&rt->route, "local");
+	if (t->type == T_ANALYSIS) {
+		s = gm_xasprintf("%s%s%s: analysis by the local model", rt->route_reason ? rt->route_reason : "",
+		                 rt->route_reason ? "; " : "", why);
+		set_str(&rt->route_reason, s);
+		free(s);
+		ts->cfg.rep->analysis_local = true;
+		s = gm_xasprintf("%s: analysis by the local model", why);
+		set_str(&ts->cfg.rep->analysis_note, s);
+		free(s);
+		return submit_analysis(ts, t);
+	}
+	s = gm_xasprintf("not escalated: %s", why);
+	set_str(&rt->route_reason, s);
+	free(s);
+	finish(ts, t, t->fallback ? t->fallback : GM_TASK_FAILED,
+	       t->fallback_reason ? t->fallback_reason : why);
+	return 0;
+}
+
+/*
+ * Send `req` for `t`, or take its answer from the cache (handled in
+ * drain_ready).  Every model request passes here, so here the budget is
+ * kept: a Claude request is sent only when the spent amount, the worst
+ * cases of the Claude requests in flight and its own worst case stay
+ * within --max-cost; else it waits for those in flight, or goes elsewhere.
+ */
 static int send_request(struct gm_tasks *ts, struct task *t, const struct request *req)
 {
-	struct gm_backend *b = t->on_claude ? ts->cfg.claude : ts->cfg.local;
+	struct gm_backend *b = backend_of(ts, t);
 	struct gm_run_task *rt = row(ts, t);
 	struct gm_cache_answer a;
+	struct gm_chat_request q = req->q;
+	char *key = gm_cache_answer_key(GM_PROMPT_VERSION, t->on_claude ? "claude" : "local",
+	                                gm_backend_model(b), &req->q, t->tries + 1);
+	bool cached = !ts->cfg.no_cache && gm_cache_answer_get(&a, ts->cache, key);
 
+	if (!cached && t->on_claude) {
+		double worst = worst_cost(b, &req->q);
+		enum fit f = budget_fit(ts, worst);
+		if (f == WAIT) {
+			free(key);
+			t->waiting = true;
+			GM_GROW(ts->waiting, ts->cwaiting, ts->nwaiting + 1);
+			ts->waiting[ts->nwaiting++] = t;
+			return 0;
+		}
+		if (f == NEVER) {
+			char *why = budget_reason(ts, worst);
+			int rc;
+			free(key);
+			rc = over_budget(ts, t, why);
+			free(why);
+			return rc;
+		}
+		if (ts->cfg.has_max_cost)
+			reserve(ts, t, worst);
+	}
 	t->est = req->est;
 	rt->est_tokens = (int64_t)req->est.total;
 	free(t->cache_key);
+	t->cache_key = key;
 	t->tries++;
 	rt->attempts++;
-	t->cache_key = gm_cache_answer_key(GM_PROMPT_VERSION, t->on_claude ? "claude" : "local",
-	                                   gm_backend_model(b), &req->q, t->tries);
-	if (ts->cfg.no_cache || !gm_cache_answer_get(&a, ts->cache, t->cache_key))
-		return gm_engine_submit(ts->engine, b, &req->q, t);
+	if (!cached) {
+		/* The key names the request again in a later run: a batch is resumed by it. */
+		q.id = key;
+		return gm_engine_submit(ts->engine, b, &q, t);
+	}
 	GM_GROW(ts->ready, ts->cready, ts->nready + 1);
 	ts->ready[ts->nready].t = t;
 	ts->ready[ts->nready].a = a;
 	ts->nready++;
 	rt->cached = true;
 	return 0;
+}
+
+/* Requests the budget held back, tried again now that one in flight was answered. */
+static int budget_retry(struct gm_tasks *ts)
+{
+	struct task **v = ts->waiting;
+	size_t n = ts->nwaiting;
+	int rc = 0;
+
+	if (!n)
+		return 0;
+	ts->waiting = NULL;
+	ts->nwaiting = ts->cwaiting = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct task *t = v[i];
+		t->waiting = false;
+		if (rc == 0)
+			rc = t->type == T_REWRITE ? submit_rewrite(ts, t) : submit_analysis(ts, t);
+	}
+	free(v);
+	return rc;
 }
 
 static int submit_rewrite(struct gm_tasks *ts, struct task *t)
@@ -448,14 +701,20 @@ static int submit_rewrite(struct gm_tasks *ts, struct task *t)
 	if ((rc = rewrite_request(&req, ts, t)) < 0)
 		return rc;
 	rt->est_tokens = (int64_t)req.est.total;
+	if (req.skip) {
+		finish(ts, t, GM_TASK_SKIPPED, req.skip);
+		request_release(&req);
+		return 0;
+	}
 	if (!t->on_claude) {
 		ctx = gm_backend_context_length(ts->cfg.local);
 		if (!gm_plan_fits_context(&req.est, ctx > 0 ? (size_t)ctx : 0)) {
-			if (!path_local_only(ts, t->unit) && gm_tasks_claude_allowed(ts, &req.est)) {
-				escalate(ts, t, "too large for the local model's context");
+			char *why = gm_xasprintf("too large for the local model's context (~%zu tokens > %lld)",
+			                         req.est.total, (long long)ctx);
+			if (!t->no_claude && !path_local_only(ts, t->unit) && gm_tasks_claude_allowed(ts, &req.est)) {
+				escalate(ts, t, "too large for the local model's context", GM_TASK_SKIPPED, why);
+				free(why);
 			} else {
-				char *why = gm_xasprintf("too large for the local model's context (~%zu tokens > %lld)",
-				                         req.est.total, (long long)ctx);
 				finish(ts, t, GM_TASK_SKIPPED, why);
 				free(why);
 				request_release(&req);
@@ -473,13 +732,51 @@ static int submit_rewrite(struct gm_tasks *ts, struct task *t)
 	return rc;
 }
 
+/* Is a unit of the cluster kept on this machine (--local-only, monitor-local-only)? */
+static bool cluster_local_only(const struct gm_tasks *ts, const struct task *t)
+{
+	for (size_t i = 0; i < t->ncluster; i++)
+		if (path_local_only(ts, t->cluster[i]))
+			return true;
+	return false;
+}
+
 static int submit_analysis(struct gm_tasks *ts, struct task *t)
 {
+	struct gm_run_task *rt = row(ts, t);
 	struct request req;
+	int64_t ctx;
 	int rc;
 
 	if ((rc = analysis_request(&req, ts, t)) < 0)
 		return rc;
+	rt->est_tokens = (int64_t)req.est.total;
+	/* Routed like a rewrite: never sent truncated to the local model. */
+	if (!t->on_claude) {
+		ctx = gm_backend_context_length(ts->cfg.local);
+		if (!gm_plan_fits_context(&req.est, ctx > 0 ? (size_t)ctx : 0)) {
+			char *why = gm_xasprintf("too large for the local model's context (~%zu tokens > %lld)",
+			                         req.est.total, (long long)ctx);
+			if (!t->no_claude && !cluster_local_only(ts, t) && gm_tasks_claude_allowed(ts, &req.est)) {
+				char *s = gm_xasprintf("%s; %s: analysis by Claude", rt->route_reason ? rt->route_reason : "",
+				                       why);
+				set_str(&rt->route_reason, s);
+				free(s);
+				t->on_claude = true;
+				t->tries = 0;
+				set_str(&rt->route, "claude");
+			} else {
+				finish(ts, t, GM_TASK_SKIPPED, why);
+				rc = release_held(ts, t, why);
+				free(why);
+				request_release(&req);
+				return rc;
+			}
+			free(why);
+		} else if (ctx > 0 && (int64_t)req.q.max_tokens > ctx - (int64_t)req.est.prompt) {
+			req.q.max_tokens = (int)(ctx - (int64_t)req.est.prompt); /* never more than fits */
+		}
+	}
 	rc = send_request(ts, t, &req);
 	request_release(&req);
 	return rc;
@@ -487,9 +784,13 @@ static int submit_analysis(struct gm_tasks *ts, struct task *t)
 
 int gm_tasks_estimate(struct gm_tasks *ts)
 {
-	const char *claude = ts->cfg.claude ? gm_backend_model(ts->cfg.claude) : NULL;
+	const struct gm_tasks_config *c = &ts->cfg;
+	size_t moved = 0;
 	int rc = 0;
 
+	/* In the order the run sends them (tasks were added in it), each Claude
+	 * request kept to the budget as the run keeps it: moved when its worst
+	 * case would pass what the earlier ones are expected to spend. */
 	for (size_t i = 0; i < ts->ntasks && rc == 0; i++) {
 		struct task *t = ts->tasks[i];
 		struct gm_run_task *rt = row(ts, t);
@@ -498,10 +799,41 @@ int gm_tasks_estimate(struct gm_tasks *ts)
 		if (rc < 0)
 			break;
 		rt->est_tokens = (int64_t)req.est.total;
-		rt->cost_usd = t->on_claude ? gm_plan_cost(&req.est, claude) : 0.0;
-		ts->cfg.rep->cost_usd += rt->cost_usd;
+		rt->cost_usd = 0.0;
+		if (req.skip) {
+			char *s = gm_xasprintf("will be skipped: %s", req.skip);
+			set_str(&rt->route_reason, s);
+			free(s);
+		}
+		if (t->on_claude) {
+			struct gm_backend *b = backend_of(ts, t);
+			double worst = worst_cost(b, &req.q);
+			if (c->has_max_cost && (worst < 0 || c->rep->cost_usd + worst > c->max_cost)) {
+				char *why = budget_reason(ts, worst);
+				char *s = gm_xasprintf("%s%s%s: analysis by the local model",
+				                       rt->route_reason ? rt->route_reason : "",
+				                       rt->route_reason ? "; " : "", why);
+				t->on_claude = false;
+				set_str(&rt->route, "local");
+				set_str(&rt->route_reason, s);
+				c->rep->analysis_local = true;
+				free(s);
+				s = gm_xasprintf("%s: analysis by the local model", why);
+				set_str(&c->rep->analysis_note, s);
+				free(s);
+				free(why);
+				moved++;
+			} else {
+				rt->cost_usd = gm_backend_cost(b, (int64_t)req.est.prompt, (int64_t)req.est.output, 0, 0);
+			}
+		}
+		c->rep->cost_usd += rt->cost_usd;
 		request_release(&req);
 	}
+	if (moved)
+		gm_run_report_warn(c->rep, "--max-cost $%.4f: %zu analys%s would go to the local model "
+		                   "(Claude's worst case would pass the budget)", c->max_cost, moved,
+		                   moved == 1 ? "is" : "es");
 	return rc;
 }
 
@@ -516,9 +848,10 @@ static int retry_or_give_up(struct gm_tasks *ts, struct task *t, const char *rea
 	set_str(&t->prev_error, reason);
 	if (t->tries < max)
 		return submit_rewrite(ts, t);
-	if (!t->on_claude && !path_local_only(ts, t->unit) && gm_tasks_claude_allowed(ts, &t->est)) {
+	if (!t->on_claude && !t->no_claude && !path_local_only(ts, t->unit) &&
+	    gm_tasks_claude_allowed(ts, &t->est)) {
 		char *why = gm_xasprintf("escalated after %u rejected local answers (last: %s)", t->tries, reason);
-		escalate(ts, t, why);
+		escalate(ts, t, why, GM_TASK_REJECTED, reason);
 		free(why);
 		return submit_rewrite(ts, t);
 	}
@@ -812,9 +1145,10 @@ static int on_failure(struct gm_tasks *ts, struct task *t, const struct gm_chat_
 		finish(ts, t, GM_TASK_FAILED, msg);
 		return release_held(ts, t, msg);
 	}
-	if (!t->on_claude && !path_local_only(ts, t->unit) && gm_tasks_claude_allowed(ts, &t->est)) {
+	if (!t->on_claude && !t->no_claude && !path_local_only(ts, t->unit) &&
+	    gm_tasks_claude_allowed(ts, &t->est)) {
 		char *why = gm_xasprintf("escalated: %s", msg ? msg : "local model failed");
-		escalate(ts, t, why);
+		escalate(ts, t, why, GM_TASK_FAILED, msg ? msg : "local model failed");
 		free(why);
 		return submit_rewrite(ts, t);
 	}
@@ -838,17 +1172,34 @@ static int on_done(void *ctx, void *tag, const struct gm_chat_result *res)
 	rt->output_tokens += res->output_tokens;
 	rt->cost_usd += res->cost_usd;
 	rep->input_tokens += in;
+	rep->cache_read_tokens += res->cache_read_tokens;
+	rep->cache_write_tokens += res->cache_write_tokens;
 	rep->output_tokens += res->output_tokens;
 	rep->cost_usd += res->cost_usd;
+	unreserve(ts, t);
 
 	if (res->error) {
 		if (res->error == GM_EINTERRUPTED || *ts->cfg.interrupted)
 			return GM_EINTERRUPTED;
 		rc = on_failure(ts, t, res);
 	} else {
-		gm_cache_answer_put(ts->cache, t->cache_key, res);
+		const char *asked = gm_backend_model(backend_of(ts, t));
+		if (res->model && asked && strcmp(res->model, asked)) {
+			/* Another model answered (a fleet serving several): kept under a key of its
+			 * own, so a later run asking for `asked` never gets it. */
+			char *key = gm_cache_answer_key_for_model(t->cache_key, res->model);
+			gm_cache_answer_put(ts->cache, key, res);
+			free(key);
+		} else {
+			gm_cache_answer_put(ts->cache, t->cache_key, res);
+		}
 		rc = handle_answer(ts, t, res->content ? res->content : "", res->finish_reason, res->model);
 	}
+	if (rc == 0)
+		rc = drain_ready(ts);
+	/* Spent is known now and one reservation freed: what waited may fit. */
+	if (rc == 0)
+		rc = budget_retry(ts);
 	if (rc == 0)
 		rc = drain_ready(ts);
 	report_progress(ts, false);
@@ -876,6 +1227,11 @@ int gm_tasks_run(struct gm_tasks *ts, struct gm_engine *engine, struct gm_cache 
 		rc = drain_ready(ts);
 	if (rc == 0)
 		rc = gm_engine_run(engine, on_done, ts);
+	/* Nothing waits on the budget with nothing in flight; should it, it is decided now. */
+	while (rc == 0 && ts->nwaiting && !*ts->cfg.interrupted) {
+		if ((rc = budget_retry(ts)) == 0 && (rc = drain_ready(ts)) == 0)
+			rc = gm_engine_run(engine, on_done, ts);
+	}
 	if (*ts->cfg.interrupted)
 		rc = GM_EINTERRUPTED;
 	if (rc == 0)

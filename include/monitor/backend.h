@@ -45,7 +45,9 @@ struct gm_backend_config {
 	                             claude: one base URL ("https://api.anthropic.com") */
 	size_t nurls;
 	const char *model;        /* NULL: local = first loaded LLM; claude = default from the price table */
-	const char *api_key;      /* claude only; never printed or logged */
+	const char *api_key;      /* claude only; never printed or logged; one trailing
+	                             newline is dropped, other control characters refused */
+	const char *api_key_var;  /* the environment variable it came from, for that message */
 	int concurrency;          /* per server, where neither slots= nor the server says (4) */
 	bool concurrency_fixed;   /* `concurrency` wins over what servers say (it was set:
 	                             -j, or monitor.local.concurrency configured) */
@@ -77,6 +79,13 @@ struct gm_backend_config {
 struct gm_backend;
 struct gm_engine;
 
+/*
+ * `text` (a URL, a setting, a message) with the password of every URL in it
+ * redacted, as backends show and record URLs ("http://user:<redacted>@h/v1").
+ * Allocated.
+ */
+char *gm_backend_redact(const char *text);
+
 /* Checks the configuration (GM_EUSAGE: no URL, one not http(s)://); no network. */
 int gm_backend_new(struct gm_backend **out, const struct gm_backend_config *cfg);
 void gm_backend_free(struct gm_backend *b);
@@ -96,6 +105,8 @@ size_t gm_backend_nservers(const struct gm_backend *b);
  * for a Claude batch backend, 0 for local servers. */
 double gm_backend_cost(const struct gm_backend *b, int64_t input, int64_t output,
                        int64_t cache_write, int64_t cache_read);
+/* What the price table's figures are multiplied by here: 0 local, 0.5 a Claude batch, else 1. */
+double gm_backend_price_factor(const struct gm_backend *b);
 
 /*
  * Resolve the model (and context length) by asking the server(s); blocking.

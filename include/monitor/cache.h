@@ -52,6 +52,13 @@ void gm_cache_digest(char out[41], const void *data, size_t len);
 char *gm_cache_answer_key(const char *prompt_version, const char *route, const char *model,
                           const struct gm_chat_request *q, unsigned attempt);
 
+/*
+ * The key an answer to the request of `key` is kept under when another
+ * model than the one asked gave it (a fleet whose servers serve different
+ * models): never the key a lookup for the asked model computes.  Allocated.
+ */
+char *gm_cache_answer_key_for_model(const char *key, const char *model);
+
 /* A cached answer; every string is owned by it. */
 struct gm_cache_answer {
 	char *content, *finish_reason, *model;

@@ -12,7 +12,10 @@
 #ifndef MONITOR_COMMIT_H
 #define MONITOR_COMMIT_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <git2.h>
@@ -64,12 +67,56 @@ int gm_commit_branch_name(char **out, const char *prefix, const char *goal, time
                           const char *given);
 
 /*
+ * Can branch `name` (valid, gm_commit_branch_name) be written at all?
+ * Cheap, so a run asks before any model call.  GM_EUSAGE naming the
+ * problem when a component is too long for a file name, or when a branch
+ * holds a place where `name` needs a directory ("monitor" for
+ * "monitor/x", "monitor/x" for "monitor/x/y"), which no suffix can
+ * resolve.  The branch existing already, or branches beneath it, are not a
+ * problem: gm_commit_write_branch then picks a suffix.
+ */
+int gm_commit_branch_check(git_repository *repo, const char *name);
+
+/*
+ * Waiting for a ref lock another git holds (its `.lock` file exists), as
+ * git does for core.filesRefLockTimeout: attempts are retried with a
+ * growing, jittered back-off until the timeout.  Our refs are written by
+ * long runs whose model work must not be lost over a lock held for a few
+ * milliseconds, so the timeout is GM_REF_LOCK_TIMEOUT_MS unless
+ * core.filesRefLockTimeout says otherwise (milliseconds; negative: wait
+ * for ever, as git).
+ */
+#define GM_REF_LOCK_TIMEOUT_MS 10000
+
+struct gm_lock_wait {
+	uint64_t start_ms;
+	long timeout_ms;  /* < 0: no limit */
+	unsigned attempts;
+	const volatile sig_atomic_t *interrupted; /* NULL: not interruptible */
+};
+
+/* Start waiting on `repo`'s refs; `interrupted` (may be NULL) stops the wait. */
+void gm_lock_wait_init(struct gm_lock_wait *w, git_repository *repo,
+                       const volatile sig_atomic_t *interrupted);
+/*
+ * After a failed attempt on a locked ref (GIT_ELOCKED): sleep before the
+ * next one and return 0; GM_EINTERRUPTED when interrupted, GM_ERROR when
+ * the timeout has passed (message: "'<ref>' is locked by another git
+ * process (<ref>.lock)").
+ */
+int gm_lock_wait_next(struct gm_lock_wait *w, const char *ref);
+
+/*
  * Create refs/heads/<name> at `commit` (never forced), with `reflog_msg`.
- * When the branch exists, `<name>-2`, `<name>-3` … are tried instead.
- * `*out_name` is the branch name written; the caller frees it.
+ * When the branch exists (or branches exist beneath it: "monitor/x/y"
+ * for "monitor/x"), `<name>-2`, `<name>-3` … are tried instead.  A locked
+ * name is waited for (gm_lock_wait) and looked at again.  `*out_name` is
+ * the branch name written; the caller frees it.  `interrupted` (may be
+ * NULL) stops a wait: GM_EINTERRUPTED, nothing written.
  */
 int gm_commit_write_branch(char **out_name, git_repository *repo, const char *name,
-                           const git_oid *commit, const char *reflog_msg);
+                           const git_oid *commit, const char *reflog_msg,
+                           const volatile sig_atomic_t *interrupted);
 
 /* One changed function, for the commit message body. */
 struct gm_commit_fn {

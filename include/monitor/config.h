@@ -57,6 +57,14 @@ const char *gm_config_string(struct gm_config *cfg, const char *key, const char 
  * of gm_config_keys[] is GM_EINVALID (a bug of the caller).
  */
 int gm_config_int(int64_t *out, struct gm_config *cfg, const char *key);
+/*
+ * A count that must be a positive whole number (every "count" of the
+ * table): gm_config_int, and a value that is malformed, zero or negative
+ * is GM_EUSAGE with "KEY = 'V' (from ORIGIN): not a positive whole
+ * number", the words `doctor` shows.  A run stops on it before any model
+ * is asked.
+ */
+int gm_config_positive(int64_t *out, struct gm_config *cfg, const char *key);
 /* All values of a multi-valued key, in order; the caller frees the array (not the strings). */
 size_t gm_config_multi(const char ***out, struct gm_config *cfg, const char *key);
 

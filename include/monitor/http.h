@@ -177,6 +177,9 @@ struct gm_http_server_stats {
  */
 struct gm_http_server {
 	char *url;                         /* base URL, no trailing slash */
+	const char *shown;                 /* the URL in messages, results and records, its
+	                                      password redacted (gm_http_url_redact); the
+	                                      owner's; NULL: url has none */
 	const struct gm_http_proto *proto; /* how to talk to it */
 	size_t slots;                      /* transfers at once */
 	const char *model;                 /* model to name there; NULL: the pool's */
@@ -332,10 +335,20 @@ void gm_http_cause(char *buf, size_t size, int curl_code, long os_errno,
  * One line naming a server of protocol `p` at `url`, as the messages of
  * this module do: "cannot reach LM Studio at <url>: <cause>" when
  * `unreachable`, else "LM Studio at <url>: <cause>" / "Claude API: <cause>"
- * (see url_in_name).  Allocated; scrub keys out of it before showing it.
+ * (see url_in_name); the URL's password redacted.  Allocated; scrub keys
+ * out of it before showing it.
  */
 char *gm_http_describe(const struct gm_http_proto *p, const char *url, bool unreachable,
                        const char *cause);
+
+/*
+ * `text` (a URL, a setting holding URLs, a message) as it may be shown or
+ * stored: in every URL, the password of its userinfo replaced by
+ * "<redacted>" as git does ("http://user:<redacted>@host/v1"), a userinfo
+ * without a password (a token as the user name) replaced whole
+ * ("http://<redacted>@host/v1").  Allocated.
+ */
+char *gm_http_url_redact(const char *url);
 
 /* Overwrite every occurrence of `secret` in `msg` with '*' (NULL/"": no-op). */
 void gm_http_scrub(char *msg, const char *secret);

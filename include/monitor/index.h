@@ -101,6 +101,25 @@ struct gm_index {
 int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_index_opts *opts);
 void gm_index_free(struct gm_index *idx);
 
+/*
+ * The language rule of one commit's tree (NULL commit: the index), the one
+ * gm_index_build applies: the extension, `.h` as C or C++ decided from the
+ * tree's other paths (lang.h), and the attribute monitor-language (a
+ * language name, or unset to skip the file).  For code that reads single
+ * files of a commit (review, review_drop) and must parse them as the scan
+ * did.
+ */
+struct gm_lang_rule;
+
+int gm_lang_rule_new(struct gm_lang_rule **out, git_repository *repo, const git_oid *commit);
+/*
+ * `*out` is the language of `path`, NULL when it has none (an unknown
+ * extension, monitor-language unset).  An attribute naming no language we
+ * know is GM_EUSAGE, naming the file.
+ */
+int gm_lang_rule_get(const struct gm_lang **out, struct gm_lang_rule *rule, const char *path);
+void gm_lang_rule_free(struct gm_lang_rule *rule);
+
 static inline const struct gm_unit *gm_index_unit(const struct gm_index *idx, size_t id)
 {
 	return &idx->files[idx->units[id].file].scan.units[idx->units[id].unit];

@@ -41,6 +41,10 @@ struct gm_run_opts {
 	double max_cost;
 	const char *verify;   /* shell command run in a temporary checkout */
 	bool no_cache;
+	bool batch;           /* --batch: Claude's analyses as one Message Batch (else
+	                         monitor.claude.batch: off, on, or auto above batchAbove) */
+	const char *resume;   /* --resume RUN: run RUN again as recorded (resume.h), its
+	                         batch picked up; the other options are ignored */
 };
 
 /*

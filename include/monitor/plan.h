@@ -97,8 +97,11 @@ bool gm_plan_unit_touched(const struct gm_unit *u, const struct gm_lang *lang,
 
 /*
  * Global ids (index.h) of the units `changes` touches, in index order
- * (files by path, units in file order).  `*out` is the caller's to free
- * (NULL when none).
+ * (files by path, units in file order), compared by content: a touched
+ * unit whose text is, byte for byte, a unit of the file's old text (the
+ * rename source for a renamed file: repo.h) was only moved, up or down or
+ * by the rename, and is left out.  `*out` is the caller's to free (NULL
+ * when none).
  */
 size_t gm_plan_select_touched(size_t **out, const struct gm_index *idx,
                               const struct gm_changed_lines *changes);
@@ -124,12 +127,16 @@ void gm_plan_estimate(struct gm_token_estimate *out, enum gm_estimate_kind kind,
                       size_t prompt_bytes, size_t code_bytes);
 
 /*
- * What `e` costs on Claude model `model` (price.h's table; the prompt is
- * input, the answer output, no cache): dollars, 0 for an unknown model or
- * NULL (the local model is free).  A budget check of the worst case passes
- * an estimate whose output is the request's token limit.
+ * The most a request can cost on Claude model `model`, the bound --max-cost
+ * is kept with: every byte of its text (`prompt_bytes`: system prompt, user
+ * message and schema) counted as a token, since no token is shorter than a
+ * byte, plus GM_PLAN_REQUEST_OVERHEAD_TOKENS for what the API adds (tool
+ * use's own system prompt, the message framing), at the dearer of the
+ * input and cache-write prices, and `max_tokens` of output.  Negative for a
+ * model without a price (price.h): no bound can be given.
  */
-double gm_plan_cost(const struct gm_token_estimate *e, const char *model);
+#define GM_PLAN_REQUEST_OVERHEAD_TOKENS 1024
+double gm_plan_worst_cost(size_t prompt_bytes, size_t max_tokens, const char *model);
 
 /* Does the task fit a context of `context_len` tokens (0: unknown, fits)? */
 bool gm_plan_fits_context(const struct gm_token_estimate *e, size_t context_len);

@@ -23,11 +23,24 @@
  *                "imports": ["<line>"], "complexity": { "before", "after",
  *                "after_sum" } (applied rewrites) } ],
  *   "totals": { "requests", "input_tokens", "output_tokens", "cost_usd",
- *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms" },
+ *               "elapsed_ms", "model_ms", "scan_ms", "commit_ms",
+ *               "cache_read_tokens", "cache_write_tokens" (of input_tokens:
+ *               Claude's prompt cache) },
+ *   "servers": [ { "url" (password redacted), "kind", "model", "answers",
+ *                  "failures", "requeued", "outages", "down_ms", "avg_ms",
+ *                  "cause" (why it was last taken out) } ] (when models ran),
+ *   "batch": { "id", "requests", "resumed": bool } (Claude's analyses as a
+ *             Message Batch),
  *   "warnings": [ "<text>", ... ]
  * }
  * Optional fields are absent when they do not apply.  Tasks are written in
  * file order (path, start line, kind).
+ *
+ * The text is always valid UTF-8 (quote.h): "path", "name" and "branch"
+ * are the repository's bytes when valid UTF-8 not starting with '"', else
+ * git's C-quoted form ("caf\351.py": \ooo for each byte that is not
+ * UTF-8), which the reader turns back into the bytes; the other strings
+ * have invalid bytes replaced by U+FFFD.
  *
  * Ownership: a report owns every string in it; gm_run_report_free
  * releases it.
@@ -84,6 +97,14 @@ struct gm_run_task {
 	                                               before; max and sum with its helpers after */
 };
 
+/* What one server did during the run (backend.h's figures, kept). */
+struct gm_run_server {
+	char *url, *kind, *model; /* model may be NULL */
+	uint64_t answers, failures, requeued, down_ms, avg_ms;
+	unsigned outages;
+	char *cause; /* why it was last taken out of service, or NULL */
+};
+
 struct gm_run_report {
 	char *run_id;
 	char *branch;     /* NULL when nothing was written */
@@ -93,6 +114,7 @@ struct gm_run_report {
 	size_t ntasks, cap_tasks;
 	size_t requests;  /* model requests actually sent (cache hits excluded) */
 	int64_t input_tokens, output_tokens;
+	int64_t cache_read_tokens, cache_write_tokens; /* of input_tokens: Claude's prompt cache */
 	double cost_usd;
 	uint64_t elapsed_ms, model_ms;
 	uint64_t scan_ms, commit_ms; /* reading + parsing; merging + writing objects and refs */
@@ -103,6 +125,11 @@ struct gm_run_report {
 	bool ran;         /* models were asked (or the cache answered) */
 	char **warnings;
 	size_t nwarnings;
+	struct gm_run_server *servers; /* in configuration order, local first */
+	size_t nservers;
+	char *batch_id;       /* the Message Batch Claude's analyses went in, or NULL */
+	size_t batch_requests;
+	bool batch_resumed;   /* it was a batch an earlier run had sent */
 };
 
 /* An empty report; gm_run_report_free releases it. */

@@ -29,6 +29,8 @@
 
 #include <git2.h>
 
+#include "monitor/index.h"
+
 /* One function the branch changed.  The review owns every string. */
 struct gm_review_fn {
 	char *path;
@@ -67,6 +69,7 @@ struct gm_review {
 	char *note;   /* the note's JSON text, or NULL */
 	char *run_id; /* from the note or the trailer, or NULL */
 	size_t ncommits_after; /* commits between the monitor commit and the tip */
+	struct gm_lang_rule *langs; /* how the tip's files are parsed (index.h) */
 	struct gm_review_fn *fns; /* file order: path, then position */
 	size_t n;
 };

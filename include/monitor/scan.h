@@ -49,6 +49,13 @@ struct gm_unit {
 	unsigned ordinal; /* 0, or 1.. among units of the file with this name */
 };
 
+/*
+ * A unit's key within its file, the one notes, reports and review use:
+ * its qualified name, "#n" appended for the n-th of a duplicated name
+ * ("parse#1").  Allocated; the caller frees it.
+ */
+char *gm_unit_key(const struct gm_unit *u);
+
 /* A class or namespace around units (what qualifies their names). */
 struct gm_scope {
 	char *name;       /* its own name: "Account", not "pkg.Account" */

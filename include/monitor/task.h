@@ -90,6 +90,16 @@ void gm_tasks_add_analysis(struct gm_tasks *ts, const size_t *units, size_t n,
                            const struct gm_route *route);
 
 /*
+ * After planning: Claude's analyses go as Message Batches through `batch`
+ * (a Claude backend with cfg.batch; it must outlive the runs), the
+ * escalated rewrites interactively as before.  gm_tasks_claude_analyses
+ * counts the analyses routed to Claude (monitor.claude.batch = auto decides
+ * by it).
+ */
+void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch);
+size_t gm_tasks_claude_analyses(const struct gm_tasks *ts);
+
+/*
  * May a request of estimate `e` (NULL: of no cost) still go to Claude?  No
  * when there is no Claude or --max-cost would be reached: then a warning
  * goes into the report once, and no request goes to Claude from then on.

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <git2.h>
+
 enum cli_exit {
 	CLI_OK = 0,
 	CLI_FAILED = 1,
@@ -53,6 +55,18 @@ int cli_error(int gm_code);
 /* Print "git-monitor: <fmt>" and return `exit_code`. */
 int cli_fail(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_exit_code(int gm_code);
+
+/*
+ * Repository bytes on a terminal (monitor/quote.h): cli_path quotes a path
+ * as git does with core.quotePath (read by cli_quote_setup, git's default
+ * true before), cli_name a function name, cli_text a reason, a warning or
+ * an answer (control characters escaped in place).  Each returns a string
+ * the caller frees.  Errors (cli_error, cli_fail) are escaped the same way.
+ */
+void cli_quote_setup(git_repository *repo);
+char *cli_path(const char *path);
+char *cli_name(const char *name);
+char *cli_text(const char *text);
 
 /* Parse a positive integer option value; prints the error on failure. */
 int cli_parse_int(int *out, const char *name, const char *value, int min, int max);

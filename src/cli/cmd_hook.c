@@ -165,9 +165,14 @@ static int do_run(git_repository *repo)
 		exit_code = block ? cli_error(rc) : (cli_error(rc), CLI_OK);
 		goto cleanup;
 	}
-	for (size_t i = 0; i < f.n; i++)
-		fprintf(stderr, "%s:%u: %s: complexity %u (max %lld)\n", f.items[i].path, f.items[i].line,
-		        f.items[i].name, f.items[i].complexity, (long long)max);
+	cli_quote_setup(repo);
+	for (size_t i = 0; i < f.n; i++) {
+		char *path = cli_path(f.items[i].path), *name = cli_name(f.items[i].name);
+		fprintf(stderr, "%s:%u: %s: complexity %u (max %lld)\n", path, f.items[i].line, name,
+		        f.items[i].complexity, (long long)max);
+		free(path);
+		free(name);
+	}
 	if (!f.n)
 		goto cleanup;
 	if (block) {

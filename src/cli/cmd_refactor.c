@@ -61,17 +61,31 @@ static const char *short_model(const char *m)
 	return m && *m ? m : "-";
 }
 
+/* "path:line name" as the table shows it, quoted for the terminal. */
+static char *function_cell(const struct gm_run_task *t)
+{
+	char *path = cli_path(t->path), *name = cli_name(t->name), *cell;
+	cell = t->start_line ? gm_xasprintf("%s:%u %s", path, t->start_line, name)
+	                     : gm_xasprintf("%s %s", path, name);
+	free(path);
+	free(name);
+	return cell;
+}
+
 static void print_table(const struct gm_run_report *r)
 {
 	int wfn = 8, wmodel = 5;
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t = &r->tasks[i];
-		int l = snprintf(NULL, 0, "%s:%u %s", t->path, t->start_line, t->name);
+		char *fn = function_cell(t), *model = cli_text(short_model(t->model));
+		int l = (int)strlen(fn);
 		if (l > wfn)
 			wfn = l;
-		l = (int)strlen(short_model(t->model));
+		l = (int)strlen(model);
 		if (l > wmodel)
 			wmodel = l;
+		free(fn);
+		free(model);
 	}
 	if (wfn > 56)
 		wfn = 56;
@@ -81,12 +95,10 @@ static void print_table(const struct gm_run_report *r)
 	       wfn, "FUNCTION", "REASON");
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct gm_run_task *t = &r->tasks[i];
-		char *fn = t->start_line ? gm_xasprintf("%s:%u %s", t->path, t->start_line, t->name)
-		                         : gm_xasprintf("%s %s", t->path, t->name);
-		const char *reason = t->reason ? t->reason : "";
+		char *fn = function_cell(t), *model = cli_text(short_model(t->model)), *reason;
+		const char *why = r->dry_run ? (t->route_reason ? t->route_reason : "")
+		                             : (t->reason ? t->reason : "");
 		struct gm_buf what = GM_BUF_INIT;
-		if (r->dry_run)
-			reason = t->route_reason ? t->route_reason : "";
 		if (!r->dry_run && t->status == GM_TASK_APPLIED && !strcmp(t->kind, "rewrite") &&
 		    (t->nhelpers || t->nimports || t->cc_before != t->cc_after)) {
 			/* What a split achieved: complexity before -> after, and what came with it. */
@@ -97,13 +109,16 @@ static void print_table(const struct gm_run_report *r)
 				gm_buf_puts(&what, ")");
 			if (t->nimports)
 				gm_buf_printf(&what, ", %zu import%s", t->nimports, t->nimports == 1 ? "" : "s");
-			reason = what.ptr;
+			why = what.ptr;
 		}
+		reason = cli_text(why);
 		printf("%-9s  %-8s  %-6s  %-*s  %3u  %-*s  %s\n",
 		       r->dry_run ? "planned" : gm_task_status_name(t->status), t->kind, t->route, wmodel,
-		       short_model(t->model), t->attempts, wfn, fn, reason);
+		       model, t->attempts, wfn, fn, reason);
 		gm_buf_release(&what);
 		free(fn);
+		free(model);
+		free(reason);
 	}
 }
 
@@ -137,6 +152,41 @@ static void print_summary(const struct gm_run_report *r, FILE *out)
 	fprintf(out, "; %zu request%s, %lld tokens in, %lld out, $%.4f, %.1f s\n", r->requests,
 	        r->requests == 1 ? "" : "s", (long long)r->input_tokens, (long long)r->output_tokens,
 	        r->cost_usd, (double)r->elapsed_ms / 1000.0);
+}
+
+/*
+ * Per server, when there was more than one or something went wrong (or -v):
+ * answers, mean time, failures, time out of service; the batch, if one.
+ */
+static void print_servers(const struct gm_run_report *r, bool always)
+{
+	bool show = always;
+	for (size_t i = 0; i < r->nservers; i++)
+		show |= r->servers[i].failures || r->servers[i].outages;
+	show |= r->nservers > 1 && strcmp(r->servers[1].kind, "Claude API") != 0;
+	for (size_t i = 0; show && i < r->nservers; i++) {
+		const struct gm_run_server *s = &r->servers[i];
+		char *url = cli_text(s->url), *model = cli_text(s->model ? s->model : "?");
+		fprintf(stderr, "server %s (%s, %s): %llu answer%s, %.1f s each", url, s->kind, model,
+		        (unsigned long long)s->answers, s->answers == 1 ? "" : "s", (double)s->avg_ms / 1000.0);
+		if (s->failures)
+			fprintf(stderr, ", %llu failed", (unsigned long long)s->failures);
+		if (s->requeued)
+			fprintf(stderr, ", %llu moved to others", (unsigned long long)s->requeued);
+		if (s->outages) {
+			char *cause = cli_text(s->cause ? s->cause : "");
+			fprintf(stderr, ", out of service %u time%s (%.1f s)%s%s", s->outages,
+			        s->outages == 1 ? "" : "s", (double)s->down_ms / 1000.0, *cause ? ": " : "", cause);
+			free(cause);
+		}
+		fputc('\n', stderr);
+		free(url);
+		free(model);
+	}
+	if (r->batch_id)
+		fprintf(stderr, "Claude's analyses went as Message Batch %s (%zu request%s%s)\n", r->batch_id,
+		        r->batch_requests, r->batch_requests == 1 ? "" : "s",
+		        r->batch_resumed ? ", resumed" : "");
 }
 
 static int parse_cost(double *out, const char *s)
@@ -175,8 +225,9 @@ int cmd_refactor(int argc, char **argv)
 {
 	const char *goal = NULL, *goal_file = NULL, *base = NULL, *since = NULL, *branch = NULL;
 	const char *jobs_s = NULL, *max_cost_s = NULL, *verify = NULL, *max_cc_s = NULL;
+	const char *resume = NULL;
 	bool staged = false, local_only = false, plan = false, dry_run = false, json = false;
-	bool no_cache = false, quiet = false;
+	bool no_cache = false, quiet = false, batch = false;
 	int verbose = 0;
 	struct cli_list functions = { 0 }, rest = { 0 };
 	const struct cli_opt opts[] = {
@@ -197,6 +248,10 @@ int cmd_refactor(int argc, char **argv)
 		{ 0, "max-complexity", CLI_OPT_VALUE, &max_cc_s, "N",
 		  "split functions into helpers until none is over complexity N; report which are" },
 		{ 0, "no-cache", CLI_OPT_FLAG, &no_cache, NULL, "ask the models again even for cached answers" },
+		{ 0, "batch", CLI_OPT_FLAG, &batch, NULL,
+		  "send Claude's analyses as one Message Batch (half the price, slower)" },
+		{ 0, "resume", CLI_OPT_VALUE, &resume, "RUN",
+		  "run RUN again as it was, picking up the Message Batch it left running" },
 		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress line, no summary" },
 		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "say why each task took its route" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
@@ -206,7 +261,7 @@ int cmd_refactor(int argc, char **argv)
 	struct gm_config *cfg = NULL;
 	struct gm_run_report *rep = NULL;
 	struct sigaction sa, old_int, old_term;
-	char *goal_text = NULL;
+	char *goal_text = NULL, *prefix = NULL, **specs = NULL;
 	int exit_code = 0, rc, jobs = 0, max_cc = 0;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
@@ -221,6 +276,12 @@ int cmd_refactor(int argc, char **argv)
 	}
 	if (goal && goal_file) {
 		exit_code = cli_fail(CLI_USAGE, "--goal and --goal-file cannot be used together");
+		goto cleanup;
+	}
+	if (resume && (goal || goal_file || base || since || staged || functions.n || rest.n || branch ||
+	               max_cost_s || verify || max_cc_s || local_only || plan || dry_run)) {
+		exit_code = cli_fail(CLI_USAGE, "--resume runs the run again as it was recorded: it takes "
+		                     "no goal, selection, branch or limits of its own");
 		goto cleanup;
 	}
 	if (max_cc_s && cli_parse_int(&max_cc, "--max-complexity", max_cc_s, 1, 1000) < 0) {
@@ -245,11 +306,14 @@ int cmd_refactor(int argc, char **argv)
 			goal_text[--len] = '\0';
 		goal = goal_text;
 	}
-	if (goal && !*goal) {
+	if (goal && !goal[strspn(goal, " \t\r\n\f\v")]) {
 		exit_code = cli_fail(CLI_USAGE, "the goal is empty");
 		goto cleanup;
 	}
-	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0) {
+	/* Pathspecs are relative to the current directory, as git takes them. */
+	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
+	    (rc = gm_repo_prefix(&prefix, repo)) < 0 ||
+	    (rc = gm_pathspec_prefix(&specs, prefix, rest.items, rest.n)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
@@ -266,7 +330,7 @@ int cmd_refactor(int argc, char **argv)
 	ro.staged = staged;
 	ro.functions = functions.items;
 	ro.nfunctions = functions.n;
-	ro.pathspecs = rest.items;
+	ro.pathspecs = (const char *const *)specs;
 	ro.npathspecs = rest.n;
 	ro.branch = branch;
 	ro.jobs = jobs;
@@ -276,6 +340,8 @@ int cmd_refactor(int argc, char **argv)
 	ro.has_max_cost = max_cost_s != NULL;
 	ro.verify = verify;
 	ro.no_cache = no_cache;
+	ro.batch = batch;
+	ro.resume = resume;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
@@ -289,13 +355,18 @@ int cmd_refactor(int argc, char **argv)
 	clear_progress();
 
 	if (rc == GM_EINTERRUPTED) {
-		exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
+		if (rep && rep->batch_id)
+			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written; Message "
+			                     "Batch %s was cancelled", rep->batch_id);
+		else
+			exit_code = cli_fail(CLI_INTERRUPTED, "interrupted; no branch was written");
 		goto cleanup;
 	}
 	if (rc < 0 && (!rep || !(rep->ran || rep->dry_run) || rc != GM_ERROR)) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	cli_quote_setup(repo);
 	if (json) {
 		cJSON *j = gm_run_report_json(rep);
 		char *text = cJSON_Print(j);
@@ -303,26 +374,42 @@ int cmd_refactor(int argc, char **argv)
 		free(text);
 		cJSON_Delete(j);
 	} else {
-		if (rep->branch)
-			printf("%s\n", rep->branch);
+		if (rep->branch) {
+			char *b = cli_path(rep->branch);
+			printf("%s\n", b);
+			free(b);
+		}
 		if (rep->ntasks)
 			print_table(rep);
 	}
 	if (!quiet) {
 		char base_hex[GIT_OID_HEXSZ + 1];
-		for (size_t i = 0; i < rep->nwarnings; i++)
-			fprintf(stderr, "warning: %s\n", rep->warnings[i]);
-		if (rep->analysis_local && verbose)
-			fprintf(stderr, "note: analysis went to the local model (%s)\n", rep->analysis_note);
+		for (size_t i = 0; i < rep->nwarnings; i++) {
+			char *w = cli_text(rep->warnings[i]);
+			fprintf(stderr, "warning: %s\n", w);
+			free(w);
+		}
+		if (rep->analysis_local && verbose) {
+			char *n = cli_text(rep->analysis_note);
+			fprintf(stderr, "note: analysis went to the local model (%s)\n", n);
+			free(n);
+		}
 		if (verbose)
 			for (size_t i = 0; i < rep->ntasks; i++)
-				if (rep->tasks[i].route_reason)
-					fprintf(stderr, "route: %s %s -> %s: %s\n", rep->tasks[i].path, rep->tasks[i].name,
-					        rep->tasks[i].route, rep->tasks[i].route_reason);
+				if (rep->tasks[i].route_reason) {
+					char *path = cli_path(rep->tasks[i].path), *name = cli_name(rep->tasks[i].name);
+					char *why = cli_text(rep->tasks[i].route_reason);
+					fprintf(stderr, "route: %s %s -> %s: %s\n", path, name, rep->tasks[i].route, why);
+					free(path);
+					free(name);
+					free(why);
+				}
 		if (!rep->ntasks)
 			fprintf(stderr, "nothing to refactor: no function matched\n");
 		else if (!json)
 			print_summary(rep, stderr);
+		if (!json)
+			print_servers(rep, verbose > 0);
 		if (max_cc && !rep->dry_run)
 			print_threshold(rep, (unsigned)max_cc);
 		git_oid_tostr(base_hex, 13, &rep->base);
@@ -334,6 +421,8 @@ int cmd_refactor(int argc, char **argv)
 	}
 	exit_code = rc < 0 ? cli_error(rc) : CLI_OK;
 cleanup:
+	gm_pathspec_strv_free(specs, rest.n);
+	free(prefix);
 	gm_run_report_free(rep);
 	gm_config_free(cfg);
 	git_repository_free(repo);

@@ -34,6 +34,9 @@
  *       "diff"                        only with --diff: the unified diff text
  *     }]
  *   }
+ * It is valid UTF-8 whatever the bytes (include/monitor/quote.h): "branch",
+ * "path" and "name" in git's C-quoted form when not UTF-8, reversibly; in
+ * the other strings a byte that is not UTF-8 is U+FFFD.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,7 @@
 #include "monitor/notes.h"
 #include "monitor/repo.h"
 #include "monitor/review.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -171,10 +175,17 @@ static void print_table(const struct gm_review *r)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct gm_review_fn *fn = &r->fns[i];
 		char *lines = fn->changed ? gm_xasprintf("+%d -%d", fn->added, fn->removed) : gm_xstrdup("-");
+		char *path = cli_path(fn->path), *name = cli_name(fn->name), *model = cli_text(fn->model);
 		printf("%-*s  %-*s  %-*s  %3u  %9s  %s:%u %s", wstatus, fn->status, wroute, fn->route, wmodel,
-		       fn->model, fn->attempts, lines, fn->path, fn_line(fn, false), fn->name);
-		if (fn->helper_of >= 0)
-			printf("  (helper of %s)", r->fns[fn->helper_of].name);
+		       model, fn->attempts, lines, path, fn_line(fn, false), name);
+		free(path);
+		free(name);
+		free(model);
+		if (fn->helper_of >= 0) {
+			char *of = cli_name(r->fns[fn->helper_of].name);
+			printf("  (helper of %s)", of);
+			free(of);
+		}
 		if (fn->changed_after)
 			printf("  [changed after]");
 		if (!fn->changed)
@@ -183,12 +194,21 @@ static void print_table(const struct gm_review *r)
 		if (fn->changed && (fn->nhelpers || fn->cc_before != fn->cc_after))
 			printf("  cc %u -> %u", fn->cc_before, fn->cc_after);
 		putchar('\n');
-		for (size_t k = 0; k < fn->nimports; k++)
-			printf("    + import: %s\n", fn->imports[k]);
-		if (fn->rationale && *fn->rationale)
-			printf("    rationale: %s\n", fn->rationale);
-		if (fn->reason && *fn->reason && strcmp(fn->status, "applied") != 0)
-			printf("    reason: %s\n", fn->reason);
+		for (size_t k = 0; k < fn->nimports; k++) {
+			char *t = cli_text(fn->imports[k]);
+			printf("    + import: %s\n", t);
+			free(t);
+		}
+		if (fn->rationale && *fn->rationale) {
+			char *t = cli_text(fn->rationale);
+			printf("    rationale: %s\n", t);
+			free(t);
+		}
+		if (fn->reason && *fn->reason && strcmp(fn->status, "applied") != 0) {
+			char *t = cli_text(fn->reason);
+			printf("    reason: %s\n", t);
+			free(t);
+		}
 		free(lines);
 	}
 }
@@ -202,25 +222,44 @@ static void print_diffs(const struct gm_review *r, bool color)
 			continue;
 		if (color)
 			fputs(C_YELLOW, stdout);
-		printf("function %s:%u %s", fn->path, fn_line(fn, false), fn->name);
-		if (color)
-			fputs(C_RESET, stdout);
-		printf(" (%s, %s:%s, %u attempt%s%s)\n", fn->status, fn->route, fn->model, fn->attempts,
-		       fn->attempts == 1 ? "" : "s", fn->changed_after ? ", changed after" : "");
-		if (fn->rationale && *fn->rationale)
-			printf("rationale: %s\n", fn->rationale);
+		{
+			char *path = cli_path(fn->path), *name = cli_name(fn->name), *model = cli_text(fn->model);
+			printf("function %s:%u %s", path, fn_line(fn, false), name);
+			if (color)
+				fputs(C_RESET, stdout);
+			printf(" (%s, %s:%s, %u attempt%s%s)\n", fn->status, fn->route, model, fn->attempts,
+			       fn->attempts == 1 ? "" : "s", fn->changed_after ? ", changed after" : "");
+			free(path);
+			free(name);
+			free(model);
+		}
+		if (fn->rationale && *fn->rationale) {
+			char *t = cli_text(fn->rationale);
+			printf("rationale: %s\n", t);
+			free(t);
+		}
 		if (gm_review_diff(fn, 3, print_line, &p) < 0)
 			fprintf(stderr, "warning: %s\n", gm_error_last());
 		putchar('\n');
 	}
 }
 
+/* Valid UTF-8 whatever the bytes (monitor/quote.h): text lossily, names reversibly. */
 static void add_str_or_null(cJSON *o, const char *key, const char *v)
 {
-	if (v)
-		cJSON_AddStringToObject(o, key, v);
+	char *q = gm_quote_lossy(v);
+	if (q)
+		cJSON_AddStringToObject(o, key, q);
 	else
 		cJSON_AddNullToObject(o, key);
+	free(q);
+}
+
+static void add_name(cJSON *o, const char *key, const char *v)
+{
+	char *q = gm_quote_name(v ? v : "");
+	cJSON_AddStringToObject(o, key, q);
+	free(q);
 }
 
 static void print_json(const struct gm_review *r, bool with_diff, const struct cli_list *dropped)
@@ -229,7 +268,7 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 	char hex[GIT_OID_HEXSZ + 1];
 	char *text;
 
-	cJSON_AddStringToObject(root, "branch", r->branch);
+	add_name(root, "branch", r->branch);
 	cJSON_AddStringToObject(root, "tip", git_oid_tostr(hex, sizeof(hex), &r->tip));
 	cJSON_AddStringToObject(root, "base", git_oid_tostr(hex, sizeof(hex), &r->base));
 	cJSON_AddStringToObject(root, "commit", git_oid_tostr(hex, sizeof(hex), &r->monitor_commit));
@@ -238,17 +277,20 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 	cJSON_AddNumberToObject(root, "commits_after", (double)r->ncommits_after);
 	if (dropped) {
 		cJSON *d = cJSON_AddArrayToObject(root, "dropped");
-		for (size_t i = 0; i < dropped->n; i++)
-			cJSON_AddItemToArray(d, cJSON_CreateString(dropped->items[i]));
+		for (size_t i = 0; i < dropped->n; i++) {
+			char *q = gm_quote_lossy(dropped->items[i]); /* as typed */
+			cJSON_AddItemToArray(d, cJSON_CreateString(q));
+			free(q);
+		}
 	}
 	fns = cJSON_AddArrayToObject(root, "functions");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct gm_review_fn *fn = &r->fns[i];
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", fn->path);
-		cJSON_AddStringToObject(o, "name", fn->name);
-		cJSON_AddStringToObject(o, "route", fn->route);
-		cJSON_AddStringToObject(o, "model", fn->model);
+		add_name(o, "path", fn->path);
+		add_name(o, "name", fn->name);
+		add_str_or_null(o, "route", fn->route);
+		add_str_or_null(o, "model", fn->model);
 		cJSON_AddStringToObject(o, "status", fn->status);
 		add_str_or_null(o, "reason", fn->reason);
 		add_str_or_null(o, "rationale", fn->rationale);
@@ -279,7 +321,7 @@ static void print_json(const struct gm_review *r, bool with_diff, const struct c
 			struct printer p = { false, &b };
 			if (fn->changed)
 				gm_review_diff(fn, 3, print_line, &p);
-			cJSON_AddStringToObject(o, "diff", b.ptr ? b.ptr : "");
+			add_str_or_null(o, "diff", b.ptr ? b.ptr : "");
 			gm_buf_release(&b);
 		}
 		cJSON_AddItemToArray(fns, o);
@@ -342,6 +384,7 @@ int cmd_review(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	cli_quote_setup(repo);
 	if (rest.n)
 		branch = gm_xstrdup(rest.items[0]);
 	else if ((rc = gm_review_default_branch(&branch, repo,

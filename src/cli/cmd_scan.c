@@ -18,6 +18,13 @@
  *                "clusters", "files_skipped": { "<reason>": n, ... },
  *                "skipped": [ { "path", "reason" } ] }
  * }
+ *
+ * The output is always valid UTF-8 (include/monitor/quote.h): "path",
+ * "name", "short_name" and "calls" are the repository's bytes when those
+ * are valid UTF-8 not starting with '"', else git's C-quoted form
+ * ("caf\351.py": \ooo for each byte that is not UTF-8, reversible); in
+ * "signature" a byte that is not UTF-8 is U+FFFD.  Byte offsets are of the
+ * bytes as they are in the blob.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +38,7 @@
 #include "monitor/error.h"
 #include "monitor/index.h"
 #include "monitor/plan.h"
+#include "monitor/quote.h"
 #include "monitor/repo.h"
 #include "monitor/resolve.h"
 #include "monitor/util.h"
@@ -91,14 +99,19 @@ static void print_table(const struct gm_index *idx, const bool *cx)
 		const struct gm_unit *u = gm_index_unit(idx, i);
 		const struct gm_file *f = &idx->files[idx->units[i].file];
 		int l;
+		char *path, *name;
 		if (!f->target)
 			continue;
-		l = snprintf(NULL, 0, "%s:%u-%u", f->path, u->start_line, u->end_line);
+		path = cli_path(f->path);
+		name = cli_name(u->name);
+		l = snprintf(NULL, 0, "%s:%u-%u", path, u->start_line, u->end_line);
 		if (l > wloc)
 			wloc = l;
-		l = (int)strlen(u->name) + (u->ordinal ? snprintf(NULL, 0, "#%u", u->ordinal) : 0);
+		l = (int)strlen(name) + (u->ordinal ? snprintf(NULL, 0, "#%u", u->ordinal) : 0);
 		if (l > wname)
 			wname = l;
+		free(path);
+		free(name);
 	}
 	if (wloc > 60)
 		wloc = 60;
@@ -110,11 +123,15 @@ static void print_table(const struct gm_index *idx, const bool *cx)
 		const struct gm_unit *u = gm_index_unit(idx, i);
 		const struct gm_unit_info *ui = &idx->units[i];
 		const struct gm_file *f = &idx->files[ui->file];
-		char *loc, *name;
+		char *loc, *name, *qpath, *qname;
 		if (!f->target)
 			continue;
-		loc = gm_xasprintf("%s:%u-%u", f->path, u->start_line, u->end_line);
-		name = u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
+		qpath = cli_path(f->path);
+		qname = cli_name(u->name);
+		loc = gm_xasprintf("%s:%u-%u", qpath, u->start_line, u->end_line);
+		name = u->ordinal ? gm_xasprintf("%s#%u", qname, u->ordinal) : gm_xstrdup(qname);
+		free(qpath);
+		free(qname);
 		printf("%-*s  %-*s  %-11s %4u %4u %5u %6u %4u %4u  %s\n", wloc, loc, wname, name, u->kind,
 		       u->complexity, u->nesting, u->lines, u->params, ui->fan_in, ui->fan_out,
 		       route_of(idx, cx, i));
@@ -153,6 +170,21 @@ static void put_str_member(const char *indent, const char *key, const char *v)
 	fputs(",\n", stdout);
 }
 
+/* A name or a text member, valid UTF-8 whatever the bytes (quote.h). */
+static void put_name_member(const char *indent, const char *key, const char *v)
+{
+	char *q = gm_quote_name(v);
+	put_str_member(indent, key, q);
+	free(q);
+}
+
+static void put_text_member(const char *indent, const char *key, const char *v)
+{
+	char *q = gm_quote_lossy(v);
+	put_str_member(indent, key, q);
+	free(q);
+}
+
 /* One unit, as cJSON_Print formats it two levels deep (the output's bytes
  * do not change with this writer; it only skips building a cJSON tree). */
 static void put_unit(const struct gm_index *idx, const bool *cx, size_t i)
@@ -163,23 +195,25 @@ static void put_unit(const struct gm_index *idx, const bool *cx, size_t i)
 	const struct gm_file *f = &idx->files[ui->file];
 
 	fputs("{\n", stdout);
-	put_str_member(in, "path", f->path);
+	put_name_member(in, "path", f->path);
 	put_str_member(in, "language", f->lang->name);
-	put_str_member(in, "name", u->name);
-	put_str_member(in, "short_name", u->short_name);
+	put_name_member(in, "name", u->name);
+	put_name_member(in, "short_name", u->short_name);
 	put_str_member(in, "kind", u->kind);
 	printf("%s\"ordinal\":\t%u,\n%s\"start_byte\":\t%u,\n%s\"end_byte\":\t%u,\n"
 	       "%s\"start_line\":\t%u,\n%s\"end_line\":\t%u,\n",
 	       in, u->ordinal, in, u->start_byte, in, u->end_byte, in, u->start_line, in, u->end_line);
-	put_str_member(in, "signature", u->signature);
+	put_text_member(in, "signature", u->signature);
 	printf("%s\"metrics\":\t{\n%s\t\"lines\":\t%u,\n%s\t\"complexity\":\t%u,\n"
 	       "%s\t\"nesting\":\t%u,\n%s\t\"params\":\t%u\n%s},\n",
 	       in, in, u->lines, in, u->complexity, in, u->nesting, in, u->params, in);
 	printf("%s\"calls\":\t[", in);
 	for (size_t c = 0; c < u->ncalls; c++) {
+		char *q = gm_quote_name(u->calls[c]);
 		if (c)
 			fputs(", ", stdout);
-		put_json_string(u->calls[c]);
+		put_json_string(q);
+		free(q);
 	}
 	printf("],\n%s\"fan_in\":\t%u,\n%s\"fan_out\":\t%u,\n%s\"cluster\":\t%ld,\n"
 	       "%s\"complex\":\t%s,\n",
@@ -234,8 +268,10 @@ static void print_json(const struct gm_index *idx, const bool *cx)
 		cJSON *s;
 		if (!f->target || f->skip == GM_SKIP_NONE)
 			continue;
+		char *q = gm_quote_name(f->path);
 		s = cJSON_CreateObject();
-		cJSON_AddStringToObject(s, "path", f->path);
+		cJSON_AddStringToObject(s, "path", q);
+		free(q);
 		cJSON_AddStringToObject(s, "reason", gm_skip_reason_name(f->skip));
 		cJSON_AddItemToArray(skiplist, s);
 	}
@@ -302,6 +338,7 @@ int cmd_scan(int argc, char **argv)
 	bool *cx = NULL;
 	int exit_code = 0, rc, jobs = 0;
 	const char *key;
+	char *prefix = NULL, **specs = NULL;
 
 	if (cli_parse(argc, argv, opts, &rest, usage_text, &exit_code) < 0)
 		goto cleanup;
@@ -313,20 +350,23 @@ int cmd_scan(int argc, char **argv)
 		exit_code = CLI_USAGE;
 		goto cleanup;
 	}
+	/* Pathspecs are relative to the current directory, as git takes them. */
 	if ((rc = gm_repo_open(&repo, NULL)) < 0 || (rc = gm_config_load(&cfg, repo)) < 0 ||
-	    (rc = gm_config_int(&threshold, cfg, "monitor.route.complexity")) < 0 ||
-	    (rc = gm_config_int(&max_size, cfg, "monitor.scan.maxFileSize")) < 0) {
+	    (rc = gm_config_positive(&threshold, cfg, "monitor.route.complexity")) < 0 ||
+	    (rc = gm_config_positive(&max_size, cfg, "monitor.scan.maxFileSize")) < 0 ||
+	    (rc = gm_repo_prefix(&prefix, repo)) < 0 ||
+	    (rc = gm_pathspec_prefix(&specs, prefix, rest.items, rest.n)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
 	io.rev = rev;
 	io.staged = staged;
-	io.pathspecs = rest.items;
+	io.pathspecs = (const char *const *)specs;
 	io.npathspecs = rest.n;
 	io.jobs = jobs;
 	io.no_cache = no_cache;
-	io.max_file_size = max_size > 0 ? (size_t)max_size : 1;
-	io.complexity_threshold = threshold > 0 ? (unsigned)threshold : 1;
+	io.max_file_size = (size_t)max_size;
+	io.complexity_threshold = (unsigned)threshold;
 	if ((rc = gm_index_build(&idx, repo, &io)) < 0) {
 		exit_code = cli_error(rc);
 		goto cleanup;
@@ -337,6 +377,7 @@ int cmd_scan(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
+	cli_quote_setup(repo);
 	if (json)
 		print_json(idx, cx);
 	else
@@ -344,6 +385,8 @@ int cmd_scan(int argc, char **argv)
 	if (!quiet && !json)
 		print_summary(idx);
 cleanup:
+	gm_pathspec_strv_free(specs, rest.n);
+	free(prefix);
 	free(cx);
 	gm_index_free(idx);
 	gm_config_free(cfg);

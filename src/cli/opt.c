@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "monitor/error.h"
+#include "monitor/quote.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -144,21 +145,57 @@ int cli_exit_code(int gm_code)
 	}
 }
 
+static bool quote_path = true; /* core.quotePath */
+
+void cli_quote_setup(git_repository *repo)
+{
+	git_config *cfg = NULL;
+	int v;
+
+	if (repo && git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_bool(&v, cfg, "core.quotePath") == 0)
+		quote_path = v != 0;
+	git_error_clear();
+	git_config_free(cfg);
+}
+
+char *cli_path(const char *path)
+{
+	return gm_quote_path(path, quote_path);
+}
+
+char *cli_name(const char *name)
+{
+	return gm_quote_text(name);
+}
+
+char *cli_text(const char *text)
+{
+	return gm_quote_escape(text);
+}
+
 int cli_error(int gm_code)
 {
 	const char *msg = gm_error_last();
-	fprintf(stderr, "git-monitor: %s\n", *msg ? msg : "unknown error");
+	char *safe = cli_text(*msg ? msg : "unknown error");
+	fprintf(stderr, "git-monitor: %s\n", safe);
+	free(safe);
 	return cli_exit_code(gm_code);
 }
 
 int cli_fail(int exit_code, const char *fmt, ...)
 {
+	struct gm_buf b = GM_BUF_INIT;
+	char *safe;
 	va_list ap;
-	fputs("git-monitor: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	gm_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	safe = cli_text(b.ptr ? b.ptr : "");
+	fprintf(stderr, "git-monitor: %s\n", safe);
+	free(safe);
+	gm_buf_release(&b);
 	return exit_code;
 }
 

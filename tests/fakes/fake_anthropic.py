@@ -423,10 +423,13 @@ class AnthropicHandler(fakecore.FakeHandler):
             err.pop("request_id", None)
             return {"custom_id": cid, "result": {"type": "errored", "error": err}}
         blocks, stop = self.blocks(sub, spec, params)
-        out = sum(est_tokens(b.get("text", "")) for b in blocks)
+        out = sum(est_tokens(json.dumps(b["input"])) if b.get("type") == "tool_use"
+                  else est_tokens(b.get("text") or b.get("thinking") or "") for b in blocks)
         msg = {"id": new_id("msg_01", sub, 22), "type": "message", "role": "assistant",
                "model": params["model"], "content": blocks, "stop_reason": spec.get("stop_reason", stop),
                "stop_sequence": None, "usage": self.usage(sub, params, out)}
+        if isinstance(spec.get("usage"), dict):  # as in an interactive answer
+            msg["usage"].update(spec["usage"])
         return {"custom_id": cid, "result": {"type": "succeeded", "message": msg}}
 
     def batches(self, ctx, spec):

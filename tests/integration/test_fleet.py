@@ -63,7 +63,15 @@ class FleetTest(gmtest.TestCase):
             self.assertEqual(sum(counts), N)
             self.assertTrue(all(n > 0 for n in counts), counts)  # every server took a share
             self.assertTrue(all(q["path"] == "/api/chat" for q in chats(d)))
+            # The report and the note say what each server did.
+            by_url = {s["url"]: s for s in rep["servers"]}
+            self.assertEqual(sorted(by_url), sorted(s.url for s in (a, b, c, d)))
+            self.assertEqual([by_url[s.url]["answers"] for s in (a, b, c, d)], counts)
+            self.assertEqual([by_url[s.url]["kind"] for s in (a, b, c, d)],
+                             ["LM Studio", "llama.cpp", "vLLM", "Ollama"])
         branch = rep["branch"]
+        note = json.loads(self.r.git("notes", "--ref=monitor", "show", branch))
+        self.assertEqual(note["servers"], rep["servers"])
         self.assert_each_function_once(branch)
         self.assertEqual(self.r.git("rev-parse", branch + "^").strip(), self.base)
 
@@ -79,6 +87,10 @@ class FleetTest(gmtest.TestCase):
             self.assertTrue(all(t["status"] == "applied" for t in tasks), tasks)
             self.assertLessEqual(len(chats(a)), 3)
             self.assertGreater(len(chats(b)) + len(chats(c)), N - 3)
+            dead = {s["url"]: s for s in rep["servers"]}[a.url]
+            self.assertGreaterEqual(dead["outages"], 1, rep["servers"])
+            self.assertGreater(dead["down_ms"], 0, rep["servers"])
+            self.assertTrue(dead.get("cause"), rep["servers"])
         self.assert_each_function_once(rep["branch"])
 
     def test_all_servers_dead_is_a_clear_error_and_writes_nothing(self):

@@ -370,5 +370,27 @@ class ReviewHelpersTest(gmtest.TestCase):
         self.assertIn("did not change 'nope.py:*'", p.stderr)
 
 
+class ReviewLanguageRuleTest(gmtest.TestCase):
+    """review parses each file as the scan did: attributes and .h as C++ included."""
+
+    def test_a_file_whose_language_comes_from_an_attribute_is_reviewed_and_dropped(self):
+        r = self.repo()
+        src = "def keep_me(x):\n    return x\n\n\ndef other():\n    return 2\n"
+        r.commit({"tool.inc": src, ".gitattributes": "*.inc monitor-language=python\n"}, "base")
+        with FakeLMStudio(script=SCRIPT) as srv:
+            p = r.run("refactor", "-g", "tidy", "--local-only", "-f", "keep_me",
+                      env={"MONITOR_LOCAL_URL": srv.url})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        branch = p.stdout.splitlines()[0].strip()
+        p = r.run("review", "--json", branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual([(f["path"], f["name"]) for f in doc["functions"] if f["changed"]],
+                         [("tool.inc", "keep_me")])
+        p = r.run("review", "--drop", "tool.inc:keep_me", branch)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(r.git("show", branch + ":tool.inc"), src)
+
+
 if __name__ == "__main__":
     gmtest.main()

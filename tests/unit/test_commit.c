@@ -243,19 +243,19 @@ static void test_branch_collision_adds_suffixes(void **state)
 	git_oid other;
 
 	/* the branch "main" exists: writing "main" must not move it */
-	assert_int_equal(gm_commit_write_branch(&n1, fx->repo, "main", &fx->head, "test"), 0);
+	assert_int_equal(gm_commit_write_branch(&n1, fx->repo, "main", &fx->head, "test", NULL), 0);
 	assert_string_equal(n1, "main-2");
-	assert_int_equal(gm_commit_write_branch(&n2, fx->repo, "main", &fx->head, "test"), 0);
+	assert_int_equal(gm_commit_write_branch(&n2, fx->repo, "main", &fx->head, "test", NULL), 0);
 	assert_string_equal(n2, "main-3");
 	free(n1);
 	free(n2);
-	assert_int_equal(gm_commit_write_branch(&n1, fx->repo, "monitor/x", &fx->head, "test"), 0);
+	assert_int_equal(gm_commit_write_branch(&n1, fx->repo, "monitor/x", &fx->head, "test", NULL), 0);
 	assert_string_equal(n1, "monitor/x");
 	/* a different commit on a taken name still gets a new branch */
 	out = run(fx->path, "git commit-tree -p HEAD -m other HEAD^{tree}");
 	assert_int_equal(git_oid_fromstrn(&other, out, GIT_OID_HEXSZ), 0);
 	free(out);
-	assert_int_equal(gm_commit_write_branch(&n3, fx->repo, "monitor/x", &other, "test"), 0);
+	assert_int_equal(gm_commit_write_branch(&n3, fx->repo, "monitor/x", &other, "test", NULL), 0);
 	assert_string_equal(n3, "monitor/x-2");
 	out = run(fx->path, "git rev-parse monitor/x monitor/x-2 main");
 	{
@@ -269,7 +269,7 @@ static void test_branch_collision_adds_suffixes(void **state)
 	out = run(fx->path, "git reflog show --format=%gs monitor/x-2");
 	assert_string_equal(out, "test\n");
 	free(out);
-	assert_int_equal(gm_commit_write_branch(&n2, fx->repo, "bad..name", &fx->head, "t"), GM_EUSAGE);
+	assert_int_equal(gm_commit_write_branch(&n2, fx->repo, "bad..name", &fx->head, "t", NULL), GM_EUSAGE);
 	after = user_state(fx);
 	/* only the refs list differs: the new branches; main is where it was */
 	assert_non_null(strstr(after, "refs/heads/main "));
@@ -335,7 +335,7 @@ static void test_commit_has_exactly_the_changes(void **state)
 	assert_string_equal(git_commit_committer(c)->email, "committer@example.com");
 	git_commit_free(c);
 
-	assert_int_equal(gm_commit_write_branch(&branch, fx->repo, "monitor/t", &commit, "monitor: t"), 0);
+	assert_int_equal(gm_commit_write_branch(&branch, fx->repo, "monitor/t", &commit, "monitor: t", NULL), 0);
 	after = user_state(fx);
 	/* refs differ by the new branch only */
 	{
@@ -447,12 +447,12 @@ static void test_notes_round_trip(void **state)
 
 	assert_int_equal(gm_notes_read(&text, fx->repo, &fx->head), GM_ENOTFOUND);
 	assert_null(text);
-	assert_int_equal(gm_notes_write(fx->repo, &fx->head, "{\"run\":1}\n"), 0);
+	assert_int_equal(gm_notes_write(fx->repo, &fx->head, "{\"run\":1}\n", NULL), 0);
 	assert_int_equal(gm_notes_read(&text, fx->repo, &fx->head), 0);
 	assert_string_equal(text, "{\"run\":1}\n");
 	free(text);
 	/* a re-run replaces the note */
-	assert_int_equal(gm_notes_update(fx->repo, &fx->head, "{\"run\":2}\n"), 0);
+	assert_int_equal(gm_notes_update(fx->repo, &fx->head, "{\"run\":2}\n", NULL), 0);
 	assert_int_equal(gm_notes_read(&text, fx->repo, &fx->head), 0);
 	assert_string_equal(text, "{\"run\":2}\n");
 	free(text);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -152,6 +153,34 @@ static void test_scrub_hides_secret(void **state)
 	gm_http_scrub(NULL, "x");
 }
 
+static void check_redact(const char *in, const char *want)
+{
+	char *got = gm_http_url_redact(in);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_url_passwords_are_redacted_as_git_does(void **state)
+{
+	const char *host;
+	size_t len;
+	(void)state;
+	check_redact("http://127.0.0.1:1234/v1", "http://127.0.0.1:1234/v1");
+	check_redact("http://alice:pw@host:1234/v1", "http://alice:<redacted>@host:1234/v1");
+	check_redact("https://tok3n@host/v1", "https://<redacted>@host/v1");
+	/* the last '@' ends the userinfo: a password with an unescaped '@' */
+	check_redact("http://a:p@ss@h/v1", "http://a:<redacted>@h/v1");
+	/* every URL of a setting or message; an '@' in the path is no userinfo */
+	check_redact("kind=vllm http://u:x@a/v1 slots=2 http://b/v1/@x",
+	             "kind=vllm http://u:<redacted>@a/v1 slots=2 http://b/v1/@x");
+	check_redact("cannot reach 'http://u:x@a' now", "cannot reach 'http://u:<redacted>@a' now");
+	check_redact("no url here", "no url here");
+	/* the host of a URL with a userinfo is the host, not the user */
+	assert_true(gm_http_url_is_local("http://u:p@localhost:1234/v1", &host, &len));
+	assert_int_equal(len, 9);
+	assert_false(gm_http_url_is_local("http://localhost:p@10.0.0.2/v1", &host, &len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_transfer_failures),
 		cmocka_unit_test(test_cause_is_short_and_lowercase),
 		cmocka_unit_test(test_scrub_hides_secret),
+		cmocka_unit_test(test_url_passwords_are_redacted_as_git_does),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "monitor/error.h"
 #include "monitor/lang.h"
 #include "monitor/plan.h"
+#include "monitor/price.h"
 
 /*
  * A hand-made index: a.py has parse_args (cc 3, L1-8) and Cli.run (cc 14,
@@ -252,11 +253,26 @@ static void one_estimate_gives_tokens_and_claude_cost(void **state)
 	gm_plan_estimate(&e, GM_ESTIMATE_ANALYSIS, 1000, 800);
 	assert_int_equal(e.prompt, 250);
 	assert_int_equal(e.output, 120);
-	/* claude-sonnet-5: $2 per million in, $10 out. */
-	assert_true(gm_plan_cost(&e, "claude-sonnet-5") > 0.0016999 &&
-	            gm_plan_cost(&e, "claude-sonnet-5") < 0.0017001);
-	assert_true(gm_plan_cost(&e, NULL) == 0.0);
-	assert_true(gm_plan_cost(&e, "no-such-model") == 0.0);
+	/* claude-sonnet-5: $2 per million in, $10 out (the backend prices it so). */
+	assert_true(gm_price_cost("claude-sonnet-5", (int64_t)e.prompt, (int64_t)e.output, 0, 0) > 0.0016999 &&
+	            gm_price_cost("claude-sonnet-5", (int64_t)e.prompt, (int64_t)e.output, 0, 0) < 0.0017001);
+}
+
+static void worst_case_counts_a_token_per_byte_and_every_output_token(void **state)
+{
+	/* sonnet: input $2/M, cache write $2.50/M (the dearer), output $10/M */
+	double w = gm_plan_worst_cost(1000, 100, "claude-sonnet-5");
+	double want = ((1000.0 + GM_PLAN_REQUEST_OVERHEAD_TOKENS) * 2.5 + 100.0 * 10.0) / 1e6;
+	struct gm_token_estimate e;
+	(void)state;
+	assert_true(w > want - 1e-12 && w < want + 1e-12);
+	/* Always above the estimate of the same request, answer at its limit. */
+	gm_plan_estimate(&e, GM_ESTIMATE_ANALYSIS, 1000, 800);
+	e.output = 100;
+	assert_true(w > gm_price_cost("claude-sonnet-5", (int64_t)e.prompt, (int64_t)e.output, 0, 0));
+	/* No price, no bound. */
+	assert_true(gm_plan_worst_cost(1000, 100, "claude-unknown-9") < 0);
+	assert_true(gm_plan_worst_cost(1000, 100, NULL) < 0);
 }
 
 static void targets_group_by_cluster_in_their_order(void **state)
@@ -289,6 +305,7 @@ int main(void)
 		cmocka_unit_test(task_that_does_not_fit_the_context_is_detected),
 		cmocka_unit_test(one_estimate_gives_tokens_and_claude_cost),
 		cmocka_unit_test(targets_group_by_cluster_in_their_order),
+		cmocka_unit_test(worst_case_counts_a_token_per_byte_and_every_output_token),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

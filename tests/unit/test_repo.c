@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <git2.h>
 
+#include "monitor/error.h"
 #include "monitor/repo.h"
 #include "monitor/util.h"
 
@@ -142,12 +143,80 @@ static void tree_to_index_reads_the_staged_content(void **state)
 	git_tree_free(head);
 }
 
+static void wildmatch_follows_git(void **state)
+{
+	(void)state;
+	/* Without pathname, '*' crosses directories (git's default pathspecs). */
+	assert_true(gm_wildmatch("*.py", "a/b/c.py", false, false));
+	assert_false(gm_wildmatch("*.py", "a/b/c.py", true, false));
+	assert_true(gm_wildmatch("*.py", "c.py", true, false));
+	assert_true(gm_wildmatch("**/c.py", "c.py", true, false));
+	assert_true(gm_wildmatch("**/c.py", "a/b/c.py", true, false));
+	assert_true(gm_wildmatch("a/**/c.py", "a/c.py", true, false));
+	assert_true(gm_wildmatch("a/**/c.py", "a/x/y/c.py", true, false));
+	assert_false(gm_wildmatch("a/**/c.py", "b/a/c.py", true, false));
+	assert_true(gm_wildmatch("a/**", "a/x/y", true, false));
+	assert_false(gm_wildmatch("a/**", "a", true, false));
+	assert_true(gm_wildmatch("a**b", "axxb", true, false)); /* not a whole component: one '*' */
+	assert_false(gm_wildmatch("a**b", "ax/xb", true, false));
+	assert_true(gm_wildmatch("?.c", "x.c", true, false));
+	assert_false(gm_wildmatch("?", "/", true, false));
+	assert_true(gm_wildmatch("[a-c]x", "bx", true, false));
+	assert_false(gm_wildmatch("[!a-c]x", "bx", true, false));
+	assert_true(gm_wildmatch("[]]x", "]x", true, false));
+	assert_true(gm_wildmatch("[[:digit:]]x", "7x", true, false));
+	assert_true(gm_wildmatch("a\\*b", "a*b", true, false));
+	assert_false(gm_wildmatch("a\\*b", "axb", true, false));
+	assert_true(gm_wildmatch("SRC/*.PY", "src/a.py", true, true));
+	assert_false(gm_wildmatch("SRC/*.PY", "src/a.py", true, false));
+	assert_false(gm_wildmatch("[abc", "a", true, false));
+	/* Many stars on a long miss stay fast (the aborts prune). */
+	assert_false(gm_wildmatch("*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, false));
+}
+
+static void pathspecs_from_a_subdirectory_are_made_top_relative(void **state)
+{
+	const char *in[] = { "stock.py", ".", "../top.py", ":(top)x", ":/y", ":(glob,icase)*.PY", ":!deep",
+	                     "a//b/./c/", "sub/.." };
+	const char *want[] = { ":(prefix:4)inv/stock.py", ":(prefix:4)inv/", ":(prefix:0)top.py",
+	                       ":(prefix:0)x", ":(prefix:0)y", ":(glob,icase,prefix:4)inv/*.PY",
+	                       ":(exclude,prefix:4)inv/deep", ":(prefix:4)inv/a/b/c/", ":(prefix:4)inv/" };
+	const char *bad[] = { "../../x", ":(badmagic)x", ":(top", "", ":(literal,glob)x", ":(attr:x)y" };
+	struct gm_pathspec *ps = NULL;
+	char **out = NULL;
+	(void)state;
+
+	assert_int_equal(gm_pathspec_prefix(&out, "inv/", in, 9), 0);
+	for (size_t i = 0; i < 9; i++)
+		assert_string_equal(out[i], want[i]);
+	/* The prefix is literal even where it holds wildcard characters. */
+	assert_int_equal(gm_pathspec_new(&ps, (const char *const *)out, 9), 0);
+	assert_true(gm_pathspec_matches(ps, "inv/stock.py"));
+	assert_true(gm_pathspec_matches(ps, "top.py"));
+	assert_false(gm_pathspec_matches(ps, "inv/deep/x.py"));
+	gm_pathspec_free(ps);
+	gm_pathspec_strv_free(out, 9);
+	{
+		const char *glob_dir[] = { "*.c" };
+		assert_int_equal(gm_pathspec_prefix(&out, "we[i]rd/", glob_dir, 1), 0);
+		assert_int_equal(gm_pathspec_new(&ps, (const char *const *)out, 1), 0);
+		assert_true(gm_pathspec_matches(ps, "we[i]rd/a.c"));
+		assert_false(gm_pathspec_matches(ps, "weird/a.c"));
+		gm_pathspec_free(ps);
+		gm_pathspec_strv_free(out, 1);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(gm_pathspec_prefix(&out, "inv/", &bad[i], 1), GM_EUSAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(tree_to_tree_gives_new_side_lines_and_deletions_as_empty_ranges,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(tree_to_index_reads_the_staged_content, setup, teardown),
+		cmocka_unit_test(wildmatch_follows_git),
+		cmocka_unit_test(pathspecs_from_a_subdirectory_are_made_top_relative),
 	};
 	int rc;
 	git_libgit2_init();
