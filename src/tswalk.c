@@ -1,6 +1,7 @@
 /*
  * The walk reads tree-sitter's private structures (see tswalk.h for why).
- * It mirrors tree_cursor.c of runtime 0.25: a child is visible when its
+ * Our own preorder walk over them, written from these facts of runtime
+ * 0.25's layout (the rules its public cursor obeys): a child is visible when its
  * subtree is or when the parent's production aliases it (extras are never
  * aliased); a hidden child with visible descendants is walked through as
  * if its children were the parent's; positions advance by each child's
