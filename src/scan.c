@@ -11,8 +11,8 @@
 
 const char *const gm_unit_kinds[3] = { "function", "method", "constructor" };
 
-/* Deepest nesting counted; deeper levels count as this. */
-#define MAX_NESTING 256
+/* Deepest nesting counted; deeper levels count as this (scan.h). */
+#define MAX_NESTING GM_SCAN_MAX_NESTING
 
 struct def {
 	TSNode node, name, params, body, decl, receiver;

@@ -220,6 +220,44 @@ class ScanTest(gmtest.TestCase):
         self.r.git("config", "monitor.scan.maxFileSize", "4m")
         self.assertIn("big", [u["name"] for u in self.scan()["units"]])
 
+    def test_parse_errors_and_the_nesting_cap_are_said_not_silent(self):
+        # 600 nested ifs are past what tree-sitter's Python parser takes:
+        # deep() is lost in an ERROR node, only after() is found.
+        deep_py = "def deep(x):\n" + "".join("    " * (i + 1) + "if x > %d:\n" % i for i in range(600))
+        deep_py += "    " * 601 + "return x\n\n\ndef after(y):\n    return y\n"
+        # C parses 300 levels, but the scan counts 256 at most.
+        deep_c = ("int f(int x) {\n" + "".join("if (x > %d) {\n" % i for i in range(300))
+                  + "return x;\n" + "}\n" * 300 + "return 0;\n}\n")
+        self.r.commit({"deep.py": deep_py, "deep.c": deep_c}, "deep")
+
+        def check(p):
+            self.assertEqual(p.returncode, 0, p.stderr)
+            warnings = [l for l in p.stderr.splitlines() if l.startswith("warning:")]
+            self.assertEqual(len(warnings), 2, p.stderr)
+            self.assertIn("deep.py: parse errors", warnings[0])
+            self.assertIn("1 unit found", warnings[0])
+            self.assertIn("deep.c:1: 'f' nests 256 or more levels", warnings[1])
+            return json.loads(p.stdout)
+
+        for cold in (True, False):  # the cache keeps what the parse found
+            out = check(self.r.run("scan", "--json", *(["--no-cache"] if cold else [])))
+            errs = out["summary"]["parse_errors"]
+            self.assertEqual([(e["path"], e["units"]) for e in errs], [("deep.py", 1)])
+            self.assertGreater(errs[0]["errors"], 0)
+            self.assertEqual(out["summary"]["nesting_capped"],
+                             [{"path": "deep.c", "name": "f", "start_line": 1}])
+            by = {u["name"]: u for u in out["units"]}
+            self.assertEqual(by["f"]["metrics"]["nesting"], 256)
+            self.assertIn("after", by)
+        table = self.r.run("scan")
+        check(subprocess.CompletedProcess(table.args, 0, "{}", table.stderr))
+        self.assertIn("1 file with parse errors", table.stderr)
+        # -q keeps stderr quiet; clean files say nothing.
+        self.assertEqual(self.r.run("scan", "-q", "--json").stderr, "")
+        clean = self.r.run("scan", "--json", "a.py", "util.py")
+        self.assertNotIn("warning", clean.stderr)
+        self.assertEqual(json.loads(clean.stdout)["summary"]["parse_errors"], [])
+
     def test_submodule_is_skipped(self):
         sub = gmtest.Repo(self)
         sub.commit({"s.py": "def s():\n    pass\n"})
