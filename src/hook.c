@@ -271,6 +271,12 @@ cleanup:
 	return rc;
 }
 
+/* Only the staged changes are judged: the other files need not be read. */
+static bool is_changed(const char *path, void *changes)
+{
+	return gm_changed_lines_find(changes, path) != NULL;
+}
+
 int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned max)
 {
 	git_index *index = NULL;
@@ -302,6 +308,8 @@ int gm_hook_check(struct gm_hook_findings *out, git_repository *repo, unsigned m
 		goto cleanup;
 	io.staged = true;
 	io.complexity_threshold = max + 1;
+	io.scan_filter = is_changed;
+	io.scan_filter_data = &changes;
 	if ((rc = gm_index_build(&idx, repo, &io)) < 0)
 		goto cleanup;
 	ntouched = gm_plan_select_touched(&touched, idx, &changes);

@@ -114,7 +114,7 @@ static void *worker(void *arg)
 		if (i >= w->idx->nfiles || atomic_load(&w->failed))
 			break;
 		f = &w->idx->files[i];
-		if (!f->lang || f->skip != GM_SKIP_NONE)
+		if (!f->lang || f->skip != GM_SKIP_NONE || f->unread)
 			continue;
 		if (scan_one(w, repo, odb, parser, f) < 0) {
 			fail(w, gm_error_last());
@@ -172,25 +172,106 @@ static int scan_files(struct gm_index *idx, const struct gm_index_opts *opts)
 
 /* ---- building ------------------------------------------------------------ */
 
-static bool has_attributes(const struct gm_entries *e, git_repository *repo)
+static bool is_attributes_file(const char *path)
 {
-	char *info;
-	bool found = false;
-	for (size_t i = 0; i < e->n && !found; i++) {
-		const char *slash = strrchr(e->items[i].path, '/');
-		found = strcmp(slash ? slash + 1 : e->items[i].path, ".gitattributes") == 0;
+	const char *slash = strrchr(path, '/');
+	return strcmp(slash ? slash + 1 : path, ".gitattributes") == 0;
+}
+
+static bool blob_names_ours(git_repository *repo, const git_oid *oid)
+{
+	git_blob *b = NULL;
+	bool found = true; /* unreadable: let the lookups decide */
+	if (git_blob_lookup(&b, repo, oid) == 0) {
+		found = memmem(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), "monitor-", 8) != NULL;
+		git_blob_free(b);
+	} else {
+		git_error_clear();
 	}
-	if (found)
-		return true;
-	info = gm_xasprintf("%sinfo/attributes", git_repository_commondir(repo));
+	return found;
+}
+
+static bool file_names_ours(const char *path)
+{
+	char *buf = NULL;
+	size_t len;
+	bool found;
+	if (gm_read_file(&buf, &len, path, (size_t)64 << 20) < 0) {
+		gm_error_clear();
+		return false; /* absent (or unreadable: git skips it too) */
+	}
+	found = memmem(buf, len, "monitor-", 8) != NULL;
+	free(buf);
+	return found;
+}
+
+/* The global attributes file git_attr_get_ext reads: core.attributesFile, else XDG's. */
+static bool global_names_ours(git_repository *repo)
+{
+	git_config *cfg = NULL;
+	git_buf path = { 0 };
+	bool found = false;
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *def;
+
+	if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_path(&path, cfg, "core.attributesfile") == 0)
+		found = file_names_ours(path.ptr);
+	git_error_clear();
+	git_buf_dispose(&path);
+	git_config_free(cfg);
+	if (xdg && *xdg)
+		def = gm_xasprintf("%s/git/attributes", xdg);
+	else
+		def = gm_xasprintf("%s/.config/git/attributes", home ? home : "");
+	found = found || file_names_ours(def);
+	free(def);
+	return found;
+}
+
+/*
+ * Whether the attribute lookups can find monitor-language or
+ * monitor-local-only: some attributes file exists, and one of those that
+ * git_attr_get_ext reads names them (each lookup costs a walk of the
+ * path's directories; a repository whose .gitattributes sets diff drivers
+ * only needs none).  A staged scan also reads working-tree files, which
+ * are not looked into: any attributes file means lookups there.
+ */
+static bool has_attributes(const struct gm_entries *e, git_repository *repo, bool staged)
+{
+	char *info = gm_xasprintf("%sinfo/attributes", git_repository_commondir(repo));
+	bool exists = false, ours = false;
+	git_index *index = NULL;
+
+	for (size_t i = 0; i < e->n && !ours; i++)
+		if (is_attributes_file(e->items[i].path)) {
+			exists = true;
+			ours = staged || blob_names_ours(repo, &e->items[i].oid);
+		}
 	{
 		FILE *f = fopen(info, "r");
-		found = f != NULL;
-		if (f)
+		if (f) {
+			exists = true;
 			fclose(f);
+			ours = ours || staged || file_names_ours(info);
+		}
 	}
 	free(info);
-	return found;
+	if (!exists || ours)
+		return exists;
+	/* Scanning a commit, the lookups also read the index's attributes files. */
+	if (git_repository_index(&index, repo) == 0) {
+		size_t n = git_index_entrycount(index);
+		for (size_t i = 0; i < n && !ours; i++) {
+			const git_index_entry *ie = git_index_get_byindex(index, i);
+			if (ie && is_attributes_file(ie->path))
+				ours = blob_names_ours(repo, &ie->id);
+		}
+		git_index_free(index);
+	} else {
+		git_error_clear();
+	}
+	return ours || global_names_ours(repo);
 }
 
 /* Whether `.h` means C++ here: lang decides from the other paths. */
@@ -280,7 +361,7 @@ int gm_lang_rule_new(struct gm_lang_rule **out, git_repository *repo, const git_
 	if (commit)
 		git_oid_cpy(&r->commit, commit);
 	r->h_cpp = h_means_cpp(&entries);
-	r->attrs = has_attributes(&entries, repo);
+	r->attrs = has_attributes(&entries, repo, r->staged);
 	gm_entries_release(&entries);
 	*out = r;
 	return 0;
@@ -331,7 +412,7 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 	if (rc < 0)
 		goto cleanup;
 
-	attrs = has_attributes(&entries, repo);
+	attrs = has_attributes(&entries, repo, opts->staged);
 	h_cpp = h_means_cpp(&entries);
 	idx->files = gm_xcalloc(entries.n + 1, sizeof(*idx->files));
 	idx->nfiles = entries.n;
@@ -350,6 +431,7 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 			f->skip = GM_SKIP_SUBMODULE;
 			continue;
 		}
+		f->unread = opts->scan_filter && !opts->scan_filter(f->path, opts->scan_filter_data);
 		if ((rc = file_lang(&f->lang, &f->local_only, repo, opts->staged ? NULL : &idx->commit,
 		                    f->path, h_cpp, attrs)) < 0)
 			goto cleanup;
@@ -369,6 +451,8 @@ int gm_index_build(struct gm_index **out, git_repository *repo, const struct gm_
 				f->lang = f->skip == GM_SKIP_UNKNOWN_LANGUAGE ? NULL : f->lang;
 			continue;
 		}
+		if (f->unread)
+			continue;
 		idx->scanned++;
 		if (f->target)
 			idx->targets_scanned++;

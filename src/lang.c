@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "monitor/error.h"
+#include "monitor/pattern.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
@@ -83,17 +84,19 @@ static const struct gm_lang langs[] = {
 #define NLANGS (sizeof(langs) / sizeof(langs[0]))
 
 /*
- * What gm_lang_load() compiles for a row, kept apart from the immutable row
- * (state[i] belongs to langs[i]).  `query` holds every pattern of the four
- * files, those of kind k being [first_pattern[k], first_pattern[k + 1]);
+ * What gm_lang_load() reads for a row, kept apart from the immutable row
+ * (state[i] belongs to langs[i]).  `patterns` holds every pattern of the
+ * four files, those of kind k being [first_pattern[k], first_pattern[k + 1]);
  * `captures` gives the meaning of each capture id.  Written once under
  * load_lock before `loaded` is released, read-only afterwards.
  */
 struct lang_state {
-	TSQuery *query;
+	struct gm_pattern_set *patterns;
 	bool has[GM_QUERY__COUNT];
 	uint32_t first_pattern[GM_QUERY__COUNT + 1];
 	enum gm_capture *captures;
+	bool *lead_symbols; /* by symbol: gm_lang_node_is_lead's answer */
+	uint32_t nsymbols;
 	atomic_bool loaded;
 };
 
@@ -118,19 +121,6 @@ static struct lang_state *state_of(const struct gm_lang *lang)
 const char *gm_query_kind_name(enum gm_query_kind kind)
 {
 	return kind_names[kind];
-}
-
-static const char *query_error_name(TSQueryError e)
-{
-	switch (e) {
-	case TSQueryErrorSyntax: return "syntax error";
-	case TSQueryErrorNodeType: return "unknown node type";
-	case TSQueryErrorField: return "unknown field";
-	case TSQueryErrorCapture: return "unknown capture";
-	case TSQueryErrorStructure: return "impossible pattern";
-	case TSQueryErrorLanguage: return "language mismatch";
-	default: return "error";
-	}
 }
 
 static enum gm_capture capture_of(const char *name, size_t len)
@@ -158,17 +148,30 @@ static enum gm_capture capture_of(const char *name, size_t len)
 	return GM_CAP_NONE;
 }
 
+static bool type_is_comment(const char *type)
+{
+	return strstr(type, "comment") != NULL;
+}
+
+static bool type_is_lead(const char *type)
+{
+	return type && (type_is_comment(type) || !strcmp(type, "attribute_item") ||
+	                !strcmp(type, "decorator"));
+}
+
 /*
- * Compile the query files of `l` into one query (one tree walk per file
- * instead of four) and fill `st`; called with load_lock held.
+ * Read the query files of `l` into one pattern set (one tree walk per file
+ * instead of four) and fill `st`; called with load_lock held.  This is
+ * the whole of a language's start-up cost: well under a millisecond, where
+ * ts_query_new took 5-900 ms (pattern.h).
  */
 static int compile_lang(const struct gm_lang *l, struct lang_state *st)
 {
 	const struct gm_query_text *parts[GM_QUERY__COUNT] = { 0 };
 	uint32_t start[GM_QUERY__COUNT + 1];
 	struct gm_buf b = GM_BUF_INIT;
-	uint32_t off, n;
-	TSQueryError err;
+	size_t off;
+	uint32_t n;
 	bool any = false;
 	int rc = 0;
 
@@ -191,36 +194,41 @@ static int compile_lang(const struct gm_lang *l, struct lang_state *st)
 		any = true;
 	}
 	start[GM_QUERY__COUNT] = (uint32_t)b.len;
+	st->nsymbols = ts_language_symbol_count(l->grammar());
+	st->lead_symbols = gm_xcalloc(st->nsymbols + 1, sizeof(*st->lead_symbols));
+	for (uint32_t i = 0; i < st->nsymbols; i++)
+		st->lead_symbols[i] = type_is_lead(ts_language_symbol_name(l->grammar(), (TSSymbol)i));
 	if (!any)
 		goto cleanup;
-	st->query = ts_query_new(l->grammar(), b.ptr, (uint32_t)b.len, &off, &err);
-	if (!st->query) {
+	if (gm_pattern_set_new(&st->patterns, l->grammar(), b.ptr, b.len, &off) < 0) {
 		int k = 0;
 		uint32_t line = 1;
+		char *what = gm_xstrdup(gm_error_last());
 		while (k < GM_QUERY__COUNT - 1 && off >= start[k + 1])
 			k++;
 		for (uint32_t j = start[k]; j < off && j < start[k + 1]; j++)
 			line += b.ptr[j] == '\n';
 		gm_error_set("grammars/%s/%s.scm:%u: %s", l->query_dir ? l->query_dir : l->name,
-		             kind_names[k], line, query_error_name(err));
+		             kind_names[k], line, what);
+		free(what);
 		rc = GM_ERROR;
 		goto cleanup;
 	}
 	/* Patterns come in text order: find where each file's begin. */
-	n = ts_query_pattern_count(st->query);
+	n = gm_pattern_count(st->patterns);
 	for (int k = 0, p = 0; k <= GM_QUERY__COUNT; k++) {
-		while ((uint32_t)p < n && ts_query_start_byte_for_pattern(st->query, (uint32_t)p) < start[k])
+		while ((uint32_t)p < n && gm_pattern_start_byte(st->patterns, (uint32_t)p) < start[k])
 			p++;
 		st->first_pattern[k] = (uint32_t)p;
 	}
 	st->first_pattern[GM_QUERY__COUNT] = n;
 	for (int k = 0; k < GM_QUERY__COUNT; k++)
 		st->has[k] = parts[k] != NULL;
-	n = ts_query_capture_count(st->query);
+	n = gm_pattern_capture_count(st->patterns);
 	st->captures = gm_xcalloc(n ? n : 1, sizeof(*st->captures));
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len;
-		const char *name = ts_query_capture_name_for_id(st->query, i, &len);
+		const char *name = gm_pattern_capture_name(st->patterns, i, &len);
 		st->captures[i] = capture_of(name, len);
 	}
 cleanup:
@@ -228,9 +236,9 @@ cleanup:
 	return rc;
 }
 
-const TSQuery *gm_lang_query(const struct gm_lang *lang)
+const struct gm_pattern_set *gm_lang_patterns(const struct gm_lang *lang)
 {
-	return state_of(lang)->query;
+	return state_of(lang)->patterns;
 }
 
 bool gm_lang_has_query(const struct gm_lang *lang, enum gm_query_kind kind)
@@ -247,68 +255,23 @@ enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pat
 	return (enum gm_query_kind)k;
 }
 
+const bool *gm_lang_lead_symbols(const struct gm_lang *lang, uint32_t *count)
+{
+	const struct lang_state *st = state_of(lang);
+	*count = st->nsymbols;
+	return st->lead_symbols;
+}
+
 enum gm_capture gm_lang_capture(const struct gm_lang *lang, uint32_t id)
 {
 	const struct lang_state *st = state_of(lang);
-	return st->query && id < ts_query_capture_count(st->query) ? st->captures[id] : GM_CAP_NONE;
-}
-
-/* The first node captured as `id` in the match; NULL when it is absent. */
-static const TSNode *capture_node(const TSQueryMatch *m, uint32_t id)
-{
-	for (uint16_t i = 0; i < m->capture_count; i++)
-		if (m->captures[i].index == id)
-			return &m->captures[i].node;
-	return NULL;
-}
-
-static bool node_text_is(TSNode n, const char *src, const char *s, size_t len)
-{
-	uint32_t b = ts_node_start_byte(n), e = ts_node_end_byte(n);
-	return e - b == len && memcmp(src + b, s, len) == 0;
-}
-
-bool gm_lang_match_passes(const struct gm_lang *lang, const TSQueryMatch *m, const char *src)
-{
-	const TSQuery *q = state_of(lang)->query;
-	uint32_t n, len;
-	const TSQueryPredicateStep *st = ts_query_predicates_for_pattern(q, m->pattern_index, &n);
-
-	for (uint32_t i = 0; i < n;) {
-		uint32_t j = i;
-		while (j < n && st[j].type != TSQueryPredicateStepTypeDone)
-			j++;
-		if (j - i >= 3 && st[i].type == TSQueryPredicateStepTypeString &&
-		    st[i + 1].type == TSQueryPredicateStepTypeCapture) {
-			const char *op = ts_query_string_value_for_id(q, st[i].value_id, &len);
-			bool eq = strcmp(op, "eq?") == 0, neq = strcmp(op, "not-eq?") == 0;
-			bool any = strcmp(op, "any-of?") == 0, hit = false;
-			const TSNode *a = capture_node(m, st[i + 1].value_id);
-			if (a && (eq || neq || any)) {
-				for (uint32_t k = i + 2; k < j && !hit; k++) {
-					if (st[k].type == TSQueryPredicateStepTypeString) {
-						const char *v = ts_query_string_value_for_id(q, st[k].value_id, &len);
-						hit = node_text_is(*a, src, v, len);
-					} else {
-						const TSNode *b = capture_node(m, st[k].value_id);
-						uint32_t bs = b ? ts_node_start_byte(*b) : 0;
-						hit = b && node_text_is(*a, src, src + bs, ts_node_end_byte(*b) - bs);
-					}
-					if (!any)
-						break;
-				}
-				if (hit == neq)
-					return false;
-			}
-		}
-		i = j + 1;
-	}
-	return true;
+	return st->patterns && id < gm_pattern_capture_count(st->patterns) ? st->captures[id]
+	                                                                   : GM_CAP_NONE;
 }
 
 int gm_lang_init(void)
 {
-	/* Nothing to do up front: each language compiles on first use. */
+	/* Nothing to do up front: each language is read on first use. */
 	return 0;
 }
 
@@ -344,9 +307,12 @@ void gm_lang_shutdown(void)
 	pthread_mutex_lock(&load_lock);
 	for (size_t i = 0; i < NLANGS; i++) {
 		struct lang_state *st = &state[i];
-		ts_query_delete(st->query);
+		gm_pattern_set_free(st->patterns);
 		free(st->captures);
-		st->query = NULL;
+		free(st->lead_symbols);
+		st->lead_symbols = NULL;
+		st->nsymbols = 0;
+		st->patterns = NULL;
 		st->captures = NULL;
 		memset(st->has, 0, sizeof(st->has));
 		memset(st->first_pattern, 0, sizeof(st->first_pattern));
@@ -499,14 +465,12 @@ bool gm_lang_node_is_import(const struct gm_lang *lang, TSNode node, const char 
 
 bool gm_lang_node_is_comment(TSNode node)
 {
-	return strstr(ts_node_type(node), "comment") != NULL;
+	return type_is_comment(ts_node_type(node));
 }
 
 bool gm_lang_node_is_lead(TSNode node)
 {
-	const char *type = ts_node_type(node);
-	return gm_lang_node_is_comment(node) || !strcmp(type, "attribute_item") ||
-	       !strcmp(type, "decorator");
+	return type_is_lead(ts_node_type(node));
 }
 
 bool gm_lang_node_is_string(TSNode node)

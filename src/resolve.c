@@ -37,20 +37,6 @@ static size_t lower_bound(const struct key_ref *v, size_t n, const char *key)
 	return lo;
 }
 
-/* First element of [lo, n) whose key is after `key` (v sorted). */
-static size_t upper_bound(const struct key_ref *v, size_t lo, size_t n, const char *key)
-{
-	size_t hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(v[mid].key, key) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* First element of [lo, hi) (one key, ids ascending) with id >= `id`. */
 static size_t id_bound(const struct key_ref *v, size_t lo, size_t hi, size_t id)
 {
@@ -186,29 +172,128 @@ static size_t uf_find(size_t *parent, size_t x)
 	return x;
 }
 
+/*
+ * The units grouped by short name, ids ascending in a group: `v` holds
+ * group g at [start[g], start[g + 1]); a name is found by hashing (sorting
+ * the names and bisecting for every call took a fifth of a warm scan).
+ */
+struct name_groups {
+	struct key_ref *v;
+	size_t *start;
+	size_t ngroups;
+	size_t *slot; /* 1 + group, 0: free; open addressing on hash_name */
+	size_t cap;   /* a power of two */
+};
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+/* The slot of `name`: its group's, or the free one where it would go. */
+static size_t group_slot(const struct name_groups *g, const char *name, const size_t *first)
+{
+	size_t i = (size_t)hash_name(name) & (g->cap - 1);
+	while (g->slot[i] && strcmp(g->v[first[g->slot[i] - 1]].key, name) != 0)
+		i = (i + 1) & (g->cap - 1);
+	return i;
+}
+
+static void group_names(struct name_groups *g, const struct gm_index *idx)
+{
+	size_t n = idx->nunits, *first, *group, *count, *fill;
+
+	memset(g, 0, sizeof(*g));
+	g->cap = 16;
+	while (g->cap / 2 < n + 1)
+		g->cap *= 2;
+	g->slot = gm_xcalloc(g->cap, sizeof(*g->slot));
+	g->v = gm_xcalloc(n + 1, sizeof(*g->v));
+	first = gm_xcalloc(n + 1, sizeof(*first)); /* group -> index into v of a unit naming it */
+	group = gm_xcalloc(n + 1, sizeof(*group));
+	count = gm_xcalloc(n + 1, sizeof(*count));
+	/* v first holds the units in id order, to name the groups while they form. */
+	for (size_t id = 0; id < n; id++) {
+		size_t i;
+		g->v[id].key = gm_index_unit(idx, id)->short_name;
+		g->v[id].id = id;
+		i = group_slot(g, g->v[id].key, first);
+		if (!g->slot[i]) {
+			first[g->ngroups] = id;
+			g->slot[i] = ++g->ngroups;
+		}
+		group[id] = g->slot[i] - 1;
+		count[group[id]]++;
+	}
+	g->start = gm_xcalloc(g->ngroups + 1, sizeof(*g->start));
+	for (size_t k = 0; k < g->ngroups; k++)
+		g->start[k + 1] = g->start[k] + count[k];
+	fill = gm_xcalloc(g->ngroups + 1, sizeof(*fill));
+	{
+		struct key_ref *by_id = g->v;
+		g->v = gm_xcalloc(n + 1, sizeof(*g->v));
+		for (size_t id = 0; id < n; id++) {
+			size_t k = group[id];
+			g->v[g->start[k] + fill[k]++] = by_id[id];
+		}
+		free(by_id);
+	}
+	/* Slots now name groups by their first element in the grouped order. */
+	free(first);
+	free(group);
+	free(count);
+	free(fill);
+}
+
+/* The stretch [*lo, *hi) of units named `name` (empty when none). */
+static void group_find(const struct name_groups *g, const char *name, size_t *lo, size_t *hi)
+{
+	size_t i = (size_t)hash_name(name) & (g->cap - 1);
+	*lo = *hi = 0;
+	for (; g->slot[i]; i = (i + 1) & (g->cap - 1)) {
+		size_t k = g->slot[i] - 1;
+		if (strcmp(g->v[g->start[k]].key, name) == 0) {
+			*lo = g->start[k];
+			*hi = g->start[k + 1];
+			return;
+		}
+	}
+}
+
+static void groups_release(struct name_groups *g)
+{
+	free(g->v);
+	free(g->start);
+	free(g->slot);
+	memset(g, 0, sizeof(*g));
+}
+
 static void resolve_calls(struct gm_index *idx)
 {
-	struct key_ref *names = gm_xcalloc(idx->nunits + 1, sizeof(*names));
+	struct name_groups groups;
+	const struct key_ref *names;
 	size_t *imported = gm_xcalloc(idx->nfiles + 1, sizeof(*imported));
 	size_t cap = 0, marked = SIZE_MAX, *parent, *cluster_of;
 
-	for (size_t id = 0; id < idx->nunits; id++) {
-		names[id].key = gm_index_unit(idx, id)->short_name;
-		names[id].id = id;
-	}
-	qsort(names, idx->nunits, sizeof(*names), cmp_key_ref);
+	group_names(&groups, idx);
+	names = groups.v;
 
 	for (size_t id = 0; id < idx->nunits; id++) {
 		const struct gm_unit *u = gm_index_unit(idx, id);
 		size_t file = idx->units[id].file;
 		const struct gm_file *f = &idx->files[file];
 		for (size_t c = 0; c < u->ncalls; c++) {
-			size_t lo = lower_bound(names, idx->nunits, u->calls[c]);
-			size_t hi = upper_bound(names, lo, idx->nunits, u->calls[c]);
+			size_t lo, hi;
 			bool found = false;
+			group_find(&groups, u->calls[c], &lo, &hi);
 			if (lo == hi)
 				continue;
-			/* Names are sorted by (name, id) and ids run in file order,
+			/* Ids run in file order and ascend in a group,
 			 * so a file's units of one name are one stretch of [lo, hi):
 			 * find it by bisection (a common name like __init__ has
 			 * thousands of units; edges are sorted below). */
@@ -246,7 +331,7 @@ static void resolve_calls(struct gm_index *idx)
 				add_edge(idx, &cap, id, names[lo].id, true);
 		}
 	}
-	free(names);
+	groups_release(&groups);
 	free(imported);
 	if (idx->nedges)
 		qsort(idx->edges, idx->nedges, sizeof(*idx->edges), cmp_edge);

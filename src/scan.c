@@ -5,17 +5,20 @@
 #include <string.h>
 
 #include "monitor/error.h"
+#include "monitor/pattern.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
 
 const char *const gm_unit_kinds[3] = { "function", "method", "constructor" };
 
-/* Deepest nesting counted; deeper levels count as this. */
-#define MAX_NESTING 256
+/* Deepest nesting counted; deeper levels count as this (scan.h). */
+#define MAX_NESTING GM_SCAN_MAX_NESTING
 
 struct def {
 	TSNode node, name, params, body, decl, receiver;
 	bool has_params, has_body, has_decl, has_receiver;
+	bool has_lead;
+	uint32_t lead; /* start of the comments etc. above it (find_lead), once has_lead */
 	enum gm_capture kind;
 	uint32_t start, end;
 };
@@ -239,17 +242,55 @@ unsigned gm_scan_count_errors(TSNode node)
 /* A metrics or calls capture, kept until the units are known. */
 struct hit {
 	TSNode node;
+	const void *parent, *grandparent; /* ids: a @parameter counts below the unit's @params */
 	enum gm_capture role; /* GM_CAP_DECISION, _NESTING, _PARAMETER or _CALL */
+};
+
+/*
+ * The walk's path, to find what stands above a definition (find_lead's
+ * answer) while walking: levels[d] is the node at depth d on the path to
+ * the node being visited, with the comments, attributes and decorators
+ * (gm_lang_node_is_lead) directly before it among its siblings: a chain
+ * through `leads`, nearest first.  ts_node_parent and ts_node_prev_sibling
+ * start from the root or the parent each time: quadratic in a flat file.
+ */
+#define NO_LEAD UINT32_MAX
+
+struct level {
+	TSNode node;
+	const void *parent; /* id */
+	uint32_t run;       /* the nearest lead before it, in leads[], or NO_LEAD */
+	bool lead;
+};
+
+struct lead_node {
+	TSNode node;
+	uint32_t prev; /* the lead before it, or NO_LEAD */
 };
 
 /* What collect() gathers in its walk of the tree. */
 struct captures {
+	const struct gm_lang *lang;
+	const char *src;
+	const bool *lead_symbols;
+	uint32_t nlead_symbols;
+	struct level *levels;
+	size_t clevels;
+	struct lead_node *leads;
+	size_t nleads, cleads;
+	uint32_t depth; /* of the node being visited */
+	struct htab pending; /* ref: 1 + index of a def whose node is still to be visited */
+	size_t npending;
 	struct def *defs;
 	size_t ndefs, cdefs;
 	struct scope *scopes;
 	size_t nscopes, cscopes;
-	struct hit *hits;
+	struct hit *hits; /* metrics, in any order */
 	size_t nhits, chits;
+	struct hit *calls; /* calls, until sorted */
+	size_t ncalls, ccalls;
+	TSNode *import_nodes; /* until sorted */
+	size_t nimport_nodes, cimport_nodes;
 	size_t cimports;
 	struct htab imports; /* ref: 1 + index into fs->imports */
 };
@@ -277,16 +318,159 @@ static void add_import(struct gm_file_scan *fs, struct captures *c, TSNode node,
 	htab_put(&c->imports, i, h, fs->nimports);
 }
 
-static void add_hit(struct captures *c, TSNode node, enum gm_capture role)
+static void add_hit(struct captures *c, const struct gm_pattern_capture *cap, enum gm_capture role)
 {
+	struct hit *h;
 	GM_GROW(c->hits, c->chits, c->nhits + 1);
-	c->hits[c->nhits].node = node;
-	c->hits[c->nhits++].role = role;
+	h = &c->hits[c->nhits++];
+	h->node = cap->node;
+	h->parent = cap->parent;
+	h->grandparent = cap->grandparent;
+	h->role = role;
+}
+
+/*
+ * Sort nodes by start byte, stably, in O(n log n) (bottom-up merge): calls
+ * and imports are listed in the order tree-sitter's query cursor gave them,
+ * which is when a match finishes, i.e. at its captured name; the walk finds
+ * them at their root nodes, which can come in another order (`f(x).g()`
+ * finds g's call first).
+ */
+static void sort_by_start(void *base, size_t n, size_t size, uint32_t (*start)(const void *))
+{
+	char *a = base, *tmp;
+	if (n < 2)
+		return;
+	tmp = gm_xmalloc(n * size);
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi) {
+				if (start(a + j * size) < start(a + i * size))
+					memcpy(tmp + k++ * size, a + j++ * size, size);
+				else
+					memcpy(tmp + k++ * size, a + i++ * size, size);
+			}
+			memcpy(tmp + k * size, a + i * size, (mid - i) * size);
+			k += mid - i;
+			memcpy(tmp + k * size, a + j * size, (hi - j) * size);
+		}
+		memcpy(a, tmp, n * size);
+	}
+	free(tmp);
+}
+
+static uint32_t hit_start(const void *h)
+{
+	return ts_node_start_byte(((const struct hit *)h)->node);
+}
+
+static uint32_t node_start(const void *n)
+{
+	return ts_node_start_byte(*(const TSNode *)n);
+}
+
+static uint64_t id_hash(const void *id)
+{
+	uint64_t h = (uint64_t)(uintptr_t)id * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 31);
+}
+
+/*
+ * find_lead for the node levels[k]: the outermost node of its range, the
+ * item it stands in (gm_scan_item), the start of the leads directly above
+ * that (gm_scan_lead), from the path and the lead chains alone.
+ */
+static uint32_t lead_at(const struct captures *c, uint32_t k)
+{
+	const struct level *lv = c->levels;
+	uint32_t s = ts_node_start_byte(lv[k].node), e = ts_node_end_byte(lv[k].node);
+	uint32_t lead, col, row;
+
+	while (k > 1 && ts_node_start_byte(lv[k - 1].node) == s &&
+	       ts_node_end_byte(lv[k - 1].node) == e)
+		k--;
+	while (k > 1) {
+		TSNode p = lv[k - 1].node, n = lv[k].node;
+		if (ts_node_end_byte(p) != ts_node_end_byte(n))
+			break;
+		if (ts_node_start_point(p).row != ts_node_start_point(n).row &&
+		    strcmp(ts_node_type(p), "decorated_definition") != 0)
+			break;
+		k--;
+	}
+	lead = ts_node_start_byte(lv[k].node);
+	col = ts_node_start_point(lv[k].node).column;
+	row = ts_node_start_point(lv[k].node).row;
+	for (uint32_t i = lv[k].run; i != NO_LEAD; i = c->leads[i].prev) {
+		TSNode p = c->leads[i].node;
+		uint32_t ls = ts_node_start_byte(p);
+		if (ts_node_start_point(p).column != col || ts_node_end_point(p).row + 1 < row)
+			break;
+		while (ls > 0 && (c->src[ls - 1] == ' ' || c->src[ls - 1] == '\t'))
+			ls--;
+		if (ls > 0 && c->src[ls - 1] != '\n')
+			break;
+		lead = ts_node_start_byte(p);
+		row = ts_node_start_point(p).row;
+	}
+	return lead;
+}
+
+static void on_visit(void *data, const struct gm_tswalk_node *n)
+{
+	struct captures *c = data;
+	uint32_t d = n->depth;
+	const void *parent;
+	struct level *l;
+
+	if (d >= c->clevels) {
+		size_t old = c->clevels, cap = 2 * old > (size_t)d + 1 ? 2 * old : (size_t)d + 16;
+		c->levels = gm_xrealloc(c->levels, cap * sizeof(*c->levels));
+		memset(c->levels + old, 0, (cap - old) * sizeof(*c->levels));
+		c->clevels = cap;
+	}
+	l = &c->levels[d];
+	parent = d > 0 ? c->levels[d - 1].node.id : NULL;
+	if (d > 0 && l->parent == parent && l->lead) {
+		/* the previous sibling is a lead: the run goes on */
+		if (c->nleads == c->cleads)
+			GM_GROW(c->leads, c->cleads, c->nleads + 1);
+		c->leads[c->nleads].node = l->node;
+		c->leads[c->nleads].prev = l->run;
+		l->run = (uint32_t)c->nleads++;
+	} else {
+		l->run = NO_LEAD;
+	}
+	l->node = n->node;
+	l->parent = parent;
+	l->lead = n->symbol < c->nlead_symbols && c->lead_symbols[n->symbol];
+	c->depth = d;
+	if (c->npending) {
+		uint64_t h = id_hash(n->node.id);
+		for (size_t i = htab_start(&c->pending, h); c->pending.slot[i].ref;
+		     i = htab_step(&c->pending, i)) {
+			struct def *df;
+			if (c->pending.slot[i].hash != h)
+				continue;
+			df = &c->defs[c->pending.slot[i].ref - 1];
+			if (df->has_lead || df->node.id != n->node.id)
+				continue;
+			df->lead = lead_at(c, d);
+			df->has_lead = true;
+			c->npending--;
+		}
+		if (!c->npending) {
+			memset(c->pending.slot, 0, c->pending.cap * sizeof(*c->pending.slot));
+			c->pending.n = 0;
+		}
+	}
 }
 
 /* A units match: a definition or a scope (with its name), else nothing. */
 static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
-                             const TSQueryMatch *m, const char *src)
+                             const struct gm_pattern_match *m, const char *src)
 {
 	struct def d;
 	bool is_def = false, is_scope = false, has_name = false;
@@ -294,9 +478,9 @@ static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
 	enum gm_capture scope_kind = GM_CAP_NONE;
 
 	memset(&d, 0, sizeof(d));
-	for (uint16_t i = 0; i < m->capture_count; i++) {
+	for (uint32_t i = 0; i < m->ncaptures; i++) {
 		TSNode n = m->captures[i].node;
-		enum gm_capture role = gm_lang_capture(lang, m->captures[i].index);
+		enum gm_capture role = gm_lang_capture(lang, m->captures[i].id);
 		switch (role) {
 		case GM_CAP_DEF_FUNCTION:
 		case GM_CAP_DEF_METHOD:
@@ -344,8 +528,23 @@ static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
 		d.name = name;
 		d.start = ts_node_start_byte(d.node);
 		d.end = ts_node_end_byte(d.node);
+		if (c->levels && c->levels[c->depth].node.id == d.node.id) {
+			d.lead = lead_at(c, c->depth);
+			d.has_lead = true;
+		}
 		GM_GROW(c->defs, c->cdefs, c->ndefs + 1);
 		c->defs[c->ndefs++] = d;
+		if (!d.has_lead) {
+			/* A child of the node being visited: its turn comes. */
+			uint64_t h = id_hash(d.node.id);
+			size_t i;
+			htab_reserve(&c->pending, c->pending.n + 1);
+			for (i = htab_start(&c->pending, h); c->pending.slot[i].ref;
+			     i = htab_step(&c->pending, i))
+				;
+			htab_put(&c->pending, i, h, c->ndefs);
+			c->npending++;
+		}
 	} else if (is_scope) {
 		struct scope *s;
 		GM_GROW(c->scopes, c->cscopes, c->nscopes + 1);
@@ -357,48 +556,66 @@ static void add_def_or_scope(struct captures *c, const struct gm_lang *lang,
 	}
 }
 
+static void on_match(void *data, const struct gm_pattern_match *m)
+{
+	struct captures *c = data;
+	const struct gm_lang *lang = c->lang;
+
+	switch (gm_lang_pattern_kind(lang, m->pattern)) {
+	case GM_QUERY_METRICS:
+		for (uint32_t i = 0; i < m->ncaptures; i++) {
+			enum gm_capture r = gm_lang_capture(lang, m->captures[i].id);
+			if (r == GM_CAP_DECISION || r == GM_CAP_NESTING || r == GM_CAP_PARAMETER)
+				add_hit(c, &m->captures[i], r);
+		}
+		break;
+	case GM_QUERY_CALLS:
+		for (uint32_t i = 0; i < m->ncaptures; i++)
+			if (gm_lang_capture(lang, m->captures[i].id) == GM_CAP_NAME) {
+				GM_GROW(c->calls, c->ccalls, c->ncalls + 1);
+				memset(&c->calls[c->ncalls], 0, sizeof(c->calls[0]));
+				c->calls[c->ncalls].node = m->captures[i].node;
+				c->calls[c->ncalls++].role = GM_CAP_CALL;
+				break;
+			}
+		break;
+	case GM_QUERY_IMPORTS:
+		for (uint32_t i = 0; i < m->ncaptures; i++)
+			if (gm_lang_capture(lang, m->captures[i].id) == GM_CAP_IMPORT) {
+				GM_GROW(c->import_nodes, c->cimport_nodes, c->nimport_nodes + 1);
+				c->import_nodes[c->nimport_nodes++] = m->captures[i].node;
+			}
+		break;
+	default:
+		add_def_or_scope(c, lang, m, c->src);
+		break;
+	}
+}
+
 /*
- * One walk of the tree with the language's combined query: definitions
- * and scopes (sorted, outer first), the metrics and calls captures (for
- * after the units are known, in match order) and the imports.
+ * One walk of the tree with the language's patterns: definitions and
+ * scopes (sorted, outer first), the metrics and calls captures (for after
+ * the units are known; calls in the order of their names) and the imports.
  */
 static void collect(struct captures *c, const struct gm_lang *lang, TSNode root, const char *src,
                     struct gm_file_scan *fs)
 {
-	TSQueryCursor *cur = ts_query_cursor_new();
-	TSQueryMatch m;
+	c->lang = lang;
+	c->src = src;
+	c->lead_symbols = gm_lang_lead_symbols(lang, &c->nlead_symbols);
+	fs->errors = gm_pattern_exec(gm_lang_patterns(lang), root, src, on_match, on_visit, c);
+	free(c->leads);
+	free(c->levels);
+	htab_release(&c->pending);
 
-	ts_query_cursor_exec(cur, gm_lang_query(lang), root);
-	while (ts_query_cursor_next_match(cur, &m)) {
-		if (!gm_lang_match_passes(lang, &m, src))
-			continue;
-		switch (gm_lang_pattern_kind(lang, m.pattern_index)) {
-		case GM_QUERY_METRICS:
-			for (uint16_t i = 0; i < m.capture_count; i++) {
-				enum gm_capture r = gm_lang_capture(lang, m.captures[i].index);
-				if (r == GM_CAP_DECISION || r == GM_CAP_NESTING ||
-				    r == GM_CAP_PARAMETER)
-					add_hit(c, m.captures[i].node, r);
-			}
-			break;
-		case GM_QUERY_CALLS:
-			for (uint16_t i = 0; i < m.capture_count; i++)
-				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_NAME) {
-					add_hit(c, m.captures[i].node, GM_CAP_CALL);
-					break;
-				}
-			break;
-		case GM_QUERY_IMPORTS:
-			for (uint16_t i = 0; i < m.capture_count; i++)
-				if (gm_lang_capture(lang, m.captures[i].index) == GM_CAP_IMPORT)
-					add_import(fs, c, m.captures[i].node, src);
-			break;
-		default:
-			add_def_or_scope(c, lang, &m, src);
-			break;
-		}
-	}
-	ts_query_cursor_delete(cur);
+	sort_by_start(c->import_nodes, c->nimport_nodes, sizeof(*c->import_nodes), node_start);
+	for (size_t i = 0; i < c->nimport_nodes; i++)
+		add_import(fs, c, c->import_nodes[i], src);
+	sort_by_start(c->calls, c->ncalls, sizeof(*c->calls), hit_start);
+	GM_GROW(c->hits, c->chits, c->nhits + c->ncalls);
+	if (c->ncalls)
+		memcpy(c->hits + c->nhits, c->calls, c->ncalls * sizeof(*c->calls));
+	c->nhits += c->ncalls;
 
 	/* qsort(NULL, 0) is undefined: a language may have no scopes (Go). */
 	if (c->ndefs > 1)
@@ -494,50 +711,12 @@ static int cmp_span(const void *a, const void *b)
 	return 0;
 }
 
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The nodes whose parent or grandparent is `params`, by id and sorted: a
- * @parameter counts when it is one of them.  (ts_node_parent() walks down
- * from the root, through every earlier sibling: quadratic in a flat file.)
- */
-static const void **params_children(TSNode params, size_t *n_out)
-{
-	TSTreeCursor c = ts_tree_cursor_new(params);
-	const void **ids = NULL;
-	size_t n = 0, cap = 0;
-
-	if (ts_tree_cursor_goto_first_child(&c)) {
-		do {
-			GM_GROW(ids, cap, n + 1);
-			ids[n++] = ts_tree_cursor_current_node(&c).id;
-			if (ts_tree_cursor_goto_first_child(&c)) {
-				do {
-					GM_GROW(ids, cap, n + 1);
-					ids[n++] = ts_tree_cursor_current_node(&c).id;
-				} while (ts_tree_cursor_goto_next_sibling(&c));
-				ts_tree_cursor_goto_parent(&c);
-			}
-		} while (ts_tree_cursor_goto_next_sibling(&c));
-	}
-	ts_tree_cursor_delete(&c);
-	if (n > 1)
-		qsort(ids, n, sizeof(*ids), cmp_ptr);
-	*n_out = n;
-	return ids;
-}
-
 /* Metrics and calls of the units, from the captures of collect(). */
 static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const char *src,
                        const struct hit *hits, size_t nhits)
 {
 	struct span **spans;
-	size_t *nspans, *cspans, *ccalls, *nparams;
-	const void ***params;
+	size_t *nspans, *cspans, *ccalls;
 	struct htab calls = { 0 }; /* ref: 1 + index of the unit; hash: unit and name */
 
 	if (fs->n == 0)
@@ -546,8 +725,6 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 	nspans = gm_xcalloc(fs->n, sizeof(*nspans));
 	cspans = gm_xcalloc(fs->n, sizeof(*cspans));
 	ccalls = gm_xcalloc(fs->n, sizeof(*ccalls));
-	params = gm_xcalloc(fs->n, sizeof(*params));
-	nparams = gm_xcalloc(fs->n, sizeof(*nparams));
 	for (size_t i = 0; i < nhits; i++) {
 		TSNode n = hits[i].node;
 		uint32_t s = ts_node_start_byte(n), e = ts_node_end_byte(n);
@@ -565,12 +742,11 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 			nspans[u]++;
 			break;
 		case GM_CAP_PARAMETER:
-			if (!kept[u].has_params)
-				break;
-			if (!params[u])
-				params[u] = params_children(kept[u].params, &nparams[u]);
-			if (nparams[u] &&
-			    bsearch(&n.id, params[u], nparams[u], sizeof(*params[u]), cmp_ptr))
+			/* A child or grandchild of the unit's parameter list (or of the
+			 * node holding a lone arrow parameter); deeper ones are the
+			 * parameters of a lambda in a default value. */
+			if (kept[u].has_params && (hits[i].parent == kept[u].params.id ||
+			                           hits[i].grandparent == kept[u].params.id))
 				fs->units[u].params++;
 			break;
 		case GM_CAP_CALL: {
@@ -603,17 +779,13 @@ static void apply_hits(struct gm_file_scan *fs, const struct def *kept, const ch
 		if (nspans[u] > 1)
 			qsort(spans[u], nspans[u], sizeof(struct span), cmp_span);
 	nesting_depths(fs, spans, nspans);
-	for (size_t u = 0; u < fs->n; u++) {
+	for (size_t u = 0; u < fs->n; u++)
 		free(spans[u]);
-		free(params[u]);
-	}
 	htab_release(&calls);
 	free(spans);
 	free(nspans);
 	free(cspans);
 	free(ccalls);
-	free(params);
-	free(nparams);
 }
 
 /*
@@ -696,21 +868,26 @@ uint32_t gm_scan_lead(TSNode item, const char *src)
 	return lead;
 }
 
-static void find_lead(struct gm_unit *u, TSNode root, const char *src)
+/* lead_byte and lead_line of `u`: `lead` from the walk, or found from the root. */
+static void find_lead(struct gm_unit *u, const struct def *d, TSNode root, const char *src)
 {
-	TSNode n = ts_node_descendant_for_byte_range(root, u->start_byte, u->end_byte);
 	uint32_t lead;
 
 	u->lead_byte = u->start_byte;
 	u->lead_line = u->start_line;
-	if (ts_node_is_null(n))
-		return;
-	while (!ts_node_is_null(ts_node_parent(n)) && !ts_node_eq(ts_node_parent(n), root) &&
-	       ts_node_start_byte(ts_node_parent(n)) == u->start_byte &&
-	       ts_node_end_byte(ts_node_parent(n)) == u->end_byte)
-		n = ts_node_parent(n);
-	n = gm_scan_item(n, root);
-	lead = gm_scan_lead(n, src);
+	if (d->has_lead) {
+		lead = d->lead;
+	} else {
+		TSNode n = ts_node_descendant_for_byte_range(root, u->start_byte, u->end_byte);
+		if (ts_node_is_null(n))
+			return;
+		while (!ts_node_is_null(ts_node_parent(n)) && !ts_node_eq(ts_node_parent(n), root) &&
+		       ts_node_start_byte(ts_node_parent(n)) == u->start_byte &&
+		       ts_node_end_byte(ts_node_parent(n)) == u->end_byte)
+			n = ts_node_parent(n);
+		n = gm_scan_item(n, root);
+		lead = gm_scan_lead(n, src);
+	}
 	if (lead < u->start_byte) {
 		u->lead_byte = lead;
 		for (uint32_t p = lead; p < u->start_byte; p++)
@@ -751,8 +928,6 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 		gm_error_set("grammars/%s/units.scm is missing", lang->query_dir ? lang->query_dir : lang->name);
 		return GM_ERROR;
 	}
-	out->errors = gm_scan_count_errors(root);
-
 	memset(&c, 0, sizeof(c));
 	collect(&c, lang, ts_tree_root_node(tree), src, out);
 
@@ -808,7 +983,7 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	apply_hits(out, kept, src, c.hits, c.nhits);
 	assign_ordinals(out);
 	for (size_t i = 0; i < nkept; i++)
-		find_lead(&out->units[i], root, src);
+		find_lead(&out->units[i], &kept[i], root, src);
 
 	out->scopes = gm_xcalloc(c.nscopes ? c.nscopes : 1, sizeof(*out->scopes));
 	out->nscopes = c.nscopes;
@@ -821,6 +996,8 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	free(c.scopes);
 	free(c.defs);
 	free(c.hits);
+	free(c.calls);
+	free(c.import_nodes);
 	htab_release(&c.imports);
 	free(w.active);
 	free(kept);

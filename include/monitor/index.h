@@ -45,6 +45,13 @@ struct gm_index_opts {
 	bool no_cache;
 	unsigned complexity_threshold; /* 0: 10 */
 	bool parse_only;               /* benchmarks: parse, find no units */
+	/*
+	 * When set, only the files for which scan_filter(path, data) is true
+	 * are read and scanned; the others are listed, unread, with no units
+	 * (the pre-commit hook needs the staged changes alone).
+	 */
+	bool (*scan_filter)(const char *path, void *data);
+	void *scan_filter_data;
 };
 
 struct gm_file {
@@ -55,6 +62,7 @@ struct gm_file {
 	bool target;     /* matched the pathspecs */
 	bool local_only; /* attribute monitor-local-only */
 	bool cached;     /* units came from the scan cache */
+	bool unread;     /* left out by opts->scan_filter: no units, not counted as scanned */
 	struct gm_file_scan scan;
 	size_t first_unit; /* global id of scan.units[0] */
 	size_t *imported;  /* files this one imports */

@@ -12,12 +12,12 @@
  *   calls.scm       @reference.call with @name
  *   imports.scm     @import: an imported module, header or path
  *
- * The rows are immutable (`const struct gm_lang`); what is compiled from
+ * The rows are immutable (`const struct gm_lang`); what is read from
  * them lives in lang.c, one state per row, reached through the functions
- * below.  Queries are compiled on a language's first use (gm_lang_load,
- * called by the scanner; C++'s alone takes long enough to matter for the
- * pre-commit hook), once, under a lock; compiled queries are immutable and
- * shared by all threads.
+ * below.  The query files are read into pattern sets (pattern.h, not
+ * tree-sitter's query compiler: well under a millisecond a language) on a
+ * language's first use (gm_lang_load, called by the scanner), once, under
+ * a lock; the sets are immutable and shared by all threads.
  */
 #ifndef MONITOR_LANG_H
 #define MONITOR_LANG_H
@@ -27,6 +27,8 @@
 #include <stdint.h>
 
 #include <tree_sitter/api.h>
+
+struct gm_pattern_set;
 
 struct gm_query_text {
 	const char *lang;
@@ -116,32 +118,30 @@ struct gm_lang {
 
 /* Ready the registry (cheap: queries compile on first use). */
 int gm_lang_init(void);
-/* Compile the queries of `lang` unless done; thread-safe; fails naming the bad file. */
+/* Read the query files of `lang` unless done; thread-safe; fails naming the bad file and line. */
 int gm_lang_load(const struct gm_lang *lang);
-/* Compile every language's queries (checks, tests). */
+/* Read every language's query files (checks, tests). */
 int gm_lang_load_all(void);
-/* Free every compiled query; the next use compiles again. */
+/* Free every pattern set; the next use reads them again. */
 void gm_lang_shutdown(void);
 
 /*
- * The compiled query of a loaded `lang` (owned by the registry): the four
- * files compile into ONE query, so that the scanner walks a tree once.
- * NULL when the language has no query file at all.
+ * The patterns of a loaded `lang` (owned by the registry): the four files
+ * make ONE set, so that the scanner walks a tree once.  NULL when the
+ * language has no query file at all.
  */
-const TSQuery *gm_lang_query(const struct gm_lang *lang);
+const struct gm_pattern_set *gm_lang_patterns(const struct gm_lang *lang);
 /* Whether <kind>.scm exists for the loaded `lang`. */
 bool gm_lang_has_query(const struct gm_lang *lang, enum gm_query_kind kind);
-/* Which file pattern `pattern` of gm_lang_query(lang) came from (loaded). */
+/* Which file pattern `pattern` of gm_lang_patterns(lang) came from (loaded). */
 enum gm_query_kind gm_lang_pattern_kind(const struct gm_lang *lang, uint32_t pattern);
-/* Meaning of capture `id` of gm_lang_query(lang) (loaded). */
-enum gm_capture gm_lang_capture(const struct gm_lang *lang, uint32_t id);
 /*
- * Whether match `m` of gm_lang_query(lang) over `src` satisfies its text
- * predicates, which the C runtime leaves to the caller: #eq?, #not-eq?
- * (a capture against a string or another capture) and #any-of?.  Other
- * predicates pass; a predicate on an absent (optional) capture passes.
+ * gm_lang_node_is_lead by symbol, for the loaded `lang` (owned by the
+ * registry): table[s] for a node of symbol s < *count.
  */
-bool gm_lang_match_passes(const struct gm_lang *lang, const TSQueryMatch *m, const char *src);
+const bool *gm_lang_lead_symbols(const struct gm_lang *lang, uint32_t *count);
+/* Meaning of capture `id` of gm_lang_patterns(lang) (loaded). */
+enum gm_capture gm_lang_capture(const struct gm_lang *lang, uint32_t id);
 
 /* All languages, NULL-terminated. */
 const struct gm_lang *const *gm_lang_all(void);

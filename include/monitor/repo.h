@@ -17,7 +17,8 @@
  * Discover the repository containing `path`; NULL: as git does from its
  * environment (GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES, ...; so
  * `git --git-dir=X monitor` and `git -C dir monitor` work), else the
- * current directory.  git_repository_free it.
+ * current directory.  Turns off libgit2's re-hashing of every object read.
+ * git_repository_free it.
  */
 int gm_repo_open(git_repository **out, const char *path);
 

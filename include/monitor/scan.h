@@ -43,11 +43,17 @@ struct gm_unit {
 	uint32_t lead_byte, lead_line;
 	uint32_t start_col;            /* byte column of start_byte */
 	char *signature;               /* text up to the body, spaces folded */
-	unsigned lines, complexity, nesting, params;
+	unsigned lines, complexity, nesting, params; /* nesting: at most GM_SCAN_MAX_NESTING */
 	char **calls; /* names called, in order of first call, no duplicates */
 	size_t ncalls;
 	unsigned ordinal; /* 0, or 1.. among units of the file with this name */
 };
+
+/*
+ * The deepest nesting counted: a unit nested deeper shows this figure
+ * (a unit whose nesting equals it may be deeper than shown).
+ */
+#define GM_SCAN_MAX_NESTING 256
 
 /*
  * A unit's key within its file, the one notes, reports and review use:

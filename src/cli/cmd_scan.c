@@ -16,8 +16,17 @@
  *                "cluster", "complex", "route": "local" | "claude" } ],
  *   "summary": { "files_scanned", "files_from_cache", "units",
  *                "clusters", "files_skipped": { "<reason>": n, ... },
- *                "skipped": [ { "path", "reason" } ] }
+ *                "skipped": [ { "path", "reason" } ],
+ *                "parse_errors": [ { "path", "errors", "units" } ],
+ *                "nesting_capped": [ { "path", "name", "start_line" } ] }
  * }
+ *
+ * "parse_errors" lists the files tree-sitter could parse only with errors
+ * ("errors": its ERROR and MISSING nodes): the units inside a broken part
+ * are not found, so "units" may be fewer than the file has.
+ * "nesting_capped" lists the units nested deeper than the scan counts
+ * (GM_SCAN_MAX_NESTING): their "nesting" shows that limit.  On stderr each
+ * is one "warning:" line (not with -q).
  *
  * The output is always valid UTF-8 (include/monitor/quote.h): "path",
  * "name", "short_name" and "calls" are the repository's bytes when those
@@ -187,6 +196,66 @@ static void print_table(const struct gm_index *idx, const bool *cx, const struct
 	cli_table_free(t);
 }
 
+/* Whether a target file was parsed, with errors: it may have more units than found. */
+static bool parsed_with_errors(const struct gm_file *f)
+{
+	return f->target && f->skip == GM_SKIP_NONE && !f->unread && f->scan.errors;
+}
+
+/* Whether a unit's nesting is the cap rather than its depth. */
+static bool nesting_capped(const struct gm_unit *u)
+{
+	return u->nesting >= GM_SCAN_MAX_NESTING;
+}
+
+/*
+ * What the scan could not see: a file parsed with errors (its units may be
+ * fewer than it has) and a unit nested past the limit, one line each, the
+ * first WARN_MAX of each kind (-v: all), then how many more: a C tree with
+ * macros the grammar cannot follow has hundreds of such files (redis: 320),
+ * and --json lists them all.
+ */
+#define WARN_MAX 10
+
+static void print_warnings(const struct gm_index *idx, bool all)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < idx->nfiles; i++) {
+		const struct gm_file *f = &idx->files[i];
+		char *path;
+		if (!parsed_with_errors(f) || (!all && n++ >= WARN_MAX))
+			continue;
+		path = cli_path(f->path);
+		fprintf(stderr,
+		        "warning: %s: parse errors (%u), %zu unit%s found; "
+		        "units in the broken part are missed\n",
+		        path, f->scan.errors, f->scan.n, f->scan.n == 1 ? "" : "s");
+		free(path);
+	}
+	if (n > WARN_MAX)
+		fprintf(stderr, "warning: and %zu more files with parse errors (scan -v or --json lists "
+		        "them)\n", n - WARN_MAX);
+	n = 0;
+	for (size_t i = 0; i < idx->nunits; i++) {
+		const struct gm_unit *u = gm_index_unit(idx, i);
+		const struct gm_file *f = &idx->files[idx->units[i].file];
+		char *path, *name;
+		if (!f->target || !nesting_capped(u) || (!all && n++ >= WARN_MAX))
+			continue;
+		path = cli_path(f->path);
+		name = cli_name(u->name);
+		fprintf(stderr, "warning: %s:%u: '%s' nests %d or more levels deep, the most counted: "
+		        "its nesting shows %d\n",
+		        path, u->start_line, name, GM_SCAN_MAX_NESTING, GM_SCAN_MAX_NESTING);
+		free(path);
+		free(name);
+	}
+	if (n > WARN_MAX)
+		fprintf(stderr, "warning: and %zu more functions nested past the limit (scan -v or "
+		        "--json lists them)\n", n - WARN_MAX);
+}
+
 /* A JSON string exactly as cJSON_Print escapes it. */
 static void put_json_string(const char *s)
 {
@@ -278,7 +347,7 @@ static void put_unit(const struct gm_index *idx, const bool *cx, size_t i)
 static void print_json(const struct gm_index *idx, const bool *cx, const struct view *v)
 {
 	cJSON *root = cJSON_CreateObject();
-	cJSON *summary, *skipped, *skiplist;
+	cJSON *summary, *skipped, *skiplist, *errlist, *caplist;
 	char oid[GIT_OID_HEXSZ + 1];
 	static const char units_key[] = "\t\"units\":\t[]";
 	size_t nunits = 0;
@@ -322,6 +391,39 @@ static void print_json(const struct gm_index *idx, const bool *cx, const struct 
 		cJSON_AddStringToObject(s, "reason", gm_skip_reason_name(f->skip));
 		cJSON_AddItemToArray(skiplist, s);
 	}
+	errlist = cJSON_AddArrayToObject(summary, "parse_errors");
+	for (size_t i = 0; i < idx->nfiles; i++) {
+		const struct gm_file *f = &idx->files[i];
+		cJSON *e;
+		char *q;
+		if (!parsed_with_errors(f))
+			continue;
+		q = gm_quote_name(f->path);
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "path", q);
+		free(q);
+		cJSON_AddNumberToObject(e, "errors", f->scan.errors);
+		cJSON_AddNumberToObject(e, "units", (double)f->scan.n);
+		cJSON_AddItemToArray(errlist, e);
+	}
+	caplist = cJSON_AddArrayToObject(summary, "nesting_capped");
+	for (size_t i = 0; i < idx->nunits; i++) {
+		const struct gm_unit *u = gm_index_unit(idx, i);
+		const struct gm_file *f = &idx->files[idx->units[i].file];
+		cJSON *e;
+		char *q;
+		if (!f->target || !nesting_capped(u))
+			continue;
+		e = cJSON_CreateObject();
+		q = gm_quote_name(f->path);
+		cJSON_AddStringToObject(e, "path", q);
+		free(q);
+		q = gm_quote_name(u->name);
+		cJSON_AddStringToObject(e, "name", q);
+		free(q);
+		cJSON_AddNumberToObject(e, "start_line", u->start_line);
+		cJSON_AddItemToArray(caplist, e);
+	}
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
 	at = strstr(text, units_key);
@@ -358,6 +460,13 @@ static void print_summary(const struct gm_index *idx)
 			sep = ", ";
 		}
 	}
+	{
+		size_t broken = 0;
+		for (size_t i = 0; i < idx->nfiles; i++)
+			broken += parsed_with_errors(&idx->files[i]);
+		if (broken)
+			fprintf(stderr, "; %zu file%s with parse errors", broken, broken == 1 ? "" : "s");
+	}
 	fputc('\n', stderr);
 }
 
@@ -378,7 +487,7 @@ int cmd_scan(int argc, char **argv)
 		{ 0, "sort", CLI_OPT_VALUE, &sort_s, "KEY", "order by cc, lines, fan-in (most first) or name" },
 		{ 0, "top", CLI_OPT_VALUE, &top_s, "N", "only the first N (after --sort)" },
 		{ 0, "min-complexity", CLI_OPT_VALUE, &min_s, "N", "only functions of complexity N or more" },
-		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no summary on stderr" },
+		{ 'q', "quiet", CLI_OPT_FLAG, &quiet, NULL, "no summary or warnings on stderr" },
 		{ 'v', "verbose", CLI_OPT_COUNT, &verbose, NULL, "full names, however wide the terminal" },
 		{ 0, NULL, 0, NULL, NULL, NULL },
 	};
@@ -454,6 +563,8 @@ int cmd_scan(int argc, char **argv)
 	make_view(&view, idx, sort, top, (unsigned)min_cc);
 	cli_term_columns(); /* the terminal's, before a pager takes stdout */
 	cli_pager_setup("scan", true);
+	if (!quiet)
+		print_warnings(idx, verbose > 0);
 	if (json)
 		print_json(idx, cx, &view);
 	else

@@ -8,9 +8,14 @@ sources of eslint (npm pack), and the C sources of the tree-sitter runtime
 cold (--no-cache) and warm (cache filled), the parse-only floor
 (bench_parse: read + parse the same blobs, no queries), ast-grep (npm
 @ast-grep/cli, a rule matching function definitions, same thread count) and
-universal-ctags. Reports wall time (best of --repeat), peak RSS and units.
+universal-ctags. Reports wall time (median of --repeat), peak RSS and units.
+--repo PATH (repeatable) measures a checkout instead, as it is at its HEAD
+(give monitor.scan.maxFileSize there as the floor reads every size: 1g):
+ast-grep is then given exactly the files the scanner parses (bench_dump's
+list), with a rule for each of their languages.
 
 usage: tests/bench/bench_scan.py --build build [--repeat 3] [--corpus python,js,c]
+       [--repo PATH ...] [--jobs 1,2]
 """
 import argparse
 import json
@@ -18,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import statistics
 import sysconfig
 import tarfile
 import tempfile
@@ -89,6 +95,27 @@ def ensure_ast_grep(tools):
     return exe
 
 
+JS_KINDS = ("  any:\n    - kind: function_declaration\n    - kind: generator_function_declaration\n"
+            "    - kind: method_definition\n    - kind: arrow_function\n    - kind: function_expression\n")
+# One rule a language the scanner reads, matching its function definitions.
+AST_GREP_ALL = "\n---\n".join("id: f-%s\nlanguage: %s\nrule:\n%s" % (n, n, k) for n, k in [
+    ("c", "  kind: function_definition\n"), ("cpp", "  kind: function_definition\n"),
+    ("python", "  kind: function_definition\n"), ("javascript", JS_KINDS), ("typescript", JS_KINDS),
+    ("tsx", JS_KINDS), ("rust", "  kind: function_item\n"), ("go", "  any:\n    - kind: function_declaration\n"
+    "    - kind: method_declaration\n"), ("java", "  any:\n    - kind: method_declaration\n"
+    "    - kind: constructor_declaration\n")])
+
+
+def parsed_files(dump, repo):
+    """The paths bench_dump lists: the files the scanner parses."""
+    out = subprocess.run([dump, "1"], cwd=repo, env=ENV, capture_output=True, check=True).stdout
+    paths = []
+    for line in out.decode(errors="surrogateescape").splitlines():
+        if line.startswith("F "):
+            paths.append(line[2:].rsplit(" ", 4)[0])
+    return paths
+
+
 AST_GREP_RULES = {
     "python": "id: f\nlanguage: python\nrule:\n  kind: function_definition\n",
     "js": "id: f\nlanguage: javascript\nrule:\n  any:\n    - kind: function_declaration\n    - kind: method_definition\n    - kind: arrow_function\n    - kind: function_expression\n",
@@ -101,6 +128,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--corpus", default="python,js,c")
+    ap.add_argument("--repo", action="append", default=[], help="a checkout to measure (repeatable)")
+    ap.add_argument("--jobs", help="thread counts, comma-separated (default: 1 and all cores)")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     gm = os.path.join(build, "git-monitor")
@@ -114,7 +143,7 @@ def main():
     except (subprocess.CalledProcessError, FileNotFoundError):
         ast_grep = None
     corpora = {}
-    wanted = a.corpus.split(",")
+    wanted = [] if a.repo else a.corpus.split(",")
     if "python" in wanted:
         corpora["python"] = (sysconfig.get_paths()["stdlib"], {".py"}, "--kinds-Python=cfm")
     if "js" in wanted:
@@ -123,11 +152,20 @@ def main():
         corpora["c"] = (os.path.join(npm_pack("tree-sitter@0.25.1", tmp), "vendor", "tree-sitter", "lib"), {".c", ".h"}, "--kinds-C=f")
 
     rows = []
-    for name, (src, exts, kinds) in corpora.items():
-        repo = os.path.join(tmp, "repo-" + name)
-        nfiles, size = make_repo(repo, src, exts)
+    todo = [(name, None) + v for name, v in corpora.items()]
+    todo += [(os.path.basename(os.path.abspath(r)), os.path.abspath(r), None, None, "") for r in a.repo]
+    jobs_list = sorted({int(j) for j in a.jobs.split(",")}) if a.jobs else sorted({1, ncpu})
+    for name, repo, src, exts, kinds in todo:
+        files = None
+        if repo is None:
+            repo = os.path.join(tmp, "repo-" + name)
+            nfiles, size = make_repo(repo, src, exts)
+        else:
+            files = parsed_files(os.path.join(build, "tests", "bench_dump"), repo)
+            nfiles = len(files)
+            size = sum(os.path.getsize(os.path.join(repo, f)) for f in files)
         print("# corpus %s: %d files, %.1f MB" % (name, nfiles, size / 1e6), file=sys.stderr)
-        for jobs in sorted({1, ncpu}):
+        for jobs in jobs_list:
             def best(cmd, prep=None):
                 times = []
                 out = b""
@@ -136,7 +174,7 @@ def main():
                         prep()
                     t, out = run(cmd, repo)
                     times.append(t)
-                return min(times), out
+                return statistics.median(times), out
 
             def clear_cache():
                 shutil.rmtree(os.path.join(repo, ".git", "monitor"), ignore_errors=True)
@@ -157,14 +195,15 @@ def main():
             if ast_grep:
                 rules = os.path.join(tmp, "rule-%s.yml" % name)
                 with open(rules, "w") as f:
-                    f.write(AST_GREP_RULES[name])
-                cmd = [ast_grep, "scan", "--rule", rules, "--json=stream", "-j", str(jobs), "."]
+                    f.write(AST_GREP_ALL if files is not None else AST_GREP_RULES[name])
+                cmd = [ast_grep, "scan", "--rule", rules, "--json=stream", "-j", str(jobs)]
+                cmd += files if files is not None else ["."]
                 t_ag, out = best(cmd)
                 row["ast_grep_s"] = round(t_ag, 3)
                 row["ast_grep_units"] = len(out.splitlines())
                 row["cold/ast_grep"] = round(t_cold / t_ag, 2)
             if shutil.which("ctags") and jobs == 1:
-                cmd = ["ctags", "-R", "-f", "-", kinds, "--langmap=C:.c.h", "."]
+                cmd = ["ctags", "-R", "-f", "-"] + ([kinds] if kinds else []) + ["--langmap=C:.c.h", "."]
                 t_ct, out = best(cmd)
                 row["ctags_s"] = round(t_ct, 3)
                 row["ctags_tags"] = len(out.splitlines())

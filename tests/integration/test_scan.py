@@ -220,6 +220,60 @@ class ScanTest(gmtest.TestCase):
         self.r.git("config", "monitor.scan.maxFileSize", "4m")
         self.assertIn("big", [u["name"] for u in self.scan()["units"]])
 
+    def test_parse_errors_and_the_nesting_cap_are_said_not_silent(self):
+        # 600 nested ifs are past what tree-sitter's Python parser takes:
+        # deep() is lost in an ERROR node, only after() is found.
+        deep_py = "def deep(x):\n" + "".join("    " * (i + 1) + "if x > %d:\n" % i for i in range(600))
+        deep_py += "    " * 601 + "return x\n\n\ndef after(y):\n    return y\n"
+        # C parses 300 levels, but the scan counts 256 at most.
+        deep_c = ("int f(int x) {\n" + "".join("if (x > %d) {\n" % i for i in range(300))
+                  + "return x;\n" + "}\n" * 300 + "return 0;\n}\n")
+        self.r.commit({"deep.py": deep_py, "deep.c": deep_c}, "deep")
+
+        def check(p):
+            self.assertEqual(p.returncode, 0, p.stderr)
+            warnings = [l for l in p.stderr.splitlines() if l.startswith("warning:")]
+            self.assertEqual(len(warnings), 2, p.stderr)
+            self.assertIn("deep.py: parse errors", warnings[0])
+            self.assertIn("1 unit found", warnings[0])
+            self.assertIn("deep.c:1: 'f' nests 256 or more levels", warnings[1])
+            return json.loads(p.stdout)
+
+        for cold in (True, False):  # the cache keeps what the parse found
+            out = check(self.r.run("scan", "--json", *(["--no-cache"] if cold else [])))
+            errs = out["summary"]["parse_errors"]
+            self.assertEqual([(e["path"], e["units"]) for e in errs], [("deep.py", 1)])
+            self.assertGreater(errs[0]["errors"], 0)
+            self.assertEqual(out["summary"]["nesting_capped"],
+                             [{"path": "deep.c", "name": "f", "start_line": 1}])
+            by = {u["name"]: u for u in out["units"]}
+            self.assertEqual(by["f"]["metrics"]["nesting"], 256)
+            self.assertIn("after", by)
+        table = self.r.run("scan")
+        check(subprocess.CompletedProcess(table.args, 0, "{}", table.stderr))
+        self.assertIn("1 file with parse errors", table.stderr)
+        # -q keeps stderr quiet; clean files say nothing.
+        self.assertEqual(self.r.run("scan", "-q", "--json").stderr, "")
+        clean = self.r.run("scan", "--json", "a.py", "util.py")
+        self.assertNotIn("warning", clean.stderr)
+        self.assertEqual(json.loads(clean.stdout)["summary"]["parse_errors"], [])
+
+    def test_many_broken_files_are_summed_up_after_ten(self):
+        # A C tree full of macros has hundreds of files with an ERROR node:
+        # ten warnings, then how many more; -v and --json have them all.
+        self.r.commit({"broken%02d.py" % i: "def ok%d():\n    return 1\n\ndef (:\n" % i
+                       for i in range(13)}, "broken")
+        p = self.r.run("scan")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        warnings = [l for l in p.stderr.splitlines() if l.startswith("warning:")]
+        self.assertEqual(len(warnings), 11, p.stderr)
+        self.assertEqual(warnings[-1], "warning: and 3 more files with parse errors "
+                                       "(scan -v or --json lists them)")
+        v = self.r.run("scan", "-v")
+        self.assertEqual(len([l for l in v.stderr.splitlines() if "parse errors (" in l]), 13)
+        j = self.r.run("scan", "--json")
+        self.assertEqual(len(json.loads(j.stdout)["summary"]["parse_errors"]), 13)
+
     def test_submodule_is_skipped(self):
         sub = gmtest.Repo(self)
         sub.commit({"s.py": "def s():\n    pass\n"})
@@ -393,6 +447,31 @@ class ScanTest(gmtest.TestCase):
         self.assertEqual(by["from_template"]["language"], "python")
         self.assertTrue(by["hidden"]["complex"])
         self.assertEqual(by["hidden"]["route"], "local")
+
+    def test_attributes_from_other_files_apply_beside_a_gitattributes_that_names_none(self):
+        # The scanner skips the per-file attribute lookups when no attributes
+        # file names monitor-*: the global file, core.attributesFile and
+        # info/attributes must count as much as the .gitattributes.
+        self.r.commit({".gitattributes": "*.txt text\n",
+                       "gen.tpl": "def from_template():\n    pass\n",
+                       "gen.tmpl": "def from_tmpl():\n    pass\n",
+                       "gen.jin": "def from_jin():\n    pass\n"}, "attrs elsewhere")
+        mine = {"from_template", "from_tmpl", "from_jin"}
+        names = lambda: {u["name"]: u["language"] for u in self.scan()["units"] if u["name"] in mine}
+        self.assertEqual(names(), {})
+        xdg = os.path.join(self.r.home, ".config", "git")
+        os.makedirs(xdg, exist_ok=True)
+        with open(os.path.join(xdg, "attributes"), "w") as f:
+            f.write("*.tpl monitor-language=python\n")
+        self.assertEqual(names(), {"from_template": "python"})
+        other = os.path.join(self.r.home, "attrs")
+        with open(other, "w") as f:
+            f.write("*.tmpl monitor-language=python\n")
+        self.r.git("config", "core.attributesFile", other)
+        self.assertEqual(names(), {"from_tmpl": "python"})
+        with open(os.path.join(self.r.path, ".git", "info", "attributes"), "w") as f:
+            f.write("*.jin monitor-language=python\n")
+        self.assertEqual(names(), {"from_tmpl": "python", "from_jin": "python"})
 
     def test_route_preview_agrees_with_refactor_for_a_mixed_cluster(self):
         # A complex function calling into a monitor-local-only file: the whole

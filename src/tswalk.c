@@ -1,0 +1,202 @@
+/*
+ * The walk reads tree-sitter's private structures (see tswalk.h for why).
+ * Our own preorder walk over them, written from these facts of runtime
+ * 0.25's layout (the rules its public cursor obeys): a child is visible when its
+ * subtree is or when the parent's production aliases it (extras are never
+ * aliased); a hidden child with visible descendants is walked through as
+ * if its children were the parent's; positions advance by each child's
+ * size and the next child's padding.
+ */
+#include "monitor/tswalk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The runtime's private headers (include path set for this file only). */
+#include "subtree.h"
+#include "language.h"
+#include "tree.h"
+
+#include "monitor/util.h"
+#include "monitor/banned.h"
+
+/* One level of the walk: the children of a subtree still to visit. */
+struct gm_tswalk_frame {
+	const Subtree *children;
+	uint32_t count, index, structural;
+	Length pos; /* position of child `index` */
+	const TSSymbol *aliases;
+	bool visible; /* the children of a visible node (not of a hidden one walked through) */
+};
+
+static void push(struct gm_tswalk *w, const TSTree *tree, const Subtree *s, Length pos,
+                 bool visible)
+{
+	struct gm_tswalk_frame *f;
+	if (w->n == w->cap)
+		GM_GROW(w->stack, w->cap, w->n + 1);
+	f = &w->stack[w->n++];
+	f->children = ts_subtree_children(*s);
+	f->count = s->ptr->child_count;
+	f->pos = pos;
+	f->index = 0;
+	f->structural = 0;
+	f->aliases = ts_language_alias_sequence(tree->language, s->ptr->production_id);
+	f->visible = visible;
+	w->depth += visible;
+}
+
+void gm_tswalk_init(struct gm_tswalk *w, TSNode root)
+{
+	memset(w, 0, sizeof(*w));
+	w->root = root;
+}
+
+/* What ts_node_new, ts_node_symbol, ts_node_is_named and ts_node_is_missing give. */
+static inline void fill(struct gm_tswalk_node *out, const TSTree *tree, const Subtree *c,
+                        Length pos, TSSymbol alias)
+{
+	const TSLanguage *lang = tree->language;
+	TSSymbol sym = alias ? alias : ts_subtree_symbol(*c);
+
+	out->node.context[0] = pos.bytes;
+	out->node.context[1] = pos.extent.row;
+	out->node.context[2] = pos.extent.column;
+	out->node.context[3] = alias;
+	out->node.id = c;
+	out->node.tree = tree;
+	out->symbol = sym == ts_builtin_sym_error ? sym : lang->public_symbol_map[sym];
+	out->named = alias ? ts_language_symbol_metadata(lang, alias).named : ts_subtree_named(*c);
+	out->missing = ts_subtree_missing(*c);
+}
+
+static Length node_length(TSNode n)
+{
+	Length l;
+	l.bytes = ts_node_start_byte(n);
+	l.extent = ts_node_start_point(n);
+	return l;
+}
+
+bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out)
+{
+	const TSTree *tree = w->root.tree;
+
+	if (!w->started) {
+		const Subtree *s = (const Subtree *)w->root.id;
+		w->started = true;
+		out->node = w->root;
+		out->symbol = ts_node_symbol(w->root);
+		out->named = ts_node_is_named(w->root);
+		out->missing = ts_node_is_missing(w->root);
+		out->field = 0;
+		out->depth = 0;
+		if (ts_subtree_child_count(*s))
+			push(w, tree, s, node_length(w->root), true);
+		return true;
+	}
+	while (w->n) {
+		struct gm_tswalk_frame *f = &w->stack[w->n - 1];
+		const Subtree *c;
+		Length pos;
+		TSSymbol alias = 0;
+
+		if (f->index == f->count) {
+			w->depth -= f->visible;
+			w->n--;
+			continue;
+		}
+		c = &f->children[f->index++];
+		pos = f->pos;
+		if (!ts_subtree_extra(*c)) {
+			if (f->aliases)
+				alias = f->aliases[f->structural];
+			f->structural++;
+		}
+		f->pos = length_add(pos, ts_subtree_size(*c));
+		if (f->index < f->count)
+			f->pos = length_add(f->pos, ts_subtree_padding(f->children[f->index]));
+		if (ts_subtree_visible(*c) || alias) {
+			fill(out, tree, c, pos, alias);
+			out->field = 0;
+			out->depth = w->depth;
+			if (ts_subtree_child_count(*c))
+				push(w, tree, c, pos, true);
+			return true;
+		}
+		if (ts_subtree_visible_child_count(*c))
+			push(w, tree, c, pos, false);
+	}
+	return false;
+}
+
+void gm_tswalk_release(struct gm_tswalk *w)
+{
+	free(w->stack);
+	memset(w, 0, sizeof(*w));
+}
+
+/* The field of child `structural` of a node of production `production`, 0: none. */
+static TSFieldId field_of(const TSLanguage *lang, uint32_t production, uint32_t structural)
+{
+	const TSFieldMapEntry *map, *end;
+	ts_language_field_map(lang, production, &map, &end);
+	for (; map < end; map++)
+		if (!map->inherited && map->child_index == structural)
+			return map->field_id;
+	return 0;
+}
+
+/*
+ * The visible children of subtree `s` at `pos`, hidden ones walked
+ * through; `inherited` is the field a hidden `s` has in its own parent
+ * (what a child without a field of its own gets: the cursor looks up
+ * through hidden ancestors until the visible parent).
+ */
+static void children_of(const TSTree *tree, const Subtree *s, Length pos, TSFieldId inherited,
+                        struct gm_tswalk_node **arr, size_t *n, size_t *cap)
+{
+	const TSLanguage *lang = tree->language;
+	uint32_t count = ts_subtree_child_count(*s), structural = 0;
+	const Subtree *children = ts_subtree_children(*s);
+	const TSSymbol *aliases = ts_language_alias_sequence(lang, s->ptr->production_id);
+
+	for (uint32_t i = 0; i < count; i++) {
+		const Subtree *c = &children[i];
+		TSSymbol alias = 0;
+		TSFieldId field = 0;
+		bool extra = ts_subtree_extra(*c);
+
+		if (i)
+			pos = length_add(pos, ts_subtree_padding(*c));
+		if (!extra) {
+			if (aliases)
+				alias = aliases[structural];
+			field = field_of(lang, s->ptr->production_id, structural);
+			if (!field)
+				field = inherited;
+			structural++;
+		}
+		if (ts_subtree_visible(*c) || alias) {
+			struct gm_tswalk_node *out;
+			if (*n == *cap)
+				GM_GROW(*arr, *cap, *n + 1);
+			out = &(*arr)[(*n)++];
+			fill(out, tree, c, pos, alias);
+			out->field = field;
+			out->depth = 0;
+		} else if (ts_subtree_visible_child_count(*c)) {
+			children_of(tree, c, pos, field, arr, n, cap);
+		}
+		pos = length_add(pos, ts_subtree_size(*c));
+	}
+}
+
+size_t gm_tswalk_children(TSNode node, struct gm_tswalk_node **arr, size_t *n, size_t *cap)
+{
+	const Subtree *s = (const Subtree *)node.id;
+	size_t before = *n;
+	if (ts_subtree_child_count(*s))
+		children_of(node.tree, s, node_length(node), 0, arr, n, cap);
+	return *n - before;
+}
