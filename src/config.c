@@ -122,12 +122,6 @@ static char *sq_word(const char **pp)
 	}
 }
 
-static void push_param(struct gm_config *cfg, const char *key, const char *value, const char *origin)
-{
-	/* Only our keys; a key given without a value is a boolean true, as git has it. */
-	if (strncasecmp(key, "monitor.", 8) == 0)
-		push(cfg, key, value ? value : "true", origin);
-}
 
 /*
  * GIT_CONFIG_PARAMETERS, which `git -c k=v` (and --config-env) hand to a
@@ -136,7 +130,7 @@ static void push_param(struct gm_config *cfg, const char *key, const char *value
  * (git 2.31 and later; 'key'= alone: no value) or the older 'key=value'
  * split at its first '='.  Anything else is "bogus format", as git says.
  */
-static int load_parameters(struct gm_config *cfg, const char *env)
+static int load_parameters(gm_config_param_fn fn, void *ctx, const char *env)
 {
 	const char *p = env;
 
@@ -172,7 +166,7 @@ static int load_parameters(struct gm_config *cfg, const char *env)
 			gm_error_set("empty config key in GIT_CONFIG_PARAMETERS");
 			return GM_EFATAL;
 		}
-		push_param(cfg, key, value, PARAMS_ORIGIN);
+		fn(ctx, key, value, PARAMS_ORIGIN);
 		free(key);
 		free(value);
 		while (isspace((unsigned char)*p))
@@ -185,7 +179,7 @@ bogus:
 }
 
 /* GIT_CONFIG_COUNT with GIT_CONFIG_KEY_<n> / GIT_CONFIG_VALUE_<n> (git 2.31), before the -c ones. */
-static int load_count(struct gm_config *cfg, const char *count)
+static int load_count(gm_config_param_fn fn, void *ctx, const char *count)
 {
 	char *end, name[64], *origin;
 	unsigned long n = strtoul(count, &end, 10);
@@ -207,10 +201,30 @@ static int load_count(struct gm_config *cfg, const char *count)
 			return GM_EFATAL;
 		}
 		origin = gm_xasprintf("environment (GIT_CONFIG_KEY_%lu)", i);
-		push_param(cfg, k, v, origin);
+		fn(ctx, k, v, origin);
 		free(origin);
 	}
 	return 0;
+}
+
+int gm_config_git_parameters(gm_config_param_fn fn, void *ctx)
+{
+	const char *v;
+	int rc = 0;
+
+	/* GIT_CONFIG_COUNT's first, GIT_CONFIG_PARAMETERS' after (they win), as git reads them. */
+	if ((v = getenv("GIT_CONFIG_COUNT")) != NULL && (rc = load_count(fn, ctx, v)) < 0)
+		return rc;
+	if ((v = getenv("GIT_CONFIG_PARAMETERS")) != NULL)
+		rc = load_parameters(fn, ctx, v);
+	return rc;
+}
+
+static void push_param(void *ctx, const char *key, const char *value, const char *origin)
+{
+	/* Only our keys; a key given without a value is a boolean true, as git has it. */
+	if (strncasecmp(key, "monitor.", 8) == 0)
+		push(ctx, key, value ? value : "true", origin);
 }
 
 int gm_config_load(struct gm_config **out, git_repository *repo)
@@ -262,10 +276,7 @@ int gm_config_load(struct gm_config **out, git_repository *repo)
 	}
 layers:
 	/* git -c: the highest level of git config, as in git. */
-	if (getenv("GIT_CONFIG_COUNT") && (rc = load_count(cfg, getenv("GIT_CONFIG_COUNT"))) < 0)
-		goto cleanup;
-	if (getenv("GIT_CONFIG_PARAMETERS") &&
-	    (rc = load_parameters(cfg, getenv("GIT_CONFIG_PARAMETERS"))) < 0)
+	if ((rc = gm_config_git_parameters(push_param, cfg)) < 0)
 		goto cleanup;
 	/* The environment layer, above git config and below flags. */
 	for (const struct gm_config_key *k = gm_config_keys; rc == 0 && k->key; k++) {

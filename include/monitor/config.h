@@ -47,6 +47,17 @@ const char *gm_config_default(const char *key);
  * with origin "environment (NAME)"; flags come after, from the caller.
  */
 int gm_config_load(struct gm_config **out, git_repository *repo);
+
+/*
+ * `git -c` as a git subcommand receives it (libgit2 reads neither):
+ * GIT_CONFIG_COUNT's GIT_CONFIG_KEY_<n>/GIT_CONFIG_VALUE_<n>, then
+ * GIT_CONFIG_PARAMETERS' words, each given to `fn` in that order (later
+ * wins) with its origin; `value` NULL for a key given without '=' (a
+ * boolean true).  GM_EFATAL, in git's words, for a bogus format; the pairs
+ * before it were given.
+ */
+typedef void (*gm_config_param_fn)(void *ctx, const char *key, const char *value, const char *origin);
+int gm_config_git_parameters(gm_config_param_fn fn, void *ctx);
 void gm_config_free(struct gm_config *cfg);
 
 /* The string value of `key` ("monitor.goal"), or `def` (returned as is; also for `cfg` NULL). */

@@ -16,6 +16,7 @@
 
 #include <git2.h>
 
+#include "monitor/config.h"
 #include "monitor/error.h"
 #include "monitor/repo.h"
 #include "monitor/util.h"
@@ -53,76 +54,11 @@ static void add_param(const char *key, const char *value)
 	nparams++;
 }
 
-/* One '...' word as git's sq_quote_buf writes it ('\'' and '\!' inside); NULL: malformed. */
-static char *sq_word(const char **pp)
+static void take_param(void *ctx, const char *key, const char *value, const char *origin)
 {
-	struct gm_buf b = GM_BUF_INIT;
-	const char *p = *pp;
-
-	if (*p != '\'')
-		return NULL;
-	for (p++;; p++) {
-		if (!*p) {
-			gm_buf_release(&b);
-			return NULL;
-		}
-		if (*p != '\'') {
-			gm_buf_put(&b, p, 1);
-			continue;
-		}
-		if (p[1] == '\\' && (p[2] == '\'' || p[2] == '!') && p[3] == '\'') {
-			gm_buf_put(&b, p + 2, 1);
-			p += 3;
-			continue;
-		}
-		*pp = p + 1;
-		if (!b.ptr)
-			gm_buf_puts(&b, "");
-		return gm_buf_detach(&b, NULL);
-	}
-}
-
-/* GIT_CONFIG_PARAMETERS: 'key'='value' words, or the older 'key=value'; bogus ones end it. */
-static void load_parameters(const char *p)
-{
-	while (*p) {
-		char *key, *value = NULL, *eq;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p || !(key = sq_word(&p)))
-			return;
-		if (*p == '=') {
-			p++;
-			if (*p == '\'' && !(value = sq_word(&p))) {
-				free(key);
-				return;
-			}
-			if (!value)
-				value = gm_xstrdup("");
-		} else if ((eq = strchr(key, '=')) != NULL) {
-			*eq = '\0';
-			value = gm_xstrdup(eq + 1);
-		}
-		add_param(key, value);
-		free(key);
-		free(value);
-	}
-}
-
-static void load_count(const char *count)
-{
-	char name[64];
-	long n = strtol(count, NULL, 10);
-
-	for (long i = 0; i < n && i < 10000; i++) {
-		const char *k, *v;
-		snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%ld", i);
-		k = getenv(name);
-		snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%ld", i);
-		v = getenv(name);
-		if (k && v)
-			add_param(k, v);
-	}
+	(void)ctx;
+	(void)origin;
+	add_param(key, value);
 }
 
 static void free_all(void)
@@ -148,7 +84,6 @@ static void load(void)
 {
 	git_repository *repo = NULL;
 	git_config *gc = NULL;
-	const char *v;
 
 	loaded = true;
 	if (gm_repo_open(&repo, NULL) == 0 && git_repository_config(&gc, repo) == 0)
@@ -161,11 +96,9 @@ static void load(void)
 	git_repository_free(repo);
 	git_error_clear();
 	gm_error_clear();
-	/* git -c: GIT_CONFIG_COUNT's come first, GIT_CONFIG_PARAMETERS' after (they win). */
-	if ((v = getenv("GIT_CONFIG_COUNT")) != NULL)
-		load_count(v);
-	if ((v = getenv("GIT_CONFIG_PARAMETERS")) != NULL)
-		load_parameters(v);
+	/* git -c, read as the library reads it; a bogus one is the library's error to report. */
+	gm_config_git_parameters(take_param, NULL);
+	gm_error_clear();
 	atexit(free_all);
 }
 
