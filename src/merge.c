@@ -10,6 +10,7 @@
 #include <git2.h>
 
 #include "monitor/error.h"
+#include "monitor/report.h"
 #include "monitor/scan.h"
 #include "monitor/util.h"
 #include "monitor/banned.h"
@@ -259,4 +260,40 @@ void gm_merge_count_lines(int *added, int *removed, const char *src, const struc
 	counts[0] += (int)e->nimports;
 	*added = counts[0];
 	*removed = counts[1];
+}
+
+char *gm_merge_commit_message(struct gm_run_report *rep, const struct gm_merge_file *files,
+                              const struct gm_edit *const *edits, const size_t *edit_row,
+                              size_t nedits, const char *goal)
+{
+	struct gm_commit_fn *fns = gm_xcalloc(nedits + 1, sizeof(*fns));
+	struct gm_commit_msg m = { 0 };
+	size_t nfns = 0;
+	char *msg;
+	size_t f = 0, first = 0; /* the file of edit i, and that file's first edit */
+
+	for (size_t i = 0; i < nedits; i++) {
+		struct gm_run_task *rt = &rep->tasks[edit_row[i]];
+		if (i == first + files[f].nedits)
+			first += files[f++].nedits;
+		if (rt->status != GM_TASK_APPLIED)
+			continue;
+		gm_merge_count_lines(&rt->added, &rt->removed, files[f].src, edits[i]);
+		fns[nfns].path = rt->path;
+		fns[nfns].name = rt->name;
+		fns[nfns].route = rt->route;
+		fns[nfns].model = rt->model ? rt->model : "unknown";
+		fns[nfns].attempts = rt->attempts;
+		fns[nfns].helpers = (const char *const *)rt->helpers;
+		fns[nfns].nhelpers = rt->nhelpers;
+		nfns++;
+	}
+	m.goal = goal;
+	m.fns = fns;
+	m.nfns = nfns;
+	m.run_id = rep->run_id;
+	m.cost_usd = rep->cost_usd;
+	msg = gm_commit_message(&m);
+	free(fns);
+	return msg;
 }

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "monitor/backend.h"
@@ -164,9 +163,7 @@ static int make_backends(struct run *r)
 /* Claude's analyses as one Message Batch: --batch, monitor.claude.batch on, or auto above batchAbove. */
 static int choose_batch(struct run *r)
 {
-	const char *mode = gm_config_string(r->cfg, "monitor.claude.batch", "off");
-	size_t n;
-	bool on;
+	int64_t above;
 	int rc;
 
 	if (!r->claude_batch) {
@@ -175,20 +172,11 @@ static int choose_batch(struct run *r)
 			                   "is batched");
 		return 0;
 	}
-	n = gm_tasks_claude_analyses(r->tasks);
-	if (r->opts->batch || r->resumed || !strcasecmp(mode, "on") || !strcasecmp(mode, "true")) {
-		on = true;
-	} else if (!strcasecmp(mode, "auto")) {
-		int64_t above;
-		if ((rc = gm_config_positive(&above, r->cfg, "monitor.claude.batchAbove")) < 0)
-			return rc;
-		on = n > (size_t)above;
-	} else {
-		on = false;
-	}
-	if (on && n)
-		gm_tasks_use_batch(r->tasks, r->claude_batch);
-	r->batched = on && n;
+	if ((rc = gm_config_positive(&above, r->cfg, "monitor.claude.batchAbove")) < 0)
+		return rc;
+	r->batched = gm_tasks_batch_when(r->tasks, r->claude_batch, r->opts->batch || r->resumed,
+	                                 gm_config_string(r->cfg, "monitor.claude.batch", "off"),
+	                                 (size_t)above);
 	return 0;
 }
 
@@ -413,41 +401,6 @@ static int verify(struct run *r)
 
 /* ---- commit ------------------------------------------------------------------------ */
 
-/* The message lists the applied functions; their line counts go into the report. */
-static char *commit_message(struct run *r)
-{
-	struct gm_commit_fn *fns = gm_xcalloc(r->nedits + 1, sizeof(*fns));
-	struct gm_commit_msg m = { 0 };
-	size_t nfns = 0;
-	char *msg;
-	size_t f = 0, first = 0; /* the file of edit i, and that file's first edit */
-
-	for (size_t i = 0; i < r->nedits; i++) {
-		struct gm_run_task *rt = &r->rep->tasks[r->edit_row[i]];
-		if (i == first + r->files[f].nedits)
-			first += r->files[f++].nedits;
-		if (rt->status != GM_TASK_APPLIED)
-			continue;
-		gm_merge_count_lines(&rt->added, &rt->removed, r->files[f].src, r->edits[i]);
-		fns[nfns].path = rt->path;
-		fns[nfns].name = rt->name;
-		fns[nfns].route = rt->route;
-		fns[nfns].model = rt->model ? rt->model : "unknown";
-		fns[nfns].attempts = rt->attempts;
-		fns[nfns].helpers = (const char *const *)rt->helpers;
-		fns[nfns].nhelpers = rt->nhelpers;
-		nfns++;
-	}
-	m.goal = r->goal;
-	m.fns = fns;
-	m.nfns = nfns;
-	m.run_id = r->rep->run_id;
-	m.cost_usd = r->rep->cost_usd;
-	msg = gm_commit_message(&m);
-	free(fns);
-	return msg;
-}
-
 static int write_note(struct run *r, bool update)
 {
 	cJSON *json = gm_run_report_json(r->rep);
@@ -476,7 +429,7 @@ static int commit(struct run *r)
 			gm_run_report_drop(r->rep, r->edit_row[i], dropped[i]);
 	if (!m.nchanges)
 		goto cleanup;
-	msg = commit_message(r);
+	msg = gm_merge_commit_message(r->rep, r->files, r->edits, r->edit_row, r->nedits, r->goal);
 	if (interrupted) {
 		rc = GM_EINTERRUPTED;
 		goto cleanup;

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "monitor/error.h"
 #include "monitor/extract.h"
@@ -373,6 +374,18 @@ int gm_tasks_route(struct gm_tasks *ts, const size_t *targets, size_t ntargets, 
 	}
 	gm_plan_groups_release(&g);
 	return rc;
+}
+
+bool gm_tasks_batch_when(struct gm_tasks *ts, struct gm_backend *batch, bool forced,
+                         const char *mode, size_t above)
+{
+	size_t n = gm_tasks_claude_analyses(ts);
+	bool on = forced || !strcasecmp(mode, "on") || !strcasecmp(mode, "true") ||
+	          (!strcasecmp(mode, "auto") && n > above);
+
+	if (on && n)
+		gm_tasks_use_batch(ts, batch);
+	return on && n;
 }
 
 void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch)

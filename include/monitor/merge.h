@@ -81,4 +81,16 @@ void gm_merged_release(struct gm_merged *m);
 /* Lines `e` adds to and removes from `src` (the file it edits), as `git diff` counts them. */
 void gm_merge_count_lines(int *added, int *removed, const char *src, const struct gm_edit *e);
 
+struct gm_run_report;
+
+/*
+ * The commit message of a run (commit.h's): its goal and the applied
+ * functions among `nedits` accepted edits (numbered across `files` as
+ * above; edit k is the task of row edit_row[k] of `rep`), whose added and
+ * removed line counts go into the report on the way.  Allocated.
+ */
+char *gm_merge_commit_message(struct gm_run_report *rep, const struct gm_merge_file *files,
+                              const struct gm_edit *const *edits, const size_t *edit_row,
+                              size_t nedits, const char *goal);
+
 #endif

@@ -128,6 +128,14 @@ int gm_tasks_route(struct gm_tasks *ts, const size_t *targets, size_t ntargets, 
  */
 void gm_tasks_use_batch(struct gm_tasks *ts, struct gm_backend *batch);
 size_t gm_tasks_claude_analyses(const struct gm_tasks *ts);
+/*
+ * The batch decision: with `forced` (--batch, a resumed run) or `mode`
+ * (monitor.claude.batch) "on"/"true", or "auto" and more than `above`
+ * analyses for Claude, they go through `batch` (gm_tasks_use_batch).
+ * True when they do (there are some).
+ */
+bool gm_tasks_batch_when(struct gm_tasks *ts, struct gm_backend *batch, bool forced,
+                         const char *mode, size_t above);
 
 /*
  * May a request of estimate `e` (NULL: of no cost) still go to Claude?  No
