@@ -258,43 +258,17 @@ int gm_edit_import_trim(char **out, const struct gm_edit_imports *im, TSNode nod
 	return trim_import(out, im ? im->bound : NULL, im ? im->nbound : 0, node, src);
 }
 
-/* Whitespace folded, a trailing ';' dropped: `import a  from "b";` == `import a from "b"`. */
 static char *fold(const char *s, size_t n)
 {
-	struct gm_buf b = GM_BUF_INIT;
-	bool sp = false;
-	for (size_t i = 0; i < n; i++) {
-		if (isspace((unsigned char)s[i])) {
-			sp = b.len > 0;
-			continue;
-		}
-		if (sp)
-			gm_buf_puts(&b, " ");
-		sp = false;
-		gm_buf_put(&b, s + i, 1);
-	}
-	return gm_buf_detach(&b, NULL);
+	return gm_fold_space(s, n, NULL);
 }
 
+/* Folded as fold() does, a trailing ';' dropped: `import a  from "b";` == `import a from "b"`. */
 static char *normalize(const char *s, size_t n)
 {
-	struct gm_buf b = GM_BUF_INIT;
-	bool sp = false;
-	char *r;
 	size_t len;
+	char *r = gm_fold_space(s, n, &len);
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (isspace(c)) {
-			sp = b.len > 0;
-			continue;
-		}
-		if (sp)
-			gm_buf_puts(&b, " ");
-		sp = false;
-		gm_buf_put(&b, s + i, 1);
-	}
-	r = gm_buf_detach(&b, &len);
 	while (len && (r[len - 1] == ';' || r[len - 1] == ' '))
 		r[--len] = '\0';
 	return r;

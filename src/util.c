@@ -1,5 +1,8 @@
 #include "monitor/util.h"
 
+#include <ctype.h>
+#include <stdbool.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -178,6 +181,24 @@ void gm_buf_release(struct gm_buf *b)
 	free(b->ptr);
 	b->ptr = NULL;
 	b->len = b->cap = 0;
+}
+
+char *gm_fold_space(const char *s, size_t n, size_t *len_out)
+{
+	struct gm_buf b = GM_BUF_INIT;
+	bool sp = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (isspace((unsigned char)s[i])) {
+			sp = b.len > 0;
+			continue;
+		}
+		if (sp)
+			gm_buf_puts(&b, " ");
+		sp = false;
+		gm_buf_put(&b, s + i, 1);
+	}
+	return gm_buf_detach(&b, len_out);
 }
 
 int gm_read_file(char **out, size_t *len_out, const char *path, size_t max)

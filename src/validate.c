@@ -181,27 +181,9 @@ static bool same_text(const char *a, size_t alen, const char *b, size_t blen)
 	return same;
 }
 
-/* White space folded to single spaces, trimmed: what "the same code" compares. */
-static char *fold_ws(const char *s, size_t n)
-{
-	struct gm_buf b = GM_BUF_INIT;
-	bool sp = false;
-	for (size_t i = 0; i < n; i++) {
-		if (isspace((unsigned char)s[i])) {
-			sp = b.len > 0;
-			continue;
-		}
-		if (sp)
-			gm_buf_puts(&b, " ");
-		sp = false;
-		gm_buf_put(&b, s + i, 1);
-	}
-	return gm_buf_detach(&b, NULL);
-}
-
 static bool same_code(const char *a, size_t alen, const char *b, size_t blen)
 {
-	char *x = fold_ws(a, alen), *y = fold_ws(b, blen);
+	char *x = gm_fold_space(a, alen, NULL), *y = gm_fold_space(b, blen, NULL);
 	bool same = !strcmp(x, y);
 	free(x);
 	free(y);
@@ -691,7 +673,7 @@ struct vctx {
 	const struct gm_scope *chain[32]; /* scopes around the unit, outer first */
 	size_t nchain;
 	bool method;            /* in a class (or a Go/C++ method) */
-	char *folded_src;       /* fold_ws(src), for echo checks */
+	char *folded_src;       /* the file around the unit, folded (gm_fold_space), for echo checks */
 
 	/* the answer's code block */
 	char *code;
@@ -817,11 +799,11 @@ static int prepare_original(struct vctx *v)
  */
 static bool is_echo(struct vctx *v, const char *t, size_t n, bool lines)
 {
-	char *f = fold_ws(t, n);
+	char *f = gm_fold_space(t, n, NULL);
 	bool found;
 	if (!v->folded_src) {
-		char *a = fold_ws(v->src, v->head), *b = fold_ws(v->src + v->u->end_byte,
-		                                                 v->len - v->u->end_byte);
+		char *a = gm_fold_space(v->src, v->head, NULL);
+		char *b = gm_fold_space(v->src + v->u->end_byte, v->len - v->u->end_byte, NULL);
 		v->folded_src = gm_xasprintf("%s\n%s", a, b);
 		free(a);
 		free(b);
@@ -833,7 +815,7 @@ static bool is_echo(struct vctx *v, const char *t, size_t n, bool lines)
 		size_t nl = split_lines(&l, t, n);
 		found = true;
 		for (size_t i = 0; i < nl && found; i++) {
-			char *fl = fold_ws(l[i].s, l[i].len);
+			char *fl = gm_fold_space(l[i].s, l[i].len, NULL);
 			found = !*fl || strstr(v->folded_src, fl) != NULL;
 			free(fl);
 		}

@@ -45,6 +45,12 @@ void gm_buf_clear(struct gm_buf *b);
 char *gm_buf_detach(struct gm_buf *b, size_t *len_out);
 void gm_buf_release(struct gm_buf *b);
 
+/*
+ * `n` bytes of `s` with every run of white space folded to one space and
+ * none at either end: what "the same code" compares.  Allocated.
+ */
+char *gm_fold_space(const char *s, size_t n, size_t *len_out);
+
 /* Read a whole file; fails with GM_ETOOBIG past `max` bytes. */
 int gm_read_file(char **out, size_t *len_out, const char *path, size_t max);
 /* Write a file atomically (temp file in the same directory, then rename). */
