@@ -1385,17 +1385,6 @@ static int deliver(struct batch *bt, struct batch_req *r, struct gm_chat_result 
 	return e->done ? e->done(e->ctx, r->tag, res) : 0;
 }
 
-static void result_release(struct gm_chat_result *r)
-{
-	free(r->error_message);
-	free(r->content);
-	free(r->reasoning);
-	free(r->finish_reason);
-	free(r->model);
-	free(r->server);
-	memset(r, 0, sizeof(*r));
-}
-
 /* Every request of `bt` not answered yet gets error `code` with `why`. */
 static int fail_all(struct batch *bt, int code, const char *why)
 {
@@ -1411,7 +1400,7 @@ static int fail_all(struct batch *bt, int code, const char *why)
 		r = deliver(bt, &bt->reqs[i], &res);
 		if (r && !rc)
 			rc = r;
-		result_release(&res);
+		gm_chat_result_release(&res);
 	}
 	bt->state = B_DONE;
 	return rc;
@@ -1438,7 +1427,7 @@ static int batch_results(struct batch *bt, const char *body)
 		if (!nl)
 			nl = line + strlen(line);
 		if (nl == line || gm_anthropic_batch_result(&cid, &res, line, (size_t)(nl - line)) < 0) {
-			result_release(&res);
+			gm_chat_result_release(&res);
 			gm_error_clear();
 			continue;
 		}
@@ -1452,7 +1441,7 @@ static int batch_results(struct batch *bt, const char *body)
 			rc = deliver(bt, r, &res);
 		}
 		free(cid);
-		result_release(&res);
+		gm_chat_result_release(&res);
 	}
 	if (!rc) {
 		char *why = gm_xasprintf("%s: no result for this request in Message Batch %s",

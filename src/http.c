@@ -832,7 +832,7 @@ static struct gm_http_server *pick_server(struct job *j, uint64_t now)
 	return best;
 }
 
-static void result_release(struct gm_chat_result *r)
+void gm_chat_result_release(struct gm_chat_result *r)
 {
 	free(r->error_message);
 	free(r->content);
@@ -840,6 +840,7 @@ static void result_release(struct gm_chat_result *r)
 	free(r->finish_reason);
 	free(r->model);
 	free(r->server);
+	memset(r, 0, sizeof(*r));
 }
 
 static const char *server_key(const struct gm_http_pool *pool, const struct gm_http_server *s)
@@ -896,7 +897,7 @@ static void complete(struct gm_http_multi *m, struct job *j, struct gm_chat_resu
 		if (rc && !m->stop_rc)
 			m->stop_rc = rc;
 	}
-	result_release(res);
+	gm_chat_result_release(res);
 	job_free(j);
 }
 
@@ -1185,7 +1186,7 @@ static void retry_or_fail(struct gm_http_multi *m, struct job *j, struct gm_chat
 		if ((why == F_CONNECT || why == F_TRANSPORT || why == F_STALL) && others &&
 		    j->moves < pool->max_retries + 1 + pool->nservers) {
 			/* Another server can take it now; this does not use up a retry. */
-			result_release(res);
+			gm_chat_result_release(res);
 			requeue(m, j);
 			return;
 		}
@@ -1197,7 +1198,7 @@ static void retry_or_fail(struct gm_http_multi *m, struct job *j, struct gm_chat
 		complete(m, j, res);
 		return;
 	}
-	result_release(res);
+	gm_chat_result_release(res);
 	attempt_release(j);
 	j->not_before = now + delay;
 	enqueue(m, j);

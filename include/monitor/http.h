@@ -73,6 +73,8 @@ struct gm_chat_result {
 	unsigned attempts;    /* HTTP attempts made, retries included */
 	uint64_t elapsed_ms;
 };
+/* Free the strings of `r` and zero it (for the engine's results and the batch's own). */
+void gm_chat_result_release(struct gm_chat_result *r);
 
 /* ---- the protocol ops ------------------------------------------------------ */
 
