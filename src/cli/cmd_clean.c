@@ -22,6 +22,7 @@
 #include "monitor/error.h"
 #include "monitor/repo.h"
 #include "monitor/runs.h"
+#include "monitor/util.h"
 #include "monitor/banned.h"
 
 static const char usage_text[] =
@@ -74,9 +75,7 @@ int cmd_clean(int argc, char **argv)
 		exit_code = cli_error(rc);
 		goto cleanup;
 	}
-	which = calloc(runs.n + 1, sizeof(bool));
-	if (!which)
-		abort();
+	which = gm_xcalloc(runs.n + 1, sizeof(bool));
 	for (size_t i = 0; i < runs.n; i++) {
 		const struct gm_run_info *ri = &runs.runs[i];
 		which[i] = all || (merged && ri->merged) || (older && ri->time < now - age);
