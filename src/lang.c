@@ -214,6 +214,8 @@ static int compile_lang(const struct gm_lang *l, struct lang_state *st)
 		rc = GM_ERROR;
 		goto cleanup;
 	}
+	/* The walk gives the scanner the comments and other leads before a definition. */
+	gm_pattern_set_keep_leaves(st->patterns, st->lead_symbols, st->nsymbols);
 	/* Patterns come in text order: find where each file's begin. */
 	n = gm_pattern_count(st->patterns);
 	for (int k = 0, p = 0; k <= GM_QUERY__COUNT; k++) {

@@ -89,6 +89,8 @@ struct gm_pattern_set {
 	struct root *roots;
 	struct root *wild_roots;
 	size_t nwild;
+	/* by symbol: a leaf the walk must give (a pattern starts there, or a caller asked) */
+	bool *keep;
 };
 
 /* ---- reading the text ------------------------------------------------------ */
@@ -588,6 +590,9 @@ static void index_roots(struct gm_pattern_set *set)
 		count[s] = set->root_first[s];
 	}
 	set->root_first[set->nsym] = (uint32_t)total;
+	set->keep = gm_xcalloc(set->nsym + 1, sizeof(*set->keep));
+	for (uint32_t s = 0; s < set->nsym; s++)
+		set->keep[s] = set->root_first[s] != set->root_first[s + 1];
 	set->roots = gm_xcalloc(total + 1, sizeof(*set->roots));
 	set->wild_roots = gm_xcalloc(nwild + 1, sizeof(*set->wild_roots));
 	set->nwild = 0;
@@ -654,7 +659,14 @@ void gm_pattern_set_free(struct gm_pattern_set *set)
 	free(set->root_first);
 	free(set->roots);
 	free(set->wild_roots);
+	free(set->keep);
 	free(set);
+}
+
+void gm_pattern_set_keep_leaves(struct gm_pattern_set *set, const bool *symbols, uint32_t n)
+{
+	for (uint32_t s = 0; s < n && s < set->nsym; s++)
+		set->keep[s] = set->keep[s] || symbols[s];
 }
 
 uint32_t gm_pattern_count(const struct gm_pattern_set *set)
@@ -928,6 +940,8 @@ unsigned gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const ch
 	ex.fn = fn;
 	ex.data = data;
 	gm_tswalk_init(&w, root);
+	if (!set->nwild)
+		gm_tswalk_skip_leaves(&w, set->keep, set->nsym);
 	while (gm_tswalk_next(&w, &n)) {
 		TSSymbol sym = n.symbol;
 		errors += sym == SYM_ERROR || n.missing;

@@ -433,7 +433,7 @@ static void on_visit(void *data, const struct gm_tswalk_node *n)
 	}
 	l = &c->levels[d];
 	parent = d > 0 ? c->levels[d - 1].node.id : NULL;
-	if (d > 0 && l->parent == parent && l->lead) {
+	if (d > 0 && l->parent == parent && l->lead && !n->after_skip) {
 		/* the previous sibling is a lead: the run goes on */
 		if (c->nleads == c->cleads)
 			GM_GROW(c->leads, c->cleads, c->nleads + 1);

@@ -52,6 +52,26 @@ void gm_tswalk_init(struct gm_tswalk *w, TSNode root)
 	w->root = root;
 }
 
+void gm_tswalk_skip_leaves(struct gm_tswalk *w, const bool *keep, uint32_t nkeep)
+{
+	w->keep = keep;
+	w->nkeep = nkeep;
+}
+
+/* Whether the filter skips `c`, a visible child (`alias`: its parent's alias for it, or 0). */
+static inline bool skip_leaf(const struct gm_tswalk *w, const TSLanguage *lang,
+                             const Subtree *c, TSSymbol alias)
+{
+	TSSymbol sym;
+	if (ts_subtree_visible_child_count(*c) || ts_subtree_missing(*c))
+		return false;
+	sym = alias ? alias : ts_subtree_symbol(*c);
+	if (sym == ts_builtin_sym_error)
+		return false;
+	sym = lang->public_symbol_map[sym];
+	return sym < w->nkeep && !w->keep[sym];
+}
+
 /* What ts_node_new, ts_node_symbol, ts_node_is_named and ts_node_is_missing give. */
 static inline void fill(struct gm_tswalk_node *out, const TSTree *tree, const Subtree *c,
                         Length pos, TSSymbol alias)
@@ -91,6 +111,7 @@ bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out)
 		out->missing = ts_node_is_missing(w->root);
 		out->field = 0;
 		out->depth = 0;
+		out->after_skip = false;
 		if (ts_subtree_child_count(*s))
 			push(w, tree, s, node_length(w->root), true);
 		return true;
@@ -117,9 +138,20 @@ bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out)
 		if (f->index < f->count)
 			f->pos = length_add(f->pos, ts_subtree_padding(f->children[f->index]));
 		if (ts_subtree_visible(*c) || alias) {
+			if (w->keep && skip_leaf(w, tree->language, c, alias)) {
+				w->skipped = true;
+				w->skip_depth = w->depth;
+				continue;
+			}
 			fill(out, tree, c, pos, alias);
 			out->field = 0;
 			out->depth = w->depth;
+			/*
+			 * Leaves skipped since the last node given are its siblings when
+			 * they were at its depth (below an earlier sibling they are deeper).
+			 */
+			out->after_skip = w->skipped && w->skip_depth == w->depth;
+			w->skipped = false;
 			if (ts_subtree_child_count(*c))
 				push(w, tree, c, pos, true);
 			return true;
@@ -136,7 +168,22 @@ void gm_tswalk_release(struct gm_tswalk *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* The field of child `structural` of a node of production `production`, 0: none. */
+/*
+ * The fields of the structural children of production `production`:
+ * fields[i] for child i, 0 for none (the first entry of the map for an
+ * index is the one the cursor gives).  Children past `n` are looked up
+ * in the map one by one.
+ */
+static void fields_of(const TSLanguage *lang, uint32_t production, TSFieldId *fields, uint32_t n)
+{
+	const TSFieldMapEntry *map, *end;
+	memset(fields, 0, n * sizeof(*fields));
+	ts_language_field_map(lang, production, &map, &end);
+	for (; map < end; map++)
+		if (!map->inherited && map->child_index < n && !fields[map->child_index])
+			fields[map->child_index] = map->field_id;
+}
+
 static TSFieldId field_of(const TSLanguage *lang, uint32_t production, uint32_t structural)
 {
 	const TSFieldMapEntry *map, *end;
@@ -146,6 +193,8 @@ static TSFieldId field_of(const TSLanguage *lang, uint32_t production, uint32_t 
 			return map->field_id;
 	return 0;
 }
+
+#define NFIELDS 32
 
 /*
  * The visible children of subtree `s` at `pos`, hidden ones walked
@@ -159,8 +208,11 @@ static void children_of(const TSTree *tree, const Subtree *s, Length pos, TSFiel
 	const TSLanguage *lang = tree->language;
 	uint32_t count = ts_subtree_child_count(*s), structural = 0;
 	const Subtree *children = ts_subtree_children(*s);
-	const TSSymbol *aliases = ts_language_alias_sequence(lang, s->ptr->production_id);
+	uint32_t production = s->ptr->production_id;
+	const TSSymbol *aliases = ts_language_alias_sequence(lang, production);
+	TSFieldId fields[NFIELDS];
 
+	fields_of(lang, production, fields, NFIELDS);
 	for (uint32_t i = 0; i < count; i++) {
 		const Subtree *c = &children[i];
 		TSSymbol alias = 0;
@@ -172,7 +224,8 @@ static void children_of(const TSTree *tree, const Subtree *s, Length pos, TSFiel
 		if (!extra) {
 			if (aliases)
 				alias = aliases[structural];
-			field = field_of(lang, s->ptr->production_id, structural);
+			field = structural < NFIELDS ? fields[structural]
+			                             : field_of(lang, production, structural);
 			if (!field)
 				field = inherited;
 			structural++;
@@ -185,6 +238,7 @@ static void children_of(const TSTree *tree, const Subtree *s, Length pos, TSFiel
 			fill(out, tree, c, pos, alias);
 			out->field = field;
 			out->depth = 0;
+			out->after_skip = false;
 		} else if (ts_subtree_visible_child_count(*c)) {
 			children_of(tree, c, pos, field, arr, n, cap);
 		}

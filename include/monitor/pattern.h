@@ -33,6 +33,7 @@
 #ifndef MONITOR_PATTERN_H
 #define MONITOR_PATTERN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,7 +58,12 @@ struct gm_pattern_match {
 };
 
 typedef void gm_pattern_fn(void *data, const struct gm_pattern_match *m);
-/* Every node of the walk, in pre-order, just before the matches rooted at it. */
+/*
+ * Every node of the walk, in pre-order, just before the matches rooted at
+ * it; but not the leaves that no pattern starts at and no
+ * gm_pattern_set_keep_leaves asked for (gm_tswalk_skip_leaves: a node
+ * after such siblings has `after_skip` set).
+ */
 typedef void gm_pattern_visit_fn(void *data, const struct gm_tswalk_node *n);
 
 /*
@@ -68,6 +74,8 @@ typedef void gm_pattern_visit_fn(void *data, const struct gm_tswalk_node *n);
 int gm_pattern_set_new(struct gm_pattern_set **out, const TSLanguage *lang, const char *text,
                        size_t len, size_t *err_offset);
 void gm_pattern_set_free(struct gm_pattern_set *set);
+/* Give the visit callback also the leaves whose symbol s has symbols[s] (s < n). */
+void gm_pattern_set_keep_leaves(struct gm_pattern_set *set, const bool *symbols, uint32_t n);
 
 uint32_t gm_pattern_count(const struct gm_pattern_set *set);
 /* Where pattern `pattern` starts in the text it was read from. */

@@ -29,6 +29,11 @@ struct gm_tswalk {
 	struct gm_tswalk_frame *stack;
 	size_t n, cap;
 	uint32_t depth; /* visible frames on the stack */
+	/* gm_tswalk_skip_leaves' filter: leaves to report, by symbol */
+	const bool *keep;
+	uint32_t nkeep;
+	uint32_t skip_depth; /* of the last leaf skipped, while `skipped` */
+	bool skipped;
 };
 
 /* A visible node and what the public API would say of it. */
@@ -38,6 +43,7 @@ struct gm_tswalk_node {
 	TSFieldId field;  /* ts_tree_cursor_current_field_id (gm_tswalk_children only) */
 	bool named;       /* ts_node_is_named */
 	bool missing;     /* ts_node_is_missing */
+	bool after_skip;  /* gm_tswalk_next: a sibling just before it was skipped (gm_tswalk_skip_leaves) */
 	uint32_t depth;   /* 0 for the walk's root, the cursor's depth below it (gm_tswalk_next only) */
 };
 
@@ -45,6 +51,17 @@ void gm_tswalk_init(struct gm_tswalk *w, TSNode root);
 /* The next visible node in pre-order (`root` first); false at the end. */
 bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out);
 void gm_tswalk_release(struct gm_tswalk *w);
+
+/*
+ * From now on, skip the leaves (visible nodes without visible children) whose
+ * symbol s is below `nkeep` with keep[s] false; ERROR and MISSING nodes
+ * are always given.  Most nodes of a tree are leaves (names, punctuation)
+ * that no pattern starts at: a walk that hands each one to its caller
+ * costs more than the walk itself.  The next node given after skipped
+ * leaves that were its siblings has `after_skip` set, so that a caller
+ * following runs of siblings can tell they were not adjacent.
+ */
+void gm_tswalk_skip_leaves(struct gm_tswalk *w, const bool *keep, uint32_t nkeep);
 
 /*
  * Append the visible children of `node` (those ts_tree_cursor_goto_first_child

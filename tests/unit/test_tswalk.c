@@ -6,7 +6,9 @@
  * nodes in the same order, at the same depths, with the same symbol,
  * named and missing flags and positions; and for every node, the same
  * children with the same field ids as the cursor's goto_first_child /
- * goto_next_sibling / current_field_id.
+ * goto_next_sibling / current_field_id.  With gm_tswalk_skip_leaves, the
+ * same nodes but the leaves the filter drops, and `after_skip` exactly on
+ * the nodes whose previous sibling was dropped.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -114,12 +116,75 @@ done:
 	free(src);
 }
 
+/* The filtered walk against the cursor: keep[s] for every third symbol. */
+static void walk_filtered(const char *path, const struct gm_lang *lang, size_t *skipped)
+{
+	char *src;
+	size_t len, nodes = 0;
+	TSTree *tree;
+	TSTreeCursor c;
+	struct gm_tswalk w;
+	struct gm_tswalk_node got;
+	uint32_t depth = 0, nsym;
+	bool *keep, prev_skipped[4096] = { false };
+
+	assert_int_equal(gm_read_file(&src, &len, path, 1 << 24), 0);
+	tree = gm_scan_parse(lang, src, len, NULL);
+	assert_non_null(tree);
+	nsym = ts_language_symbol_count(ts_tree_language(tree));
+	keep = gm_xcalloc(nsym, sizeof(*keep));
+	for (uint32_t s = 0; s < nsym; s++)
+		keep[s] = s % 3 == 0;
+	c = ts_tree_cursor_new(ts_tree_root_node(tree));
+	gm_tswalk_init(&w, ts_tree_root_node(tree));
+	gm_tswalk_skip_leaves(&w, keep, nsym);
+	for (;;) {
+		TSNode want = ts_tree_cursor_current_node(&c);
+		TSSymbol sym = ts_node_symbol(want);
+		assert_true(depth < 4096);
+		if (depth > 0 && !ts_node_child_count(want) && !ts_node_is_missing(want) &&
+		    !ts_node_is_error(want) && sym < nsym && !keep[sym]) {
+			prev_skipped[depth] = true;
+			(*skipped)++;
+		} else {
+			if (!gm_tswalk_next(&w, &got))
+				fail_msg("%s: the filtered walk ends before byte %u", path,
+				         ts_node_start_byte(want));
+			if (!same_node(got.node, want) || got.depth != depth ||
+			    got.after_skip != prev_skipped[depth])
+				fail_msg("%s: filtered node %zu differs (%s at byte %u: %s at byte %u, "
+				         "after_skip %d)", path, nodes, ts_node_type(want),
+				         ts_node_start_byte(want), ts_node_type(got.node),
+				         ts_node_start_byte(got.node), got.after_skip);
+			prev_skipped[depth] = false;
+			nodes++;
+		}
+		if (ts_tree_cursor_goto_first_child(&c)) {
+			prev_skipped[++depth] = false;
+			continue;
+		}
+		while (!ts_tree_cursor_goto_next_sibling(&c)) {
+			if (!ts_tree_cursor_goto_parent(&c))
+				goto done;
+			depth--;
+		}
+	}
+done:
+	if (gm_tswalk_next(&w, &got))
+		fail_msg("%s: the filtered walk goes on after the cursor's last node", path);
+	gm_tswalk_release(&w);
+	ts_tree_cursor_delete(&c);
+	ts_tree_delete(tree);
+	free(keep);
+	free(src);
+}
+
 static void the_walk_gives_what_the_cursor_gives(void **state)
 {
 	char *root = gm_xasprintf("%s/sources", fixtures_root());
 	DIR *d = opendir(root);
 	struct dirent *de;
-	size_t files = 0, nodes = 0, langs = 0;
+	size_t files = 0, nodes = 0, langs = 0, skipped = 0;
 	(void)state;
 
 	if (!d)
@@ -141,6 +206,7 @@ static void the_walk_gives_what_the_cursor_gives(void **state)
 				continue;
 			path = gm_xasprintf("%s/%s", dir, fe->d_name);
 			walk_file(path, lang, &nodes);
+			walk_filtered(path, lang, &skipped);
 			files++;
 			free(path);
 		}
@@ -149,8 +215,10 @@ static void the_walk_gives_what_the_cursor_gives(void **state)
 		free(dir);
 	}
 	closedir(d);
-	fprintf(stderr, "# %zu files of %zu languages, %zu nodes\n", files, langs, nodes);
+	fprintf(stderr, "# %zu files of %zu languages, %zu nodes (%zu leaves filtered)\n", files,
+	        langs, nodes, skipped);
 	assert_true(langs >= 9);
+	assert_true(skipped > nodes / 10);
 	assert_true(files >= 9);
 	free(root);
 }
