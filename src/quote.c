@@ -47,9 +47,14 @@ size_t gm_utf8_seq(const char *s, size_t len)
 
 bool gm_utf8_valid(const char *s, size_t len)
 {
-	for (size_t i = 0, n; i < len; i += n)
+	for (size_t i = 0, n; i < len; i += n) {
+		if (!(s[i] & 0x80)) {
+			n = 1; /* ASCII, most of what is checked */
+			continue;
+		}
 		if (!(n = gm_utf8_seq(s + i, len - i)))
 			return false;
+	}
 	return true;
 }
 
