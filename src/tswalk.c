@@ -29,8 +29,8 @@ struct gm_tswalk_frame {
 	bool visible; /* the children of a visible node (not of a hidden one walked through) */
 };
 
-static void push(struct gm_tswalk *w, const TSTree *tree, const Subtree *s, Length pos,
-                 bool visible)
+static inline void push(struct gm_tswalk *w, const TSTree *tree, const Subtree *s, Length pos,
+                        bool visible)
 {
 	struct gm_tswalk_frame *f;
 	if (w->n == w->cap)
@@ -117,33 +117,63 @@ bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out)
 		return true;
 	}
 	while (w->n) {
+		/* The top frame's state in locals, written back before a push or a return. */
 		struct gm_tswalk_frame *f = &w->stack[w->n - 1];
-		const Subtree *c;
-		Length pos;
-		TSSymbol alias = 0;
+		const Subtree *children = f->children;
+		const TSSymbol *aliases = f->aliases;
+		uint32_t count = f->count, index = f->index, structural = f->structural;
+		Length pos = f->pos;
 
-		if (f->index == f->count) {
-			w->depth -= f->visible;
-			w->n--;
-			continue;
-		}
-		c = &f->children[f->index++];
-		pos = f->pos;
-		if (!ts_subtree_extra(*c)) {
-			if (f->aliases)
-				alias = f->aliases[f->structural];
-			f->structural++;
-		}
-		f->pos = length_add(pos, ts_subtree_size(*c));
-		if (f->index < f->count)
-			f->pos = length_add(f->pos, ts_subtree_padding(f->children[f->index]));
-		if (ts_subtree_visible(*c) || alias) {
+		while (index < count) {
+			const Subtree *c = &children[index];
+			Subtree t = *c;
+			TSSymbol alias = 0;
+			bool extra, visible;
+			Length at;
+
+			/* A child starts after its padding, but the first (the parent's start is its). */
+			if (t.data.is_inline) {
+				Length pad = { t.data.padding_bytes, { t.data.padding_rows, t.data.padding_columns } };
+				extra = t.data.extra;
+				visible = t.data.visible;
+				if (index)
+					pos = length_add(pos, pad);
+				at = pos;
+				pos.bytes += t.data.size_bytes; /* an inline leaf is on one row */
+				pos.extent.column += t.data.size_bytes;
+			} else {
+				extra = t.ptr->extra;
+				visible = t.ptr->visible;
+				if (index)
+					pos = length_add(pos, t.ptr->padding);
+				at = pos;
+				pos = length_add(pos, t.ptr->size);
+			}
+			index++;
+			if (!extra) {
+				if (aliases)
+					alias = aliases[structural];
+				structural++;
+			}
+			if (!visible && !alias) {
+				if (t.data.is_inline || !ts_subtree_visible_child_count(t))
+					continue;
+				/* hidden, its children are walked as if they were f's */
+				f->index = index;
+				f->structural = structural;
+				f->pos = pos;
+				push(w, tree, c, at, false);
+				goto pushed;
+			}
 			if (w->keep && skip_leaf(w, tree->language, c, alias)) {
 				w->skipped = true;
 				w->skip_depth = w->depth;
 				continue;
 			}
-			fill(out, tree, c, pos, alias);
+			f->index = index;
+			f->structural = structural;
+			f->pos = pos;
+			fill(out, tree, c, at, alias);
 			out->field = 0;
 			out->depth = w->depth;
 			/*
@@ -152,12 +182,13 @@ bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out)
 			 */
 			out->after_skip = w->skipped && w->skip_depth == w->depth;
 			w->skipped = false;
-			if (ts_subtree_child_count(*c))
-				push(w, tree, c, pos, true);
+			if (ts_subtree_child_count(t))
+				push(w, tree, c, at, true);
 			return true;
 		}
-		if (ts_subtree_visible_child_count(*c))
-			push(w, tree, c, pos, false);
+		w->depth -= f->visible;
+		w->n--;
+	pushed:;
 	}
 	return false;
 }
