@@ -339,8 +339,11 @@ static void add_hit(struct captures *c, const struct gm_pattern_capture *cap, en
 static void sort_by_start(void *base, size_t n, size_t size, uint32_t (*start)(const void *))
 {
 	char *a = base, *tmp;
-	if (n < 2)
-		return;
+	size_t sorted = 1;
+	while (sorted < n && start(a + (sorted - 1) * size) <= start(a + sorted * size))
+		sorted++;
+	if (sorted >= n)
+		return; /* the walk's order is mostly the start order already */
 	tmp = gm_xmalloc(n * size);
 	for (size_t w = 1; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
