@@ -264,35 +264,58 @@ static void print_warnings(const struct gm_index *idx, bool all)
  */
 #define OUT_CHUNK (64 * 1024)
 
-static void out_flush(struct gm_buf *b)
+struct out {
+	char *p;
+	size_t len, cap;
+};
+
+static void out_grow(struct out *o, size_t n)
 {
-	if (b->len)
-		fwrite(b->ptr, 1, b->len, stdout);
-	gm_buf_clear(b);
+	while (o->len + n > o->cap)
+		o->cap = o->cap ? 2 * o->cap : 2 * OUT_CHUNK;
+	o->p = gm_xrealloc(o->p, o->cap);
 }
 
-static void put_uint(struct gm_buf *b, unsigned long v)
+static inline void out_put(struct out *o, const void *s, size_t n)
+{
+	if (o->len + n > o->cap)
+		out_grow(o, n);
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+/* A string literal, its length known when compiled. */
+#define OUT_LIT(o, lit) out_put((o), "" lit, sizeof(lit) - 1)
+
+static void out_flush(struct out *o)
+{
+	if (o->len)
+		fwrite(o->p, 1, o->len, stdout);
+	o->len = 0;
+}
+
+static void put_uint(struct out *o, unsigned long v)
 {
 	char d[24], *p = d + sizeof(d);
 	do
 		*--p = (char)('0' + v % 10);
 	while (v /= 10);
-	gm_buf_put(b, p, (size_t)(d + sizeof(d) - p));
+	out_put(o, p, (size_t)(d + sizeof(d) - p));
 }
 
 /* A JSON string exactly as cJSON_Print escapes it. */
-static void put_json_string(struct gm_buf *b, const char *s)
+static void put_json_string(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s, *run = p;
 
-	gm_buf_put(b, "\"", 1);
+	OUT_LIT(o, "\"");
 	for (;; p++) {
 		char esc[6] = { '\\', 0, '0', '0', 0, 0 };
 		size_t n = 2;
 		if (*p >= 32 && *p != '"' && *p != '\\')
 			continue;
-		gm_buf_put(b, run, (size_t)(p - run));
+		out_put(o, run, (size_t)(p - run));
 		if (!*p)
 			break;
 		run = p + 1;
@@ -310,110 +333,113 @@ static void put_json_string(struct gm_buf *b, const char *s)
 			esc[5] = hex[*p & 15];
 			n = 6;
 		}
-		gm_buf_put(b, esc, n);
+		out_put(o, esc, n);
 	}
-	gm_buf_put(b, "\"", 1);
+	OUT_LIT(o, "\"");
 }
 
 /* `"key":\t` at the units' indent (three tabs, as cJSON_Print has it two levels deep). */
-static void put_key(struct gm_buf *b, const char *key)
-{
-	gm_buf_puts(b, "\t\t\t\"");
-	gm_buf_puts(b, key);
-	gm_buf_put(b, "\":\t", 3);
-}
-
-static void put_str_member(struct gm_buf *b, const char *key, const char *v)
-{
-	put_key(b, key);
-	put_json_string(b, v);
-	gm_buf_put(b, ",\n", 2);
-}
-
-static void put_uint_member(struct gm_buf *b, const char *key, unsigned long v)
-{
-	put_key(b, key);
-	put_uint(b, v);
-	gm_buf_put(b, ",\n", 2);
-}
+#define PUT_KEY(o, key) OUT_LIT((o), "\t\t\t\"" key "\":\t")
 
 /* A name, valid UTF-8 whatever the bytes (quote.h); most are already. */
-static void put_name(struct gm_buf *b, const char *v)
+static void put_name(struct out *o, const char *v)
 {
 	char *q;
 	if (*v != '"' && gm_utf8_valid(v, strlen(v))) {
-		put_json_string(b, v);
+		put_json_string(o, v);
 		return;
 	}
 	q = gm_quote_name(v);
-	put_json_string(b, q);
+	put_json_string(o, q);
 	free(q);
 }
 
-static void put_name_member(struct gm_buf *b, const char *key, const char *v)
-{
-	put_key(b, key);
-	put_name(b, v);
-	gm_buf_put(b, ",\n", 2);
-}
-
-static void put_text_member(struct gm_buf *b, const char *key, const char *v)
+static void put_text(struct out *o, const char *v)
 {
 	char *q = gm_quote_lossy(v);
-	put_str_member(b, key, q);
+	put_json_string(o, q);
 	free(q);
 }
 
 /* One unit, as cJSON_Print formats it two levels deep (the output's bytes
  * do not change with this writer; it only skips building a cJSON tree). */
-static void put_unit(struct gm_buf *b, const struct gm_index *idx, const bool *cx, size_t i)
+static void put_unit(struct out *o, const struct gm_index *idx, const bool *cx, size_t i)
 {
 	const struct gm_unit *u = gm_index_unit(idx, i);
 	const struct gm_unit_info *ui = &idx->units[i];
 	const struct gm_file *f = &idx->files[ui->file];
 
-	gm_buf_put(b, "{\n", 2);
-	put_name_member(b, "path", f->path);
-	put_str_member(b, "language", f->lang->name);
-	put_name_member(b, "name", u->name);
-	put_name_member(b, "short_name", u->short_name);
-	put_str_member(b, "kind", u->kind);
-	put_uint_member(b, "ordinal", u->ordinal);
-	put_uint_member(b, "start_byte", u->start_byte);
-	put_uint_member(b, "end_byte", u->end_byte);
-	put_uint_member(b, "start_line", u->start_line);
-	put_uint_member(b, "end_line", u->end_line);
-	put_text_member(b, "signature", u->signature);
-	put_key(b, "metrics");
-	gm_buf_puts(b, "{\n\t\t\t\t\"lines\":\t");
-	put_uint(b, u->lines);
-	gm_buf_puts(b, ",\n\t\t\t\t\"complexity\":\t");
-	put_uint(b, u->complexity);
-	gm_buf_puts(b, ",\n\t\t\t\t\"nesting\":\t");
-	put_uint(b, u->nesting);
-	gm_buf_puts(b, ",\n\t\t\t\t\"params\":\t");
-	put_uint(b, u->params);
-	gm_buf_puts(b, "\n\t\t\t},\n");
-	put_key(b, "calls");
-	gm_buf_put(b, "[", 1);
+	OUT_LIT(o, "{\n");
+	PUT_KEY(o, "path");
+	put_name(o, f->path);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "language");
+	put_json_string(o, f->lang->name);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "name");
+	put_name(o, u->name);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "short_name");
+	put_name(o, u->short_name);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "kind");
+	put_json_string(o, u->kind);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "ordinal");
+	put_uint(o, u->ordinal);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "start_byte");
+	put_uint(o, u->start_byte);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "end_byte");
+	put_uint(o, u->end_byte);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "start_line");
+	put_uint(o, u->start_line);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "end_line");
+	put_uint(o, u->end_line);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "signature");
+	put_text(o, u->signature);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "metrics");
+	OUT_LIT(o, "{\n\t\t\t\t\"lines\":\t");
+	put_uint(o, u->lines);
+	OUT_LIT(o, ",\n\t\t\t\t\"complexity\":\t");
+	put_uint(o, u->complexity);
+	OUT_LIT(o, ",\n\t\t\t\t\"nesting\":\t");
+	put_uint(o, u->nesting);
+	OUT_LIT(o, ",\n\t\t\t\t\"params\":\t");
+	put_uint(o, u->params);
+	OUT_LIT(o, "\n\t\t\t},\n");
+	PUT_KEY(o, "calls");
+	OUT_LIT(o, "[");
 	for (size_t c = 0; c < u->ncalls; c++) {
 		if (c)
-			gm_buf_put(b, ", ", 2);
-		put_name(b, u->calls[c]);
+			OUT_LIT(o, ", ");
+		put_name(o, u->calls[c]);
 	}
-	gm_buf_put(b, "],\n", 3);
-	put_uint_member(b, "fan_in", ui->fan_in);
-	put_uint_member(b, "fan_out", ui->fan_out);
-	put_key(b, "cluster");
+	OUT_LIT(o, "],\n");
+	PUT_KEY(o, "fan_in");
+	put_uint(o, ui->fan_in);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "fan_out");
+	put_uint(o, ui->fan_out);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "cluster");
 	if (ui->cluster < 0)
-		gm_buf_put(b, "-", 1);
-	put_uint(b, ui->cluster < 0 ? (unsigned long)-ui->cluster : (unsigned long)ui->cluster);
-	gm_buf_put(b, ",\n", 2);
-	put_key(b, "complex");
-	gm_buf_puts(b, ui->complex ? "true,\n" : "false,\n");
-	put_key(b, "route");
-	put_json_string(b, route_of(idx, cx, i));
-	gm_buf_puts(b, "\n\t\t}");
+		OUT_LIT(o, "-");
+	put_uint(o, ui->cluster < 0 ? 0UL - (unsigned long)ui->cluster : (unsigned long)ui->cluster);
+	OUT_LIT(o, ",\n");
+	PUT_KEY(o, "complex");
+	if (ui->complex)
+		OUT_LIT(o, "true,\n");
+	else
+		OUT_LIT(o, "false,\n");
+	PUT_KEY(o, "route");
+	put_json_string(o, route_of(idx, cx, i));
+	OUT_LIT(o, "\n\t\t}");
 }
 
 /*
@@ -429,7 +455,7 @@ static void print_json(const struct gm_index *idx, const bool *cx, const struct 
 	static const char units_key[] = "\t\"units\":\t[]";
 	size_t nunits = 0;
 	char *text, *at;
-	struct gm_buf b = GM_BUF_INIT;
+	struct out o = { NULL, 0, 0 };
 
 	cJSON_AddNumberToObject(root, "version", 1);
 	cJSON_AddStringToObject(root, "source", idx->staged ? "index" : "commit");
@@ -505,18 +531,18 @@ static void print_json(const struct gm_index *idx, const bool *cx, const struct 
 	cJSON_Delete(root);
 	at = strstr(text, units_key);
 	at += sizeof(units_key) - 2; /* just past '[' */
-	gm_buf_put(&b, text, (size_t)(at - text));
+	out_put(&o, text, (size_t)(at - text));
 	for (size_t k = 0; k < v->n; k++) {
 		if (k)
-			gm_buf_put(&b, ", ", 2);
-		put_unit(&b, idx, cx, v->ids[k]);
-		if (b.len >= OUT_CHUNK)
-			out_flush(&b);
+			OUT_LIT(&o, ", ");
+		put_unit(&o, idx, cx, v->ids[k]);
+		if (o.len >= OUT_CHUNK)
+			out_flush(&o);
 	}
-	gm_buf_puts(&b, at);
-	gm_buf_put(&b, "\n", 1);
-	out_flush(&b);
-	gm_buf_release(&b);
+	out_put(&o, at, strlen(at));
+	OUT_LIT(&o, "\n");
+	out_flush(&o);
+	free(o.p);
 	free(text);
 }
 
