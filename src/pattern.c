@@ -711,6 +711,8 @@ struct frame {
 	const struct frame *up;
 };
 
+#define LISTED_MAX 32
+
 struct exec {
 	const struct gm_pattern_set *set;
 	const char *src;
@@ -723,6 +725,12 @@ struct exec {
 	uint32_t pattern;
 	gm_pattern_fn *fn;
 	void *data;
+	/* the children lists made for the root being tried (kids_of) */
+	struct listed {
+		const void *id;
+		size_t off, n, last_named;
+	} listed[LISTED_MAX];
+	size_t nlisted;
 };
 
 /* Push the visible children of `n`; their count, and past the last named one in `*last_named`. */
@@ -739,7 +747,33 @@ static size_t list_kids(struct exec *ex, TSNode n, size_t *last_named)
 	return count;
 }
 
-static bool fits(const struct gm_pattern_set *set, const struct item *it, const struct kid *k)
+/*
+ * The children of `n` at ex->kids[*off ...), listed once for all the
+ * patterns tried at one root: (object (pair ...)) and its siblings list
+ * every pair's children, the calls patterns the same arguments.
+ */
+static size_t kids_of(struct exec *ex, TSNode n, size_t *off, size_t *last_named)
+{
+	size_t count;
+	for (size_t i = 0; i < ex->nlisted; i++)
+		if (ex->listed[i].id == n.id) {
+			*off = ex->listed[i].off;
+			*last_named = ex->listed[i].last_named;
+			return ex->listed[i].n;
+		}
+	*off = ex->nkids;
+	count = list_kids(ex, n, last_named);
+	if (ex->nlisted < LISTED_MAX) {
+		ex->listed[ex->nlisted].id = n.id;
+		ex->listed[ex->nlisted].off = *off;
+		ex->listed[ex->nlisted].n = count;
+		ex->listed[ex->nlisted++].last_named = *last_named;
+	}
+	return count;
+}
+
+static inline bool fits(const struct gm_pattern_set *set, const struct item *it,
+                        const struct kid *k)
 {
 	if (it->type == IT_ANON)
 		return k->symbol == it->symbol;
@@ -841,20 +875,21 @@ static void try_slot(struct exec *ex, const struct frame *f, const struct slot *
 		return;
 	}
 	for (size_t j = f->pos; j < f->n; j++) {
-		struct kid k = ex->kids[f->off + j]; /* a copy: the stack may move */
-		if ((!sl->field || k.field == sl->field) && fits(set, it, &k) &&
+		const struct kid *kp = &ex->kids[f->off + j];
+		bool named = kp->named;
+		if ((!sl->field || kp->field == sl->field) && fits(set, it, kp) &&
 		    (!last || j + 1 >= f->last_named)) {
+			struct kid k = *kp; /* a copy: the stack may move */
 			size_t ncaps = ex->ncaps;
 			struct frame next = *f;
 			next.slot = f->slot + 1;
 			next.pos = j + 1;
 			push_caps(ex, it, k.node, f->node, f->parent);
 			if (it->type == IT_NODE && it->nkids) {
-				size_t base = ex->nkids, last_named;
-				size_t n = list_kids(ex, k.node, &last_named);
-				struct frame sub = { it, k.node.id, f->node, base, n, last_named, 0, 0, &next };
+				size_t off, last_named;
+				size_t n = kids_of(ex, k.node, &off, &last_named);
+				struct frame sub = { it, k.node.id, f->node, off, n, last_named, 0, 0, &next };
 				resume(ex, &sub);
-				ex->nkids = base;
 			} else {
 				resume(ex, &next);
 			}
@@ -862,7 +897,7 @@ static void try_slot(struct exec *ex, const struct frame *f, const struct slot *
 			if (it->first_only)
 				break;
 		}
-		if (sl->immediate && k.named)
+		if (sl->immediate && named)
 			break;
 	}
 }
@@ -900,6 +935,7 @@ static void try_roots(struct exec *ex, const struct kid *self)
 		end = set->roots + set->root_first[sym + 1];
 	}
 
+	ex->nlisted = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		for (; r < end; r++) {
 			const struct item *it = &set->items[r->item];
@@ -923,7 +959,8 @@ static void try_roots(struct exec *ex, const struct kid *self)
 		r = set->wild_roots;
 		end = set->wild_roots + set->nwild;
 	}
-	ex->nkids = base;
+	ex->nkids = base; /* every list made for this root goes */
+	ex->nlisted = 0;
 }
 
 unsigned gm_pattern_exec(const struct gm_pattern_set *set, TSNode root, const char *src,
