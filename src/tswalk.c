@@ -202,17 +202,21 @@ void gm_tswalk_release(struct gm_tswalk *w)
 /*
  * The fields of the structural children of production `production`:
  * fields[i] for child i, 0 for none (the first entry of the map for an
- * index is the one the cursor gives).  Children past `n` are looked up
- * in the map one by one.
+ * index is the one the cursor gives); false, and `fields` untouched, when
+ * the production names none.  Children past `n` are looked up in the map
+ * one by one.
  */
-static void fields_of(const TSLanguage *lang, uint32_t production, TSFieldId *fields, uint32_t n)
+static bool fields_of(const TSLanguage *lang, uint32_t production, TSFieldId *fields, uint32_t n)
 {
 	const TSFieldMapEntry *map, *end;
-	memset(fields, 0, n * sizeof(*fields));
 	ts_language_field_map(lang, production, &map, &end);
+	if (map == end)
+		return false; /* most productions of hidden rules name no fields */
+	memset(fields, 0, n * sizeof(*fields));
 	for (; map < end; map++)
 		if (!map->inherited && map->child_index < n && !fields[map->child_index])
 			fields[map->child_index] = map->field_id;
+	return true;
 }
 
 static TSFieldId field_of(const TSLanguage *lang, uint32_t production, uint32_t structural)
@@ -242,8 +246,8 @@ static void children_of(const TSTree *tree, const Subtree *s, Length pos, TSFiel
 	uint32_t production = s->ptr->production_id;
 	const TSSymbol *aliases = ts_language_alias_sequence(lang, production);
 	TSFieldId fields[NFIELDS];
+	bool named_fields = fields_of(lang, production, fields, count < NFIELDS ? count : NFIELDS);
 
-	fields_of(lang, production, fields, NFIELDS);
 	for (uint32_t i = 0; i < count; i++) {
 		const Subtree *c = &children[i];
 		TSSymbol alias = 0;
@@ -255,8 +259,9 @@ static void children_of(const TSTree *tree, const Subtree *s, Length pos, TSFiel
 		if (!extra) {
 			if (aliases)
 				alias = aliases[structural];
-			field = structural < NFIELDS ? fields[structural]
-			                             : field_of(lang, production, structural);
+			if (named_fields)
+				field = structural < NFIELDS ? fields[structural]
+				                             : field_of(lang, production, structural);
 			if (!field)
 				field = inherited;
 			structural++;
