@@ -333,8 +333,13 @@ static void resolve_calls(struct gm_index *idx)
 	}
 	groups_release(&groups);
 	free(imported);
-	if (idx->nedges)
-		qsort(idx->edges, idx->nedges, sizeof(*idx->edges), cmp_edge);
+	/* Edges come in caller order: sort each caller's run by callee. */
+	for (size_t lo = 0, hi; lo < idx->nedges; lo = hi) {
+		for (hi = lo + 1; hi < idx->nedges && idx->edges[hi].caller == idx->edges[lo].caller; hi++)
+			;
+		if (hi - lo > 1)
+			qsort(idx->edges + lo, hi - lo, sizeof(*idx->edges), cmp_edge);
+	}
 
 	/* Fan-in/out over distinct cross-file neighbours (edges are sorted and
 	 * unique per caller/callee after this pass). */
