@@ -750,26 +750,29 @@ static size_t list_kids(struct exec *ex, TSNode n, size_t *last_named)
 /*
  * The children of `n` at ex->kids[*off ...), listed once for all the
  * patterns tried at one root: (object (pair ...)) and its siblings list
- * every pair's children, the calls patterns the same arguments.
+ * every pair's children, the calls patterns the same arguments.  The
+ * first LISTED_MAX lists are kept until the root is done; false: this one
+ * is not, the caller pops it (then no later list is kept either, so none
+ * above it is lost).
  */
-static size_t kids_of(struct exec *ex, TSNode n, size_t *off, size_t *last_named)
+static bool kids_of(struct exec *ex, TSNode n, size_t *off, size_t *count, size_t *last_named)
 {
-	size_t count;
 	for (size_t i = 0; i < ex->nlisted; i++)
 		if (ex->listed[i].id == n.id) {
 			*off = ex->listed[i].off;
+			*count = ex->listed[i].n;
 			*last_named = ex->listed[i].last_named;
-			return ex->listed[i].n;
+			return true;
 		}
 	*off = ex->nkids;
-	count = list_kids(ex, n, last_named);
-	if (ex->nlisted < LISTED_MAX) {
-		ex->listed[ex->nlisted].id = n.id;
-		ex->listed[ex->nlisted].off = *off;
-		ex->listed[ex->nlisted].n = count;
-		ex->listed[ex->nlisted++].last_named = *last_named;
-	}
-	return count;
+	*count = list_kids(ex, n, last_named);
+	if (ex->nlisted == LISTED_MAX)
+		return false;
+	ex->listed[ex->nlisted].id = n.id;
+	ex->listed[ex->nlisted].off = *off;
+	ex->listed[ex->nlisted].n = *count;
+	ex->listed[ex->nlisted++].last_named = *last_named;
+	return true;
 }
 
 static inline bool fits(const struct gm_pattern_set *set, const struct item *it,
@@ -886,10 +889,13 @@ static void try_slot(struct exec *ex, const struct frame *f, const struct slot *
 			next.pos = j + 1;
 			push_caps(ex, it, k.node, f->node, f->parent);
 			if (it->type == IT_NODE && it->nkids) {
-				size_t off, last_named;
-				size_t n = kids_of(ex, k.node, &off, &last_named);
-				struct frame sub = { it, k.node.id, f->node, off, n, last_named, 0, 0, &next };
+				size_t off, n, last_named;
+				bool kept = kids_of(ex, k.node, &off, &n, &last_named);
+				struct frame sub = { it, k.node.id, f->node, off, n, last_named,
+				                     0, 0, &next };
 				resume(ex, &sub);
+				if (!kept)
+					ex->nkids = off;
 			} else {
 				resume(ex, &next);
 			}

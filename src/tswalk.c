@@ -24,7 +24,7 @@
 struct gm_tswalk_frame {
 	const Subtree *children;
 	uint32_t count, index, structural;
-	Length pos; /* position of child `index` */
+	Length pos; /* where child `index - 1` ends (where the parent starts for 0) */
 	const TSSymbol *aliases;
 	bool visible; /* the children of a visible node (not of a hidden one walked through) */
 };
@@ -131,9 +131,10 @@ bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out)
 			bool extra, visible;
 			Length at;
 
-			/* A child starts after its padding, but the first (the parent's start is its). */
+			/* A child starts after its padding; the first where its parent starts. */
 			if (t.data.is_inline) {
-				Length pad = { t.data.padding_bytes, { t.data.padding_rows, t.data.padding_columns } };
+				Length pad = { t.data.padding_bytes,
+				               { t.data.padding_rows, t.data.padding_columns } };
 				extra = t.data.extra;
 				visible = t.data.visible;
 				if (index)
@@ -259,9 +260,10 @@ static void children_of(const TSTree *tree, const Subtree *s, Length pos, TSFiel
 		if (!extra) {
 			if (aliases)
 				alias = aliases[structural];
-			if (named_fields)
-				field = structural < NFIELDS ? fields[structural]
-				                             : field_of(lang, production, structural);
+			if (named_fields && structural < NFIELDS)
+				field = fields[structural];
+			else if (named_fields)
+				field = field_of(lang, production, structural);
 			if (!field)
 				field = inherited;
 			structural++;

@@ -6,7 +6,8 @@
  * about 8x, not 64x.  Measured as a ratio of CPU times on the same machine
  * (best of a few runs), so the machine's speed does not matter; the bound
  * (16x) leaves room for noise and cache effects and is still well under
- * what a quadratic pass gives at these sizes (over 25x).
+ * what a quadratic pass gives at these sizes (over 25x).  And a large
+ * object literal keeps all of its methods.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,10 +87,47 @@ static void scan_time_is_linear_in_the_units_of_a_file(void **state)
 	free(s8);
 }
 
+/*
+ * The matcher lists a node's children once for all the patterns tried at
+ * a root, up to a bound, and lists again past it: an object of many more
+ * methods than that keeps every one, in order, each with its own body.
+ */
+static void every_method_of_a_large_object_is_a_unit(void **state)
+{
+	const size_t n = 300;
+	struct gm_buf b = GM_BUF_INIT;
+	struct gm_file_scan fs;
+	size_t len;
+	char *src;
+	(void)state;
+
+	gm_buf_puts(&b, "const handlers = {\n");
+	for (size_t i = 0; i < n; i++)
+		gm_buf_printf(&b, i % 3 == 0   ? "  m%zu: (a) => a + 1,\n"
+		                  : i % 3 == 1 ? "  m%zu: function (a) { return a; },\n"
+		                               : "  m%zu(a) { return g(a); },\n",
+		              i);
+	gm_buf_puts(&b, "};\n");
+	src = gm_buf_detach(&b, &len);
+	if (gm_scan_source(&fs, gm_lang_by_name("javascript"), src, len, NULL) < 0)
+		fail_msg("%s", gm_error_last());
+	assert_int_equal(fs.n, n);
+	for (size_t i = 0; i < n; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "m%zu", i);
+		assert_string_equal(fs.units[i].short_name, want);
+		assert_int_equal(fs.units[i].start_line, i + 2);
+		assert_int_equal(fs.units[i].ncalls, i % 3 == 2 ? 1 : 0);
+	}
+	gm_file_scan_release(&fs);
+	free(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scan_time_is_linear_in_the_units_of_a_file),
+		cmocka_unit_test(every_method_of_a_large_object_is_a_unit),
 	};
 	int rc;
 	if (gm_lang_init() < 0)
