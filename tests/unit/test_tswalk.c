@@ -71,6 +71,22 @@ static size_t check_children(TSNode n, const char *path)
 	return i;
 }
 
+/* The cursor's next node in pre-order, `*depth` kept (`*down`: a first child); false at the end. */
+static bool cursor_next(TSTreeCursor *c, uint32_t *depth, bool *down)
+{
+	*down = ts_tree_cursor_goto_first_child(c);
+	if (*down) {
+		(*depth)++;
+		return true;
+	}
+	while (!ts_tree_cursor_goto_next_sibling(c)) {
+		if (!ts_tree_cursor_goto_parent(c))
+			return false;
+		(*depth)--;
+	}
+	return true;
+}
+
 static void walk_file(const char *path, const struct gm_lang *lang, size_t *nodes)
 {
 	char *src;
@@ -80,6 +96,7 @@ static void walk_file(const char *path, const struct gm_lang *lang, size_t *node
 	struct gm_tswalk w;
 	struct gm_tswalk_node got;
 	uint32_t depth = 0;
+	bool down;
 
 	assert_int_equal(gm_read_file(&src, &len, path, 1 << 24), 0);
 	tree = gm_scan_parse(lang, src, len, NULL);
@@ -97,17 +114,9 @@ static void walk_file(const char *path, const struct gm_lang *lang, size_t *node
 			         ts_node_type(want), ts_node_start_byte(want), got.depth, depth);
 		check_children(want, path);
 		(*nodes)++;
-		if (ts_tree_cursor_goto_first_child(&c)) {
-			depth++;
-			continue;
-		}
-		while (!ts_tree_cursor_goto_next_sibling(&c)) {
-			if (!ts_tree_cursor_goto_parent(&c))
-				goto done;
-			depth--;
-		}
+		if (!cursor_next(&c, &depth, &down))
+			break;
 	}
-done:
 	if (gm_tswalk_next(&w, &got))
 		fail_msg("%s: the walk goes on after the cursor's last node", path);
 	gm_tswalk_release(&w);
@@ -126,7 +135,7 @@ static void walk_filtered(const char *path, const struct gm_lang *lang, size_t *
 	struct gm_tswalk w;
 	struct gm_tswalk_node got;
 	uint32_t depth = 0, nsym;
-	bool *keep, prev_skipped[4096] = { false };
+	bool *keep, down, prev_skipped[4096] = { false };
 
 	assert_int_equal(gm_read_file(&src, &len, path, 1 << 24), 0);
 	tree = gm_scan_parse(lang, src, len, NULL);
@@ -141,7 +150,6 @@ static void walk_filtered(const char *path, const struct gm_lang *lang, size_t *
 	for (;;) {
 		TSNode want = ts_tree_cursor_current_node(&c);
 		TSSymbol sym = ts_node_symbol(want);
-		assert_true(depth < 4096);
 		if (depth > 0 && !ts_node_child_count(want) && !ts_node_is_missing(want) &&
 		    !ts_node_is_error(want) && sym < nsym && !keep[sym]) {
 			prev_skipped[depth] = true;
@@ -159,17 +167,13 @@ static void walk_filtered(const char *path, const struct gm_lang *lang, size_t *
 			prev_skipped[depth] = false;
 			nodes++;
 		}
-		if (ts_tree_cursor_goto_first_child(&c)) {
-			prev_skipped[++depth] = false;
-			continue;
-		}
-		while (!ts_tree_cursor_goto_next_sibling(&c)) {
-			if (!ts_tree_cursor_goto_parent(&c))
-				goto done;
-			depth--;
+		if (!cursor_next(&c, &depth, &down))
+			break;
+		if (down) {
+			assert_true(depth < 4096);
+			prev_skipped[depth] = false;
 		}
 	}
-done:
 	if (gm_tswalk_next(&w, &got))
 		fail_msg("%s: the filtered walk goes on after the cursor's last node", path);
 	gm_tswalk_release(&w);
