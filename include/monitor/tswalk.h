@@ -43,7 +43,7 @@ struct gm_tswalk_node {
 	TSFieldId field;  /* ts_tree_cursor_current_field_id (gm_tswalk_children only) */
 	bool named;       /* ts_node_is_named */
 	bool missing;     /* ts_node_is_missing */
-	bool after_skip;  /* gm_tswalk_next: a sibling just before it was skipped (gm_tswalk_skip_leaves) */
+	bool after_skip;  /* gm_tswalk_next: the sibling just before it was skipped */
 	uint32_t depth;   /* 0 for the walk's root, the cursor's depth below it (gm_tswalk_next only) */
 };
 
@@ -53,11 +53,11 @@ bool gm_tswalk_next(struct gm_tswalk *w, struct gm_tswalk_node *out);
 void gm_tswalk_release(struct gm_tswalk *w);
 
 /*
- * From now on, skip the leaves (visible nodes without visible children) whose
- * symbol s is below `nkeep` with keep[s] false; ERROR and MISSING nodes
- * are always given.  Most nodes of a tree are leaves (names, punctuation)
- * that no pattern starts at: a walk that hands each one to its caller
- * costs more than the walk itself.  The next node given after skipped
+ * From now on, skip the leaves (visible nodes without visible children)
+ * whose symbol s is below `nkeep` with keep[s] false; ERROR and MISSING
+ * nodes are always given.  Most nodes of a tree are leaves (names,
+ * punctuation) that no pattern starts at: handing each one to the caller
+ * costs more than stepping over it.  The next node given after skipped
  * leaves that were its siblings has `after_skip` set, so that a caller
  * following runs of siblings can tell they were not adjacent.
  */
