@@ -111,7 +111,7 @@ static int buf_reserve(struct gm_buf *b, size_t extra)
 	return 0;
 }
 
-int gm_buf_put(struct gm_buf *b, const void *data, size_t n)
+int gm_buf_put_grow(struct gm_buf *b, const void *data, size_t n)
 {
 	int rc = buf_reserve(b, n);
 	if (rc < 0)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 
 void *gm_xmalloc(size_t n);
 void *gm_xcalloc(size_t nmemb, size_t size);
@@ -36,7 +37,18 @@ struct gm_buf {
 #define GM_BUF_INIT { NULL, 0, 0, 0 }
 
 void gm_buf_init(struct gm_buf *b, size_t max);
-int gm_buf_put(struct gm_buf *b, const void *data, size_t n);
+/* gm_buf_put's way when the bytes do not fit: grows the buffer, keeps `max`. */
+int gm_buf_put_grow(struct gm_buf *b, const void *data, size_t n);
+/* Append n bytes; inline while they fit (for writers of many short pieces). */
+static inline int gm_buf_put(struct gm_buf *b, const void *data, size_t n)
+{
+	if (!n || !b->ptr || b->max || n >= b->cap - b->len)
+		return gm_buf_put_grow(b, data, n);
+	memcpy(b->ptr + b->len, data, n);
+	b->len += n;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
 int gm_buf_puts(struct gm_buf *b, const char *s);
 int gm_buf_printf(struct gm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int gm_buf_vprintf(struct gm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

@@ -264,47 +264,27 @@ static void print_warnings(const struct gm_index *idx, bool all)
  */
 #define OUT_CHUNK (64 * 1024)
 
-struct out {
-	char *p;
-	size_t len, cap;
-};
+/* A string literal, its length known when compiled (no strlen per key). */
+#define OUT_LIT(b, lit) gm_buf_put((b), "" lit, sizeof(lit) - 1)
 
-static void out_grow(struct out *o, size_t n)
+static void out_flush(struct gm_buf *b)
 {
-	while (o->len + n > o->cap)
-		o->cap = o->cap ? 2 * o->cap : 2 * OUT_CHUNK;
-	o->p = gm_xrealloc(o->p, o->cap);
+	if (b->len)
+		fwrite(b->ptr, 1, b->len, stdout);
+	gm_buf_clear(b);
 }
 
-static inline void out_put(struct out *o, const void *s, size_t n)
-{
-	if (o->len + n > o->cap)
-		out_grow(o, n);
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-/* A string literal, its length known when compiled. */
-#define OUT_LIT(o, lit) out_put((o), "" lit, sizeof(lit) - 1)
-
-static void out_flush(struct out *o)
-{
-	if (o->len)
-		fwrite(o->p, 1, o->len, stdout);
-	o->len = 0;
-}
-
-static void put_uint(struct out *o, unsigned long v)
+static void put_uint(struct gm_buf *o, unsigned long v)
 {
 	char d[24], *p = d + sizeof(d);
 	do
 		*--p = (char)('0' + v % 10);
 	while (v /= 10);
-	out_put(o, p, (size_t)(d + sizeof(d) - p));
+	gm_buf_put(o, p, (size_t)(d + sizeof(d) - p));
 }
 
 /* A JSON string exactly as cJSON_Print escapes it. */
-static void put_json_string(struct out *o, const char *s)
+static void put_json_string(struct gm_buf *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s, *run = p;
@@ -315,7 +295,7 @@ static void put_json_string(struct out *o, const char *s)
 		size_t n = 2;
 		if (*p >= 32 && *p != '"' && *p != '\\')
 			continue;
-		out_put(o, run, (size_t)(p - run));
+		gm_buf_put(o, run, (size_t)(p - run));
 		if (!*p)
 			break;
 		run = p + 1;
@@ -333,7 +313,7 @@ static void put_json_string(struct out *o, const char *s)
 			esc[5] = hex[*p & 15];
 			n = 6;
 		}
-		out_put(o, esc, n);
+		gm_buf_put(o, esc, n);
 	}
 	OUT_LIT(o, "\"");
 }
@@ -342,7 +322,7 @@ static void put_json_string(struct out *o, const char *s)
 #define PUT_KEY(o, key) OUT_LIT((o), "\t\t\t\"" key "\":\t")
 
 /* A name, valid UTF-8 whatever the bytes (quote.h); most are already. */
-static void put_name(struct out *o, const char *v)
+static void put_name(struct gm_buf *o, const char *v)
 {
 	char *q;
 	if (*v != '"' && gm_utf8_valid(v, strlen(v))) {
@@ -354,7 +334,7 @@ static void put_name(struct out *o, const char *v)
 	free(q);
 }
 
-static void put_text(struct out *o, const char *v)
+static void put_text(struct gm_buf *o, const char *v)
 {
 	char *q = gm_quote_lossy(v);
 	put_json_string(o, q);
@@ -363,7 +343,7 @@ static void put_text(struct out *o, const char *v)
 
 /* One unit, as cJSON_Print formats it two levels deep (the output's bytes
  * do not change with this writer; it only skips building a cJSON tree). */
-static void put_unit(struct out *o, const struct gm_index *idx, const bool *cx, size_t i)
+static void put_unit(struct gm_buf *o, const struct gm_index *idx, const bool *cx, size_t i)
 {
 	const struct gm_unit *u = gm_index_unit(idx, i);
 	const struct gm_unit_info *ui = &idx->units[i];
@@ -455,7 +435,7 @@ static void print_json(const struct gm_index *idx, const bool *cx, const struct 
 	static const char units_key[] = "\t\"units\":\t[]";
 	size_t nunits = 0;
 	char *text, *at;
-	struct out o = { NULL, 0, 0 };
+	struct gm_buf o = GM_BUF_INIT;
 
 	cJSON_AddNumberToObject(root, "version", 1);
 	cJSON_AddStringToObject(root, "source", idx->staged ? "index" : "commit");
@@ -531,7 +511,7 @@ static void print_json(const struct gm_index *idx, const bool *cx, const struct 
 	cJSON_Delete(root);
 	at = strstr(text, units_key);
 	at += sizeof(units_key) - 2; /* just past '[' */
-	out_put(&o, text, (size_t)(at - text));
+	gm_buf_put(&o, text, (size_t)(at - text));
 	for (size_t k = 0; k < v->n; k++) {
 		if (k)
 			OUT_LIT(&o, ", ");
@@ -539,10 +519,10 @@ static void print_json(const struct gm_index *idx, const bool *cx, const struct 
 		if (o.len >= OUT_CHUNK)
 			out_flush(&o);
 	}
-	out_put(&o, at, strlen(at));
+	gm_buf_put(&o, at, strlen(at));
 	OUT_LIT(&o, "\n");
 	out_flush(&o);
-	free(o.p);
+	gm_buf_release(&o);
 	free(text);
 }
 
