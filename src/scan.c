@@ -1004,6 +1004,7 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	htab_release(&c.imports);
 	free(w.active);
 	free(kept);
+	gm_file_scan_pack(out);
 	return 0;
 }
 
@@ -1012,10 +1013,93 @@ char *gm_unit_key(const struct gm_unit *u)
 	return u->ordinal ? gm_xasprintf("%s#%u", u->name, u->ordinal) : gm_xstrdup(u->name);
 }
 
+static size_t align_up(size_t off, size_t a)
+{
+	return (off + a - 1) / a * a;
+}
+
+static char *pack_str(char **at, char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *t = memcpy(*at, s, n);
+	*at += n;
+	free(s);
+	return t;
+}
+
+void gm_file_scan_pack(struct gm_file_scan *fs)
+{
+	size_t nunits = fs->n ? fs->n : 1, nscopes = fs->nscopes ? fs->nscopes : 1;
+	size_t off_scopes, off_ptrs, off_strs, size, nptrs = fs->nimports;
+	char *block, *at;
+	char **ptrs;
+	struct gm_unit *units;
+	struct gm_scope *scopes;
+
+	if (fs->block)
+		return;
+	size = 0;
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct gm_unit *u = &fs->units[i];
+		size += strlen(u->name) + strlen(u->short_name) + strlen(u->signature) + 3;
+		for (size_t j = 0; j < u->ncalls; j++)
+			size += strlen(u->calls[j]) + 1;
+		nptrs += u->ncalls;
+	}
+	for (size_t i = 0; i < fs->nscopes; i++)
+		size += strlen(fs->scopes[i].name) + 1;
+	for (size_t i = 0; i < fs->nimports; i++)
+		size += strlen(fs->imports[i]) + 1;
+	off_scopes = align_up(nunits * sizeof(*units), _Alignof(struct gm_scope));
+	off_ptrs = align_up(off_scopes + nscopes * sizeof(*scopes), _Alignof(char *));
+	off_strs = off_ptrs + nptrs * sizeof(char *);
+	block = gm_xcalloc(1, off_strs + size);
+	units = (struct gm_unit *)(void *)block;
+	scopes = (struct gm_scope *)(void *)(block + off_scopes);
+	ptrs = (char **)(void *)(block + off_ptrs);
+	at = block + off_strs;
+
+	for (size_t i = 0; i < fs->n; i++) {
+		struct gm_unit *u = &units[i];
+		*u = fs->units[i];
+		u->name = pack_str(&at, u->name);
+		u->short_name = pack_str(&at, u->short_name);
+		u->signature = pack_str(&at, u->signature);
+		if (u->ncalls) {
+			for (size_t j = 0; j < u->ncalls; j++)
+				ptrs[j] = pack_str(&at, u->calls[j]);
+			free(u->calls);
+			u->calls = ptrs;
+			ptrs += u->ncalls;
+		} else {
+			free(u->calls);
+			u->calls = NULL;
+		}
+	}
+	for (size_t i = 0; i < fs->nscopes; i++) {
+		scopes[i] = fs->scopes[i];
+		scopes[i].name = pack_str(&at, scopes[i].name);
+	}
+	for (size_t i = 0; i < fs->nimports; i++)
+		ptrs[i] = pack_str(&at, fs->imports[i]);
+	free(fs->units);
+	free(fs->scopes);
+	free(fs->imports);
+	fs->units = units;
+	fs->scopes = scopes;
+	fs->imports = fs->nimports ? ptrs : NULL;
+	fs->block = block;
+}
+
 void gm_file_scan_release(struct gm_file_scan *fs)
 {
 	if (!fs)
 		return;
+	if (fs->block) {
+		free(fs->block);
+		memset(fs, 0, sizeof(*fs));
+		return;
+	}
 	for (size_t i = 0; i < fs->n; i++) {
 		struct gm_unit *u = &fs->units[i];
 		free(u->name);

@@ -197,6 +197,7 @@ int gm_scan_cache_decode(struct gm_file_scan *out, const char *data, size_t len)
 			goto bad;
 	if (r.bad || r.p != r.end)
 		goto bad;
+	gm_file_scan_pack(out);
 	return 0;
 bad:
 	gm_file_scan_release(out);

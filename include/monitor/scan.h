@@ -81,6 +81,7 @@ struct gm_file_scan {
 	char **imports; /* modules/headers/paths the file imports, no duplicates */
 	size_t nimports;
 	unsigned errors; /* ERROR and MISSING nodes in the parse */
+	void *block; /* gm_file_scan_pack: the one allocation holding all of the above */
 };
 
 /* The kinds of unit; a unit's `kind` is one of these very pointers. */
@@ -94,6 +95,15 @@ extern const char *const gm_unit_kinds[3];
 int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
                    const char *src, size_t len, TSParser *parser);
 void gm_file_scan_release(struct gm_file_scan *fs);
+
+/*
+ * Move the arrays and strings of `fs` into one allocation (fs->block),
+ * which gm_file_scan_release frees at once.  gm_scan_source and the scan
+ * cache give packed scans: an index keeps one per file for as long as it
+ * lives, and hundreds of small allocations a file, made between the
+ * parser's own, split the heap every later parse allocates from.
+ */
+void gm_file_scan_pack(struct gm_file_scan *fs);
 
 /*
  * The same on a tree the caller parsed from `src` (and still owns), for
