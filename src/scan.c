@@ -898,6 +898,9 @@ static void find_lead(struct gm_unit *u, const struct def *d, TSNode root, const
 	}
 }
 
+static int scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
+                     TSTree *tree);
+
 int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
                    const char *src, size_t len, TSParser *parser)
 {
@@ -909,13 +912,27 @@ int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
 		return GM_ERROR;
 	if (!(tree = gm_scan_parse(lang, src, len, parser)))
 		return GM_ERROR;
-	rc = gm_scan_tree(out, lang, src, len, tree);
+	rc = scan_tree(out, lang, src, tree);
+	/* Packed once the tree is gone: the block takes the place it leaves. */
 	ts_tree_delete(tree);
+	if (rc == 0)
+		gm_file_scan_pack(out);
 	return rc;
 }
 
 int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
                  size_t len, TSTree *tree)
+{
+	int rc;
+
+	(void)len;
+	if ((rc = scan_tree(out, lang, src, tree)) == 0)
+		gm_file_scan_pack(out);
+	return rc;
+}
+
+static int scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
+                     TSTree *tree)
 {
 	TSNode root = ts_tree_root_node(tree);
 	struct captures c;
@@ -923,7 +940,6 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	struct def *kept;
 	size_t nkept = 0;
 
-	(void)len;
 	memset(out, 0, sizeof(*out));
 	if (gm_lang_load(lang) < 0)
 		return GM_ERROR;
@@ -1004,7 +1020,6 @@ int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const cha
 	htab_release(&c.imports);
 	free(w.active);
 	free(kept);
-	gm_file_scan_pack(out);
 	return 0;
 }
 
