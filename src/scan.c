@@ -899,39 +899,6 @@ static void find_lead(struct gm_unit *u, const struct def *d, TSNode root, const
 }
 
 static int scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
-                     TSTree *tree);
-
-int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
-                   const char *src, size_t len, TSParser *parser)
-{
-	TSTree *tree;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (gm_lang_load(lang) < 0)
-		return GM_ERROR;
-	if (!(tree = gm_scan_parse(lang, src, len, parser)))
-		return GM_ERROR;
-	rc = scan_tree(out, lang, src, tree);
-	/* Packed once the tree is gone: the block takes the place it leaves. */
-	ts_tree_delete(tree);
-	if (rc == 0)
-		gm_file_scan_pack(out);
-	return rc;
-}
-
-int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
-                 size_t len, TSTree *tree)
-{
-	int rc;
-
-	(void)len;
-	if ((rc = scan_tree(out, lang, src, tree)) == 0)
-		gm_file_scan_pack(out);
-	return rc;
-}
-
-static int scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
                      TSTree *tree)
 {
 	TSNode root = ts_tree_root_node(tree);
@@ -1021,6 +988,36 @@ static int scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const
 	free(w.active);
 	free(kept);
 	return 0;
+}
+
+int gm_scan_source(struct gm_file_scan *out, const struct gm_lang *lang,
+                   const char *src, size_t len, TSParser *parser)
+{
+	TSTree *tree;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (gm_lang_load(lang) < 0)
+		return GM_ERROR;
+	if (!(tree = gm_scan_parse(lang, src, len, parser)))
+		return GM_ERROR;
+	rc = scan_tree(out, lang, src, tree);
+	/* Packed once the tree is gone: the block takes the place it leaves. */
+	ts_tree_delete(tree);
+	if (rc == 0)
+		gm_file_scan_pack(out);
+	return rc;
+}
+
+int gm_scan_tree(struct gm_file_scan *out, const struct gm_lang *lang, const char *src,
+                 size_t len, TSTree *tree)
+{
+	int rc;
+
+	(void)len;
+	if ((rc = scan_tree(out, lang, src, tree)) == 0)
+		gm_file_scan_pack(out);
+	return rc;
 }
 
 char *gm_unit_key(const struct gm_unit *u)
