@@ -69,6 +69,7 @@ struct gm_scope {
 	uint32_t start_byte, end_byte;
 };
 
+/* A string or array added to these structures is moved by gm_file_scan_pack too. */
 struct gm_file_scan {
 	struct gm_unit *units; /* sorted by start_byte, disjoint */
 	size_t n;
